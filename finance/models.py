@@ -1,0 +1,1 @@
+"""Models arrive with their issues (claims: the claim life; finance: ledgers)."""

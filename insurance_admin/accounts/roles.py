@@ -1,0 +1,92 @@
+"""The permission matrix: one group per role. README.md shows the same table; a test keeps
+them in step. Permissions are "app_label.codename"; a permission that does not exist yet
+(its app not migrated) is an error, not silently skipped."""
+
+from django.db import transaction
+
+_VIEW_REFERENCE = [
+    "programs.view_area",
+    "programs.view_program",
+    "programs.view_contract",
+    "programs.view_party",
+    "programs.view_partycontact",
+    "programs.view_premiumrate",
+]
+_VIEW_PEOPLE = ["programs.view_insuredperson", "programs.view_enrollment"]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    # At the county window: finds people, registers and corrects persons and enrollments.
+    "caseworker": [
+        *_VIEW_REFERENCE,
+        *_VIEW_PEOPLE,
+        "programs.add_insuredperson",
+        "programs.change_insuredperson",
+        "programs.add_enrollment",
+        "programs.change_enrollment",
+        "programs.view_full_identity",
+    ],
+    # Second pair of eyes on claims: reads people in full, changes nothing here.
+    "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity"],
+    # Premiums, deposits, payables: needs contracts and headcounts, not identities.
+    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "programs.view_historicalcontract"],
+    # Dashboards, deadlines, audit trail: read-only, identities masked.
+    "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat"],
+    # Programs, contracts, rules, areas, users, schedules.
+    "administrator": [
+        *_VIEW_REFERENCE,
+        *_VIEW_PEOPLE,
+        *[
+            f"programs.{action}_{model}"
+            for model in ("area", "program", "contract", "party", "partycontact", "premiumrate")
+            for action in ("add", "change", "delete")
+        ],
+        "accounts.view_user",
+        "accounts.add_user",
+        "accounts.change_user",
+        "auth.view_group",
+        "core.view_audit_log",
+        "core.view_heartbeat",
+        "django_celery_beat.view_periodictask",
+        "django_celery_beat.change_periodictask",
+    ],
+}
+
+ROLE_LABELS = {
+    "caseworker": "经办员",
+    "reviewer": "审核员",
+    "finance": "财务",
+    "supervisor": "主管",
+    "administrator": "系统管理员",
+}
+
+
+def role_permission_objects(codes: list[str]):
+    from django.contrib.auth.models import Permission
+
+    wanted = {tuple(code.split(".", 1)) for code in codes}
+    found = {
+        (p.content_type.app_label, p.codename): p
+        for p in Permission.objects.select_related("content_type").filter(
+            codename__in={c for _, c in wanted}
+        )
+    }
+    missing = sorted(".".join(k) for k in wanted - found.keys())
+    if missing:
+        raise LookupError(f"permissions missing for role matrix: {', '.join(missing)}")
+    return [found[k] for k in sorted(wanted)]
+
+
+def sync_role_groups(sender=None, **kwargs) -> None:
+    """Create the role groups and set exactly the matrix's permissions (idempotent)."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    # post_migrate fires once per app, in INSTALLED_APPS order, and each app's permissions
+    # are created by its own signal: act on the last one, when all permissions exist.
+    if sender is not None and sender is not list(apps.get_app_configs())[-1]:
+        return
+    using = kwargs.get("using", "default")
+    with transaction.atomic(using=using):
+        for role, codes in ROLE_PERMISSIONS.items():
+            group, _ = Group.objects.using(using).get_or_create(name=role)
+            group.permissions.set(role_permission_objects(codes))

@@ -1,0 +1,120 @@
+"""The audit trail as supervisors read it: who changed what, when, before and after.
+
+Rows come from django-simple-history tables, scoped to the reader's areas and masked for
+readers who may not see full identities.
+"""
+
+from dataclasses import dataclass
+
+from django.core.paginator import Paginator
+from django.utils.translation import gettext_lazy as _
+
+from programs.masking import can_see_full_identity, mask_certno, mask_name
+from programs.models import Contract, Enrollment, InsuredPerson, Program
+from insurance_admin.accounts.scoping import area_scope_ids
+
+ACTION_LABELS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+_IDENTITY_MASKS = {"certno": mask_certno, "name": mask_name}
+
+
+def _person_history(user):
+    qs = InsuredPerson.history.all()
+    scope = area_scope_ids(user)
+    if scope is not None:
+        qs = qs.filter(id__in=Enrollment.objects.filter(area_id__in=scope).values("person_id"))
+    return qs
+
+
+def _enrollment_history(user):
+    qs = Enrollment.history.all()
+    scope = area_scope_ids(user)
+    return qs if scope is None else qs.filter(area_id__in=scope)
+
+
+def _contract_history(user):
+    return Contract.history.filter(program_id__in=Program.objects.for_user(user).values("pk"))
+
+
+TRAILS = {
+    "person": (_("Insured persons"), _person_history),
+    "enrollment": (_("Enrollments"), _enrollment_history),
+    "contract": (_("Contracts"), _contract_history),
+}
+
+
+@dataclass
+class Change:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass
+class AuditEntry:
+    when: object
+    who: str
+    action: str
+    object_label: str
+    object_id: int
+    reason: str
+    changes: list[Change]
+
+
+def _display(value, field_name: str, masked: bool) -> str:
+    if value is None or value == "":
+        return "—"
+    if masked and field_name in _IDENTITY_MASKS:
+        return _IDENTITY_MASKS[field_name](str(value))
+    return str(value)
+
+
+def _entry(record, masked: bool) -> AuditEntry:
+    model = record.instance_type
+    changes = []
+    prev = record.prev_record if record.history_type == "~" else None
+    if prev is not None:
+        for c in record.diff_against(prev).changes:
+            field = model._meta.get_field(c.field)
+            changes.append(Change(str(field.verbose_name), _display(c.old, c.field, masked), _display(c.new, c.field, masked)))
+    elif record.history_type == "+":
+        for field in model._meta.concrete_fields:
+            if field.name in ("id",):
+                continue
+            value = getattr(record, field.attname, None)
+            if value not in (None, ""):
+                changes.append(Change(str(field.verbose_name), "—", _display(value, field.name, masked)))
+    instance = record.instance
+    if masked or model is not InsuredPerson:
+        label = str(instance)
+    else:
+        label = f"{instance.name}（{instance.certno}）"
+    who = record.history_user.get_full_name() or record.history_user.username if record.history_user else _("system")
+    return AuditEntry(
+        when=record.history_date,
+        who=str(who),
+        action=str(ACTION_LABELS.get(record.history_type, record.history_type)),
+        object_label=label,
+        object_id=record.id,
+        reason=record.history_change_reason or "",
+        changes=changes,
+    )
+
+
+def audit_page(user, trail: str, page: int = 1, per_page: int = 50):
+    """A page of the named trail, newest first; returns (page object, entries)."""
+    _label, source = TRAILS[trail]
+    qs = source(user).select_related("history_user").order_by("-history_date", "-history_id")
+    page_obj = Paginator(qs, per_page).get_page(page)
+    masked = not can_see_full_identity(user)
+    return page_obj, [_entry(r, masked) for r in page_obj.object_list]
+
+
+def person_history(user, person: InsuredPerson, limit: int = 50) -> list[AuditEntry]:
+    masked = not can_see_full_identity(user)
+    records = list(person.history.select_related("history_user").order_by("-history_date")[:limit])
+    enrollment_ids = [e.pk for e in getattr(person, "visible_enrollments", [])]
+    records += list(
+        Enrollment.history.filter(id__in=enrollment_ids).select_related("history_user").order_by("-history_date")[:limit]
+    )
+    records.sort(key=lambda r: r.history_date, reverse=True)
+    return [_entry(r, masked) for r in records[:limit]]

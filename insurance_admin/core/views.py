@@ -1,0 +1,55 @@
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from .audit import TRAILS, audit_page
+from .models import Heartbeat
+
+HEARTBEAT_STALE_SECONDS = 180
+
+
+@login_required
+@permission_required("core.view_audit_log", raise_exception=True)
+def audit_log(request):
+    trail = request.GET.get("trail", "person")
+    if trail not in TRAILS:
+        trail = "person"
+    page_obj, entries = audit_page(request.user, trail, request.GET.get("page", 1))
+    return render(
+        request,
+        "core/audit_log.html",
+        {"trail": trail, "trails": [(k, v[0]) for k, v in TRAILS.items()], "page_obj": page_obj, "entries": entries},
+    )
+
+
+def heartbeat_status() -> list[dict]:
+    now = timezone.now()
+    return [
+        {
+            "source": hb.source,
+            "hostname": hb.hostname,
+            "seen_at": hb.seen_at,
+            "beats": hb.beats,
+            "fresh": (now - hb.seen_at).total_seconds() < HEARTBEAT_STALE_SECONDS,
+        }
+        for hb in Heartbeat.objects.all()
+    ]
+
+
+@login_required
+@permission_required("core.view_heartbeat", raise_exception=True)
+def system_status(request):
+    return render(
+        request,
+        "core/system_status.html",
+        {"heartbeats": heartbeat_status(), "database": connection.vendor, "stale_after": HEARTBEAT_STALE_SECONDS},
+    )
+
+
+def healthz(request):
+    """Load balancers' probe: answers 200 when the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

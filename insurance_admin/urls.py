@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from insurance_admin.core import views as core_views
+from programs import views as program_views
+
+urlpatterns = [
+    path("", program_views.workbench, name="home"),
+    path("persons/<int:pk>/", program_views.person_detail, name="person_detail"),
+    path("audit/", core_views.audit_log, name="audit_log"),
+    path("status/", core_views.system_status, name="system_status"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,31 @@
+"""Masking of personal data for roles that do not need it (lists, exports, dashboards)."""
+
+PERM_FULL_IDENTITY = "programs.view_full_identity"
+
+
+def mask_certno(certno: str) -> str:
+    """1505**********1234: four leading and four trailing characters stay readable."""
+    if not certno:
+        return ""
+    if len(certno) <= 8:
+        return "*" * len(certno)
+    return certno[:4] + "*" * (len(certno) - 8) + certno[-4:]
+
+
+def mask_name(name: str) -> str:
+    """张** / 欧阳**: keep the surname's first character only."""
+    if not name:
+        return ""
+    return name[0] + "*" * max(len(name) - 1, 1)
+
+
+def can_see_full_identity(user) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm(PERM_FULL_IDENTITY))
+
+
+def certno_for(user, certno: str) -> str:
+    return certno if can_see_full_identity(user) else mask_certno(certno)
+
+
+def name_for(user, name: str) -> str:
+    return name if can_see_full_identity(user) else mask_name(name)

@@ -1,0 +1,475 @@
+"""Programs, contracts, parties, areas, insured persons and their enrollments.
+
+Every user-visible record hangs off an administrative area; `for_user(user)` on each queryset is
+the single source of truth for who may see what (see insurance_admin/accounts/scoping.py).
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import ExtractYear, Length
+from django.db.models.lookups import Exact
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+
+from .identity import normalize_certno, parse_certno
+from .masking import mask_certno, mask_name
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
+
+
+class Party(models.Model):
+    """甲方 (authority / policyholder) or 乙方 (insurer)."""
+
+    class Kind(models.TextChoices):
+        AUTHORITY = "authority", _("Authority (policyholder)")
+        INSURER = "insurer", _("Insurer")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    bank_name = models.CharField(_("bank"), max_length=200, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=40, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("party")
+        verbose_name_plural = _("parties")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["authority", "insurer"]), name="party_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartyContact(models.Model):
+    """A named contact of a party, e.g. the insurer's service team (组长, 理赔A岗 …)."""
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=60)
+    role = models.CharField(_("role"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=60, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["party", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role})" if self.role else self.name
+
+
+class AreaQuerySet(models.QuerySet):
+    def for_user(self, user) -> "AreaQuerySet":
+        ids = area_scope_ids(user)
+        return self if ids is None else self.filter(pk__in=ids)
+
+    def counties(self) -> "AreaQuerySet":
+        return self.filter(level=Area.Level.COUNTY)
+
+
+class Area(models.Model):
+    """统筹区 (pooling region, e.g. 通辽市) and its 旗县市区/县区 (county-level areas).
+
+    `code` is the GB/T 2260 division code (6 digits) where one exists.
+    """
+
+    class Level(models.TextChoices):
+        POOL = "pool", _("Pooling region")
+        COUNTY = "county", _("County-level area")
+
+    code = models.CharField(_("code"), max_length=12, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    level = models.CharField(_("level"), max_length=8, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("pooling region"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    history = HistoricalRecords()
+
+    objects = AreaQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        ordering = ["code"]
+        constraints = [
+            # A pooling region is a root; a county-level area always sits in one.
+            models.CheckConstraint(
+                condition=(Q(level="pool", parent__isnull=True) | Q(level="county", parent__isnull=False)),
+                name="area_level_matches_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.level == self.Level.COUNTY and self.parent and self.parent.level != self.Level.POOL:
+            raise ValidationError({"parent": gettext("A county-level area must belong to a pooling region.")})
+
+
+class ProgramQuerySet(models.QuerySet):
+    def for_user(self, user) -> "ProgramQuerySet":
+        ids = region_scope_ids(user)
+        return self if ids is None else self.filter(region_id__in=ids)
+
+
+class Program(models.Model):
+    class Kind(models.TextChoices):
+        CRITICAL_ILLNESS = "critical_illness", _("Residents' critical-illness insurance")
+        EMPLOYEE_SUPPLEMENTARY = "employee_supplementary", _("Employees' large-amount supplementary insurance")
+        INCLUSIVE_COMMERCIAL = "inclusive_commercial", _("Inclusive commercial health insurance")
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    region = models.ForeignKey(
+        Area,
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
+        related_name="programs",
+        help_text=_("The pooling region (or county) the program covers."),
+    )
+    history = HistoricalRecords()
+
+    objects = ProgramQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("program")
+        verbose_name_plural = _("programs")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["critical_illness", "employee_supplementary", "inclusive_commercial"]),
+                name="program_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContractQuerySet(models.QuerySet):
+    def for_user(self, user) -> "ContractQuerySet":
+        ids = region_scope_ids(user)
+        return self if ids is None else self.filter(program__region_id__in=ids)
+
+
+class Contract(models.Model):
+    """One program year's agreement (协议/合同) between an authority and an insurer."""
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.PROTECT, related_name="contracts")
+    name = models.CharField(_("title"), max_length=200)
+    year = models.PositiveSmallIntegerField(_("insurance year"))
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    signed_on = models.DateField(
+        _("signing date"), null=True, blank=True, help_text=_("Empty while the signed copy is not on file.")
+    )
+    service_cycle_start = models.DateField(_("service cycle start"))
+    service_cycle_end = models.DateField(_("service cycle end"))
+    authority = models.ForeignKey(
+        Party, verbose_name=_("authority"), on_delete=models.PROTECT, related_name="contracts_as_authority"
+    )
+    insurer = models.ForeignKey(
+        Party, verbose_name=_("insurer"), on_delete=models.PROTECT, related_name="contracts_as_insurer"
+    )
+    headcount_provisional = models.PositiveIntegerField(_("provisional headcount"), null=True, blank=True)
+    headcount_provisional_date = models.DateField(_("provisional headcount cut-off"), null=True, blank=True)
+    headcount_final = models.PositiveIntegerField(_("final headcount"), null=True, blank=True)
+    headcount_final_date = models.DateField(_("final headcount cut-off"), null=True, blank=True)
+    total_premium = models.DecimalField(
+        _("total premium"),
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=NON_NEGATIVE,
+        help_text=_("Yuan, as stated in the contract (provisional until the final headcount)."),
+    )
+    slip_title = models.CharField(
+        _("settlement slip title"), max_length=200, blank=True, help_text=_("Empty: the contract title is used.")
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    history = HistoricalRecords()
+
+    objects = ContractQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+        ordering = ["-year", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "year"], name="contract_one_per_program_year"),
+            models.CheckConstraint(condition=Q(period_start__lte=F("period_end")), name="contract_period_ordered"),
+            models.CheckConstraint(
+                condition=Exact(ExtractYear("period_start"), F("year")), name="contract_period_in_year"
+            ),
+            models.CheckConstraint(
+                condition=Q(service_cycle_start__lte=F("period_start"), service_cycle_end__gte=F("period_end")),
+                name="contract_period_within_service_cycle",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_premium__isnull=True) | Q(total_premium__gte=0), name="contract_premium_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.period_start and self.period_end:
+            if self.period_start > self.period_end:
+                errors["period_end"] = gettext("The period must not end before it starts.")
+            if self.year and (self.period_start.year != self.year):
+                errors["period_start"] = gettext(
+                    "The period starts in %(start)s but the contract year is %(year)s."
+                ) % {"start": self.period_start.year, "year": self.year}
+            if self.service_cycle_start and self.service_cycle_end and not (
+                self.service_cycle_start <= self.period_start and self.period_end <= self.service_cycle_end
+            ):
+                errors["service_cycle_end"] = gettext("The contract period must lie within the service cycle.")
+        if self.authority_id and self.authority.kind != Party.Kind.AUTHORITY:
+            errors["authority"] = gettext("%(name)s is not an authority.") % {"name": self.authority}
+        if self.insurer_id and self.insurer.kind != Party.Kind.INSURER:
+            errors["insurer"] = gettext("%(name)s is not an insurer.") % {"name": self.insurer}
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def headcount(self) -> int | None:
+        """The headcount premiums are computed on now: final once known, else provisional."""
+        return self.headcount_final if self.headcount_final is not None else self.headcount_provisional
+
+    @property
+    def effective_slip_title(self) -> str:
+        return self.slip_title or self.name
+
+
+class PremiumRate(models.Model):
+    """Per-capita premium of one category of insured person (筹资标准), yuan per person-year."""
+
+    class Category(models.TextChoices):
+        ANY = "any", _("Any category")
+        ORDINARY = "ordinary", _("Ordinary")
+        SPECIAL = "special", _("Special (特困/孤儿/低保/低保残疾/返贫致贫)")
+
+    class Employment(models.TextChoices):
+        ANY = "any", _("Any employment")
+        ACTIVE = "active", _("Active")
+        RETIRED = "retired", _("Retired")
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="premium_rates")
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices, default=Category.ANY)
+    employment = models.CharField(_("employment"), max_length=16, choices=Employment.choices, default=Employment.ANY)
+    per_capita = models.DecimalField(_("per-capita premium"), **MONEY, validators=NON_NEGATIVE)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("premium rate")
+        verbose_name_plural = _("premium rates")
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "category", "employment"], name="premium_rate_unique"),
+            models.CheckConstraint(condition=Q(per_capita__gte=0), name="premium_rate_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} / {self.get_employment_display()}: {self.per_capita}"
+
+
+class InsuredPersonQuerySet(models.QuerySet):
+    def for_user(self, user) -> "InsuredPersonQuerySet":
+        ids = area_scope_ids(user)
+        if ids is None:
+            return self
+        return self.filter(
+            Exists(Enrollment.objects.filter(person_id=OuterRef("pk"), area_id__in=ids))
+        )
+
+
+class InsuredPerson(models.Model):
+    """参保人. Identity is the resident ID number; birth date and sex must agree with it."""
+
+    class Sex(models.TextChoices):
+        MALE = "1", _("Male")
+        FEMALE = "2", _("Female")
+
+    certno = models.CharField(_("ID number"), max_length=18, unique=True)
+    psn_no = models.CharField(
+        _("person number"), max_length=30, null=True, blank=True, help_text=_("psn_no on the national platform.")
+    )
+    name = models.CharField(_("name"), max_length=60, db_index=True)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("birth date"))
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    history = HistoricalRecords(excluded_fields=[])
+
+    objects = InsuredPersonQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("insured person")
+        verbose_name_plural = _("insured persons")
+        ordering = ["name", "certno"]
+        permissions = [
+            ("view_full_identity", _("Can see full ID numbers and names")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Exact(Length("certno"), 18), name="person_certno_18_chars"),
+            models.CheckConstraint(condition=Q(sex__in=["1", "2"]), name="person_sex_valid"),
+            models.UniqueConstraint(
+                fields=["psn_no"], condition=Q(psn_no__isnull=False), name="person_psn_no_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Masked by default: __str__ ends up in admin links, logs and history; views that may
+        # show the full identity render name and certno explicitly.
+        return f"{mask_name(self.name)}（{mask_certno(self.certno)}）"
+
+    def clean(self) -> None:
+        self.certno = normalize_certno(self.certno)
+        if self.psn_no == "":
+            self.psn_no = None
+        try:
+            birth, sex = parse_certno(self.certno)
+        except ValidationError as exc:
+            raise ValidationError({"certno": exc.messages}) from None
+        errors = {}
+        if self.birth_date and self.birth_date != birth:
+            errors["birth_date"] = gettext("Birth date %(given)s does not match the ID number (%(id)s).") % {
+                "given": self.birth_date.isoformat(),
+                "id": birth.isoformat(),
+            }
+        if self.sex and self.sex != sex:
+            errors["sex"] = gettext("Sex does not match the ID number.")
+        if errors:
+            raise ValidationError(errors)
+        self.birth_date = self.birth_date or birth
+        self.sex = self.sex or sex
+
+
+class EnrollmentQuerySet(models.QuerySet):
+    def for_user(self, user) -> "EnrollmentQuerySet":
+        ids = area_scope_ids(user)
+        return self if ids is None else self.filter(area_id__in=ids)
+
+    def in_force(self) -> "EnrollmentQuerySet":
+        return self.exclude(status=Enrollment.Status.CANCELLED)
+
+
+class Enrollment(models.Model):
+    """A person's enrollment in one contract, with the attributes the benefit rules select on."""
+
+    class Category(models.TextChoices):
+        ORDINARY = "ordinary", _("Ordinary")
+        SPECIAL = "special", _("Special (特困/孤儿/低保/低保残疾/返贫致贫)")
+
+    class Employment(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        RETIRED = "retired", _("Retired")
+
+    class Health(models.TextChoices):
+        HEALTHY = "healthy", _("Healthy")
+        PREEXISTING = "preexisting", _("Pre-existing condition")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("In force")
+        SUSPENDED = "suspended", _("Suspended")
+        TERMINATED = "terminated", _("Exited")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Source(models.TextChoices):
+        GROUP = "group", _("Group")
+        INDIVIDUAL = "individual", _("Individual")
+
+    person = models.ForeignKey(InsuredPerson, verbose_name=_("insured person"), on_delete=models.PROTECT, related_name="enrollments")
+    contract = models.ForeignKey(Contract, verbose_name=_("contract"), on_delete=models.PROTECT, related_name="enrollments")
+    area = models.ForeignKey(Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="enrollments")
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices, default=Category.ORDINARY)
+    category_detail = models.CharField(
+        _("category detail"), max_length=30, blank=True, help_text=_("e.g. 特困, 孤儿, 低保, 低保残疾, 返贫致贫")
+    )
+    employment = models.CharField(_("employment"), max_length=16, choices=Employment.choices, default=Employment.ACTIVE)
+    health = models.CharField(_("health"), max_length=16, choices=Health.choices, default=Health.HEALTHY)
+    continuous_no_claim_3y = models.BooleanField(_("3 years continuously insured without claim"), default=False)
+    student = models.BooleanField(_("student or pre-school child"), default=False)
+    enrolled_from = models.DateField(_("enrolled from"))
+    enrolled_to = models.DateField(_("enrolled to"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.GROUP)
+    history = HistoricalRecords()
+
+    objects = EnrollmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
+        ordering = ["-contract__year", "contract__code"]
+        constraints = [
+            # One policy per person per contract; a cancelled policy no longer counts.
+            models.UniqueConstraint(
+                fields=["person", "contract"],
+                condition=~Q(status="cancelled"),
+                name="enrollment_one_per_person_contract",
+                violation_error_message=_("This person is already enrolled in this contract."),
+            ),
+            models.CheckConstraint(
+                condition=Q(enrolled_to__isnull=True) | Q(enrolled_to__gte=F("enrolled_from")),
+                name="enrollment_dates_ordered",
+            ),
+            models.CheckConstraint(condition=Q(category__in=["ordinary", "special"]), name="enrollment_category_valid"),
+            models.CheckConstraint(condition=Q(employment__in=["active", "retired"]), name="enrollment_employment_valid"),
+            models.CheckConstraint(condition=Q(health__in=["healthy", "preexisting"]), name="enrollment_health_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "suspended", "terminated", "cancelled"]), name="enrollment_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(source__in=["group", "individual"]), name="enrollment_source_valid"),
+        ]
+        indexes = [models.Index(fields=["area", "contract"], name="enrollment_area_contract")]
+
+    def __str__(self) -> str:
+        return f"{self.person} — {self.contract.code}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.area_id and self.area.level != Area.Level.COUNTY:
+            errors["area"] = gettext("Choose a county-level area, not a pooling region.")
+        if self.contract_id and self.area_id:
+            region = self.contract.program.region
+            if self.area_id != region.pk and self.area.parent_id != region.pk:
+                errors["area"] = gettext("%(area)s is not covered by %(program)s.") % {
+                    "area": self.area,
+                    "program": self.contract.program,
+                }
+        if self.contract_id and self.enrolled_from:
+            c = self.contract
+            if not (c.period_start <= self.enrolled_from <= c.period_end):
+                errors["enrolled_from"] = gettext("Enrollment must start within the contract period %(s)s – %(e)s.") % {
+                    "s": c.period_start.isoformat(),
+                    "e": c.period_end.isoformat(),
+                }
+        if self.enrolled_from and self.enrolled_to and self.enrolled_to < self.enrolled_from:
+            errors["enrolled_to"] = gettext("Enrollment must not end before it starts.")
+        if errors:
+            raise ValidationError(errors)

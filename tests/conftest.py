@@ -1,0 +1,52 @@
+import os
+
+import pytest
+
+from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
+
+pytest_plugins = ("celery.contrib.pytest",)
+
+
+def require_or_skip(available: bool, what: str, env_flag: str) -> None:
+    """Skip a test whose service is absent, unless CI demands it (then it fails)."""
+    if available:
+        return
+    if os.environ.get(env_flag):
+        pytest.fail(f"{what} is required here ({env_flag} is set) but not available")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture
+def caseworker(db):
+    """科尔沁区 caseworker."""
+    return UserFactory(username="cw_horqin", first_name="科尔沁区经办员", role="caseworker", area_codes=["150502"])
+
+
+@pytest.fixture
+def caseworker_kailu(db):
+    return UserFactory(username="cw_kailu", role="caseworker", area_codes=["150523"])
+
+
+@pytest.fixture
+def supervisor(db):
+    return UserFactory(username="sup", role="supervisor", area_codes=["150500"])
+
+
+@pytest.fixture
+def reviewer(db):
+    return UserFactory(username="rev", role="reviewer", area_codes=["150500"])
+
+
+@pytest.fixture
+def horqin_person(db):
+    """An ordinary 2025 Tongliao enrollee in 科尔沁区."""
+    return EnrollmentFactory(person=PersonFactory(name="包宝山", area_code="150502")).person
+
+
+@pytest.fixture
+def kailu_person(db):
+    from programs.models import Area
+
+    return EnrollmentFactory(
+        person=PersonFactory(name="白其其格", area_code="150523"), area=Area.objects.get(code="150523")
+    ).person
