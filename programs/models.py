@@ -272,7 +272,7 @@ class PremiumRate(models.Model):
     class Category(models.TextChoices):
         ANY = "any", _("Any category")
         ORDINARY = "ordinary", _("Ordinary")
-        SPECIAL = "special", _("Special (特困/孤儿/低保/低保残疾/返贫致贫)")
+        SPECIAL = "special", _("Special")
 
     class Employment(models.TextChoices):
         ANY = "any", _("Any employment")
@@ -383,7 +383,7 @@ class Enrollment(models.Model):
 
     class Category(models.TextChoices):
         ORDINARY = "ordinary", _("Ordinary")
-        SPECIAL = "special", _("Special (特困/孤儿/低保/低保残疾/返贫致贫)")
+        SPECIAL = "special", _("Special")
 
     class Employment(models.TextChoices):
         ACTIVE = "active", _("Active")

@@ -8,6 +8,8 @@ keyed by natural keys, are left as an administrator may have edited them.
 import datetime as dt
 from decimal import Decimal
 
+from django.utils import timezone
+
 D = dt.date
 
 AREAS = [
@@ -137,6 +139,34 @@ CONTRACTS = [
 ]
 
 
+def _audited_create(apps, model, reason: str = "seed contract", **fields):
+    """Create a row and its first audit record. Current models record it through
+    simple-history's signal; a migration's historical models have none, so write it here."""
+    obj = model(**fields)
+    obj._change_reason = reason
+    obj.save()
+    if hasattr(model, "history"):
+        return obj
+    try:
+        historical = apps.get_model(model._meta.app_label, "Historical" + model._meta.object_name)
+    except LookupError:
+        return obj
+    historical.objects.create(
+        **{f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields},
+        history_date=timezone.now(),
+        history_type="+",
+        history_change_reason=reason,
+    )
+    return obj
+
+
+def _audited_get_or_create(apps, model, defaults: dict, **lookup):
+    obj = model.objects.filter(**lookup).first()
+    if obj is not None:
+        return obj, False
+    return _audited_create(apps, model, **lookup, **defaults), True
+
+
 def load_seed(apps) -> None:
     Area = apps.get_model("programs", "Area")
     Party = apps.get_model("programs", "Party")
@@ -147,22 +177,22 @@ def load_seed(apps) -> None:
 
     areas = {}
     for code, name, level, parent in AREAS:
-        areas[code], _ = Area.objects.get_or_create(
-            code=code, defaults={"name": name, "level": level, "parent": areas.get(parent)}
+        areas[code], _ = _audited_get_or_create(
+            apps, Area, code=code, defaults={"name": name, "level": level, "parent": areas.get(parent)}
         )
     parties = {}
     for spec in PARTIES:
         spec = dict(spec)
         contacts = spec.pop("contacts", [])
-        party, created = Party.objects.get_or_create(name=spec.pop("name"), defaults=spec)
+        party, created = _audited_get_or_create(apps, Party, name=spec.pop("name"), defaults=spec)
         if created:
             for name, role, phone in contacts:
                 PartyContact.objects.create(party=party, name=name, role=role, phone=phone)
         parties[party.name] = party
     programs = {}
     for code, name, kind, region in PROGRAMS:
-        programs[code], _ = Program.objects.get_or_create(
-            code=code, defaults={"name": name, "kind": kind, "region": areas[region]}
+        programs[code], _ = _audited_get_or_create(
+            apps, Program, code=code, defaults={"name": name, "kind": kind, "region": areas[region]}
         )
     for spec in CONTRACTS:
         spec = dict(spec)
@@ -177,9 +207,11 @@ def load_seed(apps) -> None:
             service_cycle_start=cycle_start,
             service_cycle_end=cycle_end,
         )
-        contract, created = Contract.objects.get_or_create(code=spec.pop("code"), defaults=spec)
+        contract, created = _audited_get_or_create(apps, Contract, code=spec.pop("code"), defaults=spec)
         if created:
             for category, employment, per_capita, note in rates:
-                PremiumRate.objects.create(
+                _audited_create(
+                    apps,
+                    PremiumRate,
                     contract=contract, category=category, employment=employment, per_capita=per_capita, note=note
                 )

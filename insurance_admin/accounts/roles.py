@@ -28,7 +28,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Second pair of eyes on claims: reads people in full, changes nothing here.
     "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity"],
     # Premiums, deposits, payables: needs contracts and headcounts, not identities.
-    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "programs.view_historicalcontract"],
+    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat"],
     # Programs, contracts, rules, areas, users, schedules.
