@@ -12,7 +12,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
 MO := locale/zh_Hans/LC_MESSAGES/django.mo
-export DJANGO_SETTINGS_MODULE ?= insurance_admin.settings.base
 
 .PHONY: help setup run test demo-users lint messages bench clean
 
@@ -44,7 +43,7 @@ run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
 
 test: $(STAMP) $(MO)
-	$(BIN)/python -m pytest
+	DJANGO_SETTINGS_MODULE=insurance_admin.settings.test $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
