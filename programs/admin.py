@@ -4,6 +4,7 @@ from unfold.admin import TabularInline
 
 from insurance_admin.core.admin_scoping import ScopedAdmin, ScopedFormFieldsMixin
 
+from .forms import EnrollmentInlineFormSet, InsuredPersonAdminForm
 from .masking import can_see_full_identity, mask_certno, mask_name
 from .models import Area, Contract, Enrollment, InsuredPerson, Party, PartyContact, PremiumRate, Program
 
@@ -76,6 +77,7 @@ class ContractAdmin(ScopedAdmin):
 
 class EnrollmentInline(ScopedFormFieldsMixin, TabularInline):
     model = Enrollment
+    formset = EnrollmentInlineFormSet
     extra = 0
     fields = ["contract", "area", "category", "employment", "health", "status", "source", "enrolled_from", "enrolled_to"]
 
@@ -85,6 +87,7 @@ class EnrollmentInline(ScopedFormFieldsMixin, TabularInline):
 
 @admin.register(InsuredPerson)
 class InsuredPersonAdmin(ScopedAdmin):
+    form = InsuredPersonAdminForm
     search_fields = ["=certno", "=psn_no", "^name"]
     inlines = [EnrollmentInline]
     history_needs_full_identity = True
