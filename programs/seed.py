@@ -139,7 +139,7 @@ CONTRACTS = [
 ]
 
 
-def _audited_create(apps, model, reason: str = "seed contract", **fields):
+def _audited_create(apps, model, reason: str = "初始协议数据（种子合同）", **fields):
     """Create a row and its first audit record. Current models record it through
     simple-history's signal; a migration's historical models have none, so write it here."""
     obj = model(**fields)

@@ -60,11 +60,20 @@ class AuditEntry:
     changes: list[Change]
 
 
-def _display(value, field_name: str, masked: bool) -> str:
+def _display(model, field, value, masked: bool) -> str:
+    """A history value as a reader understands it: choice labels, related objects' names,
+    yes/no, and masked identities for readers who may not see them."""
     if value is None or value == "":
         return "—"
-    if masked and field_name in _IDENTITY_MASKS:
-        return _IDENTITY_MASKS[field_name](str(value))
+    if masked and model is InsuredPerson and field.name in _IDENTITY_MASKS:
+        return _IDENTITY_MASKS[field.name](str(value))
+    if field.is_relation:
+        related = field.related_model._base_manager.filter(pk=value).first()
+        return str(related) if related is not None else f"#{value}"
+    if field.flatchoices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
     return str(value)
 
 
@@ -75,14 +84,14 @@ def _entry(record, masked: bool) -> AuditEntry:
     if prev is not None:
         for c in record.diff_against(prev).changes:
             field = model._meta.get_field(c.field)
-            changes.append(Change(str(field.verbose_name), _display(c.old, c.field, masked), _display(c.new, c.field, masked)))
+            changes.append(Change(str(field.verbose_name), _display(model, field, c.old, masked), _display(model, field, c.new, masked)))
     elif record.history_type == "+":
         for field in model._meta.concrete_fields:
-            if field.name in ("id",):
+            if field.primary_key:
                 continue
             value = getattr(record, field.attname, None)
             if value not in (None, ""):
-                changes.append(Change(str(field.verbose_name), "—", _display(value, field.name, masked)))
+                changes.append(Change(str(field.verbose_name), "—", _display(model, field, value, masked)))
     instance = record.instance
     if masked or model is not InsuredPerson:
         label = str(instance)

@@ -104,3 +104,16 @@ def test_contract_changes_are_audited(client, horqin_person):
     client.force_login(sup)
     body = client.get(reverse("audit_log"), {"trail": "contract"}).content.decode()
     assert "最终参保人数" in body and "2217300" in body
+
+
+def test_audit_trail_shows_labels_not_codes(client, caseworker, supervisor, horqin_person):
+    client.force_login(caseworker)
+    _admin_change_person(client, horqin_person, **{"enrollments-0-category": "special"})
+    client.force_login(supervisor)
+    body = client.get(reverse("audit_log"), {"trail": "enrollment"}).content.decode()
+    assert '<td class="old">普通人员</td><td class="new">特殊人群</td>' in body
+    body = client.get(reverse("audit_log"), {"trail": "contract"}).content.decode()
+    # contract titles and parties are not personal data: shown in full, by name
+    assert "通辽市2025年度城乡居民大病医疗保险服务项目协议书" in body
+    assert "中国人民财产保险股份有限公司通辽市分公司" in body
+    assert "初始协议数据（种子合同）" in body

@@ -20,6 +20,7 @@ from programs.models import Area, Contract, Enrollment, InsuredPerson
 from programs.seed import load_seed
 
 DEMO_PASSWORD = "demo-2026"
+DEMO_REASON = "演示数据（合成，非真实人员）"
 
 # (username, role, area codes, display name)
 DEMO_USERS = [
@@ -68,7 +69,7 @@ class Command(BaseCommand):
             user.areas.set(Area.objects.filter(code__in=area_codes))
 
     def _persons(self, rng: random.Random) -> int:
-        if InsuredPerson.history.filter(history_change_reason="demo data").exists():
+        if InsuredPerson.history.filter(history_change_reason=DEMO_REASON).exists():
             return 0
         taken = set(InsuredPerson.objects.values_list("certno", flat=True))
         persons, enrollments = [], []
@@ -81,13 +82,13 @@ class Command(BaseCommand):
                     person = self._person(rng, area, contract, taken)
                     persons.append(person)
                     enrollments.append((person, self._enrollment(rng, person, area, contract, i)))
-        bulk_create_with_history(persons, InsuredPerson, batch_size=500, default_change_reason="demo data")
+        bulk_create_with_history(persons, InsuredPerson, batch_size=500, default_change_reason=DEMO_REASON)
         by_certno = dict(InsuredPerson.objects.filter(certno__in=[p.certno for p in persons]).values_list("certno", "pk"))
         objs = []
         for person, enrollment in enrollments:
             enrollment.person_id = by_certno[person.certno]
             objs.append(enrollment)
-        bulk_create_with_history(objs, Enrollment, batch_size=500, default_change_reason="demo data")
+        bulk_create_with_history(objs, Enrollment, batch_size=500, default_change_reason=DEMO_REASON)
         return len(persons)
 
     def _person(self, rng, area, contract, taken) -> InsuredPerson:
