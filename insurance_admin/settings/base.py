@@ -199,6 +199,8 @@ UNFOLD = {
     "SITE_URL": "/",
     "SHOW_LANGUAGES": True,
     "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": True,
+    "SIDEBAR": {"show_search": True, "show_all_applications": True},
 }
 
 LOGGING = {

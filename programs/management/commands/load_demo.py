@@ -36,7 +36,10 @@ DEMO_USERS = [
 ]
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强玉兰海燕俊峰红梅文博子涵宇轩欣怡浩然思远雨萱佳豪晓东国庆春花秋菊德胜宝山巴特尔乌兰其其格"
+GIVEN_NAMES = (
+    "伟 芳 娜 秀英 敏 静 丽 强 磊 军 洋 勇 艳 杰 娟 涛 明 超 秀兰 霞 平 刚 桂英 建国 建华 志强 玉兰 海燕 俊峰 红梅 "
+    "文博 子涵 宇轩 欣怡 浩然 思远 雨萱 佳豪 晓东 国庆 春花 秋菊 德胜 宝山 巴特尔 乌兰 其其格 苏日娜 那日苏 桂芝"
+).split()
 CATEGORY_DETAILS = ["特困", "孤儿", "低保", "低保残疾", "返贫致贫"]
 
 # contract code -> persons per county
@@ -102,7 +105,7 @@ class Command(BaseCommand):
                 taken.add(certno)
                 break
         birth, sex = parse_certno(certno)
-        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
         return InsuredPerson(
             certno=certno,
             name=name,
