@@ -1,1 +1,158 @@
-"""Models arrive with their issues (claims: the claim life; finance: ledgers)."""
+"""Settlement records (the national platform's `setlinfo`), their recomputation by the engine,
+and the persistent per-person accumulators of approved claims."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from claims.engine.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
+from insurance_admin.accounts.scoping import area_scope_ids
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+def _money(verbose: str, **kwargs):
+    return models.DecimalField(verbose, **MONEY, default=0, **kwargs)
+
+
+class SettlementQuerySet(models.QuerySet):
+    def for_user(self, user) -> "SettlementQuerySet":
+        ids = area_scope_ids(user)
+        return self if ids is None else self.filter(area_id__in=ids)
+
+
+class Settlement(models.Model):
+    """One settlement of the basic insurance, with the fields the engine reads (DOMAIN.md §3).
+
+    Instant settlements arrive from hospitals' monthly files with the platform's own
+    `hifmi_pay`/`hifob_pay`; the engine's recomputation and the difference are stored beside
+    them. `setl_id` is the idempotency key of every import.
+    """
+
+    class Source(models.TextChoices):
+        INSTANT = "instant", _("Instant settlement")
+        MANUAL = "manual", _("Manual claim")
+
+    contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="settlements")
+    person = models.ForeignKey("programs.InsuredPerson", verbose_name=_("insured person"), on_delete=models.PROTECT, related_name="settlements")
+    area = models.ForeignKey("programs.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="settlements")
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices, default=Source.INSTANT)
+
+    setl_id = models.CharField(_("settlement id"), max_length=40, unique=True)
+    mdtrt_id = models.CharField(_("visit id"), max_length=40, blank=True)
+    psn_no = models.CharField(_("person number"), max_length=30)
+    insutype = models.CharField(_("insurance type"), max_length=6, blank=True)
+    med_type = models.CharField(_("medical type"), max_length=6, blank=True)
+    begndate = models.DateField(_("admission date"), null=True, blank=True)
+    enddate = models.DateField(_("discharge date"))
+    setl_time = models.DateTimeField(_("settlement time"), null=True, blank=True)
+    fixmedins_code = models.CharField(_("hospital code"), max_length=30, blank=True)
+    fixmedins_name = models.CharField(_("hospital"), max_length=200, blank=True)
+    hosp_lv = models.CharField(_("hospital level"), max_length=4, blank=True, choices=[(v, v) for v in HOSP_LEVELS])
+    claim_kind = models.CharField(_("claim kind"), max_length=32, choices=[(v, v) for v in CLAIM_KINDS])
+    place = models.CharField(_("place"), max_length=32, blank=True, choices=[(v, v) for v in PLACES])
+    designated = models.BooleanField(_("designated institution/pharmacy"), null=True, blank=True)
+    drug_list = models.CharField(_("special-drug list"), max_length=16, blank=True, choices=[(v, v) for v in DRUG_LISTS])
+
+    medfee_sumamt = _money(_("total medical cost"))
+    fulamt_ownpay_amt = _money(_("fully self-paid"))
+    overlmt_selfpay = _money(_("self-paid above price limits"))
+    preselfpay_amt = _money(_("class-B first self-pay"))
+    inscp_scp_amt = _money(_("within policy scope"))
+    act_pay_dedc = _money(_("deductible borne"))
+    hifp_pay = _money(_("basic pooled fund paid"))
+    pool_prop_selfpay = models.DecimalField(_("basic fund payment ratio"), max_digits=7, decimal_places=4, default=0)
+    hifmi_pay = _money(_("critical-illness insurance paid"))
+    hifob_pay = _money(_("large-amount supplementary paid"))
+    maf_pay = _money(_("medical assistance paid"))
+    psn_part_amt = _money(_("person's share"))
+    acct_pay = _money(_("individual account paid"))
+    psn_cash_pay = _money(_("cash paid"))
+    over_cap_amt = _money(_("policy cost beyond the basic fund's maximum"))
+    drug_amount = _money(_("special-drug amount"))
+    items = models.JSONField(_("itemised lines"), default=list, blank=True, help_text=_("[{code, type: drug|implant, amount}]"))
+
+    # The engine's recomputation (DOMAIN.md §4) and its difference from the platform's figure.
+    engine_payable = models.DecimalField(_("engine payable"), **MONEY, null=True, blank=True)
+    engine_by_liability = models.JSONField(_("engine payable by liability"), default=dict, blank=True)
+    platform_payable = models.DecimalField(_("platform payable"), **MONEY, null=True, blank=True)
+    difference = models.DecimalField(_("difference"), **MONEY, null=True, blank=True, help_text=_("engine − platform"))
+    plan_version = models.PositiveIntegerField(_("plan version"), null=True, blank=True)
+    recomputed_at = models.DateTimeField(_("recomputed at"), null=True, blank=True)
+
+    objects = SettlementQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("settlement record")
+        verbose_name_plural = _("settlement records")
+        ordering = ["contract", "person", "enddate", "setl_time", "id"]
+        indexes = [
+            models.Index(fields=["contract", "person", "enddate", "setl_time", "id"], name="settlement_person_order"),
+            models.Index(fields=["contract", "difference"], name="settlement_difference", condition=~Q(difference=0)),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(medfee_sumamt__gte=0, fulamt_ownpay_amt__gte=0, inscp_scp_amt__gte=0, hifp_pay__gte=0,
+                            over_cap_amt__gte=0, drug_amount__gte=0, hifmi_pay__gte=0, hifob_pay__gte=0),
+                name="settlement_amounts_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.setl_id
+
+
+class Accumulator(models.Model):
+    """Running totals of APPROVED claims for one person, contract and liability (or shared cap,
+    or item code). Written only by `claims.services.calculation_commit`, inside the approval
+    transaction, after locking the person's enrollment row."""
+
+    class Kind(models.TextChoices):
+        LIABILITY = "liability", _("Liability")
+        SHARED_CAP = "shared_cap", _("Shared cap")
+        ITEM = "item", _("Item")
+
+    person = models.ForeignKey("programs.InsuredPerson", on_delete=models.PROTECT, related_name="accumulators")
+    contract = models.ForeignKey("programs.Contract", on_delete=models.PROTECT, related_name="accumulators")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    code = models.CharField(max_length=40, help_text=_("liability or shared-cap code"))
+    item_code = models.CharField(max_length=60, blank=True)
+    cumulative_base = models.DecimalField(_("cumulative base"), **MONEY, default=0)
+    cumulative_paid = models.DecimalField(_("cumulative paid"), **MONEY, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("accumulator")
+        verbose_name_plural = _("accumulators")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "contract", "kind", "code", "item_code"], name="accumulator_unique"),
+            models.CheckConstraint(condition=Q(cumulative_base__gte=0, cumulative_paid__gte=0), name="accumulator_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        suffix = f"/{self.item_code}" if self.item_code else ""
+        return f"{self.contract_id}:{self.person_id}:{self.code}{suffix}"
+
+
+class Calculation(models.Model):
+    """A stored engine result for persisted (approved) records, with its explanation.
+    Never changed after it is written: a correction is a new, adjusting calculation."""
+
+    contract = models.ForeignKey("programs.Contract", on_delete=models.PROTECT, related_name="calculations")
+    person = models.ForeignKey("programs.InsuredPerson", on_delete=models.PROTECT, related_name="calculations")
+    setl_id = models.CharField(_("settlement id"), max_length=40)
+    payable = models.DecimalField(_("payable"), **MONEY)
+    by_liability = models.JSONField(_("payable by liability"), default=dict)
+    explanation = models.JSONField(_("explanation"), default=list)
+    plan_version = models.PositiveIntegerField(_("plan version"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calculation")
+        verbose_name_plural = _("calculations")
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(payable__gte=0), name="calculation_payable_non_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.setl_id}: {self.payable}"

@@ -1,3 +1,6 @@
+import json
+
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
@@ -6,7 +9,23 @@ from insurance_admin.core.admin_scoping import ScopedAdmin, ScopedFormFieldsMixi
 
 from .forms import EnrollmentInlineFormSet, InsuredPersonAdminForm
 from .masking import can_see_full_identity, mask_certno, mask_name
-from .models import Area, Contract, Enrollment, InsuredPerson, Party, PartyContact, PremiumRate, Program
+from .models import (
+    Area,
+    BenefitPlan,
+    Contract,
+    Enrollment,
+    InsuredPerson,
+    Party,
+    PartyContact,
+    PremiumRate,
+    Program,
+)
+from .services import benefit_plan_update
+
+
+class PrettyJSONEncoder(json.JSONEncoder):
+    def __init__(self, *args, indent=None, ensure_ascii=None, **kwargs):
+        super().__init__(*args, indent=2, ensure_ascii=False, **kwargs)
 
 
 class PartyContactInline(TabularInline):
@@ -141,3 +160,49 @@ class EnrollmentAdmin(ScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [] if can_see_full_identity(request.user) else ["person"]
+
+
+class BenefitPlanForm(forms.ModelForm):
+    rules = forms.JSONField(
+        label=_("rules"),
+        widget=forms.Textarea(attrs={"rows": 40, "style": "font-family: monospace; width: 100%"}),
+        encoder=PrettyJSONEncoder,
+        help_text=_(
+            "Liabilities with their base formula, schedule rows (selector, deductible, bands: upto/rate), "
+            "caps and per-item caps; shared caps; named parameters. Amounts and rates as strings. "
+            "Saving checks bands for overlaps and gaps, rates within 0–1 and amounts not negative."
+        ),
+    )
+
+    class Meta:
+        model = BenefitPlan
+        fields = ["contract", "rules"]
+
+
+@admin.register(BenefitPlan)
+class BenefitPlanAdmin(ScopedAdmin):
+    form = BenefitPlanForm
+    list_display = ["contract", "version", "updated_at", "liability_names"]
+    readonly_fields = ["version", "updated_at", "summary"]
+    fields = ["contract", "version", "updated_at", "summary", "rules"]
+
+    @admin.display(description=_("liabilities"))
+    def liability_names(self, obj):
+        return "、".join(li["name"] for li in obj.rules.get("liabilities", []))
+
+    @admin.display(description=_("summary"))
+    def summary(self, obj):
+        from django.template.loader import render_to_string
+
+        if obj is None or not obj.pk:
+            return "—"
+        from claims.presentation import plan_summary
+
+        return render_to_string("programs/_benefit_plan_summary.html", {"plan_rows": plan_summary(obj.engine_plan())})
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            updated = benefit_plan_update(benefit_plan=obj, rules=form.cleaned_data["rules"], reason=_("edited in the admin"))
+            obj.version = updated.version
+        else:
+            super().save_model(request, obj, form, change)

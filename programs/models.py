@@ -167,6 +167,20 @@ class Program(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def platform_paid_field(self) -> str | None:
+        """The settlement field in which the national platform reports this kind's payment."""
+        return PLATFORM_PAID_FIELD[self.kind]
+
+
+# The national platform reports critical-illness payments in hifmi_pay and employees'
+# large-amount supplements in hifob_pay; inclusive commercial insurance is not settled there.
+PLATFORM_PAID_FIELD = {
+    Program.Kind.CRITICAL_ILLNESS: "hifmi_pay",
+    Program.Kind.EMPLOYEE_SUPPLEMENTARY: "hifob_pay",
+    Program.Kind.INCLUSIVE_COMMERCIAL: None,
+}
+
 
 class ContractQuerySet(models.QuerySet):
     def for_user(self, user) -> "ContractQuerySet":
@@ -316,7 +330,8 @@ class InsuredPerson(models.Model):
         FEMALE = "2", _("Female")
 
     certno = models.CharField(_("ID number"), max_length=18, unique=True)
-    psn_no = models.CharField(
+    # NULL, not "": psn_no is unique where present and many persons come without one.
+    psn_no = models.CharField(  # noqa: DJ001
         _("person number"), max_length=30, null=True, blank=True, help_text=_("psn_no on the national platform.")
     )
     name = models.CharField(_("name"), max_length=60, db_index=True)
@@ -473,3 +488,74 @@ class Enrollment(models.Model):
             errors["enrolled_to"] = gettext("Enrollment must not end before it starts.")
         if errors:
             raise ValidationError(errors)
+
+
+class BenefitPlanQuerySet(models.QuerySet):
+    def for_user(self, user) -> "BenefitPlanQuerySet":
+        ids = region_scope_ids(user)
+        return self if ids is None else self.filter(contract__program__region_id__in=ids)
+
+
+class BenefitPlan(models.Model):
+    """A contract's benefit rules (DOMAIN.md §4) as data: the engine's plan document.
+
+    `rules` is the dict form read by `claims.engine.plan_from_dict`: liabilities with their
+    base formulas, schedules (deductible and bands per person/record selector and date range),
+    caps, shared caps, per-item caps and named parameters. Every save is validated with the
+    engine's own checks and recorded in the history; `version` counts the saves.
+    """
+
+    contract = models.OneToOneField(Contract, verbose_name=_("contract"), on_delete=models.PROTECT, related_name="benefit_plan")
+    rules = models.JSONField(_("rules"), help_text=_("The plan document (liabilities, schedules, caps, parameters)."))
+    version = models.PositiveIntegerField(_("version"), default=1)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    objects = BenefitPlanQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("benefit plan")
+        verbose_name_plural = _("benefit plans")
+        ordering = ["contract__code"]
+
+    def __str__(self) -> str:
+        return f"{self.contract.code} v{self.version}"
+
+    def clean(self) -> None:
+        from claims.engine import PlanFormatError, plan_from_dict, validate_plan
+
+        try:
+            plan = plan_from_dict(self.rules)
+        except (PlanFormatError, TypeError) as exc:
+            raise ValidationError({"rules": gettext("The rules are malformed: %(msg)s") % {"msg": exc}}) from None
+        problems = validate_plan(plan)
+        if self.contract_id:
+            c = self.contract
+            if plan.code != c.code:
+                problems.append(f'code "{plan.code}" differs from the contract code "{c.code}"')
+            if (plan.year, plan.period_start, plan.period_end) != (c.year, c.period_start, c.period_end):
+                problems.append(
+                    f"year/period {plan.year} {plan.period_start}..{plan.period_end} differ from the contract's "
+                    f"{c.year} {c.period_start}..{c.period_end}"
+                )
+        if problems:
+            raise ValidationError({"rules": [gettext("Rule check failed: %(msg)s") % {"msg": p} for p in problems]})
+
+    def engine_plan(self):
+        """The parsed engine plan, cached per (row, version) in this process."""
+        return _engine_plan(self.pk, self.version, self.rules)
+
+
+_PLAN_CACHE: dict[tuple[int, int], object] = {}
+
+
+def _engine_plan(pk: int, version: int, rules: dict):
+    from claims.engine import plan_from_dict
+
+    key = (pk, version)
+    plan = _PLAN_CACHE.get(key)
+    if plan is None:
+        if len(_PLAN_CACHE) > 64:
+            _PLAN_CACHE.clear()
+        plan = _PLAN_CACHE[key] = plan_from_dict(rules)
+    return plan

@@ -215,3 +215,16 @@ def load_seed(apps) -> None:
                     PremiumRate,
                     contract=contract, category=category, employment=employment, per_capita=per_capita, note=note
                 )
+
+
+def load_seed_plans(apps) -> None:
+    """The seed contracts' benefit rules (DOMAIN.md §4.1–4.4), if the contract has none yet."""
+    from claims.engine.seed_plans import SEED_PLAN_DICTS
+
+    Contract = apps.get_model("programs", "Contract")
+    BenefitPlan = apps.get_model("programs", "BenefitPlan")
+    for code, rules in SEED_PLAN_DICTS.items():
+        contract = Contract.objects.filter(code=code).first()
+        if contract is None or BenefitPlan.objects.filter(contract=contract).exists():
+            continue
+        _audited_create(apps, BenefitPlan, contract=contract, rules=rules, version=1)

@@ -7,7 +7,7 @@ from django.db import transaction
 from simple_history.utils import update_change_reason
 
 from .identity import normalize_certno, parse_certno
-from .models import Area, Contract, Enrollment, InsuredPerson
+from .models import Area, BenefitPlan, Contract, Enrollment, InsuredPerson
 
 
 @transaction.atomic
@@ -41,3 +41,18 @@ def enrollment_create(
     if reason:
         update_change_reason(enrollment, reason)
     return enrollment
+
+
+@transaction.atomic
+def benefit_plan_update(*, benefit_plan: BenefitPlan, rules: dict, reason: str = "") -> BenefitPlan:
+    """Replace a contract's rules after the engine's own checks; bumps the version so every
+    process drops its cached copy of the old plan."""
+
+    locked = BenefitPlan.objects.select_for_update().get(pk=benefit_plan.pk)
+    locked.rules = rules
+    locked.full_clean()
+    locked.version += 1
+    locked.save()
+    if reason:
+        update_change_reason(locked, reason)
+    return locked

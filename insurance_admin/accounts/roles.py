@@ -11,6 +11,7 @@ _VIEW_REFERENCE = [
     "programs.view_party",
     "programs.view_partycontact",
     "programs.view_premiumrate",
+    "programs.view_benefitplan",
 ]
 _VIEW_PEOPLE = ["programs.view_insuredperson", "programs.view_enrollment"]
 
@@ -37,7 +38,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_PEOPLE,
         *[
             f"programs.{action}_{model}"
-            for model in ("area", "program", "contract", "party", "partycontact", "premiumrate")
+            for model in ("area", "program", "contract", "party", "partycontact", "premiumrate", "benefitplan")
             for action in ("add", "change", "delete")
         ],
         "accounts.view_user",

@@ -27,3 +27,6 @@ class AuditLog(models.Model):
         default_permissions = ()
         permissions = [("view_audit_log", _("Can read the audit trail"))]
         verbose_name = _("audit trail")
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)

@@ -89,8 +89,8 @@ def test_audit_trail_is_scoped_to_the_supervisors_areas(client, horqin_person):
 
 
 def test_contract_changes_are_audited(client, horqin_person):
-    from tests.factories import UserFactory
     from programs.models import Contract
+    from tests.factories import UserFactory
 
     admin_user = UserFactory(role="administrator", area_codes=["150500"])
     contract = Contract.objects.get(code="tongliao-2025")

@@ -17,7 +17,7 @@ from simple_history.utils import bulk_create_with_history
 from insurance_admin.accounts.models import User
 from programs.identity import parse_certno, with_check_char
 from programs.models import Area, Contract, Enrollment, InsuredPerson
-from programs.seed import load_seed
+from programs.seed import load_seed, load_seed_plans
 
 DEMO_PASSWORD = "demo-2026"
 DEMO_REASON = "演示数据（合成，非真实人员）"
@@ -56,6 +56,7 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         with transaction.atomic():
             load_seed(apps)
+            load_seed_plans(apps)
             self._users()
             created = self._persons(rng)
         self.stdout.write(self.style.SUCCESS(f"demo users ready; {created} insured persons created"))

@@ -2,7 +2,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from programs.seed import load_seed
+from programs.seed import load_seed, load_seed_plans
 
 
 class Command(BaseCommand):
@@ -11,4 +11,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             load_seed(apps)
+            load_seed_plans(apps)
         self.stdout.write(self.style.SUCCESS("seed contracts present"))

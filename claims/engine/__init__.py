@@ -1,0 +1,58 @@
+"""Pure benefit-calculation engine (DOMAIN.md §4): plans as data, Decimal arithmetic, no Django.
+
+Public API (see each module): plans (`Plan`, `plan_from_dict`, `plan_to_dict`, `validate_plan`),
+inputs (`PersonAttributes`, `SettlementRecord`, `ItemLine`, `Accumulators`), the engine
+(`evaluate`, `evaluate_one`, `Evaluator` for chunked batches, `compile_plan`), explanations
+(`explanation_steps`), the trial-calc interface (`run_trial`, `parse_trial_input`,
+`trial_output`, `result_entry`, `TrialInputError`, `UnknownProgram`) and the seed contracts
+(`seed_plans`, `SEED_PLAN_DICTS`).
+"""
+
+from .cli import UnknownProgram, run_trial
+from .compiled import CompiledPlan, InvalidPlan, compile_plan
+from .core import (
+    EngineInputError,
+    Evaluation,
+    Evaluator,
+    RecordResult,
+    ResultBatch,
+    evaluate,
+    evaluate_one,
+)
+from .explain import LiabilityExplanation, RecordExplanation, explanation_steps
+from .io import (
+    TrialInput,
+    TrialInputError,
+    parse_trial_input,
+    result_entry,
+    serialise_trial_output,
+    trial_output,
+)
+from .plan import (
+    Band,
+    BaseTerm,
+    CapRow,
+    ItemCap,
+    Liability,
+    Parameter,
+    ParamRef,
+    Plan,
+    ScheduleRow,
+    Selector,
+    SharedCap,
+)
+from .plan_dict import PlanFormatError, plan_from_dict, plan_to_dict
+from .records import Accumulators, ItemLine, PersonAttributes, SettlementRecord
+from .seed_plans import SEED_PLAN_DICTS, seed_plans
+from .validation import validate_plan
+
+__all__ = [
+    "Accumulators", "Band", "BaseTerm", "CapRow", "CompiledPlan", "EngineInputError", "Evaluation", "Evaluator",
+    "InvalidPlan", "ItemCap", "ItemLine", "Liability", "LiabilityExplanation", "Parameter", "ParamRef",
+    "PersonAttributes", "Plan", "PlanFormatError", "RecordExplanation", "RecordResult", "ResultBatch",
+    "ScheduleRow",
+    "Selector", "SEED_PLAN_DICTS", "SettlementRecord", "SharedCap", "TrialInput", "TrialInputError",
+    "UnknownProgram", "compile_plan", "evaluate", "evaluate_one", "explanation_steps",
+    "parse_trial_input", "plan_from_dict", "plan_to_dict", "result_entry", "run_trial", "seed_plans",
+    "serialise_trial_output", "trial_output", "validate_plan",
+]
