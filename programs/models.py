@@ -542,17 +542,21 @@ class BenefitPlan(models.Model):
             raise ValidationError({"rules": [gettext("Rule check failed: %(msg)s") % {"msg": p} for p in problems]})
 
     def engine_plan(self):
-        """The parsed engine plan, cached per (row, version) in this process."""
-        return _engine_plan(self.pk, self.version, self.rules)
+        """The parsed engine plan, cached per rules document in this process."""
+        return _engine_plan(self.rules)
 
 
-_PLAN_CACHE: dict[tuple[int, int], object] = {}
+_PLAN_CACHE: dict[str, object] = {}
 
 
-def _engine_plan(pk: int, version: int, rules: dict):
+def _engine_plan(rules: dict):
+    """Keyed by the document itself, not (row, version): a version number can be reused when
+    the transaction that first wrote it rolled back, the text cannot lie."""
+    import json
+
     from claims.engine import plan_from_dict
 
-    key = (pk, version)
+    key = json.dumps(rules, sort_keys=True)
     plan = _PLAN_CACHE.get(key)
     if plan is None:
         if len(_PLAN_CACHE) > 64:
