@@ -1,5 +1,6 @@
 """Approved calculations persist accumulators; concurrent approvals can never exceed a cap."""
 
+import datetime as dt
 import threading
 from decimal import Decimal
 
@@ -12,8 +13,6 @@ from claims.services import accumulators_of, calculation_commit, engine_key, tri
 from programs.models import Contract
 from tests.conftest import require_or_skip
 from tests.factories import EnrollmentFactory, PersonFactory
-
-import datetime as dt
 
 
 def _record(setl_id, inscp, hifp, enddate=dt.date(2025, 3, 2)):
