@@ -152,6 +152,7 @@ class Calculation(models.Model):
         verbose_name = _("calculation")
         verbose_name_plural = _("calculations")
         ordering = ["-created_at"]
+        permissions = [("run_trial", _("Can run trial calculations (试算)"))]
         constraints = [models.CheckConstraint(condition=Q(payable__gte=0), name="calculation_payable_non_negative")]
 
     def __str__(self) -> str:

@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from claims import views as claim_views
 from insurance_admin.core import views as core_views
 from programs import views as program_views
 
 urlpatterns = [
     path("", program_views.workbench, name="home"),
     path("persons/<int:pk>/", program_views.person_detail, name="person_detail"),
+    path("persons/<int:person_pk>/trial/<slug:contract_code>/", claim_views.trial, name="trial"),
     path("audit/", core_views.audit_log, name="audit_log"),
     path("status/", core_views.system_status, name="system_status"),
     path("healthz", core_views.healthz, name="healthz"),

@@ -25,13 +25,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "programs.add_enrollment",
         "programs.change_enrollment",
         "programs.view_full_identity",
+        "claims.run_trial",
     ],
     # Second pair of eyes on claims: reads people in full, changes nothing here.
-    "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity"],
+    "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity", "claims.run_trial", "claims.view_settlement"],
     # Premiums, deposits, payables: needs contracts and headcounts, not identities.
     "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
-    "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat"],
+    "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,

@@ -1,0 +1,106 @@
+"""The caseworker's trial-calculation (试算) form, shaped by the contract's own rules: only
+the amount fields its base formulas read and the attributes its rules test are asked for."""
+
+import json
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+
+from .engine import SettlementRecord, compile_plan
+from .engine.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
+from .engine.records import ItemLine
+from .presentation import CODE_LABELS, FIELD_LABELS
+
+ATTRIBUTE_FIELDS = ("place", "hosp_lv", "designated", "drug_list")
+
+
+def plan_inputs(plan) -> tuple[list[str], list[str], list[str]]:
+    """(claim kinds, amount fields, record attributes) the plan's rules use, in a stable order."""
+    kinds = [k for k in CLAIM_KINDS if any(k in li.claim_kinds for li in plan.liabilities)]
+    amounts: list[str] = []
+    for li in plan.liabilities:
+        for term in li.base:
+            if term.field not in amounts:
+                amounts.append(term.field)
+    compiled = compile_plan(plan)
+    needed = set().union(*(compiled.required_attributes(k) for k in kinds)) if kinds else set()
+    return kinds, amounts, [a for a in ATTRIBUTE_FIELDS if a in needed]
+
+
+def _choices(values, labels=CODE_LABELS):
+    return [("", "—")] + [(v, labels.get(v, v)) for v in values]
+
+
+class TrialRecordForm(forms.Form):
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        kinds, amounts, attributes = plan_inputs(plan)
+        self.amount_fields = amounts
+        self.fields["setl_id"] = forms.CharField(label=_l("settlement id"), required=False, max_length=40)
+        self.fields["enddate"] = forms.DateField(label=_l("discharge date"), widget=forms.DateInput(attrs={"type": "date"}))
+        self.fields["claim_kind"] = forms.ChoiceField(label=_l("claim kind"), choices=_choices(kinds))
+        places = plan.places or PLACES
+        if "place" in attributes:
+            self.fields["place"] = forms.ChoiceField(label=_l("place"), choices=_choices(places))
+        if "hosp_lv" in attributes:
+            self.fields["hosp_lv"] = forms.ChoiceField(label=_l("hospital level"), choices=_choices(HOSP_LEVELS, {"3A": "三甲"}), required=False)
+        if "drug_list" in attributes:
+            self.fields["drug_list"] = forms.ChoiceField(label=_l("special-drug list"), choices=_choices(DRUG_LISTS), required=False)
+        if "designated" in attributes:
+            self.fields["designated"] = forms.BooleanField(label=_l("designated institution/pharmacy"), required=False)
+        for name in amounts:
+            self.fields[name] = forms.DecimalField(
+                label=FIELD_LABELS.get(name, name), max_digits=14, decimal_places=2, min_value=Decimal("0"), required=False
+            )
+        if "fulamt_ownpay_amt" in amounts:
+            self.fields["items"] = forms.CharField(
+                label=_l("itemised lines"),
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text=_l('JSON, e.g. [{"code": "D001", "type": "drug", "amount": "12000.00"}]'),
+            )
+
+    def clean_items(self):
+        raw = (self.cleaned_data.get("items") or "").strip()
+        if not raw:
+            return ()
+        try:
+            data = json.loads(raw, parse_float=Decimal)
+            return tuple(ItemLine(str(i["code"]), str(i["type"]), Decimal(str(i["amount"]))) for i in data)
+        except (ValueError, KeyError, TypeError, InvalidOperation):
+            raise forms.ValidationError(_("Itemised lines must be a JSON list of {code, type, amount}.")) from None
+
+    def record(self, index: int) -> SettlementRecord:
+        d = self.cleaned_data
+        return SettlementRecord(
+            setl_id=d.get("setl_id") or f"试算{index + 1}",
+            psn_no="",
+            enddate=d["enddate"],
+            claim_kind=d["claim_kind"],
+            place=d.get("place") or None,
+            hosp_lv=d.get("hosp_lv") or None,
+            designated=d.get("designated") if "designated" in self.fields else None,
+            drug_list=d.get("drug_list") or None,
+            items=d.get("items") or (),
+            **{name: d.get(name) or Decimal("0") for name in self.amount_fields},
+        )
+
+
+class BaseTrialFormSet(forms.BaseFormSet):
+    def __init__(self, *args, plan, **kwargs):
+        self.plan = plan
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "plan": self.plan}
+
+    @property
+    def empty_form(self):
+        form = self.form(auto_id=self.auto_id, prefix=self.add_prefix("__prefix__"), empty_permitted=True, plan=self.plan)
+        self.add_fields(form, None)
+        return form
+
+
+TrialFormSet = forms.formset_factory(TrialRecordForm, formset=BaseTrialFormSet, extra=3, max_num=20)

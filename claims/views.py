@@ -1,0 +1,65 @@
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404
+from django.shortcuts import render
+
+from programs import selectors as program_selectors
+from programs.masking import can_see_full_identity
+from programs.models import Contract, InsuredPerson
+
+from . import services
+from .forms import TrialFormSet
+from .engine import explanation_steps
+from .presentation import explanation_blocks
+
+
+@login_required
+@permission_required("claims.run_trial", raise_exception=True)
+def trial(request, person_pk: int, contract_code: str):
+    """试算: the caseworker enters one or more settlement records and sees what each liability
+    would pay on top of the person's approved year-to-date totals. Nothing is stored."""
+    user = request.user
+    try:
+        person = program_selectors.person_for_user(user, person_pk)
+        contract = Contract.objects.for_user(user).select_related("program").get(code=contract_code)
+        enrollment = services.enrollment_of(person, contract)
+    except (InsuredPerson.DoesNotExist, Contract.DoesNotExist, services.NotEnrolled):
+        raise Http404 from None
+    plan = services.plan_of(contract).engine_plan()
+    formset = TrialFormSet(request.POST or None, plan=plan, prefix="r")
+    results = None
+    if request.method == "POST" and formset.is_valid():
+        records = [f.record(i) for i, f in enumerate(formset.forms) if f.has_changed() and f.cleaned_data]
+        if records:
+            evaluation, _before = services.trial_calculate(contract=contract, person=person, records=records)
+            results = [
+                {
+                    "setl_id": r.setl_id,
+                    "payable": r.payable,
+                    "by_liability": [(plan.liability(code).name, amount) for code, amount in r.by_liability.items()],
+                    "blocks": explanation_blocks(explanation_steps(r.explanation)),
+                }
+                for r in evaluation.results
+            ]
+    accumulated = services.accumulators_of(person, contract)
+    key = services.engine_key(person)
+    year_to_date = [
+        {
+            "name": li.name,
+            "base": accumulated.base.get((key, li.code)),
+            "paid": accumulated.paid.get((key, li.code)),
+        }
+        for li in plan.liabilities
+    ]
+    return render(
+        request,
+        "claims/trial.html",
+        {
+            "person": person,
+            "contract": contract,
+            "enrollment": enrollment,
+            "formset": formset,
+            "results": results,
+            "year_to_date": year_to_date,
+            "full_identity": can_see_full_identity(user),
+        },
+    )
