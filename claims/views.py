@@ -7,8 +7,8 @@ from programs.masking import can_see_full_identity
 from programs.models import Contract, InsuredPerson
 
 from . import services
-from .forms import TrialFormSet
 from .engine import explanation_steps
+from .forms import TrialFormSet
 from .presentation import explanation_blocks
 
 

@@ -31,8 +31,8 @@ def test_tongliao_form_asks_for_what_the_rules_use(client, caseworker, horqin_pe
 
 
 def test_beijing_form_has_items_drug_fields_and_hospital_level(client, db):
-    from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
     from programs.models import Area
+    from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
 
     user = UserFactory(role="caseworker", area_codes=["110105"])
     person = EnrollmentFactory(
