@@ -1,0 +1,48 @@
+"""Verification of platform amounts: stored settlements are recomputed and differences kept."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from claims.models import Settlement
+from claims.services import settlement_explanation, settlements_recompute
+from programs.models import Area, Contract
+from tests.factories import EnrollmentFactory, PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _settlement(person, setl_id, enddate, inscp, hifp, hifmi, **extra):
+    return Settlement.objects.create(
+        contract=Contract.objects.get(code="tongliao-2025"), person=person, area=Area.objects.get(code="150502"),
+        setl_id=setl_id, psn_no=person.psn_no, enddate=enddate, claim_kind="inpatient", place="in_region",
+        inscp_scp_amt=Decimal(inscp), hifp_pay=Decimal(hifp), hifmi_pay=Decimal(hifmi), **extra,
+    )
+
+
+def test_recomputation_accumulates_in_settlement_order_and_flags_differences():
+    person = EnrollmentFactory(person=PersonFactory()).person
+    # stored out of order on purpose: the May record is second in settlement order
+    late = _settlement(person, "S2", dt.date(2025, 5, 2), "70000", "30000", "28400.00")
+    early = _settlement(person, "S1", dt.date(2025, 3, 2), "52000", "30000", "4800.01")
+    summary = settlements_recompute(contract=Contract.objects.get(code="tongliao-2025"))
+    early.refresh_from_db()
+    late.refresh_from_db()
+    assert (early.engine_payable, early.platform_payable, early.difference) == (Decimal("4800.00"), Decimal("4800.01"), Decimal("-0.01"))
+    assert (late.engine_payable, late.difference) == (Decimal("28400.00"), Decimal("0.00"))
+    assert late.engine_by_liability == {"critical_illness": "28400.00"}
+    assert (summary.records, summary.differing, summary.engine_total) == (2, 1, Decimal("33200.00"))
+    steps = settlement_explanation(late)
+    assert [s["amount"] for s in steps if s["step"] == "band"] == ["4800.00", "14000.00", "9600.00"]
+
+
+def test_the_admin_lists_differences_for_reviewers(client, reviewer):
+    person = EnrollmentFactory(person=PersonFactory()).person
+    _settlement(person, "S1", dt.date(2025, 3, 2), "52000", "30000", "4800.01")
+    _settlement(person, "S2", dt.date(2025, 5, 2), "70000", "30000", "28400.00")
+    settlements_recompute(contract=Contract.objects.get(code="tongliao-2025"))
+    client.force_login(reviewer)
+    body = client.get(reverse("admin:claims_settlement_changelist"), {"verification": "differs"}).content.decode()
+    assert "S1" in body and "S2" not in body
