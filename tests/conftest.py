@@ -17,6 +17,18 @@ def require_or_skip(available: bool, what: str, env_flag: str) -> None:
 
 
 @pytest.fixture
+def seeded(transactional_db):
+    """Transactional tests flush the database afterwards, taking the migration-loaded seed
+    contracts, plans and role groups with it: put them back first (all idempotent)."""
+    from django.core.management import call_command
+
+    from insurance_admin.accounts.roles import sync_role_groups
+
+    call_command("seed_contracts", verbosity=0)
+    sync_role_groups()
+
+
+@pytest.fixture
 def caseworker(db):
     """科尔沁区 caseworker."""
     return UserFactory(username="cw_horqin", first_name="科尔沁区经办员", role="caseworker", area_codes=["150502"])

@@ -3,9 +3,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
-from insurance_admin.accounts.roles import sync_role_groups
 from tests.conftest import require_or_skip
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
@@ -44,11 +42,3 @@ def page(browser, request):
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUTPUT / f"{request.node.name}-final.png"), full_page=True)
     context.close()
-
-
-@pytest.fixture
-def seeded(transactional_db):
-    """live_server tests flush the database afterwards: put the seed contracts and role
-    groups back first (both idempotent)."""
-    call_command("seed_contracts", verbosity=0)
-    sync_role_groups()

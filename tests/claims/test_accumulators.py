@@ -49,7 +49,7 @@ def test_trial_calculation_starts_from_approved_totals_and_writes_nothing():
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_cap_is_never_exceeded_under_concurrent_approvals():
+def test_cap_is_never_exceeded_under_concurrent_approvals(seeded):
     require_or_skip(connection.vendor == "postgresql", "PostgreSQL", "REQUIRE_SERVICES")
     person = EnrollmentFactory(person=PersonFactory()).person
     contract = Contract.objects.get(code="tongliao-2025")
