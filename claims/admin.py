@@ -16,11 +16,11 @@ class DifferenceFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "differs":
-            return queryset.exclude(difference=0).exclude(difference__isnull=True)
+            return queryset.exclude(verification__difference=0).exclude(verification__difference__isnull=True)
         if self.value() == "matches":
-            return queryset.filter(difference=0)
+            return queryset.filter(verification__difference=0)
         if self.value() == "pending":
-            return queryset.filter(recomputed_at__isnull=True)
+            return queryset.filter(verification__isnull=True)
         return queryset
 
 
@@ -31,10 +31,9 @@ class SettlementAdmin(ScopedFormFieldsMixin, ModelAdmin):
     list_display = ["setl_id", "contract", "area", "enddate", "claim_kind", "fixmedins_name",
                     "platform_payable", "engine_payable", "difference"]
     list_filter = [DifferenceFilter, "contract", "area", "claim_kind", "source"]
-    list_select_related = ["contract", "area"]
+    list_select_related = ["contract", "area", "verification"]
     search_fields = ["=setl_id", "=psn_no", "fixmedins_name"]
     show_full_result_count = False
-    readonly_fields = ["engine_payable", "engine_by_liability", "platform_payable", "difference", "plan_version", "recomputed_at"]
     raw_id_fields = ["person"]
 
     def get_queryset(self, request):
@@ -45,3 +44,21 @@ class SettlementAdmin(ScopedFormFieldsMixin, ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def _check(self, obj):
+        return getattr(obj, "verification", None)
+
+    @admin.display(description=_("platform payable"), ordering="verification__platform_payable")
+    def platform_payable(self, obj):
+        check = self._check(obj)
+        return check.platform_payable if check else None
+
+    @admin.display(description=_("engine payable"), ordering="verification__engine_payable")
+    def engine_payable(self, obj):
+        check = self._check(obj)
+        return check.engine_payable if check else None
+
+    @admin.display(description=_("difference"), ordering="verification__difference")
+    def difference(self, obj):
+        check = self._check(obj)
+        return check.difference if check else None

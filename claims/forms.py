@@ -104,3 +104,20 @@ class BaseTrialFormSet(forms.BaseFormSet):
 
 
 TrialFormSet = forms.formset_factory(TrialRecordForm, formset=BaseTrialFormSet, extra=3, max_num=20)
+
+
+PASTE_PERSON = "_"
+
+
+def parse_pasted(text: str, plan) -> list[SettlementRecord]:
+    """Settlement records pasted as JSON: the `settlements` list of the trial-calc input (or a
+    whole input document). The person is the one on the page, so `psn_no` may be left out.
+    Raises TrialInputError naming the record and field."""
+    from .engine.io import TrialInputError, load_json, trial_input_from_data
+
+    data = load_json(text)
+    settlements = data.get("settlements") if isinstance(data, dict) else data
+    if not isinstance(settlements, list):
+        raise TrialInputError(_("Paste a JSON list of settlement records."))
+    settlements = [{**s, "psn_no": PASTE_PERSON} if isinstance(s, dict) else s for s in settlements]
+    return trial_input_from_data({"persons": [{"psn_no": PASTE_PERSON}], "settlements": settlements}, plan).records

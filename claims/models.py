@@ -72,14 +72,6 @@ class Settlement(models.Model):
     drug_amount = _money(_("special-drug amount"))
     items = models.JSONField(_("itemised lines"), default=list, blank=True, help_text=_("[{code, type: drug|implant, amount}]"))
 
-    # The engine's recomputation (DOMAIN.md §4) and its difference from the platform's figure.
-    engine_payable = models.DecimalField(_("engine payable"), **MONEY, null=True, blank=True)
-    engine_by_liability = models.JSONField(_("engine payable by liability"), default=dict, blank=True)
-    platform_payable = models.DecimalField(_("platform payable"), **MONEY, null=True, blank=True)
-    difference = models.DecimalField(_("difference"), **MONEY, null=True, blank=True, help_text=_("engine − platform"))
-    plan_version = models.PositiveIntegerField(_("plan version"), null=True, blank=True)
-    recomputed_at = models.DateTimeField(_("recomputed at"), null=True, blank=True)
-
     objects = SettlementQuerySet.as_manager()
 
     class Meta:
@@ -88,7 +80,6 @@ class Settlement(models.Model):
         ordering = ["contract", "person", "enddate", "setl_time", "id"]
         indexes = [
             models.Index(fields=["contract", "person", "enddate", "setl_time", "id"], name="settlement_person_order"),
-            models.Index(fields=["contract", "difference"], name="settlement_difference", condition=~Q(difference=0)),
         ]
         constraints = [
             models.CheckConstraint(
@@ -100,6 +91,29 @@ class Settlement(models.Model):
 
     def __str__(self) -> str:
         return self.setl_id
+
+
+class SettlementCheck(models.Model):
+    """The engine's recomputation of one settlement and its difference from the platform's own
+    figure (审核). Derived data: a recomputation replaces a contract's checks wholesale, in one
+    transaction, so it lives apart from the platform's facts and is written by bulk insert."""
+
+    settlement = models.OneToOneField(Settlement, on_delete=models.CASCADE, primary_key=True, related_name="verification")
+    contract = models.ForeignKey("programs.Contract", on_delete=models.CASCADE, related_name="+")
+    engine_payable = models.DecimalField(_("engine payable"), **MONEY)
+    engine_by_liability = models.JSONField(_("engine payable by liability"), default=dict, blank=True)
+    platform_payable = models.DecimalField(_("platform payable"), **MONEY, null=True, blank=True)
+    difference = models.DecimalField(_("difference"), **MONEY, null=True, blank=True, help_text=_("engine − platform"))
+    plan_version = models.PositiveIntegerField(_("plan version"))
+    recomputed_at = models.DateTimeField(_("recomputed at"))
+
+    class Meta:
+        verbose_name = _("verification")
+        verbose_name_plural = _("verifications")
+        indexes = [models.Index(fields=["contract", "difference"], name="check_difference", condition=~Q(difference=0))]
+
+    def __str__(self) -> str:
+        return f"{self.settlement_id}: {self.engine_payable} ({self.difference})"
 
 
 class Accumulator(models.Model):

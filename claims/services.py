@@ -14,7 +14,7 @@ from programs.models import BenefitPlan, Contract, Enrollment, InsuredPerson
 
 from .engine import Accumulators, PersonAttributes, SettlementRecord, evaluate, explanation_steps
 from .engine.records import ItemLine
-from .models import Accumulator, Calculation, Settlement
+from .models import Accumulator, Calculation, Settlement, SettlementCheck
 
 ZERO = Decimal("0")
 ENGINE_AMOUNT_FIELDS = (
@@ -141,26 +141,6 @@ def trial_calculate(*, contract: Contract, person: InsuredPerson, records: Seque
 # --- stored settlements -------------------------------------------------------------------
 
 
-def settlement_record(row: Settlement | dict, psn_no: str) -> SettlementRecord:
-    """A stored settlement (model or values() dict) as the engine's record."""
-    get = row.get if isinstance(row, dict) else (lambda name, default=None: getattr(row, name, default))
-    items = tuple(
-        ItemLine(str(i["code"]), str(i["type"]), Decimal(str(i["amount"]))) for i in (get("items") or ())
-    )
-    return SettlementRecord(
-        setl_id=get("setl_id"),
-        psn_no=psn_no,
-        enddate=get("enddate"),
-        claim_kind=get("claim_kind"),
-        place=get("place") or None,
-        hosp_lv=get("hosp_lv") or None,
-        designated=get("designated"),
-        drug_list=get("drug_list") or None,
-        items=items,
-        **{f: get(f) or ZERO for f in ENGINE_AMOUNT_FIELDS},
-    )
-
-
 @dataclass
 class RecomputeSummary:
     records: int
@@ -169,117 +149,120 @@ class RecomputeSummary:
     platform_total: Decimal
 
 
-_RECOMPUTE_FIELDS = ("id", "person_id", "setl_id", "enddate", "claim_kind", "place", "hosp_lv", "designated",
-                     "drug_list", "items", *ENGINE_AMOUNT_FIELDS)
+_ROW_FIELDS = ("id", "person_id", "setl_id", "enddate", "claim_kind", "place", "hosp_lv", "designated",
+               "drug_list", "items", *ENGINE_AMOUNT_FIELDS)
+# _row_record builds records positionally: the amounts must follow the record's own field order.
+assert SettlementRecord._fields[8:8 + len(ENGINE_AMOUNT_FIELDS)] == ENGINE_AMOUNT_FIELDS
+_CHECK_COLUMNS = ("settlement_id", "contract_id", "engine_payable", "engine_by_liability", "platform_payable",
+                  "difference", "plan_version", "recomputed_at")
+
+
+def _row_record(row: tuple) -> SettlementRecord:
+    """A `_ROW_FIELDS` tuple as the engine's record, keyed by the person's id."""
+    (_id, person_id, setl_id, enddate, claim_kind, place, hosp_lv, designated, drug_list, items, *amounts) = row
+    return SettlementRecord(
+        setl_id, str(person_id), enddate, claim_kind, place or None, hosp_lv or None, designated, drug_list or None,
+        *amounts,
+        tuple(ItemLine(str(i["code"]), str(i["type"]), Decimal(str(i["amount"]))) for i in items) if items else (),
+    )
 
 
 def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progress=None) -> RecomputeSummary:
     """Recompute every stored settlement of a contract with the engine and store the result
-    and its difference from the platform's own figure (审核).
+    and its difference from the platform's own figure (审核) as SettlementChecks.
 
     Each person's records are accumulated in settlement order (enddate, settlement time, id)
-    from zero, as the platform did. Reads stream in chunks; writes go in bulk per chunk; the
-    whole run is one transaction, so a crash leaves the previous results in place.
+    from zero, as the platform did. Rows stream from a server-side cursor; the contract's
+    checks are replaced in one transaction (COPY on PostgreSQL), so a crash or a bad plan
+    leaves the previous checks in place.
     """
+    from .engine import Evaluator
+
     benefit_plan = plan_of(contract)
-    plan = benefit_plan.engine_plan()
-    platform_field = contract.program.platform_paid_field
+    platform_index = _ROW_FIELDS.index(contract.program.platform_paid_field) if contract.program.platform_paid_field else None
     persons = {
-        e.person_id: person_attributes(e)
+        str(e.person_id): person_attributes(e)
         for e in Enrollment.objects.in_force().filter(contract=contract).only(
             "person_id", "category", "employment", "health", "continuous_no_claim_3y", "student"
         )
     }
-    from .engine import Evaluator
-
-    evaluator = Evaluator(plan, {str(pk): attrs for pk, attrs in persons.items()})
+    evaluator = Evaluator(benefit_plan.engine_plan(), persons)
     now = timezone.now()
     summary = RecomputeSummary(0, 0, ZERO, ZERO)
-    qs = (
+    rows = (
         Settlement.objects.filter(contract=contract)
         .order_by("person_id", "enddate", "setl_time", "id")
-        .values_list(*_RECOMPUTE_FIELDS)
+        .values_list(*_ROW_FIELDS)
+        .iterator(chunk_size=chunk_size)
     )
+
     with transaction.atomic():
-        batch: list[tuple] = []
-        for row in qs.iterator(chunk_size=chunk_size):
-            batch.append(row)
-            if len(batch) >= chunk_size:
-                _recompute_chunk(evaluator, batch, platform_field, benefit_plan.version, now, summary)
-                batch = []
+        SettlementCheck.objects.filter(contract=contract).delete()
+        chunk: list[tuple] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == chunk_size:
+                # materialised before writing: a COPY must not run while the server-side
+                # cursor on the same connection still has rows to fetch
+                _insert_checks(list(_check_rows(evaluator, chunk, platform_index, contract.pk, benefit_plan.version, now, summary)))
+                chunk = []
                 if progress:
                     progress(summary.records)
-        if batch:
-            _recompute_chunk(evaluator, batch, platform_field, benefit_plan.version, now, summary)
+        _insert_checks(list(_check_rows(evaluator, chunk, platform_index, contract.pk, benefit_plan.version, now, summary)))
     return summary
 
 
-def _recompute_chunk(evaluator, rows, platform_field, version, now, summary: RecomputeSummary) -> None:
-    names = _RECOMPUTE_FIELDS
-    idx = {n: i for i, n in enumerate(names)}
-    amount_idx = [(f, idx[f]) for f in ENGINE_AMOUNT_FIELDS]
-    records = []
-    for r in rows:
-        items = r[idx["items"]]
-        records.append(
-            SettlementRecord(
-                setl_id=r[idx["setl_id"]],
-                psn_no=str(r[idx["person_id"]]),
-                enddate=r[idx["enddate"]],
-                claim_kind=r[idx["claim_kind"]],
-                place=r[idx["place"]] or None,
-                hosp_lv=r[idx["hosp_lv"]] or None,
-                designated=r[idx["designated"]],
-                drug_list=r[idx["drug_list"]] or None,
-                items=tuple(ItemLine(str(i["code"]), str(i["type"]), Decimal(str(i["amount"]))) for i in items) if items else (),
-                **{f: r[i] for f, i in amount_idx},
-            )
-        )
-    result = evaluator.run(records)
-    platform_i = idx.get(platform_field) if platform_field else None
-    updates = []
-    for r, payable, by in zip(rows, result.payables, result.by_liability, strict=True):
-        platform = r[platform_i] if platform_i is not None else None
-        difference = payable - platform if platform is not None else None
-        updates.append(
-            Settlement(
-                id=r[0],
-                engine_payable=payable,
-                engine_by_liability={k: str(v) for k, v in by.items()},
-                platform_payable=platform,
-                difference=difference,
-                plan_version=version,
-                recomputed_at=now,
-            )
-        )
+def _check_rows(evaluator, chunk, platform_index, contract_id, version, now, summary: RecomputeSummary):
+    if not chunk:
+        return
+    result = evaluator.run([_row_record(r) for r in chunk])
+    for row, payable, by in zip(chunk, result.payables, result.by_liability, strict=True):
+        platform = row[platform_index] if platform_index is not None else None
+        difference = None if platform is None else payable - platform
         summary.records += 1
         summary.engine_total += payable
         if platform is not None:
             summary.platform_total += platform
             if difference:
                 summary.differing += 1
-    Settlement.objects.bulk_update(
-        updates,
-        ["engine_payable", "engine_by_liability", "platform_payable", "difference", "plan_version", "recomputed_at"],
-        batch_size=2000,
+        yield (row[0], contract_id, payable, {k: str(v) for k, v in by.items()}, platform, difference, version, now)
+
+
+def _insert_checks(rows: list[tuple]) -> None:
+    """Bulk insert: COPY on PostgreSQL (a million rows in seconds), batched INSERTs elsewhere."""
+    from django.db import connection
+
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        import json
+
+        table = SettlementCheck._meta.db_table
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(_CHECK_COLUMNS)}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row((*r[:3], json.dumps(r[3]), *r[4:]))
+        return
+    SettlementCheck.objects.bulk_create(
+        [SettlementCheck(**dict(zip(_CHECK_COLUMNS, r, strict=True))) for r in rows], batch_size=2000
     )
 
 
 def settlement_explanation(settlement: Settlement) -> list[dict]:
-    """Explain one stored settlement on demand: replay the person's earlier records of the
-    contract in settlement order, then explain this one."""
+    """Explain one stored settlement on demand: replay the person's records of the contract
+    in settlement order up to this one, then explain it."""
     enrollment = enrollment_of(settlement.person, settlement.contract)
     plan = plan_of(settlement.contract).engine_plan()
-    earlier = list(
+    records = []
+    rows = (
         Settlement.objects.filter(contract=settlement.contract, person=settlement.person)
         .order_by("enddate", "setl_time", "id")
+        .values_list(*_ROW_FIELDS)
     )
-    key = "p"
-    records = []
-    for s in earlier:
-        records.append(settlement_record(s, key))
-        if s.pk == settlement.pk:
+    for row in rows:
+        records.append(_row_record(row))
+        if row[0] == settlement.pk:
             break
+    key = str(settlement.person_id)
     evaluation = evaluate(plan, {key: person_attributes(enrollment)}, records, explain=True)
     return explanation_steps(evaluation.results[len(records) - 1].explanation)
-

@@ -7,8 +7,8 @@ from programs.masking import can_see_full_identity
 from programs.models import Contract, InsuredPerson
 
 from . import services
-from .engine import explanation_steps
-from .forms import TrialFormSet
+from .engine import TrialInputError, explanation_steps
+from .forms import TrialFormSet, parse_pasted
 from .presentation import explanation_blocks
 
 
@@ -26,20 +26,28 @@ def trial(request, person_pk: int, contract_code: str):
         raise Http404 from None
     plan = services.plan_of(contract).engine_plan()
     formset = TrialFormSet(request.POST or None, plan=plan, prefix="r")
+    pasted = request.POST.get("pasted", "").strip()
+    paste_error = ""
     results = None
-    if request.method == "POST" and formset.is_valid():
+    records = []
+    if request.method == "POST" and pasted:
+        try:
+            records = parse_pasted(pasted, plan)
+        except TrialInputError as exc:
+            paste_error = str(exc)
+    elif request.method == "POST" and formset.is_valid():
         records = [f.record(i) for i, f in enumerate(formset.forms) if f.has_changed() and f.cleaned_data]
-        if records:
-            evaluation, _before = services.trial_calculate(contract=contract, person=person, records=records)
-            results = [
-                {
-                    "setl_id": r.setl_id,
-                    "payable": r.payable,
-                    "by_liability": [(plan.liability(code).name, amount) for code, amount in r.by_liability.items()],
-                    "blocks": explanation_blocks(explanation_steps(r.explanation)),
-                }
-                for r in evaluation.results
-            ]
+    if records:
+        evaluation, _before = services.trial_calculate(contract=contract, person=person, records=records)
+        results = [
+            {
+                "setl_id": r.setl_id,
+                "payable": r.payable,
+                "by_liability": [(plan.liability(code).name, amount) for code, amount in r.by_liability.items()],
+                "blocks": explanation_blocks(explanation_steps(r.explanation)),
+            }
+            for r in evaluation.results
+        ]
     accumulated = services.accumulators_of(person, contract)
     key = services.engine_key(person)
     year_to_date = [
@@ -58,6 +66,8 @@ def trial(request, person_pk: int, contract_code: str):
             "contract": contract,
             "enrollment": enrollment,
             "formset": formset,
+            "pasted": pasted,
+            "paste_error": paste_error,
             "results": results,
             "year_to_date": year_to_date,
             "full_identity": can_see_full_identity(user),

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from claims.models import Settlement
+from claims.models import Settlement, SettlementCheck
 from claims.services import settlement_explanation, settlements_recompute
 from programs.models import Area, Contract
 from tests.factories import EnrollmentFactory, PersonFactory
@@ -27,12 +27,13 @@ def test_recomputation_accumulates_in_settlement_order_and_flags_differences():
     # stored out of order on purpose: the May record is second in settlement order
     late = _settlement(person, "S2", dt.date(2025, 5, 2), "70000", "30000", "28400.00")
     early = _settlement(person, "S1", dt.date(2025, 3, 2), "52000", "30000", "4800.01")
-    summary = settlements_recompute(contract=Contract.objects.get(code="tongliao-2025"))
-    early.refresh_from_db()
-    late.refresh_from_db()
-    assert (early.engine_payable, early.platform_payable, early.difference) == (Decimal("4800.00"), Decimal("4800.01"), Decimal("-0.01"))
-    assert (late.engine_payable, late.difference) == (Decimal("28400.00"), Decimal("0.00"))
-    assert late.engine_by_liability == {"critical_illness": "28400.00"}
+    # chunk_size=1: every record in its own chunk, so reads and writes interleave
+    summary = settlements_recompute(contract=Contract.objects.get(code="tongliao-2025"), chunk_size=1)
+    early_check, late_check = SettlementCheck.objects.get(settlement=early), SettlementCheck.objects.get(settlement=late)
+    assert (early_check.engine_payable, early_check.platform_payable, early_check.difference) == (
+        Decimal("4800.00"), Decimal("4800.01"), Decimal("-0.01"))
+    assert (late_check.engine_payable, late_check.difference) == (Decimal("28400.00"), Decimal("0.00"))
+    assert late_check.engine_by_liability == {"critical_illness": "28400.00"}
     assert (summary.records, summary.differing, summary.engine_total) == (2, 1, Decimal("33200.00"))
     steps = settlement_explanation(late)
     assert [s["amount"] for s in steps if s["step"] == "band"] == ["4800.00", "14000.00", "9600.00"]
@@ -48,3 +49,21 @@ def test_the_admin_lists_differences_for_reviewers(client, reviewer):
     assert [s.setl_id for s in response.context["cl"].result_list] == ["S1"]
     response = client.get(reverse("admin:claims_settlement_changelist"), {"verification": "matches"})
     assert [s.setl_id for s in response.context["cl"].result_list] == ["S2"]
+
+
+def test_a_second_recomputation_replaces_the_checks_and_a_failure_keeps_the_old_ones():
+    from programs.models import BenefitPlan
+
+    person = EnrollmentFactory(person=PersonFactory()).person
+    s1 = _settlement(person, "S1", dt.date(2025, 3, 2), "52000", "30000", "4800.00")
+    contract = Contract.objects.get(code="tongliao-2025")
+    settlements_recompute(contract=contract)
+    settlements_recompute(contract=contract)
+    assert SettlementCheck.objects.filter(settlement=s1).count() == 1
+    # a person without an enrollment in force makes the engine refuse the run: nothing changes
+    stranger = PersonFactory()
+    _settlement(stranger, "S9", dt.date(2025, 4, 2), "52000", "30000", "0")
+    with pytest.raises(Exception, match="not in persons"):
+        settlements_recompute(contract=contract)
+    assert list(SettlementCheck.objects.values_list("settlement__setl_id", flat=True)) == ["S1"]
+    assert BenefitPlan.objects.get(contract=contract).version == 1

@@ -89,3 +89,21 @@ def test_trial_outside_the_users_area_or_contract_is_404(client, caseworker, kai
 def test_supervisors_cannot_run_trials(client, supervisor, horqin_person):
     client.force_login(supervisor)
     assert client.get(reverse("trial", args=[horqin_person.pk, "tongliao-2025"])).status_code == 403
+
+
+def test_pasted_records_are_calculated(client, caseworker, horqin_person):
+    client.force_login(caseworker)
+    pasted = ('[{"setl_id": "P-1", "enddate": "2025-03-02", "claim_kind": "inpatient", "place": "in_region", '
+              '"inscp_scp_amt": "52000.00", "hifp_pay": "30000.00"}, {"setl_id": "P-2", "enddate": "2025-05-02", '
+              '"claim_kind": "inpatient", "place": "in_region", "inscp_scp_amt": 70000, "hifp_pay": 30000}]')
+    response = client.post(reverse("trial", args=[horqin_person.pk, "tongliao-2025"]), {**_form([]), "pasted": pasted})
+    assert [(r["setl_id"], r["payable"]) for r in response.context["results"]] == [
+        ("P-1", Decimal("4800.00")), ("P-2", Decimal("28400.00"))]
+
+
+def test_a_bad_paste_names_the_record_and_field(client, caseworker, horqin_person):
+    client.force_login(caseworker)
+    pasted = '[{"setl_id": "P-1", "enddate": "2025-03-02", "claim_kind": "inpatient", "place": "in_region", "inscp_scp_amt": "12,3a"}]'
+    response = client.post(reverse("trial", args=[horqin_person.pk, "tongliao-2025"]), {**_form([]), "pasted": pasted})
+    assert response.context["results"] is None
+    assert 'settlement P-1 (index 0): field inscp_scp_amt: malformed amount "12,3a"' in response.context["paste_error"]
