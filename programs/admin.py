@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
+from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminTextareaWidget
 
 from insurance_admin.core.admin_scoping import ScopedAdmin, ScopedFormFieldsMixin
 
@@ -165,7 +166,7 @@ class EnrollmentAdmin(ScopedAdmin):
 class BenefitPlanForm(forms.ModelForm):
     rules = forms.JSONField(
         label=_("rules"),
-        widget=forms.Textarea(attrs={"rows": 40, "style": "font-family: monospace; width: 100%"}),
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 40, "style": "font-family: monospace"}),
         encoder=PrettyJSONEncoder,
         help_text=_(
             "Liabilities with their base formula, schedule rows (selector, deductible, bands: upto/rate), "
@@ -178,13 +179,49 @@ class BenefitPlanForm(forms.ModelForm):
         model = BenefitPlan
         fields = ["contract", "rules"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Named parameters (e.g. Beijing's critical-illness deductible, changed yearly by the
+        # city) get a field of their own: an administrator changes one figure, not the JSON.
+        self.parameter_fields = []
+        for param in (self.instance.rules or {}).get("parameters", []) if self.instance.pk else []:
+            name = f"param__{param['name']}"
+            self.fields[name] = forms.DecimalField(
+                label=param.get("description") or param["name"],
+                help_text=_("Parameter %(name)s, used wherever the rules refer to it.") % {"name": param["name"]},
+                initial=param["value"], max_digits=14, decimal_places=2, min_value=0,
+                widget=UnfoldAdminDecimalFieldWidget,
+            )
+            self.parameter_fields.append((name, param["name"]))
+
+    def clean(self):
+        cleaned = super().clean()
+        rules = cleaned.get("rules")
+        if isinstance(rules, dict):
+            for field, name in self.parameter_fields:
+                value = cleaned.get(field)
+                initial = self.fields[field].initial
+                if value is not None and str(value) != str(initial):
+                    for param in rules.get("parameters", []):
+                        if param["name"] == name:
+                            param["value"] = f"{value:.2f}"
+        return cleaned
+
 
 @admin.register(BenefitPlan)
 class BenefitPlanAdmin(ScopedAdmin):
     form = BenefitPlanForm
     list_display = ["contract", "version", "updated_at", "liability_names"]
     readonly_fields = ["version", "updated_at", "summary"]
-    fields = ["contract", "version", "updated_at", "summary", "rules"]
+
+    def get_fields(self, request, obj=None):
+        params = [f"param__{p['name']}" for p in (obj.rules.get("parameters", []) if obj else [])]
+        return ["contract", "version", "updated_at", "summary", *params, "rules"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        # the parameter fields are added by the form itself, not taken from the model
+        kwargs["fields"] = ["contract", "rules"]
+        return super().get_form(request, obj, **kwargs)
 
     @admin.display(description=_("liabilities"))
     def liability_names(self, obj):

@@ -73,3 +73,26 @@ def test_plans_outside_the_users_region_are_not_reachable(client, administrator)
     bp = BenefitPlan.objects.get(contract__code="taikang-2025")
     client.force_login(administrator)
     assert client.get(reverse("admin:programs_benefitplan_change", args=[bp.pk])).status_code == 302
+
+
+def test_a_named_parameter_is_edited_without_touching_the_json(client):
+    """Beijing's critical-illness deductible (30,404) is both a deductible and a band boundary;
+    the city changes it yearly."""
+    from decimal import Decimal
+
+    from claims.engine import PersonAttributes, SettlementRecord, evaluate_one
+
+    bp = BenefitPlan.objects.get(contract__code="beijing-chaoyang-2026")
+    client.force_login(UserFactory(role="administrator", area_codes=["110000"]))
+    url = reverse("admin:programs_benefitplan_change", args=[bp.pk])
+    assert "param__beijing_ci_deductible" in client.get(url).context["adminform"].form.fields
+    response = client.post(url, {"contract": bp.contract_id, "rules": json.dumps(bp.rules, ensure_ascii=False),
+                                 "param__beijing_ci_deductible": "31000.00", "_save": "保存"})
+    assert response.status_code == 302
+    bp.refresh_from_db()
+    assert bp.version == 2
+    assert [p["value"] for p in bp.rules["parameters"] if p["name"] == "beijing_ci_deductible"] == ["31000.00"]
+    record = SettlementRecord(setl_id="B1", psn_no="b", enddate=__import__("datetime").date(2026, 5, 1),
+                              claim_kind="inpatient", hosp_lv="2", inscp_scp_amt=Decimal("40000"))
+    result, _ = evaluate_one(bp.engine_plan(), PersonAttributes(health="preexisting"), record)
+    assert result.by_liability["in_catalog"] == Decimal("3600.00")  # (40,000 − 31,000) × 40 %
