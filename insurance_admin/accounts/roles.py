@@ -12,6 +12,8 @@ _VIEW_REFERENCE = [
     "programs.view_partycontact",
     "programs.view_premiumrate",
     "programs.view_benefitplan",
+    "core.view_calendarday",
+    "core.view_calendaryear",
 ]
 _VIEW_PEOPLE = ["programs.view_insuredperson", "programs.view_enrollment"]
 
@@ -42,6 +44,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for model in ("area", "program", "contract", "party", "partycontact", "premiumrate", "benefitplan")
             for action in ("add", "change", "delete")
         ],
+        "core.add_calendarday",
+        "core.change_calendarday",
+        "core.delete_calendarday",
+        "core.add_calendaryear",
+        "core.change_calendaryear",
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 
 class Heartbeat(models.Model):
@@ -30,3 +31,39 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return str(self._meta.verbose_name)
+
+
+class CalendarYear(models.Model):
+    """Whether a year's State Council holiday arrangement is on file. Deadlines falling in a
+    year without it are computed on weekdays only and marked provisional."""
+
+    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    published = models.BooleanField(_("holiday arrangement on file"), default=False)
+    source = models.CharField(_("source"), max_length=100, blank=True, help_text=_("e.g. chinesecalendar 1.11, or the notice number"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    """An exception to the Monday–Friday rule: a statutory holiday on a weekday, or a make-up
+    working day (调休) on a weekend. Ordinary days are not stored."""
+
+    date = models.DateField(_("date"), primary_key=True)
+    is_workday = models.BooleanField(_("working day"))
+    name = models.CharField(_("name"), max_length=60, blank=True, help_text=_("e.g. 国庆节, 国庆节调休上班"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"

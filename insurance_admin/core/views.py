@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from .audit import TRAILS, audit_page
-from .models import Heartbeat
+from .models import CalendarYear, Heartbeat
 
 HEARTBEAT_STALE_SECONDS = 180
 
@@ -44,8 +44,27 @@ def system_status(request):
     return render(
         request,
         "core/system_status.html",
-        {"heartbeats": heartbeat_status(), "database": connection.vendor, "stale_after": HEARTBEAT_STALE_SECONDS},
+        {
+            "heartbeats": heartbeat_status(),
+            "database": connection.vendor,
+            "stale_after": HEARTBEAT_STALE_SECONDS,
+            "calendar": calendar_status(),
+        },
     )
+
+
+def calendar_status(today=None) -> dict:
+    """Which years' holiday arrangements are on file, and whether next year's is missing."""
+    today = today or timezone.localdate()
+    published = set(CalendarYear.objects.filter(published=True).values_list("year", flat=True))
+    latest = max(published, default=None)
+    return {
+        "latest": latest,
+        "this_year_missing": today.year not in published,
+        # The State Council publishes next year's arrangement in November or December.
+        "next_year_missing": today.month >= 11 and today.year + 1 not in published,
+        "next_year": today.year + 1,
+    }
 
 
 def healthz(request):
