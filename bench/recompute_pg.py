@@ -92,15 +92,15 @@ def io_floor(contract) -> float:
     from django.db import connection, transaction
 
     from claims.models import Settlement, SettlementCheck
-    from claims.services import _ROW_FIELDS
+    from claims.services import ROW_FIELDS
 
     now = dt.datetime.now(dt.UTC)
-    hifmi = _ROW_FIELDS.index("hifmi_pay")
+    hifmi = ROW_FIELDS.index("hifmi_pay")
     start = time.perf_counter()
     with transaction.atomic():
         SettlementCheck.objects.filter(contract=contract).delete()
         rows = (Settlement.objects.filter(contract=contract).order_by("person_id", "enddate", "setl_time", "id")
-                .values_list(*_ROW_FIELDS).iterator(chunk_size=20000))
+                .values_list(*ROW_FIELDS).iterator(chunk_size=20000))
         chunk = []
 
         def flush(chunk):

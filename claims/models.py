@@ -4,6 +4,7 @@ and the persistent per-person accumulators of approved claims."""
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from claims.engine.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
 from insurance_admin.accounts.scoping import area_scope_ids
@@ -37,6 +38,7 @@ class Settlement(models.Model):
     person = models.ForeignKey("programs.InsuredPerson", verbose_name=_("insured person"), on_delete=models.PROTECT, related_name="settlements")
     area = models.ForeignKey("programs.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="settlements")
     source = models.CharField(_("source"), max_length=12, choices=Source.choices, default=Source.INSTANT)
+    claim = models.ForeignKey("Claim", verbose_name=_("claim"), on_delete=models.PROTECT, null=True, blank=True, related_name="settlements")
 
     setl_id = models.CharField(_("settlement id"), max_length=40, unique=True)
     mdtrt_id = models.CharField(_("visit id"), max_length=40, blank=True)
@@ -154,6 +156,7 @@ class Calculation(models.Model):
 
     contract = models.ForeignKey("programs.Contract", on_delete=models.PROTECT, related_name="calculations")
     person = models.ForeignKey("programs.InsuredPerson", on_delete=models.PROTECT, related_name="calculations")
+    claim = models.ForeignKey("Claim", on_delete=models.PROTECT, null=True, blank=True, related_name="calculations")
     setl_id = models.CharField(_("settlement id"), max_length=40)
     payable = models.DecimalField(_("payable"), **MONEY)
     by_liability = models.JSONField(_("payable by liability"), default=dict)
@@ -171,3 +174,84 @@ class Calculation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.setl_id}: {self.payable}"
+
+
+class ClaimQuerySet(models.QuerySet):
+    def for_user(self, user) -> "ClaimQuerySet":
+        ids = area_scope_ids(user)
+        return self if ids is None else self.filter(area_id__in=ids)
+
+
+class Claim(models.Model):
+    """A manual claim (非即时结算) registered at the window. Its life is the transition table
+    below; every change goes through `claims.services.claim_transition` and leaves a
+    ClaimStatusChange row. The approved amount is never changed afterwards."""
+
+    class Status(models.TextChoices):
+        REGISTERED = "registered", _("Registered")
+        DOCUMENTS_COMPLETE = "documents_complete", _("Documents complete")
+        CALCULATED = "calculated", _("Calculated")
+        SUBMITTED = "submitted", _("Submitted for review")
+        APPROVED = "approved", _("Approved")
+        PAID = "paid", _("Paid")
+        RETURNED = "returned", _("Returned")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    claim_no = models.CharField(_("claim number"), max_length=30, unique=True)
+    contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="claims")
+    person = models.ForeignKey("programs.InsuredPerson", verbose_name=_("insured person"), on_delete=models.PROTECT, related_name="claims")
+    area = models.ForeignKey("programs.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="claims")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.REGISTERED)
+    registered_by = models.ForeignKey("accounts.User", verbose_name=_("registered by"), on_delete=models.PROTECT, related_name="+")
+    registered_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    documents_complete_on = models.DateField(_("documents complete on"), null=True, blank=True)
+    approved_by = models.ForeignKey("accounts.User", verbose_name=_("approved by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    payable = models.DecimalField(_("payable"), **MONEY, null=True, blank=True)
+    history = HistoricalRecords()
+
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("claim")
+        verbose_name_plural = _("claims")
+        ordering = ["-registered_at"]
+        permissions = [("review_claim", _("Can approve, return or reject claims")), ("pay_claim", _("Can record claim payments"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["registered", "documents_complete", "calculated", "submitted", "approved",
+                                        "paid", "returned", "rejected", "withdrawn"]),
+                name="claim_status_valid",
+            ),
+            # four eyes, also in the database: the approver is never the registering caseworker
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("registered_by")),
+                name="claim_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["approved", "paid"], payable__isnull=False, approved_by__isnull=False)
+                | ~Q(status__in=["approved", "paid"]),
+                name="claim_approved_has_amount_and_approver",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.claim_no
+
+
+class ClaimStatusChange(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(_("from"), max_length=20, choices=Claim.Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=Claim.Status.choices)
+    by = models.ForeignKey("accounts.User", verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["claim", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id}: {self.from_status} → {self.to_status}"

@@ -149,16 +149,16 @@ class RecomputeSummary:
     platform_total: Decimal
 
 
-_ROW_FIELDS = ("id", "person_id", "setl_id", "enddate", "claim_kind", "place", "hosp_lv", "designated",
+ROW_FIELDS = ("id", "person_id", "setl_id", "enddate", "claim_kind", "place", "hosp_lv", "designated",
                "drug_list", "items", *ENGINE_AMOUNT_FIELDS)
-# _row_record builds records positionally: the amounts must follow the record's own field order.
+# row_record builds records positionally: the amounts must follow the record's own field order.
 assert SettlementRecord._fields[8:8 + len(ENGINE_AMOUNT_FIELDS)] == ENGINE_AMOUNT_FIELDS
 _CHECK_COLUMNS = ("settlement_id", "contract_id", "engine_payable", "engine_by_liability", "platform_payable",
                   "difference", "plan_version", "recomputed_at")
 
 
-def _row_record(row: tuple) -> SettlementRecord:
-    """A `_ROW_FIELDS` tuple as the engine's record, keyed by the person's id."""
+def row_record(row: tuple) -> SettlementRecord:
+    """A `ROW_FIELDS` tuple as the engine's record, keyed by the person's id."""
     (_id, person_id, setl_id, enddate, claim_kind, place, hosp_lv, designated, drug_list, items, *amounts) = row
     return SettlementRecord(
         setl_id, str(person_id), enddate, claim_kind, place or None, hosp_lv or None, designated, drug_list or None,
@@ -179,7 +179,7 @@ def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progre
     from .engine import Evaluator
 
     benefit_plan = plan_of(contract)
-    platform_index = _ROW_FIELDS.index(contract.program.platform_paid_field) if contract.program.platform_paid_field else None
+    platform_index = ROW_FIELDS.index(contract.program.platform_paid_field) if contract.program.platform_paid_field else None
     persons = {
         str(e.person_id): person_attributes(e)
         for e in Enrollment.objects.in_force().filter(contract=contract).only(
@@ -192,7 +192,7 @@ def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progre
     rows = (
         Settlement.objects.filter(contract=contract)
         .order_by("person_id", "enddate", "setl_time", "id")
-        .values_list(*_ROW_FIELDS)
+        .values_list(*ROW_FIELDS)
         .iterator(chunk_size=chunk_size)
     )
 
@@ -215,7 +215,7 @@ def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progre
 def _check_rows(evaluator, chunk, platform_index, contract_id, version, now, summary: RecomputeSummary):
     if not chunk:
         return
-    result = evaluator.run([_row_record(r) for r in chunk])
+    result = evaluator.run([row_record(r) for r in chunk])
     for row, payable, by in zip(chunk, result.payables, result.by_liability, strict=True):
         platform = row[platform_index] if platform_index is not None else None
         difference = None if platform is None else payable - platform
@@ -257,10 +257,10 @@ def settlement_explanation(settlement: Settlement) -> list[dict]:
     rows = (
         Settlement.objects.filter(contract=settlement.contract, person=settlement.person)
         .order_by("enddate", "setl_time", "id")
-        .values_list(*_ROW_FIELDS)
+        .values_list(*ROW_FIELDS)
     )
     for row in rows:
-        records.append(_row_record(row))
+        records.append(row_record(row))
         if row[0] == settlement.pk:
             break
     key = str(settlement.person_id)

@@ -28,13 +28,18 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "programs.change_enrollment",
         "programs.view_full_identity",
         "claims.run_trial",
+        "claims.view_claim",
+        "claims.add_claim",
+        "claims.change_claim",
     ],
     # Second pair of eyes on claims: reads people in full, changes nothing here.
-    "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity", "claims.run_trial", "claims.view_settlement"],
+    "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity", "claims.run_trial", "claims.view_settlement",
+                 "claims.view_claim", "claims.review_claim"],
     # Premiums, deposits, payables: needs contracts and headcounts, not identities.
-    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract"],
+    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "claims.view_claim", "claims.pay_claim"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
-    "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement"],
+    "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
+                   "claims.view_claim"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,

@@ -1,0 +1,78 @@
+"""The claim's life: one transition table, one transition service (DOMAIN.md §1, issue 5).
+
+Every change locks the claim row, checks the table and the actor's permission, saves, and
+writes a ClaimStatusChange in the same transaction. Approval runs the engine against the
+person's accumulators (locked inside `calculation_commit`) and fixes the amount for good.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Claim, ClaimStatusChange, Settlement
+from .services import ROW_FIELDS, calculation_commit, row_record
+
+S = Claim.Status
+
+# from status -> {to status: permission the actor needs}
+TRANSITIONS: dict[str, dict[str, str]] = {
+    S.REGISTERED: {S.DOCUMENTS_COMPLETE: "claims.change_claim", S.WITHDRAWN: "claims.change_claim", S.REJECTED: "claims.review_claim"},
+    S.DOCUMENTS_COMPLETE: {S.CALCULATED: "claims.change_claim", S.WITHDRAWN: "claims.change_claim", S.REJECTED: "claims.review_claim"},
+    S.CALCULATED: {S.SUBMITTED: "claims.change_claim", S.WITHDRAWN: "claims.change_claim"},
+    S.SUBMITTED: {S.APPROVED: "claims.review_claim", S.RETURNED: "claims.review_claim", S.REJECTED: "claims.review_claim"},
+    S.RETURNED: {S.DOCUMENTS_COMPLETE: "claims.change_claim", S.CALCULATED: "claims.change_claim", S.WITHDRAWN: "claims.change_claim"},
+    S.APPROVED: {S.PAID: "claims.pay_claim"},
+    S.PAID: {},
+    S.REJECTED: {},
+    S.WITHDRAWN: {},
+}
+NEEDS_REASON = {S.RETURNED, S.REJECTED, S.WITHDRAWN}
+
+
+class TransitionRefused(ValidationError):
+    pass
+
+
+@transaction.atomic
+def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents_complete_on=None) -> Claim:
+    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    allowed = TRANSITIONS[locked.status]
+    if to not in allowed:
+        raise TransitionRefused(
+            _("A claim that is %(from)s cannot become %(to)s.") % {"from": S(locked.status).label, "to": S(to).label},
+            code="transition",
+        )
+    if not user.has_perm(allowed[to]):
+        raise PermissionDenied(_("You may not make a claim %(to)s.") % {"to": S(to).label})
+    if to in NEEDS_REASON and not reason.strip():
+        raise TransitionRefused(_("A reason is required."), code="reason")
+    if to == S.DOCUMENTS_COMPLETE:
+        locked.documents_complete_on = documents_complete_on or timezone.localdate()
+    if to == S.APPROVED:
+        if user.pk == locked.registered_by_id:
+            raise PermissionDenied(_("The reviewer who approves cannot be the caseworker who registered the claim."))
+        _approve(locked, user)
+    previous = locked.status
+    locked.status = to
+    locked.save()
+    ClaimStatusChange.objects.create(claim=locked, from_status=previous, to_status=to, by=user, reason=reason)
+    return locked
+
+
+def _approve(claim: Claim, user) -> None:
+    rows = (
+        Settlement.objects.filter(claim=claim).order_by("enddate", "setl_time", "id").values_list(*ROW_FIELDS)
+    )
+    records = [row_record(r) for r in rows]
+    if not records:
+        raise TransitionRefused(_("The claim has no settlement record to calculate."), code="empty")
+    calculations = calculation_commit(contract=claim.contract, person=claim.person, records=records, user=user)
+    for calc in calculations:
+        calc.claim = claim
+    type(calculations[0]).objects.bulk_update(calculations, ["claim"])
+    claim.payable = sum((c.payable for c in calculations), Decimal("0"))
+    claim.approved_by = user
+    claim.approved_at = timezone.now()
