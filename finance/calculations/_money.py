@@ -11,6 +11,8 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
+#: A zero amount as stored and shown (two decimals).
+NIL = Decimal("0.00")
 ONE = Decimal("1")
 HUNDRED = Decimal("100")
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from ._money import ZERO, exact, fmt_money, fmt_share, percent, to_amount, to_money, to_rate
+from ._money import NIL, ZERO, exact, fmt_money, fmt_share, percent, to_amount, to_money, to_rate
 
 #: Seed 001: surplus "controlled within 3 % (3 % included)".
 TONGLIAO_RETENTION_LIMIT = Decimal("0.03")
@@ -83,7 +83,9 @@ def cycle_clearing(
     limit = to_rate(retention_limit, "retention_limit")
     authority_part = to_rate(authority_loss_share, "authority_loss_share")
     if fund == 0:
-        raise ValueError("cannot clear a cycle with a fund of 0: the balance rate (fund - spend) / fund is undefined")
+        raise ValueError(
+            "cannot clear a cycle with a fund of 0: the balance rate (fund - spend) / fund is undefined"
+        )
 
     with exact():
         balance = fund - medical_spend
@@ -94,7 +96,7 @@ def cycle_clearing(
             f"Balance = fund - medical spend = {fmt_money(fund)} - {fmt_money(medical_spend)} = {fmt_money(balance)}",
             f"Balance rate = balance / fund = {fmt_money(balance)} / {fmt_money(fund)} = {percent(rate)}",
         ]
-        surplus = overspend = kept = returned = authority_share = insurer_share = ZERO
+        surplus = overspend = kept = returned = authority_share = insurer_share = NIL
         if balance >= 0:
             surplus = balance
             lines.append(
@@ -111,7 +113,9 @@ def cycle_clearing(
                 # never exceeds it.
                 kept = retention_cap
                 returned = surplus - kept
-                lines.append(f"Surplus rate {percent(rate)} > {fmt_share(limit)}: insurer keeps the cap {fmt_money(kept)}")
+                lines.append(
+                    f"Surplus rate {percent(rate)} > {fmt_share(limit)}: insurer keeps the cap {fmt_money(kept)}"
+                )
                 lines.append(
                     f"Returned to the basic fund = surplus - kept = {fmt_money(surplus)} - {fmt_money(kept)} = {fmt_money(returned)}"
                 )
@@ -168,9 +172,14 @@ def pooled_clearing(
             book_spend = to_amount(book.medical_spend, f"medical_spend of {book.label}")
             fund += book_fund
             medical_spend += book_spend
-            lines.append(f"{book.label}: fund {fmt_money(book_fund)}, medical spend {fmt_money(book_spend)}")
+            lines.append(
+                f"{book.label}: fund {fmt_money(book_fund)}, medical spend {fmt_money(book_spend)}"
+            )
     lines.append(f"Pooled: fund {fmt_money(fund)}, medical spend {fmt_money(medical_spend)}")
     result = cycle_clearing(
-        fund, medical_spend, retention_limit=retention_limit, authority_loss_share=authority_loss_share
+        fund,
+        medical_spend,
+        retention_limit=retention_limit,
+        authority_loss_share=authority_loss_share,
     )
     return replace(result, formula_lines=tuple(lines) + result.formula_lines)

@@ -32,7 +32,17 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ._money import ZERO, exact, fmt_money, fmt_share, percent, share_of, to_amount, to_money, to_rate
+from ._money import (
+    NIL,
+    exact,
+    fmt_money,
+    fmt_share,
+    percent,
+    share_of,
+    to_amount,
+    to_money,
+    to_rate,
+)
 from .premiums import FixedDate, resolve_due_date
 
 TAIKANG_OPERATING_COST_RATE = Decimal("0.05")
@@ -99,13 +109,17 @@ def fund_usage(
     operating_cost = share_of(financing, cost_rate)
     usable = income - operating_cost
     if usable <= 0:
-        raise ValueError(f"usable income (income - operating cost) is {usable}; the usage rate is undefined")
+        raise ValueError(
+            f"usable income (income - operating cost) is {usable}; the usage rate is undefined"
+        )
 
     with exact():
         usage_rate = claims_paid / usable
         exact_commitment = usable * commitment
-        shortfall = to_money(exact_commitment - claims_paid) if claims_paid < exact_commitment else ZERO
-        excess = claims_paid - usable if claims_paid > usable else ZERO
+        shortfall = (
+            to_money(exact_commitment - claims_paid) if claims_paid < exact_commitment else NIL
+        )
+        excess = claims_paid - usable if claims_paid > usable else NIL
         drawn = min(excess, opening)
         uncovered = excess - drawn
         new_surplus = opening + shortfall - drawn
@@ -129,7 +143,9 @@ def fund_usage(
             f"drawn from the rolling surplus {fmt_money(drawn)}"
         )
         if uncovered:
-            lines.append(f"Rolling surplus exhausted: {fmt_money(uncovered)} not covered (borne by the insurer)")
+            lines.append(
+                f"Rolling surplus exhausted: {fmt_money(uncovered)} not covered (borne by the insurer)"
+            )
     else:
         lines.append(f"Usage between {fmt_share(commitment)} and 100%: nothing carried or drawn")
     lines.append(
@@ -202,4 +218,4 @@ def revolving_topup(opening: Decimal | int | str, balance: Decimal | int | str) 
     not paid back here). A negative balance (overdrawn account) is topped up in full."""
     opening = to_amount(opening, "opening")
     balance = to_amount(balance, "balance", allow_negative=True)
-    return max(opening - balance, ZERO)
+    return max(opening - balance, NIL)

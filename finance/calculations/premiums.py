@@ -97,7 +97,9 @@ class WorkingDaysAfter:
         return ctx.add_working_days(start, self.days)
 
     def describe(self) -> str:
-        return f"within {self.days} working days after {_event_phrase(self.event, self.event_label)}"
+        return (
+            f"within {self.days} working days after {_event_phrase(self.event, self.event_label)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,9 @@ def premium_schedule(
         fixed_sum = sum(fixed.values(), ZERO)
         if remainder_positions:
             if fixed_sum >= ONE:
-                raise ValueError(f"fixed shares add up to {fixed_sum}; nothing is left for the remainder")
+                raise ValueError(
+                    f"fixed shares add up to {fixed_sum}; nothing is left for the remainder"
+                )
             absorbing = remainder_positions[0]
             shares = {**fixed, absorbing: ONE - fixed_sum}
         else:
@@ -294,7 +298,7 @@ def premium_schedule(
     for i, rule in enumerate(rules):
         due_date = rule.due.due_date(ctx)
         share_text = fmt_share(shares[i])
-        if rule.share == REMAINDER:
+        if rule.share == REMAINDER and len(rules) > 1:
             share_text = f"remainder ({share_text})"
         parts = [f"{share_text} of {fmt_money(total)}", rule.due.describe()]
         if rule.note:
@@ -313,7 +317,9 @@ def premium_schedule(
     return schedule
 
 
-def deposit_withholding(installments: Sequence[Installment], withheld_share: Decimal | str) -> Withholding:
+def deposit_withholding(
+    installments: Sequence[Installment], withheld_share: Decimal | str
+) -> Withholding:
     """The contract deposit kept back from a premium, as a line of its own.
 
     Zhenping (seed 004 art. 9): "each year 10 % of the total premium is reserved as the contract
@@ -338,7 +344,9 @@ def deposit_withholding(installments: Sequence[Installment], withheld_share: Dec
         if remaining <= 0:
             break
         taken = min(remaining, inst.amount)
-        deductions.append(WithholdingDeduction(seq=inst.seq, amount=taken, net_amount=inst.amount - taken))
+        deductions.append(
+            WithholdingDeduction(seq=inst.seq, amount=taken, net_amount=inst.amount - taken)
+        )
         remaining -= taken
     seqs = ", ".join(str(d.seq) for d in reversed(deductions))
     return Withholding(
@@ -368,7 +376,9 @@ def _rates(per_capita_by_category: Mapping[str, Decimal | int | str]) -> dict[st
 def _check_categories(counts: Mapping[str, int], rates: Mapping[str, Decimal], name: str) -> None:
     unknown = sorted(set(counts) - set(rates))
     if unknown:
-        raise ValueError(f"{name} has categories without a per-capita premium: {', '.join(unknown)}")
+        raise ValueError(
+            f"{name} has categories without a per-capita premium: {', '.join(unknown)}"
+        )
 
 
 def headcount_premium(
@@ -411,7 +421,9 @@ def supplementary_premium(
         difference = ZERO
         for category, rate in rates.items():
             final = _count(final_counts.get(category, 0), f"final count of {category!r}")
-            provisional = _count(provisional_counts.get(category, 0), f"provisional count of {category!r}")
+            provisional = _count(
+                provisional_counts.get(category, 0), f"provisional count of {category!r}"
+            )
             difference += rate * (final - provisional)
     return to_money(difference)
 
@@ -424,4 +436,3 @@ class PremiumPlan:
     rules: tuple[InstallmentRule, ...]
     withheld_share: Decimal | None = None
     notes: tuple[str, ...] = ()
-
