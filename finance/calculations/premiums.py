@@ -24,8 +24,9 @@ from typing import Final, Literal, Protocol
 from ._money import ONE, ZERO, exact, fmt_money, fmt_share, to_amount, to_money, to_rate
 
 #: `add_working_days(start, n)` returns the n-th working day after `start` (start not counted),
-#: following the Chinese calendar (statutory holidays off, make-up working days on). The Django layer passes
-#: one backed by the calendar table; this module never decides what a working day is.
+#: following the Chinese calendar (statutory holidays off, make-up working days on). The Django
+#: layer passes one backed by the calendar table (e.g. `lambda d, n: calendar.add_working_days(d,
+#: n).date`); this module never decides what a working day is.
 AddWorkingDays = Callable[[dt.date, int], dt.date]
 
 #: Share marker of the installment that receives whatever the other installments leave.
@@ -122,9 +123,9 @@ class FixedDate:
 
 @dataclass(frozen=True)
 class WithinMonth:
-    """Due within a month of the contract year (Taikang, seed 002 art. 28: "in two batches, in March and
-    September of each year"): the deadline is
-    the month's last day, since the contract names no day."""
+    """Due within a month of the contract year (Taikang, seed 002 art. 28: "in two batches, in
+    March and September of each year"): the deadline is the month's last day, since the
+    contract names no day."""
 
     month: int
 
@@ -146,8 +147,9 @@ class LatestOf:
     Beijing (seed 000, payment clauses 1-3) states two conditions at once: payment "completed
     within 5 working days after the fiscal funds are actually released" and "within 10 working
     days of receiving the insurer's formal invoice"; without an invoice the authority "may
-    withhold payment", and a delay caused by the fiscal transfer is excused. So the payment is late only after
-    both periods have run: the due date is the later one, and None until both events are on file.
+    withhold payment", and a delay caused by the fiscal transfer is excused. So the payment is
+    late only after both periods have run: the due date is the later one, and None until both
+    events are on file.
     """
 
     rules: tuple[DueRule, ...]
@@ -407,11 +409,11 @@ def supplementary_premium(
     """The premium still owed (positive) or overpaid (negative) once final headcounts replace
     the provisional ones: Σ per-capita × (final − provisional), rounded once.
 
-    Tongliao: the end-of-November headcount replaces the provisional 2,217,285 (seed 001 art. 2: the
-    "actual headcount at the end of November" is the final headcount for the year's premium); the difference is settled by a supplementary
-    agreement. Zhenping: new enrollees pay the full 460 whatever the month they join (seed 004
-    art. 11: "460 per person", the cover "ends on the same date as the other insured of the
-    year": no pro rata);
+    Tongliao: the end-of-November headcount replaces the provisional 2,217,285 (seed 001 art. 2:
+    the "actual headcount at the end of November" is the final headcount for the year's
+    premium); the difference is settled by a supplementary agreement. Zhenping: new enrollees
+    pay the full 460 whatever the month they join (seed 004 art. 11: "460 per person", the cover
+    "ends on the same date as the other insured of the year": no pro rata);
     new retirees add 0.
     """
     rates = _rates(per_capita_by_category)
