@@ -13,15 +13,12 @@ from django.utils import timezone
 from programs.models import BenefitPlan, Contract, Enrollment, InsuredPerson
 
 from .engine import Accumulators, PersonAttributes, SettlementRecord, evaluate, explanation_steps
+from .engine.glossary import AMOUNT_FIELDS
 from .engine.records import ItemLine
 from .models import Accumulator, Calculation, Settlement, SettlementCheck
 
 ZERO = Decimal("0")
-ENGINE_AMOUNT_FIELDS = (
-    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
-    "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "psn_part_amt", "acct_pay",
-    "psn_cash_pay", "over_cap_amt", "drug_amount",
-)
+ENGINE_AMOUNT_FIELDS = AMOUNT_FIELDS  # the settlement amounts the engine reads, in record order
 
 
 class NotEnrolled(Exception):
@@ -104,12 +101,7 @@ def calculation_commit(
     no cap can be exceeded by concurrent approvals. On SQLite the immediate transaction mode
     serialises writers instead.
     """
-    enrollment = enrollment_of(person, contract, lock=True)
-    benefit_plan = plan_of(contract)
-    key = engine_key(person)
-    records = [r if r.psn_no == key else r._replace(psn_no=key) for r in records]
-    before = accumulators_of(person, contract)
-    evaluation = evaluate(benefit_plan.engine_plan(), {key: person_attributes(enrollment)}, records, before, explain=True)
+    evaluation, before, benefit_plan = _evaluate_for(person, contract, records, lock=True)
     _store_accumulators(person, contract, before, evaluation.accumulators)
     calculations = [
         Calculation(
@@ -129,13 +121,20 @@ def calculation_commit(
 
 def trial_calculate(*, contract: Contract, person: InsuredPerson, records: Sequence[SettlementRecord]):
     """A dry run (试算) on top of the person's approved year-to-date totals; writes nothing."""
-    enrollment = enrollment_of(person, contract)
+    evaluation, before, _plan = _evaluate_for(person, contract, records, lock=False)
+    return evaluation, before
+
+
+def _evaluate_for(person: InsuredPerson, contract: Contract, records: Sequence[SettlementRecord], *, lock: bool):
+    """Explained evaluation of `records` for one person on top of their approved totals; with
+    `lock`, the enrollment row is locked first (callers that write must be in a transaction)."""
+    enrollment = enrollment_of(person, contract, lock=lock)
     benefit_plan = plan_of(contract)
     key = engine_key(person)
-    records = [r._replace(psn_no=key) for r in records]
+    records = [r if r.psn_no == key else r._replace(psn_no=key) for r in records]
     before = accumulators_of(person, contract)
     evaluation = evaluate(benefit_plan.engine_plan(), {key: person_attributes(enrollment)}, records, before, explain=True)
-    return evaluation, before
+    return evaluation, before, benefit_plan
 
 
 # --- stored settlements -------------------------------------------------------------------
