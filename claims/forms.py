@@ -98,7 +98,8 @@ class BaseTrialFormSet(forms.BaseFormSet):
 
     @property
     def empty_form(self):
-        form = self.form(auto_id=self.auto_id, prefix=self.add_prefix("__prefix__"), empty_permitted=True, plan=self.plan)
+        form = self.form(auto_id=self.auto_id, prefix=self.add_prefix("__prefix__"), empty_permitted=True,
+                         use_required_attribute=False, plan=self.plan)
         self.add_fields(form, None)
         return form
 
@@ -121,3 +122,104 @@ def parse_pasted(text: str, plan) -> list[SettlementRecord]:
         raise TrialInputError(_("Paste a JSON list of settlement records."))
     settlements = [{**s, "psn_no": PASTE_PERSON} if isinstance(s, dict) else s for s in settlements]
     return trial_input_from_data({"persons": [{"psn_no": PASTE_PERSON}], "settlements": settlements}, plan).records
+
+
+# --- registration of a manual claim (非即时结算) ---------------------------------------------
+
+RECORD_AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
+                  "act_pay_dedc", "hifp_pay", "hifmi_pay", "hifob_pay", "maf_pay", "psn_cash_pay")
+REGISTRATION_LABELS = {
+    "overlmt_selfpay": "超限价自付", "act_pay_dedc": "实际起付线", "maf_pay": "医疗救助支出", "psn_cash_pay": "个人现金支付",
+}
+
+
+class ClaimRegistrationForm(forms.Form):
+    """The claim: what happened where, who is paid, which documents came in. The contract's
+    rules decide which kinds and places are offered."""
+
+    def __init__(self, *args, plan, requirements, **kwargs):
+        super().__init__(*args, **kwargs)
+        kinds, _amounts, attributes = plan_inputs(plan)
+        self.fields["claim_kind"] = forms.ChoiceField(label=_l("claim kind"), choices=_choices(kinds))
+        if "place" in attributes:
+            self.fields["place"] = forms.ChoiceField(label=_l("place"), choices=_choices(plan.places or PLACES))
+        self.fields["fixmedins_code"] = forms.CharField(label=_l("hospital code"), max_length=30, required=False)
+        self.fields["fixmedins_name"] = forms.CharField(label=_l("hospital"), max_length=200)
+        self.fields["hosp_lv"] = forms.ChoiceField(
+            label=_l("hospital level"), choices=_choices(HOSP_LEVELS, {"3A": "三甲"}), required="hosp_lv" in attributes
+        )
+        date = forms.DateInput(attrs={"type": "date"})
+        self.fields["begndate"] = forms.DateField(label=_l("admission date"), widget=date, required=False)
+        self.fields["enddate"] = forms.DateField(label=_l("discharge date"), widget=date)
+        self.fields["payee_name"] = forms.CharField(label=_l("payee"), max_length=60, required=False,
+                                                    help_text=_l("empty: the insured person"))
+        self.fields["bank_name"] = forms.CharField(label=_l("bank"), max_length=100, required=False)
+        self.fields["bank_account"] = forms.CharField(label=_l("bank account"), max_length=40, required=False)
+        self.fields["documents"] = forms.ModelMultipleChoiceField(
+            label=_l("documents received"), queryset=requirements, required=False, widget=forms.CheckboxSelectMultiple
+        )
+        self.fields["received_on"] = forms.DateField(label=_l("documents received on"), widget=date, required=False)
+        self.fields["notes"] = forms.CharField(label=_l("notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+        self.fields["confirm_duplicate"] = forms.BooleanField(
+            label=_l("I checked the possible duplicate: register anyway"), required=False
+        )
+
+
+class SettlementRecordForm(forms.Form):
+    """One basic-insurance settlement (the national `setlinfo` fields, DOMAIN.md §3)."""
+
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        _kinds, amounts, attributes = plan_inputs(plan)
+        self.fields["setl_id"] = forms.CharField(label=_l("settlement id"), max_length=40)
+        self.fields["mdtrt_id"] = forms.CharField(label=_l("visit id"), max_length=40, required=False)
+        extra = [a for a in amounts if a not in RECORD_AMOUNTS]  # over_cap_amt, drug_amount …
+        for name in (*RECORD_AMOUNTS, *extra):
+            self.fields[name] = forms.DecimalField(
+                label=FIELD_LABELS.get(name) or REGISTRATION_LABELS.get(name, name), max_digits=14, decimal_places=2,
+                min_value=Decimal("0"), required=name == "medfee_sumamt",
+            )
+        if "drug_list" in attributes:
+            self.fields["drug_list"] = forms.ChoiceField(label=_l("special-drug list"), choices=_choices(DRUG_LISTS), required=False)
+        if "designated" in attributes:
+            self.fields["designated"] = forms.BooleanField(label=_l("designated institution/pharmacy"), required=False)
+
+    def record(self) -> dict:
+        d = self.cleaned_data
+        record = {name: d.get(name) or Decimal("0") for name in self.fields if name not in ("setl_id", "mdtrt_id", "drug_list", "designated")}
+        record["setl_id"] = d["setl_id"].strip()
+        record["mdtrt_id"] = d.get("mdtrt_id", "")
+        if "drug_list" in self.fields:
+            record["drug_list"] = d.get("drug_list", "")
+        if "designated" in self.fields:
+            record["designated"] = d.get("designated", False)
+        return record
+
+
+class BaseRecordFormSet(BaseTrialFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        if not any(f.has_changed() for f in self.forms):
+            raise forms.ValidationError(_("Enter at least one settlement record."))
+
+
+SettlementRecordFormSet = forms.formset_factory(SettlementRecordForm, formset=BaseRecordFormSet, extra=1, max_num=20)
+
+
+class TransitionForm(forms.Form):
+    to = forms.ChoiceField(choices=[])
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DocumentsForm(forms.Form):
+    def __init__(self, *args, requirements, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["documents"] = forms.ModelMultipleChoiceField(
+            label=_l("documents received"), queryset=requirements, widget=forms.CheckboxSelectMultiple
+        )
+        self.fields["received_on"] = forms.DateField(label=_l("received on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ExtensionForm(forms.Form):
+    reason = forms.CharField(label=_l("reason for the extension"), widget=forms.Textarea(attrs={"rows": 2}))

@@ -206,6 +206,39 @@ class Claim(models.Model):
     registered_by = models.ForeignKey("accounts.User", verbose_name=_("registered by"), on_delete=models.PROTECT, related_name="+")
     registered_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     documents_complete_on = models.DateField(_("documents complete on"), null=True, blank=True)
+
+    # what the claim is about (the settlement records carry the platform's own figures)
+    claim_kind = models.CharField(_("claim kind"), max_length=32, choices=[(v, v) for v in CLAIM_KINDS], default="inpatient")
+    place = models.CharField(_("place"), max_length=32, blank=True, choices=[(v, v) for v in PLACES])
+    fixmedins_code = models.CharField(_("hospital code"), max_length=30, blank=True)
+    fixmedins_name = models.CharField(_("hospital"), max_length=200)
+    begndate = models.DateField(_("admission date"), null=True, blank=True)
+    enddate = models.DateField(_("discharge date"), help_text=_("decides the insurance year (以出院日期为准)"))
+    payee_name = models.CharField(_("payee"), max_length=60, blank=True)
+    bank_name = models.CharField(_("bank"), max_length=100, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=40, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    # service deadline (DOMAIN.md §6), set when documents become complete, from ClaimTerms
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    due_provisional = models.BooleanField(
+        _("provisional due date"), default=False,
+        help_text=_("counted through a year whose holiday arrangement is not on file yet"),
+    )
+    due_rule = models.CharField(_("deadline rule"), max_length=200, blank=True)
+    extension_reason = models.TextField(_("extension reason"), blank=True)
+    extended_by = models.ForeignKey("accounts.User", verbose_name=_("extended by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    # duplicate protection: a possible duplicate registered anyway, with who confirmed it
+    possible_duplicate_of = models.ForeignKey(
+        "self", verbose_name=_("possible duplicate of"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    duplicate_note = models.CharField(_("duplicate check"), max_length=300, blank=True)
+
+    trial_payable = models.DecimalField(
+        _("trial payable"), **MONEY, null=True, blank=True,
+        help_text=_("the trial calculation at the time of the CALCULATED step; the approved amount is `payable`"),
+    )
     approved_by = models.ForeignKey("accounts.User", verbose_name=_("approved by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     payable = models.DecimalField(_("payable"), **MONEY, null=True, blank=True)
@@ -234,6 +267,16 @@ class Claim(models.Model):
                 | ~Q(status__in=["approved", "paid"]),
                 name="claim_approved_has_amount_and_approver",
             ),
+            models.CheckConstraint(
+                condition=Q(begndate__isnull=True) | Q(begndate__lte=models.F("enddate")), name="claim_dates_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(extended_by__isnull=True) | ~Q(extension_reason=""), name="claim_extension_has_reason"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="claim_status_due"),
+            models.Index(fields=["person", "enddate"], name="claim_person_enddate"),
         ]
 
     def __str__(self) -> str:
@@ -255,3 +298,88 @@ class ClaimStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id}: {self.from_status} → {self.to_status}"
+
+
+class ClaimTerms(models.Model):
+    """A contract's manual-claim rules as data (DOMAIN.md §6): the service deadline, counted
+    from the day documents became complete, and the filing window. Quoting the contract's own
+    words, so a refusal or a due date can say which rule it applies."""
+
+    class Unit(models.TextChoices):
+        WORKING = "working", _("working days")
+        CALENDAR = "calendar", _("calendar days")
+
+    contract = models.OneToOneField("programs.Contract", verbose_name=_("contract"), on_delete=models.CASCADE, related_name="claim_terms")
+    deadline_days = models.PositiveSmallIntegerField(_("deadline (days)"), null=True, blank=True, help_text=_("empty: the contract sets none"))
+    deadline_unit = models.CharField(_("deadline unit"), max_length=10, choices=Unit.choices, default=Unit.WORKING)
+    out_of_area_places = models.JSONField(
+        _("out-of-area places"), default=list, blank=True, help_text=_("place codes that take the out-of-area deadline")
+    )
+    out_of_area_days = models.PositiveSmallIntegerField(_("out-of-area deadline (days)"), null=True, blank=True)
+    out_of_area_unit = models.CharField(_("out-of-area unit"), max_length=10, choices=Unit.choices, default=Unit.CALENDAR)
+    extended_days = models.PositiveSmallIntegerField(
+        _("extended deadline (days)"), null=True, blank=True, help_text=_("when a verification is needed (out-of-area claims)")
+    )
+    extended_unit = models.CharField(_("extended unit"), max_length=10, choices=Unit.choices, default=Unit.WORKING)
+    deadline_rule_text = models.TextField(_("deadline clause"), blank=True)
+    filing_window_months = models.PositiveSmallIntegerField(
+        _("filing window (months after the insurance year)"), null=True, blank=True
+    )
+    filing_rule_text = models.TextField(_("filing clause"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("claim terms")
+        verbose_name_plural = _("claim terms")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(extended_days__isnull=True) | Q(out_of_area_days__isnull=False), name="claimterms_extension_needs_out_of_area"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.contract)
+
+
+class DocumentRequirement(models.Model):
+    """One line of a program's document checklist; the one-time notice (一次性告知书) lists the
+    required lines not yet received. Empty kind/place lists mean: every claim."""
+
+    program = models.ForeignKey("programs.Program", verbose_name=_("program"), on_delete=models.CASCADE, related_name="document_requirements")
+    code = models.SlugField(_("code"), max_length=40)
+    label = models.CharField(_("document"), max_length=200)
+    claim_kinds = models.JSONField(_("only for claim kinds"), default=list, blank=True)
+    places = models.JSONField(_("only for places"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("required document")
+        verbose_name_plural = _("required documents")
+        ordering = ["program", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["program", "code"], name="document_requirement_unique")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def applies_to(self, claim_kind: str, place: str) -> bool:
+        return (not self.claim_kinds or claim_kind in self.claim_kinds) and (not self.places or place in self.places)
+
+
+class ClaimDocument(models.Model):
+    """A document received at the window for a claim."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="documents")
+    requirement = models.ForeignKey(DocumentRequirement, verbose_name=_("document"), on_delete=models.PROTECT, related_name="+")
+    received_on = models.DateField(_("received on"))
+    received_by = models.ForeignKey("accounts.User", verbose_name=_("received by"), on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("received document")
+        verbose_name_plural = _("received documents")
+        ordering = ["claim", "requirement__position"]
+        constraints = [models.UniqueConstraint(fields=["claim", "requirement"], name="claim_document_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id}: {self.requirement_id}"

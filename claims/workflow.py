@@ -12,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import registration
 from .models import Claim, ClaimStatusChange, Settlement
-from .services import ROW_FIELDS, calculation_commit, row_record
+from .services import ROW_FIELDS, calculation_commit, row_record, trial_calculate
 
 S = Claim.Status
 
@@ -50,7 +51,15 @@ def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents
     if to in NEEDS_REASON and not reason.strip():
         raise TransitionRefused(_("A reason is required."), code="reason")
     if to == S.DOCUMENTS_COMPLETE:
+        missing = registration.missing_documents(locked)
+        if missing:
+            raise TransitionRefused(
+                _("Documents still missing: %(list)s.") % {"list": "、".join(r.label for r in missing)}, code="documents"
+            )
         locked.documents_complete_on = documents_complete_on or timezone.localdate()
+        registration.claim_deadline_set(locked)
+    if to == S.CALCULATED:
+        locked.trial_payable = _trial(locked)
     if to == S.APPROVED:
         if user.pk == locked.registered_by_id:
             raise PermissionDenied(_("The reviewer who approves cannot be the caseworker who registered the claim."))
@@ -62,13 +71,23 @@ def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents
     return locked
 
 
-def _approve(claim: Claim, user) -> None:
-    rows = (
-        Settlement.objects.filter(claim=claim).order_by("enddate", "setl_time", "id").values_list(*ROW_FIELDS)
-    )
+def _records(claim: Claim) -> list:
+    rows = Settlement.objects.filter(claim=claim).order_by("enddate", "setl_time", "id").values_list(*ROW_FIELDS)
     records = [row_record(r) for r in rows]
     if not records:
         raise TransitionRefused(_("The claim has no settlement record to calculate."), code="empty")
+    return records
+
+
+def _trial(claim: Claim) -> Decimal:
+    """What the engine would pay now, on top of the person's approved totals (nothing stored
+    but the figure: approval recomputes under the lock)."""
+    evaluation, _before = trial_calculate(contract=claim.contract, person=claim.person, records=_records(claim))
+    return sum((r.payable for r in evaluation.results), Decimal("0"))
+
+
+def _approve(claim: Claim, user) -> None:
+    records = _records(claim)
     calculations = calculation_commit(contract=claim.contract, person=claim.person, records=records, user=user)
     for calc in calculations:
         calc.claim = claim

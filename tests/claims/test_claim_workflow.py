@@ -10,7 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import translation
 
-from claims.models import Accumulator, Claim, ClaimStatusChange, Settlement
+from claims.models import Accumulator, Claim, ClaimDocument, ClaimStatusChange, Settlement
+from claims.registration import missing_documents
 from claims.workflow import TRANSITIONS, TransitionRefused, claim_transition
 from programs.models import Area, Contract
 from tests.factories import UserFactory
@@ -36,7 +37,10 @@ def _claim(person, registered_by, status=S.REGISTERED, with_record=True):
         decided = {"payable": Decimal("4800.00"), "approved_by": UserFactory(role="reviewer", area_codes=["150500"])}
     claim = Claim.objects.create(claim_no=f"C{next(_numbers):06d}", contract=contract, person=person,
                                  area=Area.objects.get(code="150502"), registered_by=registered_by, status=status,
-                                 **decided)
+                                 enddate=dt.date(2025, 3, 2), fixmedins_name="通辽市医院", place="in_region", **decided)
+    for requirement in missing_documents(claim):
+        ClaimDocument.objects.create(claim=claim, requirement=requirement, received_on=dt.date(2025, 3, 5),
+                                     received_by=registered_by)
     if with_record:
         Settlement.objects.create(contract=contract, person=person, area=claim.area, claim=claim, source="manual",
                                   setl_id=f"M-{claim.claim_no}", psn_no=person.psn_no, enddate=dt.date(2025, 3, 2),

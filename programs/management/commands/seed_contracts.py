@@ -2,14 +2,16 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from claims.seed import load_claim_terms
 from programs.seed import load_seed, load_seed_plans
 
 
 class Command(BaseCommand):
-    help = "Create the four seed contracts, their parties and areas if missing (idempotent)."
+    help = "Create the four seed contracts, their parties, areas, rules and claim terms if missing (idempotent)."
 
     def handle(self, *args, **options):
         with transaction.atomic():
             load_seed(apps)
             load_seed_plans(apps)
+            load_claim_terms(apps)
         self.stdout.write(self.style.SUCCESS("seed contracts present"))

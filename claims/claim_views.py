@@ -1,0 +1,216 @@
+"""The window's claim pages: register, list (filter, export), detail with documents,
+deadline, actions; the one-time notice of missing documents. Views check permission and
+scope, validate input, call one service and report its result."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from insurance_admin.core.pdf import render_pdf
+from programs import selectors as program_selectors
+from programs.masking import can_see_full_identity
+from programs.models import Contract, InsuredPerson
+
+from . import registration, services
+from .filters import ClaimFilter
+from .forms import ClaimRegistrationForm, DocumentsForm, ExtensionForm, SettlementRecordFormSet
+from .models import Claim, DocumentRequirement
+from .presentation import CODE_LABELS, explanation_blocks
+from .resources import ClaimExportResource
+from .workflow import NEEDS_REASON, TRANSITIONS, TransitionRefused, claim_transition
+
+S = Claim.Status
+
+
+def _claim_for(user, pk: int) -> Claim:
+    qs = Claim.objects.for_user(user).select_related("contract__program", "person", "area", "registered_by", "approved_by")
+    return get_object_or_404(qs, pk=pk)
+
+
+@login_required
+@permission_required("claims.add_claim", raise_exception=True)
+def claim_register_view(request, person_pk: int, contract_code: str):
+    user = request.user
+    try:
+        person = program_selectors.person_for_user(user, person_pk)
+        contract = Contract.objects.for_user(user).select_related("program").get(code=contract_code)
+        enrollment = services.enrollment_of(person, contract)
+    except (InsuredPerson.DoesNotExist, Contract.DoesNotExist, services.NotEnrolled):
+        raise Http404 from None
+    plan = services.plan_of(contract).engine_plan()
+    requirements = DocumentRequirement.objects.filter(program=contract.program)
+    data = request.POST if request.method == "POST" else None
+    form = ClaimRegistrationForm(data, plan=plan, requirements=requirements, prefix="c")
+    formset = SettlementRecordFormSet(data, plan=plan, prefix="r")
+    refusal = None
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        d = form.cleaned_data
+        try:
+            claim = registration.claim_register(
+                user=user, person=person, contract=contract, claim_kind=d["claim_kind"], place=d.get("place", ""),
+                fixmedins_code=d["fixmedins_code"], fixmedins_name=d["fixmedins_name"], hosp_lv=d.get("hosp_lv", ""),
+                begndate=d["begndate"], enddate=d["enddate"],
+                records=[f.record() for f in formset.forms if f.has_changed()],
+                documents=list(d["documents"]), received_on=d["received_on"],
+                payee_name=d["payee_name"], bank_name=d["bank_name"], bank_account=d["bank_account"], notes=d["notes"],
+                confirm_duplicate=d["confirm_duplicate"],
+            )
+        except registration.RegistrationRefused as exc:
+            refusal = exc
+        else:
+            messages.success(request, _("Claim %(no)s registered.") % {"no": claim.claim_no})
+            return redirect("claim_detail", claim.pk)
+    return render(request, "claims/register.html", {
+        "person": person, "contract": contract, "enrollment": enrollment, "form": form, "formset": formset,
+        "refusal": refusal, "requirements": requirements, "code_labels": CODE_LABELS,
+    })
+
+
+@login_required
+@permission_required("claims.view_claim", raise_exception=True)
+def claim_list(request):
+    user = request.user
+    base = Claim.objects.for_user(user).select_related("contract", "person", "area").order_by("due_date", "-registered_at")
+    claim_filter = ClaimFilter(request.GET or None, queryset=base, request=request)
+    qs = claim_filter.qs if claim_filter.is_bound else base
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        dataset = ClaimExportResource().export(qs)
+        content = dataset.csv.encode("utf-8-sig") if export == "csv" else dataset.xlsx
+        kind = "text/csv; charset=utf-8" if export == "csv" else (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response = HttpResponse(content, content_type=kind)
+        response["Content-Disposition"] = f'attachment; filename="claims-{timezone.localdate():%Y%m%d}.{export}"'
+        return response
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    rows = [(claim, registration.deadline_status(claim, today)) for claim in page]
+    params = request.GET.copy()
+    params.pop("page", None)
+    params.pop("export", None)
+    return render(request, "claims/list.html", {
+        "filter": claim_filter, "page": page, "rows": rows, "query": params.urlencode(), "full_identity": can_see_full_identity(user),
+    })
+
+
+@login_required
+@permission_required("claims.view_claim", raise_exception=True)
+def claim_detail(request, pk: int):
+    user = request.user
+    claim = _claim_for(user, pk)
+    requirements = registration.requirements_for(program=claim.contract.program, claim_kind=claim.claim_kind, place=claim.place)
+    received = {d.requirement_id: d for d in claim.documents.select_related("received_by")}
+    missing_qs = DocumentRequirement.objects.filter(pk__in=[r.pk for r in requirements if r.pk not in received])
+    actions = [
+        {"to": to, "label": S(to).label, "needs_reason": to in NEEDS_REASON}
+        for to, perm in TRANSITIONS[claim.status].items() if user.has_perm(perm)
+        and not (to == S.APPROVED and user.pk == claim.registered_by_id)
+    ]
+    calculations = list(claim.calculations.order_by("id"))
+    terms = registration.terms_of(claim.contract)
+    can_extend = (
+        user.has_perm("claims.change_claim") and terms is not None and terms.extended_days is not None
+        and claim.place in terms.out_of_area_places and not claim.extension_reason
+        and claim.documents_complete_on is not None and claim.status not in registration.CLOSED
+    )
+    return render(request, "claims/detail.html", {
+        "claim": claim,
+        "deadline": registration.deadline_status(claim),
+        "requirements": [(r, received.get(r.pk)) for r in requirements],
+        "documents_form": DocumentsForm(requirements=missing_qs, initial={"received_on": timezone.localdate()})
+        if missing_qs and claim.status in (S.REGISTERED, S.RETURNED) and user.has_perm("claims.change_claim") else None,
+        "missing": registration.missing_documents(claim),
+        "settlements": claim.settlements.order_by("enddate", "id"),
+        "actions": actions,
+        "calculations": [
+            {"calc": c, "blocks": explanation_blocks(c.explanation)} for c in calculations
+        ],
+        "changes": claim.status_changes.select_related("by"),
+        "extension_form": ExtensionForm() if can_extend else None,
+        "terms": terms,
+        "code_labels": CODE_LABELS,
+        "full_identity": can_see_full_identity(user),
+    })
+
+
+@login_required
+@require_POST
+def claim_transition_view(request, pk: int):
+    claim = _claim_for(request.user, pk)
+    to = request.POST.get("to", "")
+    if to not in S.values:
+        raise Http404
+    try:
+        claim = claim_transition(claim=claim, to=to, user=request.user, reason=request.POST.get("reason", ""))
+    except (TransitionRefused, ValidationError) as exc:
+        messages.error(request, " ".join(exc.messages))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Claim %(no)s is now %(status)s.") % {"no": claim.claim_no, "status": claim.get_status_display()})
+    return redirect("claim_detail", claim.pk)
+
+
+@login_required
+@require_POST
+@permission_required("claims.change_claim", raise_exception=True)
+def claim_documents_view(request, pk: int):
+    claim = _claim_for(request.user, pk)
+    form = DocumentsForm(request.POST, requirements=DocumentRequirement.objects.filter(program=claim.contract.program))
+    if not form.is_valid():
+        messages.error(request, _("Choose the documents received and the date."))
+        return redirect("claim_detail", claim.pk)
+    try:
+        claim = registration.claim_documents_receive(
+            claim=claim, documents=list(form.cleaned_data["documents"]), received_on=form.cleaned_data["received_on"], user=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Documents recorded."))
+    return redirect("claim_detail", claim.pk)
+
+
+@login_required
+@require_POST
+@permission_required("claims.change_claim", raise_exception=True)
+def claim_extend_view(request, pk: int):
+    claim = _claim_for(request.user, pk)
+    form = ExtensionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(_("A reason is required."))
+        with transaction.atomic():
+            claim = registration.claim_extend(claim=claim, reason=form.cleaned_data["reason"], user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Deadline extended to %(date)s.") % {"date": claim.due_date})
+    return redirect("claim_detail", claim.pk)
+
+
+@login_required
+@permission_required("claims.view_claim", raise_exception=True)
+def claim_notice_pdf(request, pk: int):
+    """一次性告知书: every missing document at once, so the person comes back only once."""
+    claim = _claim_for(request.user, pk)
+    pdf = render_pdf("claims/notice.html", {
+        "claim": claim,
+        "missing": registration.missing_documents(claim),
+        "received": claim.documents.select_related("requirement"),
+        "user": request.user,
+        "now": timezone.localtime(),
+        "code_labels": CODE_LABELS,
+    })
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="notice-{claim.claim_no}.pdf"'
+    return response

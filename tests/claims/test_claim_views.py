@@ -1,0 +1,170 @@
+"""The window's claim pages through the real views: registration form, list with filters and
+masked export, detail actions, extension, the one-time notice PDF; scoping and permissions."""
+
+import csv
+import datetime as dt
+import io
+import shutil
+import subprocess
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from claims.models import Claim
+from claims.registration import requirements_for
+from programs.models import Contract
+from tests.claims.test_claim_registration import _register
+
+pytestmark = pytest.mark.django_db
+S = Claim.Status
+
+
+def _form_data(contract, documents, **overrides):
+    data = {
+        "c-claim_kind": "inpatient", "c-place": "in_region", "c-fixmedins_code": "H150502001", "c-fixmedins_name": "通辽市医院",
+        "c-hosp_lv": "3", "c-begndate": "2025-02-20", "c-enddate": "2025-03-02", "c-received_on": "2025-03-05",
+        "c-payee_name": "", "c-bank_name": "中国农业银行通辽分行", "c-bank_account": "6228480000000000000",
+        "c-documents": [str(r.pk) for r in documents],
+        "r-TOTAL_FORMS": "1", "r-INITIAL_FORMS": "0", "r-MIN_NUM_FORMS": "0", "r-MAX_NUM_FORMS": "20",
+        "r-0-setl_id": "M-100", "r-0-medfee_sumamt": "52000.00", "r-0-inscp_scp_amt": "52000.00", "r-0-hifp_pay": "30000.00",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_caseworker_registers_a_claim_through_the_form(client, caseworker, horqin_person):
+    contract = Contract.objects.get(code="tongliao-2025")
+    client.force_login(caseworker)
+    url = reverse("claim_register", args=[horqin_person.pk, contract.code])
+    page = client.get(url)
+    assert page.status_code == 200 and "登记理赔" in page.text and "异地就医备案或转诊证明" in page.text
+    docs = requirements_for(program=contract.program, claim_kind="inpatient", place="in_region")
+    response = client.post(url, _form_data(contract, docs))
+    claim = Claim.objects.get()
+    assert response.status_code == 302 and response.url == reverse("claim_detail", args=[claim.pk])
+    assert claim.status == S.DOCUMENTS_COMPLETE and claim.due_date == dt.date(2025, 3, 19)
+    assert claim.payee_name == horqin_person.name and claim.settlements.get().hosp_lv == "3"
+    detail = client.get(response.url)
+    assert "2025-03-19" in detail.text and "材料齐全之日起 10 个工作日（一般）" in detail.text
+
+
+def test_refusal_is_shown_on_the_form_with_a_link(client, caseworker, horqin_person):
+    first = _register(caseworker, horqin_person)
+    contract = Contract.objects.get(code="tongliao-2025")
+    client.force_login(caseworker)
+    response = client.post(reverse("claim_register", args=[horqin_person.pk, contract.code]),
+                           _form_data(contract, [], **{"r-0-setl_id": "M-001"}))
+    assert response.status_code == 200
+    assert "结算ID M-001 已登记于理赔" in response.text
+    assert f'href="/claims/{first.pk}/"' in response.text
+    assert Claim.objects.count() == 1
+
+
+def test_supervisor_and_reviewer_cannot_register(client, supervisor, reviewer, horqin_person):
+    for user in (supervisor, reviewer):
+        client.force_login(user)
+        assert client.get(reverse("claim_register", args=[horqin_person.pk, "tongliao-2025"])).status_code == 403
+
+
+def test_caseworker_of_another_county_neither_lists_nor_opens_the_claim(client, caseworker, caseworker_kailu, horqin_person):
+    claim = _register(caseworker, horqin_person)
+    client.force_login(caseworker_kailu)
+    assert claim.claim_no not in client.get(reverse("claim_list")).text
+    assert client.get(reverse("claim_detail", args=[claim.pk])).status_code == 404
+    assert client.get(reverse("claim_notice", args=[claim.pk])).status_code == 404
+    assert client.post(reverse("claim_transition", args=[claim.pk]), {"to": "withdrawn", "reason": "x"}).status_code == 404
+    client.force_login(caseworker)
+    assert claim.claim_no in client.get(reverse("claim_list")).text
+
+
+def test_list_filters_by_status_overdue_and_amount(client, caseworker, horqin_person):
+    done = _register(caseworker, horqin_person)  # due 2025-03-19: overdue today
+    later = _register(caseworker, horqin_person, records=[{"setl_id": "M-2", "medfee_sumamt": Decimal("9000"),
+                                                             "inscp_scp_amt": Decimal("9000"), "hifp_pay": Decimal("5000")}],
+                      documents=[])
+    client.force_login(caseworker)
+    url = reverse("claim_list")
+    assert done.claim_no in client.get(url, {"overdue": "true"}).text
+    assert later.claim_no not in client.get(url, {"overdue": "true"}).text
+    registered = client.get(url, {"status": "registered"}).text
+    assert later.claim_no in registered and done.claim_no not in registered
+    from claims.workflow import claim_transition
+
+    claim_transition(claim=done, to=S.CALCULATED, user=caseworker)  # trial 4,800.00
+    assert done.claim_no in client.get(url, {"amount_min": "4800"}).text
+    assert done.claim_no not in client.get(url, {"amount_min": "4800.01"}).text
+
+
+def test_export_masks_identities(client, caseworker, horqin_person):
+    claim = _register(caseworker, horqin_person)
+    client.force_login(caseworker)  # a caseworker sees full IDs on screen, never in an export
+    response = client.get(reverse("claim_list"), {"export": "csv"})
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [r["理赔编号"] for r in rows] == [claim.claim_no]
+    assert rows[0]["身份证号"] == horqin_person.certno[:4] + "*" * 10 + horqin_person.certno[-4:]
+    assert rows[0]["参保人"] == "包**" and rows[0]["办结时限"] == "2025-03-19"
+    xlsx = client.get(reverse("claim_list"), {"export": "xlsx"})
+    assert xlsx.content[:2] == b"PK"
+
+
+def test_reviewer_approves_on_the_detail_page_and_the_amount_is_fixed(client, caseworker, reviewer, horqin_person):
+    claim = _register(caseworker, horqin_person)
+    from claims.workflow import claim_transition
+
+    claim_transition(claim=claim, to=S.CALCULATED, user=caseworker)
+    claim_transition(claim=claim, to=S.SUBMITTED, user=caseworker)
+    client.force_login(reviewer)
+    page = client.get(reverse("claim_detail", args=[claim.pk]))
+    assert 'value="approved"' in page.text and 'value="returned"' in page.text
+    client.post(reverse("claim_transition", args=[claim.pk]), {"to": "approved"})
+    claim.refresh_from_db()
+    assert (claim.status, claim.payable, claim.approved_by) == (S.APPROVED, Decimal("4800.00"), reviewer)
+    assert "4,800.00" in client.get(reverse("claim_detail", args=[claim.pk])).text
+
+
+def test_caseworker_does_not_see_approve_for_their_own_claim(client, caseworker, horqin_person):
+    claim = _register(caseworker, horqin_person)
+    client.force_login(caseworker)
+    page = client.get(reverse("claim_detail", args=[claim.pk]))
+    assert 'value="calculated"' in page.text and 'value="approved"' not in page.text
+
+
+def test_return_without_reason_is_refused_with_a_message(client, caseworker, reviewer, horqin_person):
+    claim = _register(caseworker, horqin_person)
+    from claims.workflow import claim_transition
+
+    claim_transition(claim=claim, to=S.CALCULATED, user=caseworker)
+    claim_transition(claim=claim, to=S.SUBMITTED, user=caseworker)
+    client.force_login(reviewer)
+    response = client.post(reverse("claim_transition", args=[claim.pk]), {"to": "returned", "reason": ""}, follow=True)
+    assert "请填写原因" in response.text
+    claim.refresh_from_db()
+    assert claim.status == S.SUBMITTED
+
+
+def test_extension_through_the_page(client, caseworker, horqin_person):
+    claim = _register(caseworker, horqin_person, place="out_of_region")
+    client.force_login(caseworker)
+    page = client.get(reverse("claim_detail", args=[claim.pk]))
+    assert "延长至 30 个工作日" in page.text
+    client.post(reverse("claim_extend", args=[claim.pk]), {"reason": "需核查住院费用"})
+    claim.refresh_from_db()
+    assert claim.extension_reason == "需核查住院费用" and claim.due_date == dt.date(2025, 4, 17)  # 30 working days; Qingming 04-04 is off
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_one_time_notice_lists_every_missing_document(client, caseworker, horqin_person, tmp_path):
+    contract = Contract.objects.get(code="tongliao-2025")
+    docs = requirements_for(program=contract.program, claim_kind="inpatient", place="in_region")
+    claim = _register(caseworker, horqin_person, documents=docs[:2])
+    client.force_login(caseworker)
+    response = client.get(reverse("claim_notice", args=[claim.pk]))
+    assert response["Content-Type"] == "application/pdf"
+    path = tmp_path / "notice.pdf"
+    path.write_bytes(response.content)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "理赔材料一次性告知书" in text and claim.claim_no in text
+    for requirement in docs[2:]:
+        assert requirement.label.split("（")[0] in text
+    assert docs[0].label in text  # listed as received
