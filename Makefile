@@ -35,6 +35,7 @@ $(MO): locale/zh_Hans/LC_MESSAGES/django.po $(STAMP)
 setup: $(STAMP) $(MO)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo_claims
 	$(BIN)/python manage.py collectstatic --noinput -v0
 
 run: setup

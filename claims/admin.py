@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
-from insurance_admin.core.admin_scoping import ScopedFormFieldsMixin
+from insurance_admin.core.admin_scoping import ScopedAdmin, ScopedFormFieldsMixin
 
-from .models import Settlement
+from .models import Claim, ClaimTerms, DocumentRequirement, Settlement
 
 
 class DifferenceFilter(admin.SimpleListFilter):
@@ -62,3 +62,46 @@ class SettlementAdmin(ScopedFormFieldsMixin, ModelAdmin):
     def difference(self, obj):
         check = self._check(obj)
         return check.difference if check else None
+
+
+@admin.register(ClaimTerms)
+class ClaimTermsAdmin(ScopedAdmin):
+    """Each contract's deadline and filing-window clauses, edited when a contract changes."""
+
+    list_display = ["contract", "deadline_days", "deadline_unit", "out_of_area_days", "extended_days", "filing_window_months"]
+    fieldsets = [
+        (None, {"fields": ["contract"]}),
+        (_("Service deadline"), {"fields": ["deadline_days", "deadline_unit", "out_of_area_places", "out_of_area_days",
+                                           "out_of_area_unit", "extended_days", "extended_unit", "deadline_rule_text"]}),
+        (_("Filing window"), {"fields": ["filing_window_months", "filing_rule_text"]}),
+    ]
+
+
+@admin.register(DocumentRequirement)
+class DocumentRequirementAdmin(ModelAdmin):
+    list_display = ["program", "position", "label", "required", "claim_kinds", "places"]
+    list_filter = ["program", "required"]
+    list_editable = ["position", "required"]
+    ordering = ["program", "position"]
+
+
+@admin.register(Claim)
+class ClaimAdmin(ScopedAdmin):
+    """Read-only in the admin: claims change only through the window's workflow."""
+
+    history_needs_full_identity = True
+
+    list_display = ["claim_no", "contract", "area", "status", "fixmedins_name", "enddate", "due_date", "payable"]
+    list_filter = ["status", "contract", "area"]
+    search_fields = ["=claim_no"]
+    list_select_related = ["contract", "area"]
+    raw_id_fields = ["person"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

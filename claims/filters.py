@@ -2,6 +2,7 @@
 areas (`for_user`), so a filter can never widen what a caseworker sees."""
 
 import django_filters
+from django import forms
 from django.db.models import DecimalField, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -11,6 +12,7 @@ from programs.models import Area, Contract
 
 from .models import Claim
 
+DATE = forms.DateInput(attrs={"type": "date"})
 OPEN = [s for s in Claim.Status.values if s not in ("paid", "rejected", "withdrawn")]
 
 
@@ -28,8 +30,8 @@ class ClaimFilter(django_filters.FilterSet):
     contract = django_filters.ModelChoiceFilter(label=_("contract"), queryset=_contracts)
     area = django_filters.ModelChoiceFilter(label=_("area"), queryset=_areas)
     hospital = django_filters.CharFilter(label=_("hospital"), field_name="fixmedins_name", lookup_expr="icontains")
-    due_from = django_filters.DateFilter(label=_("due from"), field_name="due_date", lookup_expr="gte")
-    due_to = django_filters.DateFilter(label=_("due until"), field_name="due_date", lookup_expr="lte")
+    due_from = django_filters.DateFilter(label=_("due from"), field_name="due_date", lookup_expr="gte", widget=DATE)
+    due_to = django_filters.DateFilter(label=_("due until"), field_name="due_date", lookup_expr="lte", widget=DATE)
     overdue = django_filters.BooleanFilter(label=_("overdue"), method="filter_overdue")
     amount_min = django_filters.NumberFilter(label=_("amount from"), method="filter_amount_min")
     amount_max = django_filters.NumberFilter(label=_("amount up to"), method="filter_amount_max")

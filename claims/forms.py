@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from .engine import SettlementRecord, compile_plan
 from .engine.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
@@ -38,28 +38,28 @@ class TrialRecordForm(forms.Form):
         super().__init__(*args, **kwargs)
         kinds, amounts, attributes = plan_inputs(plan)
         self.amount_fields = amounts
-        self.fields["setl_id"] = forms.CharField(label=_l("settlement id"), required=False, max_length=40)
-        self.fields["enddate"] = forms.DateField(label=_l("discharge date"), widget=forms.DateInput(attrs={"type": "date"}))
-        self.fields["claim_kind"] = forms.ChoiceField(label=_l("claim kind"), choices=_choices(kinds))
+        self.fields["setl_id"] = forms.CharField(label=gettext_lazy("settlement id"), required=False, max_length=40)
+        self.fields["enddate"] = forms.DateField(label=gettext_lazy("discharge date"), widget=forms.DateInput(attrs={"type": "date"}))
+        self.fields["claim_kind"] = forms.ChoiceField(label=gettext_lazy("claim kind"), choices=_choices(kinds))
         places = plan.places or PLACES
         if "place" in attributes:
-            self.fields["place"] = forms.ChoiceField(label=_l("place"), choices=_choices(places))
+            self.fields["place"] = forms.ChoiceField(label=gettext_lazy("place"), choices=_choices(places))
         if "hosp_lv" in attributes:
-            self.fields["hosp_lv"] = forms.ChoiceField(label=_l("hospital level"), choices=_choices(HOSP_LEVELS, {"3A": "三甲"}), required=False)
+            self.fields["hosp_lv"] = forms.ChoiceField(label=gettext_lazy("hospital level"), choices=_choices(HOSP_LEVELS, {"3A": "三甲"}), required=False)
         if "drug_list" in attributes:
-            self.fields["drug_list"] = forms.ChoiceField(label=_l("special-drug list"), choices=_choices(DRUG_LISTS), required=False)
+            self.fields["drug_list"] = forms.ChoiceField(label=gettext_lazy("special-drug list"), choices=_choices(DRUG_LISTS), required=False)
         if "designated" in attributes:
-            self.fields["designated"] = forms.BooleanField(label=_l("designated institution/pharmacy"), required=False)
+            self.fields["designated"] = forms.BooleanField(label=gettext_lazy("designated institution/pharmacy"), required=False)
         for name in amounts:
             self.fields[name] = forms.DecimalField(
                 label=FIELD_LABELS.get(name, name), max_digits=14, decimal_places=2, min_value=Decimal("0"), required=False
             )
         if "fulamt_ownpay_amt" in amounts:
             self.fields["items"] = forms.CharField(
-                label=_l("itemised lines"),
+                label=gettext_lazy("itemised lines"),
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 2}),
-                help_text=_l('JSON, e.g. [{"code": "D001", "type": "drug", "amount": "12000.00"}]'),
+                help_text=gettext_lazy('JSON, e.g. [{"code": "D001", "type": "drug", "amount": "12000.00"}]'),
             )
 
     def clean_items(self):
@@ -140,28 +140,28 @@ class ClaimRegistrationForm(forms.Form):
     def __init__(self, *args, plan, requirements, **kwargs):
         super().__init__(*args, **kwargs)
         kinds, _amounts, attributes = plan_inputs(plan)
-        self.fields["claim_kind"] = forms.ChoiceField(label=_l("claim kind"), choices=_choices(kinds))
+        self.fields["claim_kind"] = forms.ChoiceField(label=gettext_lazy("claim kind"), choices=_choices(kinds))
         if "place" in attributes:
-            self.fields["place"] = forms.ChoiceField(label=_l("place"), choices=_choices(plan.places or PLACES))
-        self.fields["fixmedins_code"] = forms.CharField(label=_l("hospital code"), max_length=30, required=False)
-        self.fields["fixmedins_name"] = forms.CharField(label=_l("hospital"), max_length=200)
+            self.fields["place"] = forms.ChoiceField(label=gettext_lazy("place"), choices=_choices(plan.places or PLACES))
+        self.fields["fixmedins_code"] = forms.CharField(label=gettext_lazy("hospital code"), max_length=30, required=False)
+        self.fields["fixmedins_name"] = forms.CharField(label=gettext_lazy("hospital"), max_length=200)
         self.fields["hosp_lv"] = forms.ChoiceField(
-            label=_l("hospital level"), choices=_choices(HOSP_LEVELS, {"3A": "三甲"}), required="hosp_lv" in attributes
+            label=gettext_lazy("hospital level"), choices=_choices(HOSP_LEVELS, {"3A": "三甲"}), required="hosp_lv" in attributes
         )
         date = forms.DateInput(attrs={"type": "date"})
-        self.fields["begndate"] = forms.DateField(label=_l("admission date"), widget=date, required=False)
-        self.fields["enddate"] = forms.DateField(label=_l("discharge date"), widget=date)
-        self.fields["payee_name"] = forms.CharField(label=_l("payee"), max_length=60, required=False,
-                                                    help_text=_l("empty: the insured person"))
-        self.fields["bank_name"] = forms.CharField(label=_l("bank"), max_length=100, required=False)
-        self.fields["bank_account"] = forms.CharField(label=_l("bank account"), max_length=40, required=False)
+        self.fields["begndate"] = forms.DateField(label=gettext_lazy("admission date"), widget=date, required=False)
+        self.fields["enddate"] = forms.DateField(label=gettext_lazy("discharge date"), widget=date)
+        self.fields["payee_name"] = forms.CharField(label=gettext_lazy("payee"), max_length=60, required=False,
+                                                    help_text=gettext_lazy("empty: the insured person"))
+        self.fields["bank_name"] = forms.CharField(label=gettext_lazy("bank"), max_length=100, required=False)
+        self.fields["bank_account"] = forms.CharField(label=gettext_lazy("bank account"), max_length=40, required=False)
         self.fields["documents"] = forms.ModelMultipleChoiceField(
-            label=_l("documents received"), queryset=requirements, required=False, widget=forms.CheckboxSelectMultiple
+            label=gettext_lazy("documents received"), queryset=requirements, required=False, widget=forms.CheckboxSelectMultiple
         )
-        self.fields["received_on"] = forms.DateField(label=_l("documents received on"), widget=date, required=False)
-        self.fields["notes"] = forms.CharField(label=_l("notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+        self.fields["received_on"] = forms.DateField(label=gettext_lazy("documents received on"), widget=date, required=False)
+        self.fields["notes"] = forms.CharField(label=gettext_lazy("notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
         self.fields["confirm_duplicate"] = forms.BooleanField(
-            label=_l("I checked the possible duplicate: register anyway"), required=False
+            label=gettext_lazy("I checked the possible duplicate: register anyway"), required=False
         )
 
 
@@ -171,8 +171,8 @@ class SettlementRecordForm(forms.Form):
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
         _kinds, amounts, attributes = plan_inputs(plan)
-        self.fields["setl_id"] = forms.CharField(label=_l("settlement id"), max_length=40)
-        self.fields["mdtrt_id"] = forms.CharField(label=_l("visit id"), max_length=40, required=False)
+        self.fields["setl_id"] = forms.CharField(label=gettext_lazy("settlement id"), max_length=40)
+        self.fields["mdtrt_id"] = forms.CharField(label=gettext_lazy("visit id"), max_length=40, required=False)
         extra = [a for a in amounts if a not in RECORD_AMOUNTS]  # over_cap_amt, drug_amount …
         for name in (*RECORD_AMOUNTS, *extra):
             self.fields[name] = forms.DecimalField(
@@ -180,9 +180,9 @@ class SettlementRecordForm(forms.Form):
                 min_value=Decimal("0"), required=name == "medfee_sumamt",
             )
         if "drug_list" in attributes:
-            self.fields["drug_list"] = forms.ChoiceField(label=_l("special-drug list"), choices=_choices(DRUG_LISTS), required=False)
+            self.fields["drug_list"] = forms.ChoiceField(label=gettext_lazy("special-drug list"), choices=_choices(DRUG_LISTS), required=False)
         if "designated" in attributes:
-            self.fields["designated"] = forms.BooleanField(label=_l("designated institution/pharmacy"), required=False)
+            self.fields["designated"] = forms.BooleanField(label=gettext_lazy("designated institution/pharmacy"), required=False)
 
     def record(self) -> dict:
         d = self.cleaned_data
@@ -216,10 +216,10 @@ class DocumentsForm(forms.Form):
     def __init__(self, *args, requirements, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["documents"] = forms.ModelMultipleChoiceField(
-            label=_l("documents received"), queryset=requirements, widget=forms.CheckboxSelectMultiple
+            label=gettext_lazy("documents received"), queryset=requirements, widget=forms.CheckboxSelectMultiple
         )
-        self.fields["received_on"] = forms.DateField(label=_l("received on"), widget=forms.DateInput(attrs={"type": "date"}))
+        self.fields["received_on"] = forms.DateField(label=gettext_lazy("received on"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class ExtensionForm(forms.Form):
-    reason = forms.CharField(label=_l("reason for the extension"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=gettext_lazy("reason for the extension"), widget=forms.Textarea(attrs={"rows": 2}))

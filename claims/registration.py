@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from insurance_admin.core.workdays import load_calendar
 from programs.models import Contract, InsuredPerson
@@ -91,7 +92,7 @@ def deadline_rule(claim: Claim, terms: ClaimTerms | None = None) -> deadlines.De
 
 
 def rule_description(rule: deadlines.DeadlineRule) -> str:
-    unit = _("working days") if rule.unit == deadlines.WORKING else _("calendar days")
+    unit = _("working days") if rule.unit == deadlines.WORKING else pgettext("deadline unit", "calendar days")
     kind = {"standard": _("standard"), "out_of_area": _("out of area"), "extended": _("extended for verification")}[rule.kind]
     return _("%(days)s %(unit)s from complete documents (%(kind)s)") % {"days": rule.days, "unit": unit, "kind": kind}
 

@@ -14,6 +14,8 @@ _VIEW_REFERENCE = [
     "programs.view_benefitplan",
     "core.view_calendarday",
     "core.view_calendaryear",
+    "claims.view_claimterms",
+    "claims.view_documentrequirement",
 ]
 _VIEW_PEOPLE = ["programs.view_insuredperson", "programs.view_enrollment"]
 
@@ -49,6 +51,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for model in ("area", "program", "contract", "party", "partycontact", "premiumrate", "benefitplan")
             for action in ("add", "change", "delete")
         ],
+        *[f"claims.{action}_{model}" for model in ("claimterms", "documentrequirement") for action in ("add", "change")],
         "core.add_calendarday",
         "core.change_calendarday",
         "core.delete_calendarday",

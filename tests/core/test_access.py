@@ -53,7 +53,10 @@ def test_translations_are_compiled_and_complete():
     po = polib.pofile(str(root / "django.po"))
     assert not po.untranslated_entries()
     mo = gettext.GNUTranslations(open(root / "django.mo", "rb"))
-    stale = [e.msgid for e in po.translated_entries() if not e.msgid_plural and mo.gettext(e.msgid) != e.msgstr]
+    def compiled(e):
+        return mo.pgettext(e.msgctxt, e.msgid) if e.msgctxt else mo.gettext(e.msgid)
+
+    stale = [e.msgid for e in po.translated_entries() if not e.msgid_plural and compiled(e) != e.msgstr]
     assert stale == [], "django.mo is older than django.po: run make messages"
 
 
