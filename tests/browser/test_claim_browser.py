@@ -1,0 +1,77 @@
+"""The whole window, in a real browser: a caseworker registers and submits a claim, a reviewer
+approves it, the amount is fixed on the page."""
+
+import datetime as dt
+
+import pytest
+
+from claims.models import Claim
+from tests.browser.conftest import OUTPUT
+from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _login(page, url, username):
+    page.goto(f"{url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pw-12345")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+
+
+def test_caseworker_registers_and_submits_reviewer_approves(seeded, live_server, page, browser):
+    UserFactory(username="cw_b", first_name="科尔沁区经办员", role="caseworker", area_codes=["150502"])
+    UserFactory(username="rv_b", first_name="审核员", role="reviewer", area_codes=["150500"])
+    person = EnrollmentFactory(person=PersonFactory(name="包宝山", area_code="150502")).person
+    url = live_server.url
+
+    _login(page, url, "cw_b")
+    page.goto(f"{url}/persons/{person.pk}/?year=2025")
+    page.click("text=登记理赔")
+    page.select_option("select[name=c-claim_kind]", "inpatient")
+    page.select_option("select[name=c-place]", "in_region")
+    page.fill("input[name=c-fixmedins_name]", "通辽市医院")
+    page.fill("input[name=c-begndate]", "2025-02-20")
+    page.fill("input[name=c-enddate]", "2025-03-02")
+    page.fill("input[name=r-0-setl_id]", "M-B-001")
+    page.fill("input[name=r-0-medfee_sumamt]", "52000.00")
+    page.fill("input[name=r-0-inscp_scp_amt]", "52000.00")
+    page.fill("input[name=r-0-hifp_pay]", "30000.00")
+    for box in page.locator("input[name=c-documents]").all()[:3]:  # three documents only
+        box.check()
+    page.fill("input[name=c-received_on]", "2025-03-05")
+    page.click("button:has-text('登记')")
+    page.wait_for_url("**/claims/*/")
+    claim = Claim.objects.get()
+    assert "已登记" in page.inner_text("h1")
+    assert "缺" in page.inner_text("#documents")
+
+    # the rest of the documents arrive; the deadline starts
+    for box in page.locator("#documents input[name=documents]").all():
+        box.check()
+    page.fill("#documents input[name=received_on]", "2025-09-26")
+    page.click("text=登记已收材料")
+    page.wait_for_selector("#deadline .due")
+    assert "2025-10-16" in page.inner_text("#deadline")  # 10 working days over National Day
+    page.click("button[value=calculated]")
+    page.wait_for_selector("#trial-payable")
+    assert page.inner_text("#trial-payable") == "4,800.00"
+    page.click("button[value=submitted]")
+    page.wait_for_selector("h1:has-text('已提交审核')")
+    assert page.locator("button[value=approved]").count() == 0  # never their own approval
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "claim-submitted.png"), full_page=True)
+
+    reviewer = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+    _login(reviewer, url, "rv_b")
+    reviewer.goto(f"{url}/claims/?status=submitted")
+    reviewer.click(f"text={claim.claim_no}")
+    reviewer.click("button[value=approved]")
+    reviewer.wait_for_selector("#payable")
+    assert reviewer.inner_text("#payable") == "4,800.00"
+    assert "已审批" in reviewer.inner_text("h1")
+    reviewer.screenshot(path=str(OUTPUT / "claim-approved.png"), full_page=True)
+    claim.refresh_from_db()
+    assert claim.status == "approved" and str(claim.payable) == "4800.00"
+    assert claim.documents_complete_on == dt.date(2025, 9, 26)
