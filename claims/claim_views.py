@@ -214,3 +214,15 @@ def claim_notice_pdf(request, pk: int):
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="notice-{claim.claim_no}.pdf"'
     return response
+
+
+@login_required
+@permission_required("claims.view_claim", raise_exception=True)
+def claim_deadlines(request):
+    """The deadline board: open claims per county, due soon and overdue, linked to the lists."""
+    from .selectors import deadline_overview
+
+    today = timezone.localdate()
+    rows, soon = deadline_overview(request.user, today)
+    totals = {k: sum(r[k] for r in rows) for k in ("open", "waiting_documents", "due_soon", "overdue")}
+    return render(request, "claims/deadlines.html", {"rows": rows, "totals": totals, "today": today, "soon": soon})

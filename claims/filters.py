@@ -29,6 +29,7 @@ class ClaimFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(label=_("status"), choices=Claim.Status.choices)
     contract = django_filters.ModelChoiceFilter(label=_("contract"), queryset=_contracts)
     area = django_filters.ModelChoiceFilter(label=_("area"), queryset=_areas)
+    area_code = django_filters.CharFilter(field_name="area__code", widget=forms.HiddenInput)
     hospital = django_filters.CharFilter(label=_("hospital"), field_name="fixmedins_name", lookup_expr="icontains")
     due_from = django_filters.DateFilter(label=_("due from"), field_name="due_date", lookup_expr="gte", widget=DATE)
     due_to = django_filters.DateFilter(label=_("due until"), field_name="due_date", lookup_expr="lte", widget=DATE)

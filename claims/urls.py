@@ -4,6 +4,7 @@ from . import claim_views
 
 urlpatterns = [
     path("", claim_views.claim_list, name="claim_list"),
+    path("deadlines/", claim_views.claim_deadlines, name="claim_deadlines"),
     path("new/<int:person_pk>/<slug:contract_code>/", claim_views.claim_register_view, name="claim_register"),
     path("<int:pk>/", claim_views.claim_detail, name="claim_detail"),
     path("<int:pk>/transition/", claim_views.claim_transition_view, name="claim_transition"),

@@ -168,3 +168,23 @@ def test_one_time_notice_lists_every_missing_document(client, caseworker, horqin
     for requirement in docs[2:]:
         assert requirement.label.split("（")[0] in text
     assert docs[0].label in text  # listed as received
+
+
+def test_deadline_board_counts_open_claims_per_county(client, caseworker, supervisor, horqin_person, kailu_person,
+                                                      caseworker_kailu):
+    _register(caseworker, horqin_person)  # due 2025-03-19: overdue
+    _register(caseworker, horqin_person, records=[{"setl_id": "M-2", "medfee_sumamt": Decimal("9000"),
+                                                    "inscp_scp_amt": Decimal("9000"), "hifp_pay": Decimal("5000")}],
+              documents=[])  # waiting for documents
+    _register(caseworker_kailu, kailu_person, records=[{"setl_id": "K-1", "medfee_sumamt": Decimal("9000"),
+                                                         "inscp_scp_amt": Decimal("9000"), "hifp_pay": Decimal("5000")}])
+    from claims.selectors import deadline_overview
+
+    rows, _soon = deadline_overview(supervisor, dt.date(2025, 3, 20))
+    assert [(r["area__name"], r["open"], r["waiting_documents"], r["overdue"]) for r in rows] == [
+        ("科尔沁区", 2, 1, 1), ("开鲁县", 1, 0, 1)]
+    rows, _soon = deadline_overview(caseworker, dt.date(2025, 3, 20))
+    assert [r["area__name"] for r in rows] == ["科尔沁区"]
+    client.force_login(supervisor)
+    page = client.get(reverse("claim_deadlines"))
+    assert page.status_code == 200 and "开鲁县" in page.text
