@@ -1,10 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
 
-from insurance_admin.core.admin_scoping import ScopedFormFieldsMixin
+from insurance_admin.core.admin_scoping import ScopedAdmin, ScopedFormFieldsMixin
 
-from .models import Settlement
+from . import documents
+from .models import Claim, Settlement, SettlementSlip, SlipPrint
 
 
 class DifferenceFilter(admin.SimpleListFilter):
@@ -62,3 +64,84 @@ class SettlementAdmin(ScopedFormFieldsMixin, ModelAdmin):
     def difference(self, obj):
         check = self._check(obj)
         return check.difference if check else None
+
+
+@admin.action(description=_("Print settlement slips (one PDF)"), permissions=["print_slip"])
+def print_slips(modeladmin, request, queryset):
+    """The selected claims' slips in ONE PDF (one document is far cheaper than many). A batch
+    holding a claim that is not approved is refused as a whole, naming the claims."""
+    claims = list(queryset.order_by("contract", "claim_no"))
+    try:
+        pdf = documents.slips_print(claims=claims, user=request.user)
+    except (documents.SlipRefused, PermissionDenied) as exc:
+        modeladmin.message_user(request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
+        return None
+    from .views import pdf_response
+
+    return pdf_response(pdf, "slips.pdf")
+
+
+@admin.register(Claim)
+class ClaimAdmin(ScopedAdmin):
+    """Claims of the user's areas (read here; they change through the workflow only)."""
+
+    list_display = ["claim_no", "person", "contract", "area", "status", "payable", "approved_at"]
+    list_filter = ["status", "contract", "area"]
+    list_select_related = ["person", "contract", "area"]
+    search_fields = ["=claim_no"]
+    actions = [print_slips]
+    history_needs_full_identity = True
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_print_slip_permission(self, request):
+        return request.user.has_perm(documents.PERM_PRINT_SLIP)
+
+
+class SlipPrintInline(TabularInline):
+    model = SlipPrint
+    fields = ["copy_no", "printed_at", "printed_by", "batch_size"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SettlementSlip)
+class SettlementSlipAdmin(ScopedFormFieldsMixin, ModelAdmin):
+    """The print log: every slip with each of its prints (who, when, which copy)."""
+
+    list_display = ["number", "claim", "contract", "issued_at", "issued_by", "copies"]
+    list_filter = ["contract"]
+    list_select_related = ["claim", "contract", "issued_by"]
+    search_fields = ["=number", "=claim__claim_no"]
+    fields = ["number", "claim", "contract", "sequence", "issued_at", "issued_by"]
+    readonly_fields = fields
+    inlines = [SlipPrintInline]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).for_user(request.user).annotate(copy_count=Count("prints"))
+
+    @admin.display(description=_("copies printed"), ordering="copy_count")
+    def copies(self, obj):
+        return obj.copy_count
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
