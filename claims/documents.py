@@ -203,8 +203,10 @@ def slip_pages(prints: Sequence[SlipPrint], *, user) -> list[dict]:
         calculations = list(claim.calculations.all())
         by_setl = {c.setl_id: c for c in calculations}
         enrollment = enrollments.get((person.pk, contract.pk))
+        fees = _fee_table(contract.program, settlements)
         pages.append({
             "title": contract.effective_slip_title,
+            "untitled": not contract.slip_title,  # the contract's name stands in: say what the paper is
             "program": contract.program.name,
             "contract": contract,
             "slip": record.slip,
@@ -223,7 +225,8 @@ def slip_pages(prints: Sequence[SlipPrint], *, user) -> list[dict]:
                 }
                 for s in settlements
             ],
-            "fees": _fee_table(contract.program, settlements),
+            "fees": fees,
+            "fee_pairs": [fees[i:i + 2] for i in range(0, len(fees), 2)],
             "calculations": [
                 {"setl_id": s.setl_id, "blocks": explanation_blocks(by_setl[s.setl_id].explanation)}
                 for s in settlements if s.setl_id in by_setl
