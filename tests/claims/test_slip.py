@@ -273,3 +273,47 @@ def test_a_failed_render_leaves_no_print_counted(zhenping_staff, zhenping_claim,
                                                 ("12345.67", "壹万贰仟叁佰肆拾伍元陆角柒分"), ("0", "零元整")])
 def test_amount_in_chinese_capitals(amount, words):
     assert documents.amount_in_capitals(Decimal(amount)) == words
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_prints_draw_distinct_sequential_numbers_and_copies(seeded):
+    import threading
+
+    from django.db import close_old_connections, connection
+
+    from tests.conftest import require_or_skip
+
+    require_or_skip(connection.vendor == "postgresql", "PostgreSQL", "REQUIRE_SERVICES")
+    caseworker = UserFactory(username="cw_race", role="caseworker", area_codes=["411324"])
+    approver = UserFactory(username="rv_race", role="reviewer", area_codes=["411300"])
+    contract, area = Contract.objects.get(code="zhenping-2026"), Area.objects.get(code="411324")
+    claims = [
+        Claim.objects.create(claim_no=f"RACE{i}", contract=contract, area=area, registered_by=caseworker,
+                             person=_person("zhenping-2026", "411324", "李建国"), status=S.APPROVED,
+                             payable=Decimal("9000.00"), approved_by=approver)
+        for i in range(4)
+    ]
+    # four different claims at once, and the first claim three more times at once
+    jobs = [*claims, claims[0], claims[0], claims[0]]
+    barrier = threading.Barrier(len(jobs))
+    errors = []
+
+    def issue(claim):
+        try:
+            barrier.wait(timeout=10)
+            documents.slips_issue(claims=[claim], user=caseworker)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=issue, args=(c,)) for c in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sorted(SettlementSlip.objects.values_list("sequence", flat=True)) == [1, 2, 3, 4]
+    assert sorted(SlipPrint.objects.filter(slip__claim=claims[0]).values_list("copy_no", flat=True)) == [1, 2, 3, 4]
