@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
@@ -78,14 +80,14 @@ def print_slips(modeladmin, request, queryset):
         return None
     from .views import pdf_response
 
-    return pdf_response(pdf, "slips.pdf")
+    return pdf_response(pdf, "slips.pdf", attachment=True)
 
 
 @admin.register(Claim)
 class ClaimAdmin(ScopedAdmin):
     """Claims of the user's areas (read here; they change through the workflow only)."""
 
-    list_display = ["claim_no", "person", "contract", "area", "status", "payable", "approved_at"]
+    list_display = ["claim_no", "person", "contract", "area", "status", "payable", "approved_at", "slip_link"]
     list_filter = ["status", "contract", "area"]
     list_select_related = ["person", "contract", "area"]
     search_fields = ["=claim_no"]
@@ -103,6 +105,12 @@ class ClaimAdmin(ScopedAdmin):
 
     def has_print_slip_permission(self, request):
         return request.user.has_perm(documents.PERM_PRINT_SLIP)
+
+    @admin.display(description=_("settlement slip"))
+    def slip_link(self, obj):
+        if obj.status not in documents.PRINTABLE:
+            return "—"
+        return format_html('<a href="{}" target="_blank">{}</a>', reverse("claim_slip", args=[obj.pk]), _("Print"))
 
 
 class SlipPrintInline(TabularInline):

@@ -89,7 +89,7 @@ def slip_pdf(request, pk: int):
     return pdf_response(pdf, f"slip-{claim.claim_no}.pdf")
 
 
-def pdf_response(pdf: bytes, filename: str) -> HttpResponse:
+def pdf_response(pdf: bytes, filename: str, *, attachment: bool = False) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Content-Disposition"] = f'{"attachment" if attachment else "inline"}; filename="{filename}"'
     return response
