@@ -123,6 +123,10 @@ class SlipPrintInline(TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        # prints have no permissions of their own: whoever reads the slip reads its log
+        return request.user.has_perm("claims.view_settlementslip")
+
 
 @admin.register(SettlementSlip)
 class SettlementSlipAdmin(ScopedFormFieldsMixin, ModelAdmin):

@@ -317,3 +317,18 @@ def test_concurrent_first_prints_draw_distinct_sequential_numbers_and_copies(see
     assert errors == []
     assert sorted(SettlementSlip.objects.values_list("sequence", flat=True)) == [1, 2, 3, 4]
     assert sorted(SlipPrint.objects.filter(slip__claim=claims[0]).values_list("copy_no", flat=True)) == [1, 2, 3, 4]
+
+
+def test_supervisors_read_the_print_log_of_their_region_only(client, zhenping_staff, zhenping_claim):
+    documents.slips_issue(claims=[zhenping_claim], user=zhenping_staff["caseworker"])
+    documents.slips_issue(claims=[zhenping_claim], user=zhenping_staff["reviewer"])
+    slip = SettlementSlip.objects.get()
+    client.force_login(zhenping_staff["supervisor"])
+    listing = client.get(reverse("admin:claims_settlementslip_changelist"))
+    assert listing.status_code == 200 and "zhenping-2026-000001" in listing.content.decode()
+    detail = client.get(reverse("admin:claims_settlementslip_change", args=[slip.pk])).content.decode()
+    assert "rv_zp" in detail or "钱审核" in detail
+    elsewhere = UserFactory(role="supervisor", area_codes=["150500"])
+    client.force_login(elsewhere)
+    assert "zhenping-2026-000001" not in client.get(reverse("admin:claims_settlementslip_changelist")).content.decode()
+    assert client.get(reverse("admin:claims_settlementslip_change", args=[slip.pk])).status_code == 302
