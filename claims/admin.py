@@ -1,10 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
 
 from insurance_admin.core.admin_scoping import ScopedAdmin, ScopedFormFieldsMixin
 
-from .models import Claim, ClaimTerms, DocumentRequirement, Settlement
+from . import documents
+from .models import Claim, ClaimTerms, DocumentRequirement, Settlement, SettlementSlip, SlipPrint
 
 
 class DifferenceFilter(admin.SimpleListFilter):
@@ -85,17 +89,88 @@ class DocumentRequirementAdmin(ModelAdmin):
     ordering = ["program", "position"]
 
 
+@admin.action(description=_("Print settlement slips (one PDF)"), permissions=["print_slip"])
+def print_slips(modeladmin, request, queryset):
+    """The selected claims' slips in ONE PDF (one document is far cheaper than many). A batch
+    holding a claim that is not approved is refused as a whole, naming the claims."""
+    claims = list(queryset.order_by("contract", "claim_no"))
+    try:
+        pdf = documents.slips_print(claims=claims, user=request.user)
+    except (documents.SlipRefused, PermissionDenied) as exc:
+        modeladmin.message_user(request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
+        return None
+    from .views import pdf_response
+
+    return pdf_response(pdf, "slips.pdf", attachment=True)
+
+
 @admin.register(Claim)
 class ClaimAdmin(ScopedAdmin):
-    """Read-only in the admin: claims change only through the window's workflow."""
+    """Claims of the user's areas (read here; they change through the workflow only)."""
 
+    list_display = ["claim_no", "person", "contract", "area", "status", "fixmedins_name", "enddate", "due_date", "payable",
+                    "slip_link"]
+    list_filter = ["status", "contract", "area"]
+    list_select_related = ["person", "contract", "area"]
+    search_fields = ["=claim_no"]
+    raw_id_fields = ["person"]
+    actions = [print_slips]
     history_needs_full_identity = True
 
-    list_display = ["claim_no", "contract", "area", "status", "fixmedins_name", "enddate", "due_date", "payable"]
-    list_filter = ["status", "contract", "area"]
-    search_fields = ["=claim_no"]
-    list_select_related = ["contract", "area"]
-    raw_id_fields = ["person"]
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_print_slip_permission(self, request):
+        return request.user.has_perm(documents.PERM_PRINT_SLIP)
+
+    @admin.display(description=_("settlement slip"))
+    def slip_link(self, obj):
+        if obj.status not in documents.PRINTABLE:
+            return "—"
+        return format_html('<a href="{}" target="_blank">{}</a>', reverse("claim_slip", args=[obj.pk]), _("Print"))
+
+
+class SlipPrintInline(TabularInline):
+    model = SlipPrint
+    fields = ["copy_no", "printed_at", "printed_by", "batch_size"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        # prints have no permissions of their own: whoever reads the slip reads its log
+        return request.user.has_perm("claims.view_settlementslip")
+
+
+@admin.register(SettlementSlip)
+class SettlementSlipAdmin(ScopedFormFieldsMixin, ModelAdmin):
+    """The print log: every slip with each of its prints (who, when, which copy)."""
+
+    list_display = ["number", "claim", "contract", "issued_at", "issued_by", "copies"]
+    list_filter = ["contract"]
+    list_select_related = ["claim", "contract", "issued_by"]
+    search_fields = ["=number", "=claim__claim_no"]
+    fields = ["number", "claim", "contract", "sequence", "issued_at", "issued_by"]
+    readonly_fields = fields
+    inlines = [SlipPrintInline]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).for_user(request.user).annotate(copy_count=Count("prints"))
+
+    @admin.display(description=_("copies printed"), ordering="copy_count")
+    def copies(self, obj):
+        return obj.copy_count
 
     def has_add_permission(self, request):
         return False

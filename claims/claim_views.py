@@ -23,7 +23,7 @@ from programs.models import Contract, InsuredPerson
 from . import registration, services
 from .filters import ClaimFilter
 from .forms import ClaimRegistrationForm, DocumentsForm, ExtensionForm, SettlementRecordFormSet
-from .models import Claim, DocumentRequirement
+from .models import Claim, DocumentRequirement, SlipPrint
 from .presentation import CODE_LABELS, explanation_blocks
 from .resources import ClaimExportResource
 from .workflow import NEEDS_REASON, TRANSITIONS, TransitionRefused, claim_transition
@@ -137,6 +137,7 @@ def claim_detail(request, pk: int):
         "changes": claim.status_changes.select_related("by"),
         "extension_form": ExtensionForm() if can_extend else None,
         "terms": terms,
+        "slip_copies": SlipPrint.objects.filter(slip__claim=claim).count(),
         "code_labels": CODE_LABELS,
         "full_identity": can_see_full_identity(user),
     })

@@ -383,3 +383,69 @@ class ClaimDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id}: {self.requirement_id}"
+
+
+# --- settlement slips (结算单) -------------------------------------------------------------
+
+
+class SettlementSlipQuerySet(models.QuerySet):
+    def for_user(self, user) -> "SettlementSlipQuerySet":
+        ids = area_scope_ids(user)
+        return self if ids is None else self.filter(claim__area_id__in=ids)
+
+
+class SettlementSlip(models.Model):
+    """The settlement slip of an approved claim. Issued once, at its first print, with a number
+    sequential per contract (`claims.documents.slips_issue` locks the contract row to draw it);
+    every print after that is a SlipPrint with the next copy number."""
+
+    claim = models.OneToOneField(Claim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="slip")
+    contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="slips")
+    sequence = models.PositiveIntegerField(_("sequence"), help_text=_("1, 2, 3 … within the contract, in order of first print"))
+    number = models.CharField(_("slip number"), max_length=40, unique=True)
+    issued_by = models.ForeignKey("accounts.User", verbose_name=_("issued by"), on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(_("issued at"))
+
+    objects = SettlementSlipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("settlement slip")
+        verbose_name_plural = _("settlement slips")
+        ordering = ["contract", "sequence"]
+        default_permissions = ("view",)
+        permissions = [("print_slip", _("Can print settlement slips"))]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "sequence"], name="slip_sequence_unique_per_contract"),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="slip_sequence_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SlipPrint(models.Model):
+    """One print of a slip (append-only: the print log is the audit trail of who printed what,
+    when). Copy 1 is the original; every later copy is a reprint (补打)."""
+
+    slip = models.ForeignKey(SettlementSlip, verbose_name=_("settlement slip"), on_delete=models.PROTECT, related_name="prints")
+    copy_no = models.PositiveIntegerField(_("copy number"))
+    printed_by = models.ForeignKey("accounts.User", verbose_name=_("printed by"), on_delete=models.PROTECT, related_name="+")
+    printed_at = models.DateTimeField(_("printed at"))
+    batch_size = models.PositiveIntegerField(_("slips in the same document"), default=1)
+
+    class Meta:
+        verbose_name = _("slip print")
+        verbose_name_plural = _("slip prints")
+        ordering = ["slip", "copy_no"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["slip", "copy_no"], name="slip_print_copy_unique"),
+            models.CheckConstraint(condition=Q(copy_no__gte=1), name="slip_print_copy_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slip_id}#{self.copy_no}"
+
+    @property
+    def is_reprint(self) -> bool:
+        return self.copy_no > 1

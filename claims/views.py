@@ -1,14 +1,15 @@
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
 
 from programs import selectors as program_selectors
 from programs.masking import can_see_full_identity
 from programs.models import Contract, InsuredPerson
 
-from . import services
+from . import documents, services
 from .engine import TrialInputError, explanation_steps
 from .forms import TrialFormSet, parse_pasted
+from .models import Claim
 from .presentation import explanation_blocks
 
 
@@ -73,3 +74,22 @@ def trial(request, person_pk: int, contract_code: str):
             "full_identity": can_see_full_identity(user),
         },
     )
+
+
+@login_required
+@permission_required("claims.print_slip", raise_exception=True)
+def slip_pdf(request, pk: int):
+    """结算单: the claim's slip as a PDF; every call is a recorded print (copy 1 the original,
+    later ones 补打). Out-of-area claims are a 404; claims not approved are refused."""
+    claim = get_object_or_404(Claim.objects.for_user(request.user), pk=pk)
+    try:
+        pdf = documents.slips_print(claims=[claim], user=request.user)
+    except documents.SlipRefused as exc:
+        return render(request, "claims/slip_refused.html", {"claim": claim, "messages_": exc.messages}, status=409)
+    return pdf_response(pdf, f"slip-{claim.claim_no}.pdf")
+
+
+def pdf_response(pdf: bytes, filename: str, *, attachment: bool = False) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'{"attachment" if attachment else "inline"}; filename="{filename}"'
+    return response

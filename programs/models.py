@@ -277,7 +277,9 @@ class Contract(models.Model):
 
     @property
     def effective_slip_title(self) -> str:
-        return self.slip_title or self.name
+        """The contract's own slip title, else "<program>结算单" (a contract's full name reads
+        like an agreement, not like a slip)."""
+        return self.slip_title or f"{self.program.name}结算单"
 
 
 class PremiumRate(models.Model):

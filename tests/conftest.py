@@ -19,13 +19,17 @@ def require_or_skip(available: bool, what: str, env_flag: str) -> None:
 @pytest.fixture
 def seeded(transactional_db):
     """Transactional tests flush the database afterwards, taking the migration-loaded seed
-    contracts, plans and role groups with it: put them back first (all idempotent)."""
+    contracts, plans, claim terms, role groups and the holiday calendar with it: put them back
+    first (all idempotent)."""
     from django.core.management import call_command
 
     from insurance_admin.accounts.roles import sync_role_groups
+    from insurance_admin.core.models import CalendarDay, CalendarYear
+    from insurance_admin.core.workdays import seed_from_chinesecalendar
 
     call_command("seed_contracts", verbosity=0)
     sync_role_groups()
+    seed_from_chinesecalendar(CalendarDay, CalendarYear)
 
 
 @pytest.fixture

@@ -33,15 +33,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "claims.view_claim",
         "claims.add_claim",
         "claims.change_claim",
+        "claims.print_slip",
     ],
     # Second pair of eyes on claims: reads people in full, changes nothing here.
     "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity", "claims.run_trial", "claims.view_settlement",
-                 "claims.view_claim", "claims.review_claim"],
+                 "claims.view_claim", "claims.review_claim", "claims.print_slip"],
     # Premiums, deposits, payables: needs contracts and headcounts, not identities.
-    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "claims.view_claim", "claims.pay_claim"],
+    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "claims.view_claim", "claims.pay_claim",
+                "claims.print_slip"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
-                   "claims.view_claim"],
+                   "claims.view_claim", "claims.view_settlementslip"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,

@@ -2,6 +2,7 @@
 approves it, the amount is fixed on the page."""
 
 import datetime as dt
+import subprocess
 
 import pytest
 
@@ -75,3 +76,15 @@ def test_caseworker_registers_and_submits_reviewer_approves(seeded, live_server,
     claim.refresh_from_db()
     assert claim.status == "approved" and str(claim.payable) == "4800.00"
     assert claim.documents_complete_on == dt.date(2025, 9, 26)
+
+    # the slip: downloaded with the reviewer's session, read back with pdftotext
+    href = reviewer.get_attribute("#slip-link", "href")
+    response = reviewer.request.get(f"{url}{href}" if href.startswith("/") else href)
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    pdf = OUTPUT / "claim-slip.pdf"
+    pdf.write_bytes(response.body())
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "4,800.00" in text and "肆仟捌佰元整" in text
+    assert claim.claim_no in text
+    reviewer.reload()
+    assert "补打" in reviewer.inner_text("#calculation")  # the next print is a reprint
