@@ -110,7 +110,7 @@ def explanation_blocks(steps: list[dict]) -> list[dict]:
                 ("－" if t["sign"] == "-" else "＋") + f"{FIELD_LABELS.get(t['field'], t['field'])} {_y(t['amount'])}"
                 for t in s["terms"]
             ).lstrip("＋")
-            lines.append(f"计算基数 = {terms} = {_y(s['amount'])}（适用规则：{s['rule']}）")
+            lines.append(f"计算基数 = {terms} = {_y(s['amount'])}（适用规则：{rule_in_chinese(s['rule'])}）")
             for item in s.get("items", []):
                 lines.append(
                     f"单项 {item['code']}（{CODE_LABELS.get(item['type'], item['type'])}）{_y(item['amount'])}，"
@@ -141,3 +141,26 @@ def explanation_blocks(steps: list[dict]) -> list[dict]:
                 f"本次应付 {_y(s['amount'])}；年度累计赔付 {_y(s['cum_paid_before'])} → {_y(s['cum_paid_after'])}{remaining}"
             )
     return blocks
+
+
+def rule_in_chinese(rule: str | None) -> str:
+    """The engine's "schedule row 2: category=special, place=out_of_region, enddate<=2025-06-30"
+    as 第2档：人员类别 特殊人群，就医地 自治区外，出院日期 ≤ 2025-06-30."""
+    if not rule or not rule.startswith("schedule row "):
+        return rule or ""
+    head, _sep, conditions = rule.partition(": ")
+    parts = []
+    for condition in conditions.split(", "):
+        if condition == "any":
+            parts.append("适用全部")
+        elif condition.startswith("enddate>="):
+            parts.append(f"出院日期 ≥ {condition[9:]}")
+        elif condition.startswith("enddate<="):
+            parts.append(f"出院日期 ≤ {condition[9:]}")
+        elif "=" in condition:
+            name, value = condition.split("=", 1)
+            shown = "/".join({"true": "是", "false": "否"}.get(v, CODE_LABELS.get(v, v)) for v in value.split("|"))
+            parts.append(f"{ATTRIBUTE_LABELS.get(name, name)} {shown}")
+        else:
+            parts.append(condition)
+    return f"第{head.removeprefix('schedule row ')}档：" + "，".join(parts)

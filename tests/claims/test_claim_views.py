@@ -188,3 +188,13 @@ def test_deadline_board_counts_open_claims_per_county(client, caseworker, superv
     client.force_login(supervisor)
     page = client.get(reverse("claim_deadlines"))
     assert page.status_code == 200 and "开鲁县" in page.text
+
+
+def test_rule_of_an_explanation_reads_in_chinese():
+    from claims.presentation import rule_in_chinese
+
+    assert rule_in_chinese("schedule row 2: category=special, place=out_of_region, enddate<=2025-06-30") == (
+        "第2档：人员类别 特殊人群，就医地 自治区外，出院日期 ≤ 2025-06-30")
+    assert rule_in_chinese("schedule row 1: any") == "第1档：适用全部"
+    assert rule_in_chinese("schedule row 3: designated=true, drug_list=sd1_domestic|sd1_overseas") == (
+        "第3档：指定机构购药 是，特药目录 特药1（国内）/特药1（海外/博鳌乐城）")
