@@ -270,15 +270,18 @@ def clearing_statement(contract: Contract) -> ClearingStatement:
     books, missing = [], []
     for area in area_books(contract):
         fund = spend = NIL
+        known = False
         for c in contracts:
             position = fund_position(c, area)
             if position.fund is None:
                 missing.append(f"{c.year} {area.name}")
                 continue
+            known = True
             fund += position.fund
             spend += position.medical_spend
-        books.append((area.name, fund, spend))
-    if missing and len(missing) == len(books) * len(contracts):
+        if known:
+            books.append((area.name, fund, spend))
+    if not books:
         # premium not allocated to county books: one city-level book per year
         books, missing = [], []
         for c in contracts:

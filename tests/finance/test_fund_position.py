@@ -1,6 +1,7 @@
 """Fund position and clearing computed from the ledgers and the claims tables."""
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -16,21 +17,24 @@ D = Decimal
 HORQIN, KAILU = "150502", "150523"
 
 
-def instant(contract, area_code, amount, n=[0], field="hifmi_pay"):
-    n[0] += 1
+_SEQ = itertools.count(1)
+
+
+def instant(contract, area_code, amount, field="hifmi_pay"):
+    n = next(_SEQ)
     area = Area.objects.get(code=area_code)
     person = EnrollmentFactory(contract=contract, area=area, person=PersonFactory(area_code=area_code)).person
-    return Settlement.objects.create(contract=contract, person=person, area=area, source="instant", setl_id=f"S{n[0]}",
+    return Settlement.objects.create(contract=contract, person=person, area=area, source="instant", setl_id=f"S{n}",
                                      psn_no=person.psn_no, enddate=dt.date(contract.year, 3, 2), claim_kind="inpatient",
                                      **{field: D(amount)})
 
 
-def manual(contract, area_code, amount, n=[0]):
-    n[0] += 1
+def manual(contract, area_code, amount):
+    n = next(_SEQ)
     area = Area.objects.get(code=area_code)
     person = EnrollmentFactory(contract=contract, area=area, person=PersonFactory(area_code=area_code)).person
     cw, rev = UserFactory(), UserFactory()
-    return Claim.objects.create(claim_no=f"C{n[0]}", contract=contract, person=person, area=area, status="approved",
+    return Claim.objects.create(claim_no=f"C{n}", contract=contract, person=person, area=area, status="approved",
                                 registered_by=cw, approved_by=rev, approved_at=timezone.now(), payable=D(amount))
 
 
