@@ -273,13 +273,14 @@ def clearing_statement(contract: Contract) -> ClearingStatement:
         known = False
         for c in contracts:
             position = fund_position(c, area)
+            spend += position.medical_spend
             if position.fund is None:
                 missing.append(f"{c.year} {area.name}")
                 continue
             known = True
             fund += position.fund
-            spend += position.medical_spend
-        if known:
+        if known or spend:
+            # a county with claims but no premium allocated still counts its spend
             books.append((area.name, fund, spend))
     if not books:
         # premium not allocated to county books: one city-level book per year
