@@ -76,6 +76,11 @@ class FinanceTerms(models.Model):
     warning_threshold = models.DecimalField(_("rolling-surplus warning threshold"), **RATE, default=Decimal("0.30"))
     opening_rolling_surplus = _money(_("opening rolling surplus"), default=ZERO, help_text=_("Yuan, carried from the previous year."))
     last_year_premium = _money(_("last year's premium"), null=True, blank=True, help_text=_("Yuan; base of the revolving fund and of the 30 % warning."))
+    revolving_share = models.DecimalField(
+        _("revolving fund share of last year's income"), **RATE, null=True, blank=True, help_text=_("Taikang: 0.05; empty: no revolving fund.")
+    )
+    prepayment_amount = _money(_("cross-province pre-payment"), null=True, blank=True, help_text=_("Yuan; empty: none."))
+    prepayment_working_days = models.PositiveSmallIntegerField(_("pre-payment due, working days after signing"), null=True, blank=True)
     hospital_payment_days = models.PositiveSmallIntegerField(
         _("hospital payment deadline"), null=True, blank=True,
         help_text=_("Working days after the month's report (Taikang: 15); empty: by the 30th of the next month."),

@@ -17,11 +17,17 @@ FINANCE_TERMS = {
         "unpaid_suspends_liability": True,
         "clearing": "yearly_usage",
         "operating_cost_rate": Decimal("0.05"),
+        "revolving_share": Decimal("0.05"),
         "last_year_premium": Decimal("8200000.00"),
         "hospital_payment_days": 15,
     },
     # seed 004: yearly self-balancing, no clearing formula in the contract
-    "zhenping-2026": {"unpaid_suspends_liability": True},
+    # cross-province pre-payment 1,553,100 within 60 working days of signing (art. 21)
+    "zhenping-2026": {
+        "unpaid_suspends_liability": True,
+        "prepayment_amount": Decimal("1553100.00"),
+        "prepayment_working_days": 60,
+    },
     # seed 000: one payment, no suspension clause
     "beijing-chaoyang-2026": {},
 }

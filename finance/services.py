@@ -343,7 +343,13 @@ def deposit_forfeit(*, deposit: GuaranteeDeposit, amount: Decimal, on_date: dt.d
 
 @transaction.atomic
 def revolving_fund_open(*, contract: Contract, last_year_income: Decimal, user) -> RevolvingFund:
-    opening = calc.revolving_opening(last_year_income, contract.year)
+    """The revolving fund of the contract's terms: its share of last year's income, due 01-10."""
+    from .selectors import terms_for
+
+    share = terms_for(contract).revolving_share
+    if share is None:
+        raise ValidationError(_("The contract's terms provide no revolving fund."))
+    opening = calc.revolving_opening(last_year_income, contract.year, share=share)
     fund = RevolvingFund(contract=contract, last_year_income=to_amount(last_year_income, "last_year_income"),
                          opening_amount=opening.amount, due_date=opening.due_date, basis=opening.description[:300])
     _save(fund, user, "revolving fund opened")
@@ -405,16 +411,22 @@ def revolving_topup_record_payment(*, topup: RevolvingTopUp, paid_on: dt.date, u
 
 @transaction.atomic
 def prepayment_open(*, contract: Contract, user, amount: Decimal | None = None) -> Prepayment:
-    """The cross-province settlement pre-payment: due 60 working days after signing (Chinese
-    calendar), returned when the service cycle ends."""
+    """The cross-province settlement pre-payment of the contract's terms: due N working days
+    after signing (Chinese calendar), returned when the service cycle ends."""
+    from .selectors import terms_for
+
+    terms = terms_for(contract)
+    if terms.prepayment_amount is None or terms.prepayment_working_days is None:
+        raise ValidationError(_("The contract's terms provide no pre-payment."))
     if contract.signed_on is None:
-        raise ValidationError(_("Record the signing date first: the pre-payment is due 60 working days after it."))
-    amount = calc_seed.ZHENPING_PREPAYMENT_AMOUNT if amount is None else to_amount(amount, "amount")
-    deadline = load_calendar().add_working_days(contract.signed_on, calc_seed.ZHENPING_PREPAYMENT_DUE.days)
+        raise ValidationError(_("Record the signing date first: the pre-payment is due in working days after it."))
+    amount = terms.prepayment_amount if amount is None else to_amount(amount, "amount")
+    rule = calc.WorkingDaysAfter(terms.prepayment_working_days, calc.SIGNING)
+    deadline = load_calendar().add_working_days(contract.signed_on, rule.days)
     prepayment = Prepayment(
         contract=contract, amount=amount, due_date=deadline.date, due_date_provisional=deadline.provisional,
         return_due=contract.service_cycle_end,
-        basis=f"{calc_seed.ZHENPING_PREPAYMENT_DUE.describe()} ({contract.signed_on}); returned at service end {contract.service_cycle_end}",
+        basis=f"{rule.describe()} ({contract.signed_on}); returned at service end {contract.service_cycle_end}",
     )
     _save(prepayment, user, "pre-payment opened")
     return prepayment

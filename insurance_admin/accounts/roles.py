@@ -16,6 +16,12 @@ _VIEW_REFERENCE = [
     "core.view_calendaryear",
 ]
 _VIEW_PEOPLE = ["programs.view_insuredperson", "programs.view_enrollment"]
+# The finance ledgers in the admin (read-only there; movements go through the finance pages).
+_VIEW_FINANCE_ADMIN = [
+    f"finance.view_{model}"
+    for model in ("financeterms", "premiumschedule", "premiuminstallment", "guaranteedeposit", "revolvingfund", "prepayment",
+                  "penalty", "hospitalpayable", "ledgerentry")
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # At the county window: finds people, registers and corrects persons and enrollments.
@@ -36,10 +42,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity", "claims.run_trial", "claims.view_settlement",
                  "claims.view_claim", "claims.review_claim"],
     # Premiums, deposits, payables: needs contracts and headcounts, not identities.
-    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "claims.view_claim", "claims.pay_claim"],
+    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "claims.view_claim", "claims.pay_claim",
+                "finance.view_finance", "finance.manage_finance", *_VIEW_FINANCE_ADMIN],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
-                   "claims.view_claim"],
+                   "claims.view_claim", "finance.view_finance"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,
@@ -49,6 +56,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for model in ("area", "program", "contract", "party", "partycontact", "premiumrate", "benefitplan")
             for action in ("add", "change", "delete")
         ],
+        "finance.view_financeterms",
+        "finance.change_financeterms",
         "core.add_calendarday",
         "core.change_calendarday",
         "core.delete_calendarday",
