@@ -134,3 +134,27 @@ def test_taikang_hospitals_are_paid_within_15_working_days_of_the_10th(finance_u
     # report due 2025-10-10 (inside the National Day week; 10-11 is a make-up working day)
     assert payable.due_date == services.add_working_days(dt.date(2025, 10, 10), 15)
     assert GuaranteeDeposit.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_topup_task_is_idempotent(finance_user):
+    from finance.tasks import revolving_topups_compute
+
+    contract = Contract.objects.get(code="taikang-2025")
+    fund = services.revolving_fund_open(contract=contract, last_year_income=D("8200000.00"), user=finance_user)
+    services.revolving_fund_record_opening(fund=fund, amount=D("410000.00"), paid_on=dt.date(2025, 1, 8), user=finance_user)
+    services.revolving_fund_debit(fund=fund, amount=D("1.00"), paid_on=dt.date(2025, 1, 9), user=finance_user, memo="x")
+    first = revolving_topups_compute("2025-01-15", finance_user.pk)
+    assert revolving_topups_compute("2025-01-01", finance_user.pk) == first
+    assert fund.topups.get().amount == D("1.00")
+
+
+@pytest.mark.django_db
+def test_admin_lists_are_read_only_and_scoped(client, finance_tongliao, finance_user):
+    services.premium_schedule_generate(contract=Contract.objects.get(code="beijing-chaoyang-2026"), user=finance_user)
+    client.force_login(finance_tongliao)
+    page = client.get("/admin/finance/premiuminstallment/")
+    assert page.status_code == 200 and "beijing-chaoyang-2026" not in page.text
+    client.force_login(finance_user)
+    assert "beijing-chaoyang-2026" in client.get("/admin/finance/premiuminstallment/").text
+    assert client.get("/admin/finance/ledgerentry/add/").status_code == 403
