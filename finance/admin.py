@@ -12,9 +12,9 @@ from .models import (
     HospitalPayable,
     LedgerEntry,
     Penalty,
-    Prepayment,
     PremiumInstallment,
     PremiumSchedule,
+    Prepayment,
     RevolvingFund,
 )
 
