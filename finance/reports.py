@@ -247,7 +247,7 @@ def report_document(kind: str, contract: Contract, area: Area | None, start: dt.
         title = str(REPORT_KINDS[kind])
         meta = _contract_meta(contract) + [
             (_("Area"), area.name if area is not None else contract.program.region.name),
-            (_("Period"), f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"),
+            (_("Report period"), f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"),
         ]
         suffix = f"-{area.code}" if area is not None else ""
         return Document(title=title, meta=meta, sections=sections, formulas=formulas,

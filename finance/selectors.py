@@ -14,7 +14,7 @@ from claims.models import Claim, Settlement
 from programs.models import Area, Contract
 
 from . import calculations as calc
-from .calculations._money import exact, percent, share_of
+from .calculations._money import exact, fmt_share, percent, share_of
 from .models import (
     FinanceTerms,
     HospitalPayable,
@@ -159,6 +159,10 @@ class FundPosition:
     @property
     def loss_ratio_display(self) -> str:
         return percent(self.loss_ratio) if self.loss_ratio is not None else "—"
+
+    @property
+    def commitment_display(self) -> str:
+        return fmt_share(self.commitment_rate)
 
     @property
     def below_commitment(self) -> bool:

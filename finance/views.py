@@ -67,6 +67,7 @@ def contract_detail(request, code: str):
     today = timezone.localdate()
     fund = RevolvingFund.objects.filter(contract=contract).first()
     areas = selectors.areas_for(user, contract)
+    position = selectors.fund_position(contract)
     context = {
         "contract": contract,
         "today": today,
@@ -82,7 +83,8 @@ def contract_detail(request, code: str):
         "penalties": Penalty.objects.for_user(user).filter(contract=contract).select_related("area"),
         "payables": HospitalPayable.objects.for_user(user).filter(contract=contract).select_related("area")[:200],
         "entries": selectors.entries_for(user, contract)[:100],
-        "position": selectors.fund_position(contract),
+        "position": position,
+        "usage_lines": reports.usage_lines(position.usage) if position.usage else [],
         "area_positions": [(a, selectors.fund_position(contract, a)) for a in areas] if len(selectors.area_books(contract)) > 1 else [],
         "areas": areas,
         "report_kinds": reports.REPORT_KINDS,
