@@ -176,7 +176,7 @@ def report_document(kind: str, contract: Contract, area: Area | None, start: dt.
     """Monthly payment statement, quarterly fund-usage analysis, semi-annual operating report,
     annual summary: the period's movements plus the year-to-date position at its end."""
     with translation.override("zh-hans"):
-        area_ids = selectors._area_ids(area) if area is not None and area != contract.program.region else None
+        area_ids = selectors.area_ids_of(area) if area is not None and area != contract.program.region else None
         sections: list[Section] = []
 
         # premium

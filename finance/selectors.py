@@ -36,6 +36,12 @@ def terms_for(contract: Contract) -> FinanceTerms:
     return terms
 
 
+def current_headcounts(schedule: PremiumSchedule) -> dict[str, dict[str, int]]:
+    """The headcounts after the latest headcount change (the schedule's own before any)."""
+    last = schedule.headcount_changes.order_by("-created_at", "-id").first()
+    return last.headcounts_after if last is not None else schedule.headcounts
+
+
 def installments_overdue(contract: Contract, on_date: dt.date) -> list[PremiumInstallment]:
     """Premium items due before `on_date` with cash still outstanding (refunds excluded: those are
     the insurer's to pay)."""
@@ -92,7 +98,7 @@ def revolving_chart_options(fund: RevolvingFund) -> dict:
 # --- fund position --------------------------------------------------------------------------
 
 
-def _area_ids(area: Area | None) -> list[int] | None:
+def area_ids_of(area: Area | None) -> list[int] | None:
     if area is None:
         return None
     return [area.pk, *Area.objects.filter(parent=area).values_list("pk", flat=True)]
@@ -114,8 +120,6 @@ def premium_income(contract: Contract, area: Area | None = None) -> Decimal | No
     if area is None or area == contract.program.region:
         changes = _sum(schedule.headcount_changes.all(), "difference")
         return schedule.total + changes
-    from .services import current_headcounts
-
     per_capita = {k: Decimal(v) for k, v in schedule.per_capita.items()}
     counts = current_headcounts(schedule)
     codes = [area.code, *Area.objects.filter(parent=area).values_list("code", flat=True)]
@@ -197,7 +201,7 @@ def claims_paid(contract: Contract, area_ids: list[int] | None, start: dt.date |
 
 def fund_position(contract: Contract, area: Area | None = None, *, start: dt.date | None = None, end: dt.date | None = None) -> FundPosition:
     terms = terms_for(contract)
-    area_ids = _area_ids(area) if area is not None and area != contract.program.region else None
+    area_ids = area_ids_of(area) if area is not None and area != contract.program.region else None
     income = premium_income(contract, area)
     entries = LedgerEntry.objects.filter(contract=contract)
     receipts = entries.filter(book=LedgerEntry.Book.PREMIUM)

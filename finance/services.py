@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +36,7 @@ from .models import (
     RevolvingFund,
     RevolvingTopUp,
 )
+from .selectors import current_headcounts, terms_for
 
 #: the cached balance column of each book's target row
 BALANCE_FIELD = {
@@ -244,11 +245,6 @@ def premium_event_record(*, contract: Contract, event: str, on_date: dt.date, us
     return schedule
 
 
-def current_headcounts(schedule: PremiumSchedule) -> dict[str, dict[str, int]]:
-    last = schedule.headcount_changes.order_by("-created_at", "-id").first()
-    return last.headcounts_after if last is not None else schedule.headcounts
-
-
 @transaction.atomic
 def premium_headcount_change(*, contract: Contract, headcounts: Mapping[str, Mapping[str, int]], effective_on: dt.date,
                              reason: str, user, due_date: dt.date | None = None) -> HeadcountChange:
@@ -344,8 +340,6 @@ def deposit_forfeit(*, deposit: GuaranteeDeposit, amount: Decimal, on_date: dt.d
 @transaction.atomic
 def revolving_fund_open(*, contract: Contract, last_year_income: Decimal, user) -> RevolvingFund:
     """The revolving fund of the contract's terms: its share of last year's income, due 01-10."""
-    from .selectors import terms_for
-
     share = terms_for(contract).revolving_share
     if share is None:
         raise ValidationError(_("The contract's terms provide no revolving fund."))
@@ -413,8 +407,6 @@ def revolving_topup_record_payment(*, topup: RevolvingTopUp, paid_on: dt.date, u
 def prepayment_open(*, contract: Contract, user, amount: Decimal | None = None) -> Prepayment:
     """The cross-province settlement pre-payment of the contract's terms: due N working days
     after signing (Chinese calendar), returned when the service cycle ends."""
-    from .selectors import terms_for
-
     terms = terms_for(contract)
     if terms.prepayment_amount is None or terms.prepayment_working_days is None:
         raise ValidationError(_("The contract's terms provide no pre-payment."))
@@ -475,8 +467,6 @@ def penalty_settle(*, penalty: Penalty, amount: Decimal, on_date: dt.date, user,
 def hospital_due_date(contract: Contract, period: dt.date) -> dt.date:
     """Tongliao: last month's advances by the 30th of the next month (the month's last day when
     shorter); Taikang: within N working days of the report due on the 10th."""
-    from .selectors import terms_for
-
     nxt = month_end(period) + dt.timedelta(days=1)
     days = terms_for(contract).hospital_payment_days
     if days:
@@ -494,16 +484,24 @@ def hospital_payable_record(*, contract: Contract, area: Area, fixmedins_code: s
     amount = to_amount(amount, "amount")
     existing = HospitalPayable.objects.select_for_update().filter(reference=reference).first()
     if existing is not None:
-        if existing.amount != amount or existing.contract_id != contract.pk:
-            raise ValidationError(_("Reference %(ref)s is already recorded with another contract or amount.") % {"ref": reference})
-        return existing
+        return _same_payable(existing, contract, amount)
     payable = HospitalPayable(
         contract=contract, area=area, fixmedins_code=fixmedins_code, fixmedins_name=fixmedins_name,
         period=period.replace(day=1), amount=amount, due_date=due_date or hospital_due_date(contract, period.replace(day=1)),
         reference=reference, created_by=user,
     )
-    _save(payable, user, f"hospital payable {reference}")
+    try:
+        with transaction.atomic():  # a concurrent import of the same batch may win the insert
+            _save(payable, user, f"hospital payable {reference}")
+    except IntegrityError:
+        return _same_payable(HospitalPayable.objects.get(reference=reference), contract, amount)
     return payable
+
+
+def _same_payable(existing: HospitalPayable, contract: Contract, amount: Decimal) -> HospitalPayable:
+    if existing.amount != amount or existing.contract_id != contract.pk:
+        raise ValidationError(_("Reference %(ref)s is already recorded with another contract or amount.") % {"ref": existing.reference})
+    return existing
 
 
 @transaction.atomic
