@@ -76,6 +76,10 @@ def _save(obj, user, reason: str) -> None:
     obj.save()
 
 
+def _relations(model) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields if f.is_relation]
+
+
 def _lock(obj):
     return type(obj).objects.select_for_update().get(pk=obj.pk)
 
@@ -99,10 +103,12 @@ def _book(target, *, kind: str, amount: Decimal, booked_on: dt.date, user, refer
         created_by=user,
         **{LedgerEntry.TARGETS[book]: target},
     )
-    entry.full_clean()
+    # Relations are set by the services themselves (and enforced by the database): validating
+    # them again costs one query each on the hottest path, so only values and constraints are.
+    entry.full_clean(exclude=_relations(LedgerEntry))
     setattr(target, field, getattr(target, field) + amount)
     try:
-        target.full_clean()
+        target.full_clean(exclude=_relations(type(target)), validate_unique=False)
     except ValidationError as exc:
         setattr(target, field, getattr(target, field) - amount)
         raise ValidationError(_("This movement would break the balance rules: %(msg)s") % {"msg": "; ".join(exc.messages)}) from None
