@@ -18,8 +18,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -32,6 +34,14 @@ ZERO = Decimal("0.00")
 
 def _money(verbose, **kwargs):
     return models.DecimalField(verbose, **MONEY, **kwargs)
+
+
+def _check_area_in_contract(obj) -> None:
+    """An area book must belong to the contract's region (the region itself or one of its counties)."""
+    if obj.area_id and obj.contract_id:
+        region_id = obj.contract.program.region_id
+        if obj.area_id != region_id and obj.area.parent_id != region_id:
+            raise ValidationError({"area": gettext("%(area)s is not covered by this contract.") % {"area": obj.area}})
 
 
 class ContractScopedQuerySet(models.QuerySet):
@@ -361,6 +371,9 @@ class Penalty(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0, settled__gte=0, settled__lte=F("amount")), name="penalty_settled_within_amount"),
         ]
 
+    def clean(self) -> None:
+        _check_area_in_contract(self)
+
     def __str__(self) -> str:
         return f"{self.contract.code} {self.get_kind_display()} {self.amount}"
 
@@ -391,6 +404,9 @@ class HospitalPayable(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0, paid__gte=0, paid__lte=F("amount")), name="hospital_payable_paid_within_amount"),
         ]
+
+    def clean(self) -> None:
+        _check_area_in_contract(self)
 
     def __str__(self) -> str:
         return f"{self.fixmedins_name} {self.period:%Y-%m}: {self.amount}"

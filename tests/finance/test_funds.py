@@ -158,3 +158,12 @@ def test_admin_lists_are_read_only_and_scoped(client, finance_tongliao, finance_
     client.force_login(finance_user)
     assert "beijing-chaoyang-2026" in client.get("/admin/finance/premiuminstallment/").text
     assert client.get("/admin/finance/ledgerentry/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_hospital_payable_outside_the_contracts_region_is_refused(finance_user):
+    with pytest.raises(ValidationError):
+        services.hospital_payable_record(
+            contract=Contract.objects.get(code="tongliao-2025"), area=Area.objects.get(code="411627"), fixmedins_code="H",
+            fixmedins_name="太康县人民医院", period=dt.date(2025, 1, 1), amount=D("1.00"), due_date=None, reference="x", user=finance_user)
+    assert HospitalPayable.objects.count() == 0

@@ -155,3 +155,18 @@ def test_a_county_finance_user_cannot_report_on_the_whole_region_or_another_coun
     assert client.get(url, {"kind": "annual", "period": "2025", "fmt": "xlsx"}).status_code == 404
     assert client.get(url, {"kind": "annual", "period": "2025", "fmt": "xlsx", "area": KAILU}).status_code == 404
     assert client.get(url, {"kind": "annual", "period": "2025", "fmt": "xlsx", "area": HORQIN}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "bounds"),
+    [
+        ("monthly", "2025-02", (dt.date(2025, 2, 1), dt.date(2025, 2, 28))),
+        ("quarterly", "2025-q4", (dt.date(2025, 10, 1), dt.date(2025, 12, 31))),
+        ("semiannual", "2026-H1", (dt.date(2026, 1, 1), dt.date(2026, 6, 30))),
+        ("annual", "2025", (dt.date(2025, 1, 1), dt.date(2025, 12, 31))),
+    ],
+)
+def test_report_periods(kind, text, bounds):
+    from finance.forms import period_bounds
+
+    assert period_bounds(kind, text) == bounds
