@@ -371,11 +371,11 @@ class Penalty(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0, settled__gte=0, settled__lte=F("amount")), name="penalty_settled_within_amount"),
         ]
 
-    def clean(self) -> None:
-        _check_area_in_contract(self)
-
     def __str__(self) -> str:
         return f"{self.contract.code} {self.get_kind_display()} {self.amount}"
+
+    def clean(self) -> None:
+        _check_area_in_contract(self)
 
 
 class HospitalPayable(models.Model):
@@ -405,11 +405,11 @@ class HospitalPayable(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=0, paid__gte=0, paid__lte=F("amount")), name="hospital_payable_paid_within_amount"),
         ]
 
-    def clean(self) -> None:
-        _check_area_in_contract(self)
-
     def __str__(self) -> str:
         return f"{self.fixmedins_name} {self.period:%Y-%m}: {self.amount}"
+
+    def clean(self) -> None:
+        _check_area_in_contract(self)
 
     @property
     def outstanding(self) -> Decimal:
