@@ -138,9 +138,18 @@ def claim_detail(request, pk: int):
         "extension_form": ExtensionForm() if can_extend else None,
         "terms": terms,
         "slip_copies": SlipPrint.objects.filter(slip__claim=claim).count(),
+        "suspension": _premium_suspension(claim) if claim.status in (S.CALCULATED, S.SUBMITTED) else [],
         "code_labels": CODE_LABELS,
         "full_identity": can_see_full_identity(user),
     })
+
+
+def _premium_suspension(claim: Claim) -> list:
+    """Unpaid overdue premium installments that suspend the insurer's liability (seeds 001, 002,
+    004): the reviewer is warned before approving; the decision stays theirs."""
+    from finance.selectors import premium_suspension
+
+    return premium_suspension(claim.contract, timezone.localdate())
 
 
 @login_required
@@ -158,7 +167,14 @@ def claim_transition_view(request, pk: int):
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Claim %(no)s is now %(status)s.") % {"no": claim.claim_no, "status": claim.get_status_display()})
+        if to == S.APPROVED and (suspended := _premium_suspension(claim)):
+            messages.warning(request, _("Approved while premium is overdue: %(list)s. The contract suspends the insurer's "
+                                        "liability for unpaid premium.") % {"list": _installments(suspended)})
     return redirect("claim_detail", claim.pk)
+
+
+def _installments(items) -> str:
+    return "；".join(f"{i.description}（{i.due_date:%Y-%m-%d}，{i.outstanding:,.2f}）" for i in items)
 
 
 @login_required

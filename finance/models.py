@@ -1,1 +1,513 @@
-"""Models arrive with their issues (claims: the claim life; finance: ledgers)."""
+"""Finance: premium schedules and receipts, guarantee deposits, the revolving fund, pre-payments,
+penalties and hospital payables (DOMAIN.md §5), all booked in one append-only ledger.
+
+Every money-holding row below keeps one cached balance column (`received`, `held`, `balance`,
+`outstanding`, `settled`, `paid`). It is written only by `finance.services`, in the same
+transaction and under the same row lock as the `LedgerEntry` that moves it, and it always
+equals the sum of that row's entries: `manage.py finance_check` proves it. Ledger entries are
+never changed or deleted (database triggers refuse it, migration `0002`); a correction is a
+reversing entry linked to the original.
+
+Note for later migrations: SQLite rebuilds a table on most ALTERs and drops its triggers;
+`finance_check` reports missing triggers, re-create them with the SQL in
+`finance/ledger_triggers.py`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+RATE = {"max_digits": 7, "decimal_places": 4}
+ZERO = Decimal("0.00")
+
+
+def _money(verbose, **kwargs):
+    return models.DecimalField(verbose, **MONEY, **kwargs)
+
+
+def _check_area_in_contract(obj) -> None:
+    """An area book must belong to the contract's region (the region itself or one of its counties)."""
+    if obj.area_id and obj.contract_id:
+        region_id = obj.contract.program.region_id
+        if obj.area_id != region_id and obj.area.parent_id != region_id:
+            raise ValidationError({"area": gettext("%(area)s is not covered by this contract.") % {"area": obj.area}})
+
+
+class ContractScopedQuerySet(models.QuerySet):
+    """Rows that belong to a contract (not to one area): visible to users of the contract's region."""
+
+    def for_user(self, user):
+        ids = region_scope_ids(user)
+        return self if ids is None else self.filter(contract__program__region_id__in=ids)
+
+
+class AreaScopedQuerySet(models.QuerySet):
+    """Rows booked to one area (county or the contract's pooling region)."""
+
+    def for_user(self, user):
+        ids = region_scope_ids(user)
+        if ids is None:
+            return self
+        areas = area_scope_ids(user)
+        return self.filter(contract__program__region_id__in=ids).filter(Q(area__isnull=True) | Q(area_id__in=areas))
+
+
+class FinanceTerms(models.Model):
+    """A contract's finance rules as data (DOMAIN.md §5): which funds exist and their rates.
+
+    Seeded for the four seed contracts by migration; an administrator edits them for new years."""
+
+    class Clearing(models.TextChoices):
+        NONE = "none", _("No clearing")
+        CYCLE = "cycle", _("Service-cycle clearing (surplus kept up to a limit, overspend shared)")
+        YEARLY_USAGE = "yearly_usage", _("Yearly fund usage with rolling surplus")
+
+    contract = models.OneToOneField("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="finance_terms")
+    unpaid_suspends_liability = models.BooleanField(
+        _("unpaid premium suspends liability"), default=False,
+        help_text=_("The insurer's liability is suspended while an installment is overdue."),
+    )
+    clearing = models.CharField(_("clearing"), max_length=16, choices=Clearing.choices, default=Clearing.NONE)
+    retention_limit = models.DecimalField(_("surplus kept by the insurer at most"), **RATE, default=Decimal("0.03"))
+    authority_loss_share = models.DecimalField(_("authority's share of an overspend"), **RATE, default=Decimal("0.4"))
+    operating_cost_rate = models.DecimalField(_("operating cost rate"), **RATE, default=Decimal("0"))
+    commitment_rate = models.DecimalField(_("committed fund usage"), **RATE, default=Decimal("0.90"))
+    warning_threshold = models.DecimalField(_("rolling-surplus warning threshold"), **RATE, default=Decimal("0.30"))
+    opening_rolling_surplus = _money(_("opening rolling surplus"), default=ZERO, help_text=_("Yuan, carried from the previous year."))
+    last_year_premium = _money(_("last year's premium"), null=True, blank=True, help_text=_("Yuan; base of the revolving fund and of the 30 % warning."))
+    revolving_share = models.DecimalField(
+        _("revolving fund share of last year's income"), **RATE, null=True, blank=True, help_text=_("Taikang: 0.05; empty: no revolving fund.")
+    )
+    prepayment_amount = _money(_("cross-province pre-payment"), null=True, blank=True, help_text=_("Yuan; empty: none."))
+    prepayment_working_days = models.PositiveSmallIntegerField(_("pre-payment due, working days after signing"), null=True, blank=True)
+    hospital_payment_days = models.PositiveSmallIntegerField(
+        _("hospital payment deadline"), null=True, blank=True,
+        help_text=_("Working days after the month's report (Taikang: 15); empty: by the 30th of the next month."),
+    )
+
+    history = HistoricalRecords()
+    objects = ContractScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("finance terms")
+        verbose_name_plural = _("finance terms")
+        default_permissions = ("view", "change")
+        permissions = [
+            ("view_finance", _("Can read finance ledgers, positions and reports")),
+            ("manage_finance", _("Can record premiums, deposits, funds and payables")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(clearing__in=["none", "cycle", "yearly_usage"]), name="finance_terms_clearing_valid"),
+            models.CheckConstraint(
+                condition=Q(retention_limit__gte=0, retention_limit__lte=1, authority_loss_share__gte=0, authority_loss_share__lte=1,
+                            operating_cost_rate__gte=0, operating_cost_rate__lte=1, commitment_rate__gte=0, commitment_rate__lte=1,
+                            warning_threshold__gte=0, warning_threshold__lte=1),
+                name="finance_terms_rates_are_fractions",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.contract)
+
+
+class PremiumSchedule(models.Model):
+    """The premium a contract's authority owes, fixed when the schedule is generated.
+
+    `headcounts` is {area code or "": {category: count}}; the premium of each area book is its
+    headcount × the per-capita premium. Later headcount changes never edit this row: they add
+    a `HeadcountChange` and a supplementary installment."""
+
+    contract = models.OneToOneField("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="premium_schedule")
+    per_capita = models.JSONField(_("per-capita premium by category"), help_text=_('{"active": "460.00", …}'))
+    headcounts = models.JSONField(_("headcounts by area"), help_text=_('{"411324": {"active": 3000, "retired": 1200}}'))
+    total = _money(_("total premium"))
+    event_dates = models.JSONField(_("recorded events"), default=dict, blank=True, help_text=_("e.g. signing, fiscal funds arrived"))
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    history = HistoricalRecords()
+    objects = ContractScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("premium schedule")
+        verbose_name_plural = _("premium schedules")
+        constraints = [models.CheckConstraint(condition=Q(total__gte=0), name="premium_schedule_total_non_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.contract.code}: {self.total}"
+
+
+class HeadcountChange(models.Model):
+    """A recomputation of the premium after a headcount change (provisional → final, new
+    enrollees, retirements). Append-only; `difference` became a supplementary installment."""
+
+    schedule = models.ForeignKey(PremiumSchedule, on_delete=models.PROTECT, related_name="headcount_changes")
+    contract = models.ForeignKey("programs.Contract", on_delete=models.PROTECT, related_name="+")
+    headcounts_before = models.JSONField(_("headcounts before"))
+    headcounts_after = models.JSONField(_("headcounts after"))
+    difference = _money(_("premium difference"), help_text=_("Yuan; positive: owed by the authority, negative: to refund."))
+    effective_on = models.DateField(_("effective on"))
+    reason = models.CharField(_("reason"), max_length=300)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    objects = ContractScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("headcount change")
+        verbose_name_plural = _("headcount changes")
+        ordering = ["schedule", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.contract.code} {self.effective_on}: {self.difference}"
+
+
+class PremiumInstallment(models.Model):
+    """One premium item: a scheduled installment, a supplementary premium, or a refund.
+
+    `withheld` is the part of it the authority keeps back as the contract deposit (Zhenping); the
+    cash due is `amount - withheld`. `received` = Σ receipt entries, never above the cash due
+    (row lock in the service + the check constraint below)."""
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled installment")
+        SUPPLEMENTARY = "supplementary", _("Supplementary premium")
+        REFUND = "refund", _("Premium refund")
+
+    schedule = models.ForeignKey(PremiumSchedule, on_delete=models.PROTECT, related_name="installments")
+    contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="premium_installments")
+    seq = models.PositiveSmallIntegerField(_("number"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.SCHEDULED)
+    share = models.DecimalField(_("share of the total"), max_digits=12, decimal_places=10, null=True, blank=True)
+    amount = _money(_("amount"))
+    withheld = _money(_("withheld as deposit"), default=ZERO)
+    due_date = models.DateField(_("due date"), null=True, blank=True, help_text=_("Empty until the event it depends on is recorded."))
+    description = models.CharField(_("terms"), max_length=400)
+    headcount_change = models.OneToOneField(HeadcountChange, on_delete=models.PROTECT, null=True, blank=True, related_name="installment")
+    received = _money(_("received"), default=ZERO, help_text=_("Yuan; Σ of its receipt entries."))
+
+    history = HistoricalRecords()
+    objects = ContractScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("premium installment")
+        verbose_name_plural = _("premium installments")
+        ordering = ["contract", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "seq"], name="installment_seq_unique"),
+            models.CheckConstraint(condition=Q(kind__in=["scheduled", "supplementary", "refund"]), name="installment_kind_valid"),
+            models.CheckConstraint(condition=Q(amount__gte=0, withheld__gte=0, withheld__lte=F("amount")), name="installment_amounts_valid"),
+            # never over-credited, never negative
+            models.CheckConstraint(condition=Q(received__gte=0, received__lte=F("amount") - F("withheld")), name="installment_received_within_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract.code} #{self.seq} {self.amount}"
+
+    @property
+    def cash_due(self) -> Decimal:
+        return self.amount - self.withheld
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.cash_due - self.received
+
+    def is_overdue(self, on_date) -> bool:
+        return self.due_date is not None and self.due_date < on_date and self.outstanding > 0
+
+
+class GuaranteeDeposit(models.Model):
+    """保证金: withheld from the premium or paid in, held, returned or forfeited in part.
+    `held` = Σ entries (withheld/paid in positive, returned/forfeited negative)."""
+
+    class Kind(models.TextChoices):
+        CONTRACT = "contract", _("Contract deposit")
+        ANNUAL = "annual", _("Annual deposit")
+        ASSESSMENT = "assessment", _("Assessment deposit")
+
+    contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="deposits")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    required = _money(_("required amount"))
+    basis = models.CharField(_("basis"), max_length=300)
+    cases_closed_on = models.DateField(_("cases closed on"), null=True, blank=True)
+    objection = models.BooleanField(_("objection raised"), default=False)
+    return_due = models.DateField(_("return due"), null=True, blank=True, help_text=_("30 days after the cases close without objection."))
+    held = _money(_("held"), default=ZERO, help_text=_("Yuan; Σ of its entries."))
+
+    history = HistoricalRecords()
+    objects = ContractScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("guarantee deposit")
+        verbose_name_plural = _("guarantee deposits")
+        ordering = ["contract", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "kind"], name="deposit_one_per_kind"),
+            models.CheckConstraint(condition=Q(kind__in=["contract", "annual", "assessment"]), name="deposit_kind_valid"),
+            models.CheckConstraint(condition=Q(required__gte=0, held__gte=0), name="deposit_amounts_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract.code} {self.get_kind_display()}"
+
+
+class RevolvingFund(models.Model):
+    """周转金 (Taikang): paid into the authority's account by 01-10, debited by manual-claim
+    payments and out-of-area advances, topped up monthly. `balance` = Σ entries."""
+
+    contract = models.OneToOneField("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="revolving_fund")
+    last_year_income = _money(_("last year's income"))
+    opening_amount = _money(_("opening amount"))
+    due_date = models.DateField(_("due date"))
+    basis = models.CharField(_("basis"), max_length=300)
+    balance = _money(_("balance"), default=ZERO, help_text=_("Yuan; Σ of its entries; may go negative when overdrawn."))
+
+    history = HistoricalRecords()
+    objects = ContractScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("revolving fund")
+        verbose_name_plural = _("revolving funds")
+        constraints = [models.CheckConstraint(condition=Q(opening_amount__gte=0, last_year_income__gte=0), name="revolving_amounts_non_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.contract.code} {self.opening_amount}"
+
+
+class RevolvingTopUp(models.Model):
+    """The monthly top-up computed at month end: opening amount − balance (never negative)."""
+
+    fund = models.ForeignKey(RevolvingFund, on_delete=models.PROTECT, related_name="topups")
+    contract = models.ForeignKey("programs.Contract", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(_("month"), help_text=_("First day of the month."))
+    balance_at_month_end = _money(_("balance at month end"))
+    amount = _money(_("top-up amount"))
+    computed_at = models.DateTimeField(_("computed at"), auto_now_add=True)
+
+    objects = ContractScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("revolving-fund top-up")
+        verbose_name_plural = _("revolving-fund top-ups")
+        ordering = ["fund", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["fund", "month"], name="topup_one_per_month"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="topup_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fund.contract.code} {self.month:%Y-%m}: {self.amount}"
+
+
+class Prepayment(models.Model):
+    """异地就医直接结算预付金 (Zhenping): paid within 60 working days of signing, returned when
+    the service ends. `outstanding` = Σ entries (paid positive, returned negative)."""
+
+    contract = models.OneToOneField("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="prepayment")
+    amount = _money(_("amount"))
+    due_date = models.DateField(_("payment due"))
+    due_date_provisional = models.BooleanField(_("due date provisional"), default=False, help_text=_("Counted on weekdays for a year without a holiday arrangement on file."))
+    return_due = models.DateField(_("return due"))
+    basis = models.CharField(_("basis"), max_length=300)
+    outstanding = _money(_("outstanding"), default=ZERO, help_text=_("Yuan; Σ of its entries."))
+
+    history = HistoricalRecords()
+    objects = ContractScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("pre-payment")
+        verbose_name_plural = _("pre-payments")
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0, outstanding__gte=0, outstanding__lte=F("amount")), name="prepayment_within_amount")]
+
+    def __str__(self) -> str:
+        return f"{self.contract.code} {self.amount}"
+
+
+class Penalty(models.Model):
+    """A recorded obligation: liquidated damages, an assessment deduction or a recovery of
+    non-compliant payments. `settled` = Σ settlement entries, at most the amount."""
+
+    class Kind(models.TextChoices):
+        EARLY_TERMINATION = "early_termination", _("Early termination")
+        CONFIDENTIALITY = "confidentiality", _("Confidentiality breach")
+        ASSESSMENT_DEDUCTION = "assessment_deduction", _("Assessment deduction")
+        RECOVERY = "recovery", _("Recovery of non-compliant payments")
+
+    contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="penalties")
+    area = models.ForeignKey("programs.Area", verbose_name=_("area"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    base = _money(_("base"), null=True, blank=True)
+    rate = models.DecimalField(_("rate"), **RATE, null=True, blank=True)
+    amount = _money(_("amount"))
+    imposed_on = models.DateField(_("imposed on"))
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300)
+    settled = _money(_("settled"), default=ZERO, help_text=_("Yuan; Σ of its entries."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    history = HistoricalRecords()
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("penalty")
+        verbose_name_plural = _("penalties")
+        ordering = ["contract", "imposed_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["early_termination", "confidentiality", "assessment_deduction", "recovery"]), name="penalty_kind_valid"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0, settled__gte=0, settled__lte=F("amount")), name="penalty_settled_within_amount"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract.code} {self.get_kind_display()} {self.amount}"
+
+    def clean(self) -> None:
+        _check_area_in_contract(self)
+
+
+class HospitalPayable(models.Model):
+    """What the insurer owes a hospital for one month's instant settlements in one area.
+    `reference` is the idempotency key (the settlement batch); `paid` = Σ payment entries."""
+
+    contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="hospital_payables")
+    area = models.ForeignKey("programs.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+")
+    fixmedins_code = models.CharField(_("hospital code"), max_length=30)
+    fixmedins_name = models.CharField(_("hospital"), max_length=200)
+    period = models.DateField(_("month"), help_text=_("First day of the settled month."))
+    amount = _money(_("amount payable"))
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    reference = models.CharField(_("reference"), max_length=80, unique=True)
+    paid = _money(_("paid"), default=ZERO, help_text=_("Yuan; Σ of its payment entries."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    history = HistoricalRecords()
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("hospital payable")
+        verbose_name_plural = _("hospital payables")
+        ordering = ["contract", "period", "area", "fixmedins_code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0, paid__gte=0, paid__lte=F("amount")), name="hospital_payable_paid_within_amount"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fixmedins_name} {self.period:%Y-%m}: {self.amount}"
+
+    def clean(self) -> None:
+        _check_area_in_contract(self)
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid
+
+
+LEDGER_KINDS = ["receipt", "withheld", "paid_in", "returned", "forfeited", "opening", "debit", "topup", "settled", "payment", "reversal"]
+#: the target column of each ledger book
+LEDGER_TARGETS = {
+    "premium": "installment",
+    "deposit": "deposit",
+    "revolving": "revolving_fund",
+    "prepayment": "prepayment",
+    "penalty": "penalty",
+    "hospital": "hospital_payable",
+}
+
+
+def _one_target_per_book() -> Q:
+    return Q.create(
+        [
+            Q(book=book, **{f"{col}__isnull": False}, **{f"{other}__isnull": True for other in LEDGER_TARGETS.values() if other != col})
+            for book, col in LEDGER_TARGETS.items()
+        ],
+        connector=Q.OR,
+    )
+
+
+class LedgerEntry(models.Model):
+    """One money movement, never changed: UPDATE and DELETE are refused by database triggers.
+    A correction is a new entry with the opposite amount whose `reverses` points at the original
+    (at most one reversal per entry). Exactly one target row per entry, matching its book."""
+
+    class Book(models.TextChoices):
+        PREMIUM = "premium", _("Premium receipts")
+        DEPOSIT = "deposit", _("Guarantee deposits")
+        REVOLVING = "revolving", _("Revolving fund")
+        PREPAYMENT = "prepayment", _("Pre-payment")
+        PENALTY = "penalty", _("Penalties")
+        HOSPITAL = "hospital", _("Hospital payments")
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", _("Receipt")
+        WITHHELD = "withheld", _("Withheld")
+        PAID_IN = "paid_in", _("Paid in")
+        RETURNED = "returned", _("Returned")
+        FORFEITED = "forfeited", _("Forfeited")
+        OPENING = "opening", _("Opening deposit")
+        DEBIT = "debit", _("Debit")
+        TOPUP = "topup", _("Top-up")
+        SETTLED = "settled", _("Settled")
+        PAYMENT = "payment", _("Payment")
+        REVERSAL = "reversal", _("Reversal")
+
+    TARGETS = LEDGER_TARGETS
+
+    contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="ledger_entries")
+    area = models.ForeignKey("programs.Area", verbose_name=_("area"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    book = models.CharField(_("book"), max_length=16, choices=Book.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    amount = _money(_("amount"), help_text=_("Yuan, signed: the change of the target's balance."))
+    booked_on = models.DateField(_("booked on"))
+    reference = models.CharField(_("reference"), max_length=80, blank=True)
+    memo = models.CharField(_("memo"), max_length=300, blank=True)
+    reverses = models.OneToOneField("self", verbose_name=_("reverses"), on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by")
+    installment = models.ForeignKey(PremiumInstallment, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    deposit = models.ForeignKey(GuaranteeDeposit, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    revolving_fund = models.ForeignKey(RevolvingFund, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    prepayment = models.ForeignKey(Prepayment, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    penalty = models.ForeignKey(Penalty, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    hospital_payable = models.ForeignKey(HospitalPayable, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    claim = models.ForeignKey("claims.Claim", on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text=_("The claim a revolving-fund debit paid."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["booked_on", "id"]
+        indexes = [models.Index(fields=["contract", "book", "booked_on"], name="ledger_contract_book_date")]
+        constraints = [
+            models.CheckConstraint(condition=Q(book__in=list(LEDGER_TARGETS)), name="ledger_book_valid"),
+            models.CheckConstraint(condition=Q(kind__in=LEDGER_KINDS), name="ledger_kind_valid"),
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_non_zero"),
+            # exactly the target of its book is set
+            models.CheckConstraint(
+                condition=_one_target_per_book(),
+                name="ledger_one_target_per_book",
+            ),
+            models.CheckConstraint(condition=Q(reverses__isnull=True) | Q(kind="reversal"), name="ledger_reversal_links_original"),
+            models.UniqueConstraint(fields=["book", "reference"], condition=~Q(reference=""), name="ledger_reference_unique_per_book"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booked_on} {self.get_book_display()} {self.get_kind_display()} {self.amount}"
+
+    @property
+    def target(self):
+        return getattr(self, self.TARGETS[self.book])

@@ -12,6 +12,7 @@ urlpatterns = [
     path("persons/<int:person_pk>/trial/<slug:contract_code>/", claim_views.trial, name="trial"),
     path("claims/<int:pk>/slip.pdf", claim_views.slip_pdf, name="claim_slip"),
     path("claims/", include("claims.urls")),
+    path("finance/", include("finance.urls")),
     path("audit/", core_views.audit_log, name="audit_log"),
     path("status/", core_views.system_status, name="system_status"),
     path("healthz", core_views.healthz, name="healthz"),

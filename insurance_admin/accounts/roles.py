@@ -18,6 +18,12 @@ _VIEW_REFERENCE = [
     "claims.view_documentrequirement",
 ]
 _VIEW_PEOPLE = ["programs.view_insuredperson", "programs.view_enrollment"]
+# The finance ledgers in the admin (read-only there; movements go through the finance pages).
+_VIEW_FINANCE_ADMIN = [
+    f"finance.view_{model}"
+    for model in ("financeterms", "premiumschedule", "premiuminstallment", "guaranteedeposit", "revolvingfund", "prepayment",
+                  "penalty", "hospitalpayable", "ledgerentry")
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # At the county window: finds people, registers and corrects persons and enrollments.
@@ -40,10 +46,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                  "claims.view_claim", "claims.review_claim", "claims.print_slip"],
     # Premiums, deposits, payables: needs contracts and headcounts, not identities.
     "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "claims.view_claim", "claims.pay_claim",
-                "claims.print_slip"],
+                "claims.print_slip", "finance.view_finance", "finance.manage_finance", *_VIEW_FINANCE_ADMIN],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
-                   "claims.view_claim", "claims.view_settlementslip"],
+                   "claims.view_claim", "claims.view_settlementslip", "finance.view_finance"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,
@@ -54,6 +60,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for action in ("add", "change", "delete")
         ],
         *[f"claims.{action}_{model}" for model in ("claimterms", "documentrequirement") for action in ("add", "change")],
+        "finance.view_financeterms",
+        "finance.change_financeterms",
         "core.add_calendarday",
         "core.change_calendarday",
         "core.delete_calendarday",

@@ -198,3 +198,26 @@ def test_rule_of_an_explanation_reads_in_chinese():
     assert rule_in_chinese("schedule row 1: any") == "第1档：适用全部"
     assert rule_in_chinese("schedule row 3: designated=true, drug_list=sd1_domestic|sd1_overseas") == (
         "第3档：指定机构购药 是，特药目录 特药1（国内）/特药1（海外/博鳌乐城）")
+
+
+def test_reviewer_is_warned_of_overdue_premium_before_and_at_approval(client, caseworker, reviewer, horqin_person):
+    """Tongliao's terms suspend liability while premium is unpaid: the claim page says so and
+    approving leaves a warning (the decision stays the reviewer's)."""
+    from finance import services as finance_services
+    from tests.factories import UserFactory
+
+    contract = Contract.objects.get(code="tongliao-2025")
+    finance_user = UserFactory(role="finance", area_codes=["150500"])
+    finance_services.premium_schedule_generate(contract=contract, user=finance_user)
+    claim = _register(caseworker, horqin_person)
+    from claims.workflow import claim_transition
+
+    claim_transition(claim=claim, to=S.CALCULATED, user=caseworker)
+    claim_transition(claim=claim, to=S.SUBMITTED, user=caseworker)
+    client.force_login(reviewer)
+    page = client.get(reverse("claim_detail", args=[claim.pk]))
+    assert 'id="premium-suspension"' in page.text and "50,656,093.11" in page.text  # the 20 % due 2025-12-20
+    response = client.post(reverse("claim_transition", args=[claim.pk]), {"to": "approved"}, follow=True)
+    assert "已审批，但保费逾期未缴" in response.text
+    claim.refresh_from_db()
+    assert claim.status == S.APPROVED

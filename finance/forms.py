@@ -1,0 +1,147 @@
+"""Small input forms of the finance pages; each feeds exactly one service."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import GuaranteeDeposit, Penalty
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+def _today():
+    return timezone.localdate()
+
+
+class MovementForm(forms.Form):
+    """A money movement against one row: receipt, payment, return, debit, settlement."""
+
+    amount = forms.DecimalField(label=_("Amount (yuan)"), min_value=0, **MONEY)
+    on_date = forms.DateField(label=_("Date"), initial=_today)
+    reference = forms.CharField(label=_("Reference"), max_length=80, required=False, help_text=_("e.g. bank voucher number"))
+    memo = forms.CharField(label=_("Memo"), max_length=300, required=False)
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for the reversal"), max_length=300)
+    on_date = forms.DateField(label=_("Date"), initial=_today)
+
+
+def parse_headcounts(text: str) -> dict[str, dict[str, int]]:
+    """Lines of "area-code category count" (area code may be "-" for the whole region)."""
+    result: dict[str, dict[str, int]] = {}
+    for number, line in enumerate(text.strip().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = re.split(r"[\s,，]+", line.strip())
+        if len(parts) != 3 or not parts[2].isdigit():
+            raise ValidationError(_("Line %(n)s: write “area-code category count”, e.g. “411324 active 3001”.") % {"n": number})
+        area = "" if parts[0] == "-" else parts[0]
+        result.setdefault(area, {})[parts[1]] = int(parts[2])
+    if not result:
+        raise ValidationError(_("Enter at least one headcount line."))
+    return result
+
+
+class HeadcountsField(forms.CharField):
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return parse_headcounts(value) if value else None
+
+
+class ScheduleForm(forms.Form):
+    headcounts = HeadcountsField(
+        label=_("Headcounts"), required=False,
+        help_text=_("One line per area and category: “area-code category count”; “-” as area code for the whole region. "
+                    "Empty: the contract's own headcount."),
+    )
+
+
+class HeadcountChangeForm(forms.Form):
+    headcounts = HeadcountsField(label=_("New headcounts"))
+    effective_on = forms.DateField(label=_("Effective on"), initial=_today)
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+    due_date = forms.DateField(label=_("Due date of the difference"), required=False)
+
+
+class EventForm(forms.Form):
+    event = forms.ChoiceField(label=_("Event"), choices=[
+        ("signing", _("Contract signed")),
+        ("fiscal_funds_arrived", _("Fiscal funds arrived")),
+        ("invoice_received", _("Invoice received")),
+    ])
+    on_date = forms.DateField(label=_("Date"), initial=_today)
+
+
+class DepositForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=GuaranteeDeposit.Kind.choices)
+    required = forms.DecimalField(label=_("Required amount (yuan)"), min_value=0, **MONEY)
+    basis = forms.CharField(label=_("Basis"), max_length=300)
+
+
+class CasesClosedForm(forms.Form):
+    closed_on = forms.DateField(label=_("Cases closed on"), initial=_today)
+    objection = forms.BooleanField(label=_("Objection raised"), required=False)
+
+
+class RevolvingOpenForm(forms.Form):
+    last_year_income = forms.DecimalField(label=_("Last year's income (yuan)"), min_value=0, **MONEY)
+
+
+class TopUpForm(forms.Form):
+    month = forms.DateField(label=_("Month"), help_text=_("Any day of the month."), initial=lambda: _today().replace(day=1))
+    paid_on = forms.DateField(label=_("Paid on"), required=False, help_text=_("Empty: compute only."))
+
+
+class PenaltyForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Penalty.Kind.choices)
+    amount = forms.DecimalField(label=_("Amount (yuan)"), min_value=0, required=False, **MONEY,
+                                help_text=_("Empty: computed from the base at the contract's rate."))
+    base = forms.DecimalField(label=_("Base (yuan)"), min_value=0, required=False, **MONEY)
+    area = forms.ModelChoiceField(label=_("Area"), queryset=None, required=False)
+    imposed_on = forms.DateField(label=_("Imposed on"), initial=_today)
+    due_date = forms.DateField(label=_("Due date"), required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+    def __init__(self, *args, areas=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = areas
+
+
+class ReportForm(forms.Form):
+    period = forms.CharField(label=_("Period"), max_length=10,
+                             help_text=_("2025-03 (month), 2025-Q1 (quarter), 2025-H1 (half year) or 2025 (year)"))
+
+
+def period_bounds(kind: str, text: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of a report period written as 2025-03, 2025-Q1, 2025-H1 or 2025."""
+    from .services import month_end
+
+    text = text.strip().upper()
+    patterns = {
+        "monthly": r"(\d{4})-(\d{1,2})",
+        "quarterly": r"(\d{4})-Q([1-4])",
+        "semiannual": r"(\d{4})-H([12])",
+        "annual": r"(\d{4})",
+    }
+    match = re.fullmatch(patterns[kind], text)
+    if not match:
+        raise ValidationError(_("Write the period as %(example)s.") % {
+            "example": {"monthly": "2025-03", "quarterly": "2025-Q1", "semiannual": "2025-H1", "annual": "2025"}[kind]})
+    year = int(match.group(1))
+    if kind == "annual":
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    n = int(match.group(2))
+    first_month, months = {"monthly": (n, 1), "quarterly": (3 * n - 2, 3), "semiannual": (6 * n - 5, 6)}[kind]
+    if not 1 <= first_month <= 12:
+        raise ValidationError(_("No such month."))
+    start = dt.date(year, first_month, 1)
+    return start, month_end(dt.date(year, first_month + months - 1, 1))

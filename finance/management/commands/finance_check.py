@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from finance.checks import balance_mismatches, missing_triggers, reversal_mismatches
+from finance.models import LedgerEntry
+
+
+class Command(BaseCommand):
+    help = "Prove that every finance balance equals the sum of its ledger entries; exit 1 on any mismatch."
+
+    def handle(self, *args, **options):
+        problems = [str(m) for m in balance_mismatches() + reversal_mismatches()]
+        problems += [f"append-only trigger missing: {name}" for name in missing_triggers()]
+        for line in problems:
+            self.stderr.write(line)
+        if problems:
+            raise CommandError(f"finance_check: {len(problems)} problem(s)")
+        self.stdout.write(f"finance_check: {LedgerEntry.objects.count()} entries, all balances equal the sum of their entries")

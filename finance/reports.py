@@ -1,0 +1,254 @@
+"""Statements and reports as plain tables (title, sections of rows, formula lines), built from
+the ledgers and claims by the selectors. `documents.py` renders the same table as PDF and XLSX,
+so both formats always show the same figures. Text is Chinese (built under zh-hans)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from claims.models import Claim, Settlement
+from programs.models import Area, Contract
+
+from . import selectors
+from .calculations._money import fmt_money, fmt_share, percent
+from .models import FinanceTerms, HospitalPayable, LedgerEntry, Penalty, PremiumInstallment
+
+NIL = Decimal("0.00")
+
+REPORT_KINDS = {
+    "monthly": gettext_lazy("Monthly payment statement"),
+    "quarterly": gettext_lazy("Quarterly fund-usage analysis"),
+    "semiannual": gettext_lazy("Semi-annual operating report"),
+    "annual": gettext_lazy("Annual summary"),
+}
+
+
+@dataclass
+class Section:
+    title: str
+    headers: list[str]
+    rows: list[list[object]]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Document:
+    title: str
+    meta: list[tuple[str, str]]
+    sections: list[Section]
+    formulas: list[str] = field(default_factory=list)
+    filename: str = "document"
+
+
+def _m(value) -> str:
+    return "—" if value is None else fmt_money(value)
+
+
+# --- clearing statement ---------------------------------------------------------------------
+
+
+def clearing_lines(c) -> list[str]:
+    """Every step of a clearing, in Chinese, with the figures (the pure function's result)."""
+    lines = [
+        _("Balance = fund − medical spend = %(fund)s − %(spend)s = %(balance)s") % {
+            "fund": _m(c.fund), "spend": _m(c.medical_spend), "balance": _m(c.balance)},
+        _("Balance rate = balance ÷ fund = %(balance)s ÷ %(fund)s = %(rate)s") % {
+            "balance": _m(c.balance), "fund": _m(c.fund), "rate": c.rate_display},
+    ]
+    if c.balance >= 0:
+        lines.append(_("Retention cap = %(limit)s × fund = %(limit)s × %(fund)s = %(cap)s") % {
+            "limit": fmt_share(c.retention_limit), "fund": _m(c.fund), "cap": _m(c.retention_cap)})
+        if c.returned_to_fund == 0:
+            lines.append(_("Surplus rate %(rate)s ≤ %(limit)s (limit included): the insurer keeps the whole surplus %(kept)s; returned to the basic fund 0.00") % {
+                "rate": c.rate_display, "limit": fmt_share(c.retention_limit), "kept": _m(c.insurer_kept)})
+        else:
+            lines.append(_("Surplus rate %(rate)s > %(limit)s: the insurer keeps the cap %(kept)s") % {
+                "rate": c.rate_display, "limit": fmt_share(c.retention_limit), "kept": _m(c.insurer_kept)})
+            lines.append(_("Returned to the basic fund = surplus − kept = %(surplus)s − %(kept)s = %(returned)s") % {
+                "surplus": _m(c.surplus), "kept": _m(c.insurer_kept), "returned": _m(c.returned_to_fund)})
+    else:
+        lines.append(_("Overspend = medical spend − fund = %(overspend)s") % {"overspend": _m(c.overspend)})
+        lines.append(_("Authority share = %(share)s × %(overspend)s = %(amount)s") % {
+            "share": fmt_share(c.authority_loss_share), "overspend": _m(c.overspend), "amount": _m(c.authority_share)})
+        lines.append(_("Insurer share (%(share)s) = overspend − authority share = %(overspend)s − %(authority)s = %(amount)s") % {
+            "share": fmt_share(1 - c.authority_loss_share), "overspend": _m(c.overspend), "authority": _m(c.authority_share),
+            "amount": _m(c.insurer_share)})
+    return lines
+
+
+def usage_lines(u) -> list[str]:
+    lines = [
+        _("Operating cost = %(rate)s × total financing %(financing)s = %(cost)s") % {
+            "rate": fmt_share(u.operating_cost_rate), "financing": _m(u.total_financing), "cost": _m(u.operating_cost)},
+        _("Usable income = income − operating cost = %(income)s − %(cost)s = %(usable)s") % {
+            "income": _m(u.income), "cost": _m(u.operating_cost), "usable": _m(u.usable_income)},
+        _("Usage rate = claims paid ÷ usable income = %(claims)s ÷ %(usable)s = %(rate)s") % {
+            "claims": _m(u.claims_paid), "usable": _m(u.usable_income), "rate": u.usage_rate_display},
+        _("Commitment = %(rate)s × %(usable)s = %(amount)s") % {
+            "rate": fmt_share(u.commitment_rate), "usable": _m(u.usable_income), "amount": _m(u.commitment_amount)},
+    ]
+    if u.shortfall_carried:
+        lines.append(_("Usage below the commitment: shortfall = commitment − claims paid = %(amount)s, carried to the rolling surplus") % {
+            "amount": _m(u.shortfall_carried)})
+    elif u.excess_over_usable:
+        lines.append(_("Usage above 100%%: excess = %(excess)s; drawn from the rolling surplus %(drawn)s; not covered %(uncovered)s") % {
+            "excess": _m(u.excess_over_usable), "drawn": _m(u.drawn_from_rolling_surplus), "uncovered": _m(u.uncovered_excess)})
+    else:
+        lines.append(_("Usage between the commitment and 100%: nothing carried or drawn"))
+    lines.append(_("Rolling surplus = opening + carried − drawn = %(opening)s + %(carried)s − %(drawn)s = %(surplus)s") % {
+        "opening": _m(u.opening_rolling_surplus), "carried": _m(u.shortfall_carried), "drawn": _m(u.drawn_from_rolling_surplus),
+        "surplus": _m(u.new_rolling_surplus)})
+    lines.append(_("Warning level = %(rate)s × last year's premium %(premium)s = %(level)s: %(verdict)s") % {
+        "rate": fmt_share(u.warning_threshold), "premium": _m(u.last_year_premium), "level": _m(u.warning_amount),
+        "verdict": _("below it — the financing level must be adjusted") if u.financing_adjustment_warning else _("not below it — no adjustment needed")})
+    return lines
+
+
+def _contract_meta(contract: Contract) -> list[tuple[str, str]]:
+    return [
+        (_("Contract"), contract.name),
+        (_("Authority"), contract.authority.name),
+        (_("Insurer"), contract.insurer.name),
+        (_("Generated at"), timezone.localtime().strftime("%Y-%m-%d %H:%M")),
+    ]
+
+
+def clearing_document(contract: Contract) -> Document:
+    with translation.override("zh-hans"):
+        statement = selectors.clearing_statement(contract)
+        sections: list[Section] = []
+        formulas: list[str] = []
+        if statement.kind == FinanceTerms.Clearing.CYCLE:
+            title = _("Service-cycle clearing statement")
+            rows = [[label, fund, spend, fund - spend] for label, fund, spend in statement.books]
+            if rows:
+                rows.append([_("Total (city-level pooling)"), sum(r[1] for r in rows), sum(r[2] for r in rows),
+                             sum(r[3] for r in rows)])
+            sections.append(Section(_("Books pooled"), [_("Book"), _("Fund (premium − deductions)"),
+                                                        _("Medical spend (claims − recoveries)"), _("Balance")], rows,
+                                    [_("Premium income not allocated: %(books)s") % {"books": "、".join(statement.missing)}]
+                                    if statement.missing else []))
+            c = statement.clearing
+            if c is not None:
+                sections.append(Section(_("Result"), [_("Item"), _("Amount / rate")], [
+                    [_("Fund"), c.fund], [_("Medical spend"), c.medical_spend], [_("Balance"), c.balance],
+                    [_("Balance rate"), c.rate_display], [_("Retention cap"), c.retention_cap],
+                    [_("Kept by the insurer"), c.insurer_kept], [_("Returned to the basic fund"), c.returned_to_fund],
+                    [_("Overspend"), c.overspend], [_("Borne by the authority"), c.authority_share],
+                    [_("Borne by the insurer"), c.insurer_share],
+                ]))
+                formulas = clearing_lines(c)
+            period = f"{contract.service_cycle_start:%Y-%m-%d} – {contract.service_cycle_end:%Y-%m-%d}"
+            years = "、".join(str(c.year) for c in statement.contracts)
+            meta = [(_("Service cycle"), period), (_("Contract years included"), years)]
+        elif statement.kind == FinanceTerms.Clearing.YEARLY_USAGE:
+            title = _("Yearly fund-usage and rolling-surplus statement")
+            u = statement.usage
+            meta = [(_("Contract year"), str(contract.year))]
+            if u is not None:
+                sections.append(Section(_("Result"), [_("Item"), _("Amount / rate")], [
+                    [_("Income"), u.income], [_("Operating cost"), u.operating_cost], [_("Usable income"), u.usable_income],
+                    [_("Claims paid"), u.claims_paid], [_("Usage rate"), u.usage_rate_display],
+                    [_("Commitment"), u.commitment_amount], [_("Carried to the rolling surplus"), u.shortfall_carried],
+                    [_("Drawn from the rolling surplus"), u.drawn_from_rolling_surplus],
+                    [_("Rolling surplus"), u.new_rolling_surplus], [_("Warning level"), u.warning_amount],
+                ]))
+                formulas = usage_lines(u)
+        else:
+            title = _("Clearing statement")
+            meta = []
+            formulas = [_("This contract has no clearing rule.")]
+        return Document(title=title, meta=_contract_meta(contract) + meta, sections=sections, formulas=formulas,
+                        filename=f"clearing-{contract.code}")
+
+
+# --- periodic reports -----------------------------------------------------------------------
+
+
+def report_document(kind: str, contract: Contract, area: Area | None, start: dt.date, end: dt.date) -> Document:
+    """Monthly payment statement, quarterly fund-usage analysis, semi-annual operating report,
+    annual summary: the period's movements plus the year-to-date position at its end."""
+    with translation.override("zh-hans"):
+        area_ids = selectors.area_ids_of(area) if area is not None and area != contract.program.region else None
+        sections: list[Section] = []
+
+        # premium
+        installments = PremiumInstallment.objects.filter(contract=contract).order_by("seq")
+        receipts = LedgerEntry.objects.filter(contract=contract, book=LedgerEntry.Book.PREMIUM, booked_on__range=(start, end))
+        sections.append(Section(_("Premium installments"), [_("No."), _("Kind"), _("Due date"), _("Amount"), _("Withheld"),
+                                                            _("Received in total"), _("Outstanding")],
+                                [[i.seq, i.get_kind_display(), i.due_date.isoformat() if i.due_date else "—", i.amount, i.withheld,
+                                  i.received, i.outstanding] for i in installments],
+                                [_("Received in the period: %(amount)s") % {"amount": _m(receipts.aggregate(s=Sum("amount"))["s"] or NIL)}]))
+
+        # claims paid in the period
+        claims = Claim.objects.filter(contract=contract, status__in=[Claim.Status.APPROVED, Claim.Status.PAID],
+                                      approved_at__date__range=(start, end))
+        settlements = Settlement.objects.filter(contract=contract, source=Settlement.Source.INSTANT, enddate__range=(start, end))
+        if area_ids is not None:
+            claims, settlements = claims.filter(area_id__in=area_ids), settlements.filter(area_id__in=area_ids)
+        by_area: dict[str, list] = {}
+        for row in claims.values("area__name").annotate(n=Count("id"), s=Sum("payable")):
+            by_area.setdefault(row["area__name"], [0, NIL, 0, NIL])[0:2] = [row["n"], row["s"] or NIL]
+        for row in settlements.values("area__name").annotate(n=Count("id"), mi=Sum("hifmi_pay"), ob=Sum("hifob_pay")):
+            by_area.setdefault(row["area__name"], [0, NIL, 0, NIL])[2:4] = [row["n"], (row["mi"] or NIL) + (row["ob"] or NIL)]
+        rows = [[name, *v, v[1] + v[3]] for name, v in sorted(by_area.items())]
+        if rows:
+            rows.append([_("Total"), sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows),
+                         sum(r[4] for r in rows), sum(r[5] for r in rows)])
+        sections.append(Section(_("Claims paid in the period"), [_("Area"), _("Manual claims"), _("Manual amount"),
+                                                                 _("Instant settlements"), _("Instant amount"), _("Total")], rows))
+
+        # hospital payables of the period's months
+        payables = HospitalPayable.objects.filter(contract=contract, period__range=(start.replace(day=1), end)).select_related("area")
+        if area_ids is not None:
+            payables = payables.filter(area_id__in=area_ids)
+        sections.append(Section(_("Hospital payables"), [_("Month"), _("Area"), _("Hospital"), _("Amount payable"), _("Paid"),
+                                                         _("Outstanding"), _("Due date")],
+                                [[p.period.strftime("%Y-%m"), p.area.name, p.fixmedins_name, p.amount, p.paid, p.outstanding,
+                                  p.due_date.isoformat() if p.due_date else "—"] for p in payables]))
+
+        if kind in ("semiannual", "annual"):
+            movements = LedgerEntry.objects.filter(contract=contract, booked_on__range=(start, end)).exclude(
+                book__in=[LedgerEntry.Book.PREMIUM, LedgerEntry.Book.HOSPITAL])
+            sections.append(Section(_("Deposits, revolving fund, pre-payment and penalties"),
+                                    [_("Date"), _("Book"), _("Kind"), _("Amount"), _("Memo")],
+                                    [[e.booked_on.isoformat(), e.get_book_display(), e.get_kind_display(), e.amount, e.memo]
+                                     for e in movements.order_by("booked_on", "id")]))
+            penalties = Penalty.objects.filter(contract=contract, imposed_on__range=(start, end))
+            sections.append(Section(_("Penalties imposed"), [_("Date"), _("Kind"), _("Amount"), _("Settled"), _("Reason")],
+                                    [[p.imposed_on.isoformat(), p.get_kind_display(), p.amount, p.settled, p.reason] for p in penalties]))
+
+        # year-to-date position at the end of the period
+        position = selectors.fund_position(contract, area, start=contract.period_start, end=end)
+        formulas = []
+        if kind != "monthly":
+            rows = [
+                [_("Premium income"), _m(position.premium_income)], [_("Premium received"), _m(position.premium_received)],
+                [_("Assessment deductions"), _m(position.deductions)], [_("Recoveries"), _m(position.recoveries)],
+                [_("Claims paid (manual)"), _m(position.claims_manual)], [_("Claims paid (instant)"), _m(position.claims_instant)],
+                [_("Medical spend"), _m(position.medical_spend)], [_("Operating cost"), _m(position.operating_cost)],
+                [_("Usage rate"), position.usage_rate_display], [_("Loss ratio"), position.loss_ratio_display],
+            ]
+            sections.append(Section(_("Fund position, year to date"), [_("Item"), _("Amount / rate")], rows))
+            if position.usage is not None:
+                formulas = usage_lines(position.usage)
+            elif position.usable_income:
+                formulas = [_("Usage rate = medical spend ÷ usable income = %(spend)s ÷ %(usable)s = %(rate)s") % {
+                    "spend": _m(position.medical_spend), "usable": _m(position.usable_income),
+                    "rate": percent(position.usage_rate) if position.usage_rate is not None else "—"}]
+        title = str(REPORT_KINDS[kind])
+        meta = _contract_meta(contract) + [
+            (_("Area"), area.name if area is not None else contract.program.region.name),
+            (_("Report period"), f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"),
+        ]
+        suffix = f"-{area.code}" if area is not None else ""
+        return Document(title=title, meta=meta, sections=sections, formulas=formulas,
+                        filename=f"{kind}-{contract.code}{suffix}-{start:%Y%m%d}")

@@ -1,0 +1,44 @@
+"""The seed contracts' finance terms (DOMAIN.md §5) as rows of `FinanceTerms`.
+
+`load_finance_terms(apps)` takes a model registry so the same data serves the data migration
+and `finance.selectors.terms_for` (which fills in a missing row, e.g. after a test flush).
+Existing rows are left as an administrator may have edited them.
+"""
+
+from decimal import Decimal
+
+FINANCE_TERMS = {
+    # seed 001: unpaid premium suspends liability; 3-year cycle clearing, 3 % kept, loss 4 : 6
+    "tongliao-2025": {"unpaid_suspends_liability": True, "clearing": "cycle"},
+    # seed 002: 5 % operating cost, 90 % usage commitment, rolling surplus, 30 % warning;
+    # 2024 income 8,200,000 (the 2025 revolving fund of 410,000 is 5 % of it); hospitals paid
+    # within 15 working days of their monthly report
+    "taikang-2025": {
+        "unpaid_suspends_liability": True,
+        "clearing": "yearly_usage",
+        "operating_cost_rate": Decimal("0.05"),
+        "revolving_share": Decimal("0.05"),
+        "last_year_premium": Decimal("8200000.00"),
+        "hospital_payment_days": 15,
+    },
+    # seed 004: yearly self-balancing, no clearing formula in the contract
+    # cross-province pre-payment 1,553,100 within 60 working days of signing (art. 21)
+    "zhenping-2026": {
+        "unpaid_suspends_liability": True,
+        "prepayment_amount": Decimal("1553100.00"),
+        "prepayment_working_days": 60,
+    },
+    # seed 000: one payment, no suspension clause
+    "beijing-chaoyang-2026": {},
+}
+
+
+def load_finance_terms(apps, codes=None) -> None:
+    Contract = apps.get_model("programs", "Contract")
+    FinanceTerms = apps.get_model("finance", "FinanceTerms")
+    for code, values in FINANCE_TERMS.items():
+        if codes is not None and code not in codes:
+            continue
+        contract = Contract.objects.filter(code=code).first()
+        if contract is not None:
+            FinanceTerms.objects.get_or_create(contract=contract, defaults=values)
