@@ -15,3 +15,4 @@ def test_demo_claims_cover_the_states_and_load_once():
                                "submitted", "calculated", "documents_complete"])
     paid = Claim.objects.get(status="paid")
     assert str(paid.payable) == "4800.00"  # (14,000, 22,000] × 60 %
+
