@@ -10,6 +10,7 @@ urlpatterns = [
     path("", program_views.workbench, name="home"),
     path("persons/<int:pk>/", program_views.person_detail, name="person_detail"),
     path("persons/<int:person_pk>/trial/<slug:contract_code>/", claim_views.trial, name="trial"),
+    path("claims/hospital-batches/", include("claims.batch_urls")),
     path("audit/", core_views.audit_log, name="audit_log"),
     path("status/", core_views.system_status, name="system_status"),
     path("healthz", core_views.healthz, name="healthz"),

@@ -34,12 +34,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     # Second pair of eyes on claims: reads people in full, changes nothing here.
     "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity", "claims.run_trial", "claims.view_settlement",
-                 "claims.view_claim", "claims.review_claim"],
+                 "claims.view_claim", "claims.review_claim",
+                 # hospital monthly files: import, review differences, deductions and recoveries
+                 "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.record_deduction"],
     # Premiums, deposits, payables: needs contracts and headcounts, not identities.
-    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "claims.view_claim", "claims.pay_claim"],
+    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "claims.view_claim", "claims.pay_claim",
+                # hospital monthly files: import them and follow what is payable to hospitals
+                "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
-                   "claims.view_claim"],
+                   "claims.view_claim", "claims.view_hospitalbatch"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,
@@ -49,6 +53,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for model in ("area", "program", "contract", "party", "partycontact", "premiumrate", "benefitplan")
             for action in ("add", "change", "delete")
         ],
+        "claims.view_hospitalsettlementterms",
+        "claims.add_hospitalsettlementterms",
+        "claims.change_hospitalsettlementterms",
         "core.add_calendarday",
         "core.change_calendarday",
         "core.delete_calendarday",

@@ -107,8 +107,8 @@ def test_a_changed_row_for_a_known_setl_id_refuses_the_file(tongliao, persons, f
     batch = run(tongliao, csv_bytes(changed), finance)
     assert batch.status == HospitalBatch.Status.REFUSED
     assert imports.rendered_errors(batch.errors) == [{
-        "row": 2, "column": "setl_id（结算编号）",
-        "message": "结算编号 S1 已以不同内容导入；请通过扣款或追回更正，不要重新导入。",
+        "row": 2, "column": "setl_id（结算ID）",
+        "message": "结算ID S1 已以不同内容导入；请通过扣款或追回更正，不要重新导入。",
     }]
     assert not Settlement.objects.filter(setl_id="S9").exists()
     assert Settlement.objects.get(setl_id="S1").hifmi_pay == Decimal("4800.00")

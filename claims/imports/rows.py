@@ -1,52 +1,32 @@
-"""Hospital monthly instant-settlement files (即时结算): read, validate, apply, recompute.
-
-A file goes through a HospitalBatch: upload (hash, format) → validation (every row checked,
-nothing written) → confirmation by a person → import in ONE transaction, followed by the
-engine's recomputation of the persons concerned. Any error refuses the whole file with a list
-of (row, column, message); nothing is saved.
-
-Files are streamed twice (validation, then import) in chunks of CHUNK rows: memory stays
-constant whatever the file size, except for the set of setl_ids seen (duplicates in a file).
-
-Re-imports: `setl_id` is the key. A row identical to a stored settlement counts as
-"unchanged" and links nothing (the settlement stays in the batch that first brought it); a row
-whose setl_id is known with different content refuses the file — a settlement the platform
-has already reported is a fact; corrections go through deductions (不合规费用) or recoveries
-(追回), never by overwriting the record that was paid on.
-"""
+"""Reading and checking hospital settlement files: columns, encodings, CSV/XLSX streams, one
+row's cleaning (pure) and a chunk's database checks (persons, enrollments, known setl_ids)."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import datetime as dt
-import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids
-from insurance_admin.core.workdays import load_calendar
 from programs.models import Contract, Enrollment, InsuredPerson
 
-from .engine.glossary import AMOUNT_FIELDS, CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES, RECORD_ATTRIBUTES
-from .models import (
-    HospitalBatch,
-    HospitalBatchLog,
-    HospitalBatchSettlement,
-    HospitalSettlementTerms,
-    Recovery,
-    Settlement,
-    SettlementCheck,
+from ..engine.glossary import (
+    AMOUNT_FIELDS,
+    CLAIM_KINDS,
+    DRUG_LISTS,
+    HOSP_LEVELS,
+    PLACES,
+    RECORD_ATTRIBUTES,
 )
+from ..models import HospitalBatch, Settlement
 
 CHUNK = 2000
 MAX_STORED_ERRORS = 500
@@ -82,7 +62,7 @@ MESSAGES = {
     "format": _("Unsupported file type: upload a .csv or .xlsx file."),
     "unreadable": _("The file cannot be read: %(detail)s"),
     "empty": _("The file has no data rows."),
-    "missing_column": _("Column %(column)s is missing."),
+    "missing_column": _("Column %(name)s is missing."),
     "missing_identity": _("Either psn_no or certno is needed to identify the insured person."),
     "required": _("Required value is empty."),
     "not_amount": _("“%(value)s” is not an amount."),
@@ -567,7 +547,7 @@ def _check_header(columns, contract: Contract, errors: RowErrors) -> None:
     present = set(columns)
     for column in required_columns(contract):
         if column not in present:
-            errors.add(1, column, "missing_column", column=column)
+            errors.add(1, column, "missing_column", name=column)
     if "psn_no" not in present and "certno" not in present:
         errors.add(1, "psn_no", "missing_identity")
 
@@ -581,322 +561,3 @@ def _flush(chunk, ctx, scope, errors, result: ScanResult, on_rows) -> None:
     result.unchanged += len(rows) - len(new)
     if on_rows and not errors:
         on_rows(new)
-
-
-# --- progress (outside the import transaction, readable by the web process) ---------------
-
-
-def _progress_path(batch_id: int) -> str:
-    return os.path.join(settings.MEDIA_ROOT, "hospital-batches", "progress", f"{batch_id}.json")
-
-
-def progress_write(batch_id: int, phase: str, done: int, total: int) -> None:
-    """Progress lives in a small file beside the uploads, not in the batch row: the import runs
-    in one transaction whose writes nobody else sees until it commits (and on SQLite a second
-    writer would wait for it)."""
-    path = _progress_path(batch_id)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump({"phase": phase, "done": done, "total": total}, fh)
-    os.replace(tmp, path)
-
-
-def progress_read(batch_id: int) -> dict:
-    try:
-        with open(_progress_path(batch_id)) as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return {"phase": "", "done": 0, "total": 0}
-
-
-def batch_progress(batch: HospitalBatch) -> dict:
-    """What the page's progress bar shows (the JSON endpoint)."""
-    info = progress_read(batch.pk)
-    running = batch.status in (HospitalBatch.Status.PENDING, HospitalBatch.Status.VALIDATING, HospitalBatch.Status.APPLYING)
-    total = info["total"] or batch.row_count
-    done = info["done"] if running else total
-    percent = 100 if not running else (min(99, int(done * 100 / total)) if total else 0)
-    return {
-        "status": batch.status,
-        "status_label": str(batch.get_status_display()),
-        "running": running,
-        "phase": info["phase"],
-        "done": done,
-        "total": total,
-        "percent": percent,
-    }
-
-
-# --- services --------------------------------------------------------------------------------
-
-
-def _log(batch: HospitalBatch, action: str, user=None, **summary) -> None:
-    HospitalBatchLog.objects.create(batch=batch, action=action, by=user, file_sha256=batch.file_sha256,
-                                    summary={k: str(v) if isinstance(v, Decimal) else v for k, v in summary.items()})
-
-
-def _sha256(uploaded) -> str:
-    digest = hashlib.sha256()
-    for block in uploaded.chunks():
-        digest.update(block)
-    uploaded.seek(0)
-    return digest.hexdigest()
-
-
-@transaction.atomic
-def batch_upload(*, contract: Contract, month: dt.date, uploaded_file, user, reported_on: dt.date | None = None) -> HospitalBatch:
-    """Store an uploaded file as a PENDING batch (hash, format); validation comes next
-    (`batch_validate`, inline or as a task). An unsupported file type is refused at once."""
-    sha = _sha256(uploaded_file)
-    batch = HospitalBatch(
-        contract=contract, month=month.replace(day=1), reported_on=reported_on or timezone.localdate(),
-        file_name=os.path.basename(uploaded_file.name)[:255], file_sha256=sha, uploaded_by=user, file_format="",
-    )
-    try:
-        batch.file_format = file_format(uploaded_file.name)
-    except FileRefused as exc:
-        batch.status = HospitalBatch.Status.REFUSED
-        batch.errors = [{"row": None, "column": "", "code": exc.code, "params": {}}]
-        batch.error_count = 1
-    batch.file.save(f"{sha[:16]}-{batch.file_name}", uploaded_file, save=False)
-    batch.full_clean()
-    batch.save()
-    _log(batch, "uploaded", user, file_name=batch.file_name, size=uploaded_file.size, status=batch.status)
-    return batch
-
-
-def _claim(batch_id: int, expected: str, new: str) -> HospitalBatch | None:
-    """Move a batch from `expected` to `new` if nobody else has: the row is locked with SKIP
-    LOCKED, so a redelivered task finds it taken (or already past `expected`) and does nothing."""
-    with transaction.atomic():
-        batch = (HospitalBatch.objects.select_for_update(skip_locked=True)
-                 .filter(pk=batch_id, status=expected).first())
-        if batch is None:
-            return None
-        batch.status = new
-        batch.save(update_fields=["status"])
-    return HospitalBatch.objects.select_related("contract__program", "uploaded_by").get(pk=batch_id)
-
-
-def batch_validate(batch_id: int) -> HospitalBatch:
-    """Check every row of a PENDING batch; VALIDATED with counts and a preview, or REFUSED
-    with the error list. Writes no settlement."""
-    batch = _claim(batch_id, HospitalBatch.Status.PENDING, HospitalBatch.Status.VALIDATING)
-    if batch is None:
-        return HospitalBatch.objects.get(pk=batch_id)
-    total = _safe_count(batch)
-    progress_write(batch.pk, "validating", 0, total)
-    errors = RowErrors()
-    result = scan(batch, errors, progress=lambda done: progress_write(batch.pk, "validating", done, total))
-    batch.row_count, batch.created_count, batch.unchanged_count = result.rows, result.new, result.unchanged
-    batch.fixmedins_code, batch.fixmedins_name = result.hospital
-    batch.preview = result.preview or []
-    batch.errors, batch.error_count = errors.items, errors.count
-    batch.status = HospitalBatch.Status.REFUSED if errors else HospitalBatch.Status.VALIDATED
-    with transaction.atomic():
-        batch.save()
-        _log(batch, "refused" if errors else "validated", None, rows=result.rows, new=result.new,
-             unchanged=result.unchanged, errors=errors.count)
-    progress_write(batch.pk, "validated", result.rows, result.rows)
-    return batch
-
-
-def _safe_count(batch: HospitalBatch) -> int:
-    try:
-        return count_rows(batch.file.path, batch.file_format)
-    except Exception:  # noqa: BLE001 - the scan reports unreadable files properly
-        return 0
-
-
-@transaction.atomic
-def batch_confirm(*, batch: HospitalBatch, user) -> HospitalBatch:
-    """A person confirms a VALIDATED batch for import (the import itself is `batch_apply`)."""
-    batch = HospitalBatch.objects.select_for_update().get(pk=batch.pk)
-    if batch.status != HospitalBatch.Status.VALIDATED:
-        raise ValueError(f"batch {batch.pk} is {batch.status}, not validated")
-    batch.confirmed_by = user
-    batch.save(update_fields=["confirmed_by"])
-    _log(batch, "confirmed", user)
-    return batch
-
-
-class _Refused(Exception):
-    pass
-
-
-def batch_apply(batch_id: int) -> HospitalBatch:
-    """Import a confirmed batch in ONE transaction: re-check every row (the database may have
-    changed since validation), create the new settlements, recompute the persons concerned
-    with the engine, offset the hospital's pending recoveries, compute totals and due date."""
-    batch = _claim(batch_id, HospitalBatch.Status.VALIDATED, HospitalBatch.Status.APPLYING)
-    if batch is None:
-        return HospitalBatch.objects.get(pk=batch_id)
-    total = batch.row_count
-    errors = RowErrors()
-    contract = batch.contract
-
-    def write(rows: list[ChunkRow]) -> None:
-        created = Settlement.objects.bulk_create(
-            [Settlement(contract=contract, person_id=r.person_id, area_id=r.area_id, source=Settlement.Source.INSTANT,
-                        **{k: v for k, v in r.values.items() if not k.startswith("_")}) for r in rows],
-            batch_size=1000,
-        )
-        HospitalBatchSettlement.objects.bulk_create(
-            [HospitalBatchSettlement(settlement_id=s.pk, batch_id=batch.pk, row_no=r.number) for s, r in zip(created, rows, strict=True)],
-            batch_size=2000,
-        )
-
-    progress_write(batch.pk, "applying", 0, total)
-    try:
-        with transaction.atomic():
-            result = scan(batch, errors, on_rows=write, progress=lambda done: progress_write(batch.pk, "applying", done, total))
-            if errors:
-                raise _Refused
-            _recompute(batch)
-            Recovery.objects.filter(
-                offset_batch__isnull=True, program=contract.program, fixmedins_code=result.hospital[0]
-            ).update(offset_batch=batch)
-            batch.row_count, batch.created_count, batch.unchanged_count = result.rows, result.new, result.unchanged
-            batch.status = HospitalBatch.Status.DONE
-            batch.applied_at = timezone.now()
-            _fill_totals(batch)
-            batch.save()
-            _log(batch, "imported", batch.confirmed_by, **_summary(batch))
-    except _Refused:
-        batch.status = HospitalBatch.Status.REFUSED
-        batch.errors, batch.error_count = errors.items, errors.count
-        with transaction.atomic():
-            batch.save(update_fields=["status", "errors", "error_count"])
-            _log(batch, "refused", None, errors=errors.count)
-    except Exception as exc:
-        batch.status = HospitalBatch.Status.FAILED
-        batch.errors = [{"row": None, "column": "", "code": "failed", "params": {"detail": f"{type(exc).__name__}: {exc}"[:300]}}]
-        batch.error_count = 1
-        with transaction.atomic():
-            batch.save(update_fields=["status", "errors", "error_count"])
-            _log(batch, "failed", None, error=type(exc).__name__)
-        raise
-    finally:
-        progress_write(batch.pk, "done", total, total)
-    return batch
-
-
-def _summary(batch: HospitalBatch) -> dict:
-    return {
-        "rows": batch.row_count, "new": batch.created_count, "unchanged": batch.unchanged_count,
-        "differing": batch.differing_count, "platform_total": batch.platform_total, "engine_total": batch.engine_total,
-        "deductions_total": batch.deductions_total, "recoveries_total": batch.recoveries_total,
-        "payable_total": batch.payable_total, "due_date": batch.due_date.isoformat() if batch.due_date else None,
-    }
-
-
-def _recompute(batch: HospitalBatch) -> None:
-    """The engine's recomputation of every person the batch touched (all their settlements of
-    the contract, in settlement order, so cumulative bands and caps are right)."""
-    from .services import settlements_recompute
-
-    persons = HospitalBatchSettlement.objects.filter(batch=batch).values("settlement__person_id")
-    settlements_recompute(contract=batch.contract, person_ids=persons)
-
-
-def batch_settlements(batch: HospitalBatch):
-    return Settlement.objects.filter(hospital_batch_link__batch=batch)
-
-
-def _fill_totals(batch: HospitalBatch) -> None:
-    platform_field = batch.contract.program.platform_paid_field
-    settlements = batch_settlements(batch)
-    sums = settlements.aggregate(
-        platform=Sum(platform_field or "hifmi_pay"),
-        engine=Sum("verification__engine_payable"),
-        differing=Count("pk", filter=~Q(verification__difference=0) & Q(verification__difference__isnull=False)),
-    )
-    zero = Decimal("0.00")
-    batch.platform_total = (sums["platform"] or zero).quantize(CENT) if platform_field else zero
-    batch.engine_total = (sums["engine"] or zero).quantize(CENT)
-    batch.differing_count = sums["differing"] or 0
-    batch.deductions_total = sum(
-        (d.amount for d in batch.deductions.all() if d.confirmed), zero
-    )
-    batch.recoveries_total = (batch.recoveries_offset.aggregate(total=Sum("amount"))["total"] or zero).quantize(CENT)
-    reimbursed = batch.platform_total if platform_field else batch.engine_total
-    batch.payable_total = reimbursed - batch.deductions_total - batch.recoveries_total
-    due = payment_due(batch)
-    batch.due_date, batch.due_provisional = (due.date, due.provisional) if due else (None, False)
-
-
-@transaction.atomic
-def batch_totals_refresh(*, batch: HospitalBatch) -> HospitalBatch:
-    """Recompute a DONE batch's totals (after a deduction is confirmed or a recovery offset)."""
-    batch = HospitalBatch.objects.select_for_update().select_related("contract__program").get(pk=batch.pk)
-    _fill_totals(batch)
-    batch.save()
-    return batch
-
-
-# --- due date --------------------------------------------------------------------------------
-
-
-def payment_due(batch: HospitalBatch):
-    """The day the insurer must pay the hospital (a workdays.Deadline), or None "by agreement"."""
-    from insurance_admin.core.workdays import Deadline
-
-    terms = HospitalSettlementTerms.objects.filter(contract_id=batch.contract_id).first()
-    if terms is None:
-        return None
-    if terms.rule == HospitalSettlementTerms.Rule.DAY_OF_NEXT_MONTH:
-        return Deadline(day_of_next_month(batch.month, terms.pay_day), False)
-    return load_calendar().add_working_days(batch.reported_on, terms.working_days)
-
-
-def day_of_next_month(month: dt.date, day: int) -> dt.date:
-    """`day` of the month after `month`, or that month's last day when it is shorter (February)."""
-    first = (month.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    return min(first.replace(day=1) + dt.timedelta(days=day - 1), following - dt.timedelta(days=1))
-
-
-def report_deadline(batch: HospitalBatch) -> dt.date | None:
-    """The day the hospital's report was due (Taikang: the 10th of the following month)."""
-    terms = HospitalSettlementTerms.objects.filter(contract_id=batch.contract_id).first()
-    if terms is None or not terms.report_by_day:
-        return None
-    return day_of_next_month(batch.month, terms.report_by_day)
-
-
-@dataclass(frozen=True)
-class BatchPayable:
-    amount: Decimal  # yuan; negative when recoveries exceed what is owed (the hospital owes)
-    due_date: dt.date | None  # None: "by agreement"
-    provisional: bool
-
-
-def batch_payable(batch: HospitalBatch) -> BatchPayable:
-    """For finance: what the insurer owes the hospital for a DONE batch, and by when."""
-    if batch.status != HospitalBatch.Status.DONE:
-        raise ValueError(f"batch {batch.pk} is {batch.status}, not imported")
-    return BatchPayable(batch.payable_total, batch.due_date, batch.due_provisional)
-
-
-# --- seed data ---------------------------------------------------------------------------------
-
-SEED_TERMS = {
-    "tongliao-2025": {"rule": "day_of_next_month", "pay_day": 30,
-                      "source": "通辽协议：保险人于次月30日前拨付定点医疗机构上月垫付费用"},
-    "taikang-2025": {"rule": "working_days_after_report", "report_by_day": 10, "working_days": 15,
-                     "source": "太康协议：医疗机构每月10日前报送，保险人审核后15个工作日内拨付"},
-}
-
-
-def seed_settlement_terms(terms_model=HospitalSettlementTerms, contract_model=Contract) -> int:
-    """Create the seed contracts' payment terms where missing (idempotent); returns how many."""
-    created = 0
-    for code, spec in SEED_TERMS.items():
-        contract = contract_model.objects.filter(code=code).first()
-        if contract is not None:
-            _, was_created = terms_model.objects.get_or_create(contract=contract, defaults=spec)
-            created += was_created
-    return created
-
-
