@@ -109,6 +109,7 @@ def batch_upload(*, contract: Contract, month: dt.date, uploaded_file, user, rep
     batch.full_clean()
     batch.save()
     _log(batch, "uploaded", user, file_name=batch.file_name, size=uploaded_file.size, status=batch.status)
+    progress_write(batch.pk, "", 0, 0)
     return batch
 
 

@@ -3,7 +3,14 @@
 import csv
 import io
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Uploaded files and progress files of each test in its own directory."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 TONGLIAO_COLUMNS = [
     "setl_id", "mdtrt_id", "psn_no", "certno", "psn_name", "insutype", "med_type", "begndate", "enddate",

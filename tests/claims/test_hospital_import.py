@@ -9,7 +9,14 @@ import pytest
 from claims import imports
 from claims.models import HospitalBatch, HospitalBatchLog, Settlement, SettlementCheck
 from programs.models import Contract
-from tests.claims.hospital_files import HOSPITAL, csv_bytes, tongliao_row, upload, xlsx_bytes
+from tests.claims.hospital_files import (
+    HOSPITAL,
+    csv_bytes,
+    media_root,  # noqa: F401 (autouse)
+    tongliao_row,
+    upload,
+    xlsx_bytes,
+)
 from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,13 @@ from claims.models import (
     SettlementCheck,
 )
 from programs.models import Area, Contract, Enrollment
-from tests.claims.hospital_files import TONGLIAO_COLUMNS, csv_bytes, tongliao_row, upload
+from tests.claims.hospital_files import (
+    TONGLIAO_COLUMNS,
+    csv_bytes,
+    media_root,  # noqa: F401 (autouse)
+    tongliao_row,
+    upload,
+)
 from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,12 @@ from django.core.exceptions import ValidationError
 from claims import imports
 from claims.models import Deduction, HospitalBatch, HospitalSettlementTerms, Recovery, Settlement
 from programs.models import Area, Contract
-from tests.claims.hospital_files import csv_bytes, tongliao_row, upload
+from tests.claims.hospital_files import (
+    csv_bytes,
+    media_root,  # noqa: F401 (autouse)
+    tongliao_row,
+    upload,
+)
 from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
