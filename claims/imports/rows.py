@@ -53,6 +53,8 @@ ALWAYS_REQUIRED = (
 #: Stored fields compared to decide whether a re-imported row is unchanged.
 COMPARED_FIELDS = (*TEXT_FIELDS, *DATE_FIELDS, "setl_time", *CODE_FIELDS, "designated", *SETTLEMENT_AMOUNTS,
                    "pool_prop_selfpay")
+#: Every Settlement field a row fills, in a fixed order (the bulk insert's columns).
+VALUE_FIELDS = COMPARED_FIELDS
 COLUMN_LABELS = {
     "certno": _("ID number"), "psn_name": _("name"), "gend": _("sex"), "brdy": _("birth date"),
 }
@@ -274,6 +276,11 @@ def parse_date(value) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     text = str(value).strip()
+    if len(text) == 10:
+        try:
+            return dt.date.fromisoformat(text)  # the usual form, ten times faster than strptime
+        except ValueError:
+            pass
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"):
         try:
             return dt.datetime.strptime(text, fmt).date()
@@ -289,15 +296,20 @@ def parse_datetime(value) -> dt.datetime | None:
         moment = value
     else:
         text = str(value).strip()
-        for fmt in ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y%m%d%H%M%S", "%Y-%m-%d"):
+        try:
+            moment = dt.datetime.fromisoformat(text) if len(text) == 19 and text[10] == " " else None
+        except ValueError:
+            moment = None
+        for fmt in () if moment else ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y%m%d%H%M%S", "%Y-%m-%d"):
             try:
                 moment = dt.datetime.strptime(text, fmt)
                 break
             except ValueError:
                 continue
-        else:
+        if moment is None:
             raise ValueError("not_datetime")
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    # local wall-clock time (Asia/Shanghai); zoneinfo resolves the offset itself
+    return moment.replace(tzinfo=timezone.get_current_timezone()) if timezone.is_naive(moment) else moment
 
 
 BOOLEANS = {"1": True, "true": True, "yes": True, "y": True, "是": True,
