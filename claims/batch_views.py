@@ -38,7 +38,7 @@ class BatchUploadForm(forms.Form):
     contract = forms.ModelChoiceField(label=_("contract"), queryset=Contract.objects.none())
     month = forms.DateField(label=_("settlement month"), input_formats=["%Y-%m"],
                             widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
-    reported_on = forms.DateField(label=_("reported on"), widget=forms.DateInput(attrs={"type": "date"}),
+    reported_on = forms.DateField(label=_("reported on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                   help_text=_("the day the hospital's report arrived"))
     file = forms.FileField(label=_("file"), help_text=_("CSV (UTF-8 or GBK) or XLSX with the national setlinfo column names"))
 
@@ -55,7 +55,7 @@ class DeductionForm(forms.Form):
 
 
 class RecoveryForm(DeductionForm):
-    found_on = forms.DateField(label=_("found on"), widget=forms.DateInput(attrs={"type": "date"}))
+    found_on = forms.DateField(label=_("found on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
 
 def _batch(user, pk: int) -> HospitalBatch:

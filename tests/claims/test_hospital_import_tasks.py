@@ -19,8 +19,12 @@ from claims.imports import batches as batch_services
 from claims.models import HospitalBatch, Settlement, SettlementCheck
 from claims.tasks import apply_hospital_batch, validate_hospital_batch
 from programs.models import Area, Contract, Enrollment, InsuredPerson
-from tests.claims.hospital_files import media_root  # noqa: F401 (autouse)
-from tests.claims.hospital_files import csv_bytes, tongliao_row, upload
+from tests.claims.hospital_files import (
+    csv_bytes,
+    media_root,  # noqa: F401 (autouse)
+    tongliao_row,
+    upload,
+)
 from tests.conftest import require_or_skip
 from tests.factories import UserFactory, certno_for
 
