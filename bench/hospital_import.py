@@ -3,7 +3,7 @@
     .venv/bin/python bench/hospital_import.py                 # SQLite in a temporary directory
     .venv/bin/python bench/hospital_import.py --rows 20000    # a quicker look
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/hospital_import.py
-        # PostgreSQL: (re)creates a database `hospital_import_bench` on that server
+        # PostgreSQL: (re)creates a database `wt_hospital_bench` on that server
 
 Prepares a database with the Tongliao seed contract, --rows enrolled persons and a UTF-8 CSV
 file of --rows settlements (one per person, national column names), then measures, each in a
@@ -32,7 +32,7 @@ from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "hospital_import_bench"
+BENCH_DB = "wt_hospital_bench"
 
 
 def peak_mib() -> float:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.core.workdays import load_calendar
 from programs.models import Contract
@@ -64,6 +65,12 @@ def progress_read(batch_id: int) -> dict:
         return {"phase": "", "done": 0, "total": 0}
 
 
+PHASE_LABELS = {
+    "validating": _("checking rows"), "validated": _("checked"), "applying": _("writing settlements"),
+    "recomputing": _("recomputing with the engine"), "done": _("finished"),
+}
+
+
 def batch_progress(batch: HospitalBatch) -> dict:
     """What the page's progress bar shows (the JSON endpoint)."""
     info = progress_read(batch.pk)
@@ -76,6 +83,7 @@ def batch_progress(batch: HospitalBatch) -> dict:
         "status_label": str(batch.get_status_display()),
         "running": running,
         "phase": info["phase"],
+        "phase_label": str(PHASE_LABELS.get(info["phase"], "")),
         "done": done,
         "total": total,
         "percent": percent,
@@ -202,6 +210,7 @@ def batch_apply(batch_id: int) -> HospitalBatch:
             result = scan(batch, errors, on_rows=write, progress=lambda done: progress_write(batch.pk, "applying", done, total))
             if errors:
                 raise _Refused
+            progress_write(batch.pk, "recomputing", total, total)
             _recompute(batch)
             Recovery.objects.filter(
                 offset_batch__isnull=True, program=contract.program, fixmedins_code=result.hospital[0]
@@ -321,7 +330,7 @@ def _recompute(batch: HospitalBatch) -> None:
     from ..services import settlements_recompute
 
     persons = HospitalBatchSettlement.objects.filter(batch=batch).values("settlement__person_id")
-    settlements_recompute(contract=batch.contract, person_ids=persons)
+    settlements_recompute(contract=batch.contract, person_ids=persons, chunk_size=2000)
 
 
 def batch_settlements(batch: HospitalBatch):

@@ -83,11 +83,11 @@ def test_the_progress_endpoint_reports_state_for_the_bar(client, finance, person
                                  uploaded_file=upload(csv_bytes(rows(persons))), user=finance)
     url = reverse("hospital_batch_progress", args=[batch.pk])
     assert client.get(url).json() == {"status": "pending", "status_label": "已上传", "running": True, "phase": "",
-                                      "done": 0, "total": 0, "percent": 0}
+                                      "phase_label": "", "done": 0, "total": 0, "percent": 0}
     assert 'id="progress-bar"' in client.get(reverse("hospital_batch_detail", args=[batch.pk])).content.decode()
     imports.batch_validate(batch.pk)
     assert client.get(url).json() == {"status": "validated", "status_label": "校验通过，待确认", "running": False,
-                                      "phase": "validated", "done": 2, "total": 2, "percent": 100}
+                                      "phase": "validated", "phase_label": "校验完成", "done": 2, "total": 2, "percent": 100}
 
 
 @pytest.mark.parametrize(("role", "listing", "upload_page"), [

@@ -67,7 +67,7 @@ def test_the_task_functions_import_with_progress(monkeypatch):
                     ("validating", 0, 25), ("validating", 10, 25), ("validating", 20, 25), ("validating", 25, 25),
                     ("validated", 25, 25),
                     ("applying", 0, 25), ("applying", 10, 25), ("applying", 20, 25), ("applying", 25, 25),
-                    ("done", 25, 25)]
+                    ("recomputing", 25, 25), ("done", 25, 25)]
     assert Settlement.objects.count() == SettlementCheck.objects.count() == 25
     batch.refresh_from_db()
     assert (batch.row_count, batch.created_count, str(batch.platform_total)) == (25, 25, "120000.00")
@@ -93,7 +93,7 @@ def test_the_page_enqueues_after_commit_and_an_in_thread_worker_imports(seeded, 
     assert _wait(client, progress, "validated")["done"] == 30
     client.post(reverse("hospital_batch_confirm", args=[batch.pk]))
     assert _wait(client, progress, "done") == {"status": "done", "status_label": "已导入", "running": False,
-                                               "phase": "done", "done": 30, "total": 30, "percent": 100}
+                                               "phase": "done", "phase_label": "完成", "done": 30, "total": 30, "percent": 100}
     assert response.status_code == 302 and Settlement.objects.count() == 30
 
 
