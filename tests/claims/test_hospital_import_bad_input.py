@@ -1,5 +1,6 @@
 """Bad hospital files: any error refuses the whole file with a row/column list in Chinese, and
-the database is exactly as before (every table the import writes is counted)."""
+the data is exactly as before: every table the import writes is counted before and after. Only
+the refused batch itself (status, error list) and its log rows remain, as the audit record."""
 
 import datetime as dt
 
@@ -7,13 +8,14 @@ import pytest
 
 from claims import imports
 from claims.models import (
+    Deduction,
     HospitalBatch,
     HospitalBatchSettlement,
     Recovery,
     Settlement,
     SettlementCheck,
 )
-from programs.models import Area, Contract, Enrollment
+from programs.models import Area, Contract, Enrollment, InsuredPerson
 from tests.claims.hospital_files import (
     TONGLIAO_COLUMNS,
     csv_bytes,
@@ -37,7 +39,8 @@ def person(db):
 
 
 def counts():
-    return {m.__name__: m.objects.count() for m in (Settlement, SettlementCheck, HospitalBatchSettlement, Recovery)}
+    return {m.__name__: m.objects.count() for m in (Settlement, SettlementCheck, HospitalBatchSettlement, Recovery,
+                                                    Deduction, InsuredPerson, Enrollment)}
 
 
 def refused(data: bytes, user, name="2025-03.csv") -> list[dict]:
@@ -138,3 +141,21 @@ def test_a_file_that_turns_bad_between_validation_and_import_is_refused_at_impor
     before = counts()
     batch = imports.batch_apply(batch.pk)
     assert batch.status == HospitalBatch.Status.REFUSED and counts() == before
+
+
+def test_xlsx_with_text_in_an_amount_cell_or_a_broken_workbook_is_refused(finance, person):
+    from tests.claims.hospital_files import xlsx_bytes
+
+    rows = [tongliao_row("S1", person), tongliao_row("S2", person, enddate="2025-03-05")]
+    data = xlsx_bytes(rows)
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(BytesIO(data))
+    wb.active.cell(row=3, column=TONGLIAO_COLUMNS.index("hifp_pay") + 1, value="三万元")
+    buf = BytesIO()
+    wb.save(buf)
+    assert refused(buf.getvalue(), finance, name="2025-03.xlsx") == [(3, "hifp_pay（统筹基金支出）", "“三万元”不是金额。")]
+    assert refused(b"PK\x03\x04 not really a workbook", finance, name="2025-03.xlsx") == [
+        ("", "", "文件无法读取：BadZipFile")]
