@@ -191,7 +191,7 @@ def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progre
         str(e.person_id): person_attributes(e)
         for e in enrollments.only(
             "person_id", "category", "employment", "health", "continuous_no_claim_3y", "student"
-        )
+        ).iterator(chunk_size=chunk_size)  # not the queryset cache: 10^5 model instances at once
     }
     evaluator = Evaluator(benefit_plan.engine_plan(), persons)
     now = timezone.now()

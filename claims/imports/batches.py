@@ -329,7 +329,16 @@ def _recompute(batch: HospitalBatch) -> None:
     the contract, in settlement order, so cumulative bands and caps are right)."""
     from ..services import settlements_recompute
 
+    from django.db import connection
+
     persons = HospitalBatchSettlement.objects.filter(batch=batch).values("settlement__person_id")
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        # The recomputation reads through server-side cursors, for which PostgreSQL prefers
+        # fast-start plans: with the batch's persons as a semi-join that meant a nested loop
+        # over the whole settlement table per person (minutes for 100,000 rows). Plan for the
+        # total instead (hash join + sort), for this transaction only.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
     settlements_recompute(contract=batch.contract, person_ids=persons, chunk_size=2000)
 
 

