@@ -12,6 +12,14 @@ def media_root(settings, tmp_path):
     """Uploaded files and progress files of each test in its own directory."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
+@pytest.fixture
+def seeded_terms(seeded):
+    """Transactional tests flush the migration-seeded payment terms with everything else."""
+    from claims.imports import seed_settlement_terms
+
+    seed_settlement_terms()
+
+
 TONGLIAO_COLUMNS = [
     "setl_id", "mdtrt_id", "psn_no", "certno", "psn_name", "insutype", "med_type", "begndate", "enddate",
     "setl_time", "fixmedins_code", "fixmedins_name", "hosp_lv", "claim_kind", "place", "medfee_sumamt",

@@ -5,7 +5,11 @@ test-output/browser/."""
 import pytest
 
 from tests.browser.conftest import OUTPUT, browser, page  # noqa: F401 (fixtures)
-from tests.claims.hospital_files import csv_bytes, tongliao_row
+from tests.claims.hospital_files import (
+    csv_bytes,
+    seeded_terms,  # noqa: F401 (fixture)
+    tongliao_row,
+)
 from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,7 +23,8 @@ def _login(page, live_server, username):  # noqa: F811
     page.wait_for_url(f"{live_server.url}/")
 
 
-def test_finance_uploads_confirms_and_sees_the_payable(seeded, live_server, page, tmp_path, settings):  # noqa: F811
+@pytest.mark.usefixtures("seeded_terms")
+def test_finance_uploads_confirms_and_sees_the_payable(live_server, page, tmp_path, settings):  # noqa: F811
     settings.MEDIA_ROOT = str(tmp_path / "media")
     UserFactory(username="fin_browser", first_name="财务", role="finance", area_codes=["150500"])
     persons = [EnrollmentFactory(person=PersonFactory(name=n)).person for n in ("包宝山", "王芳", "李娜")]
@@ -62,7 +67,8 @@ def test_finance_uploads_confirms_and_sees_the_payable(seeded, live_server, page
     assert page.inner_text("#due") == "2025-04-30"
 
 
-def test_the_admin_import_shows_row_errors_then_imports(seeded, live_server, page, tmp_path, settings):  # noqa: F811
+@pytest.mark.usefixtures("seeded_terms")
+def test_the_admin_import_shows_row_errors_then_imports(live_server, page, tmp_path, settings):  # noqa: F811
     settings.MEDIA_ROOT = str(tmp_path / "media")
     UserFactory(username="rev_browser", first_name="审核员", role="reviewer", area_codes=["150500"])
     persons = [EnrollmentFactory(person=PersonFactory(name=n)).person for n in ("包宝山", "王芳")]

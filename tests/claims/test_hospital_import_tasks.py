@@ -22,6 +22,7 @@ from programs.models import Area, Contract, Enrollment, InsuredPerson
 from tests.claims.hospital_files import (
     csv_bytes,
     media_root,  # noqa: F401 (autouse)
+    seeded_terms,  # noqa: F401 (fixture)
     tongliao_row,
     upload,
 )
@@ -79,7 +80,8 @@ def celery_config():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_page_enqueues_after_commit_and_an_in_thread_worker_imports(seeded, client, celery_app, celery_worker, monkeypatch):
+@pytest.mark.usefixtures("seeded_terms")
+def test_the_page_enqueues_after_commit_and_an_in_thread_worker_imports(client, celery_app, celery_worker, monkeypatch):
     monkeypatch.setattr("claims.batch_views.INLINE_BYTES", 0)
     monkeypatch.setattr("claims.batch_views.INLINE_ROWS", 0)
     finance = UserFactory(username="fin", role="finance", area_codes=["150500"])
@@ -110,7 +112,8 @@ def _wait(client, url, status, timeout=30):
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_on_redis_and_postgres_imports_a_batch(seeded, tmp_path, settings, client):
+@pytest.mark.usefixtures("seeded_terms")
+def test_a_real_worker_on_redis_and_postgres_imports_a_batch(tmp_path, settings, client):
     redis_url = os.environ.get("REDIS_URL", "")
     require_or_skip(bool(redis_url) and connection.vendor == "postgresql", "Redis + PostgreSQL", "REQUIRE_SERVICES")
     db = connection.settings_dict
