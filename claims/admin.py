@@ -6,6 +6,7 @@ from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm
 from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ImportForm
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from insurance_admin.core.admin_scoping import ScopedAdmin, ScopedFormFieldsMixin
 from programs.models import Contract
@@ -41,8 +42,9 @@ class DifferenceFilter(admin.SimpleListFilter):
 class SettlementImportForm(ImportForm):
     """The admin import asks which contract and month the hospital's file is for."""
 
-    contract = forms.ModelChoiceField(label=_("contract"), queryset=Contract.objects.none())
-    month = forms.DateField(label=_("settlement month"), input_formats=["%Y-%m"], help_text="YYYY-MM")
+    contract = forms.ModelChoiceField(label=_("contract"), queryset=Contract.objects.none(), widget=UnfoldAdminSelectWidget)
+    month = forms.DateField(label=_("settlement month"), input_formats=["%Y-%m"], help_text="YYYY-MM",
+                            widget=UnfoldAdminTextInputWidget)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

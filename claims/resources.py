@@ -97,8 +97,11 @@ class SettlementResource(resources.ModelResource):
         if errors:
             by_column: dict[str, list[str]] = {}
             for e in errors.items:
-                by_column.setdefault(e["column"] if e["column"] in self.fields else "__all__", []).append(
-                    f"{imports.column_label(e['column'])}：{render_error(e)}" if e["column"] else render_error(e))
+                if e["column"] in self.fields:  # shown under the column's name by import-export
+                    by_column.setdefault(e["column"], []).append(render_error(e))
+                else:
+                    label = imports.column_label(e["column"])
+                    by_column.setdefault("__all__", []).append(f"{label}：{render_error(e)}" if label else render_error(e))
             raise ValidationError(by_column)
         self.rows[kwargs["row_number"]] = self.by_setl_id[values["setl_id"]] = resolved[0]
 

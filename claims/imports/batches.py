@@ -327,9 +327,9 @@ def _summary(batch: HospitalBatch) -> dict:
 def _recompute(batch: HospitalBatch) -> None:
     """The engine's recomputation of every person the batch touched (all their settlements of
     the contract, in settlement order, so cumulative bands and caps are right)."""
-    from ..services import settlements_recompute
-
     from django.db import connection
+
+    from ..services import settlements_recompute
 
     persons = HospitalBatchSettlement.objects.filter(batch=batch).values("settlement__person_id")
     if connection.vendor == "postgresql" and connection.in_atomic_block:

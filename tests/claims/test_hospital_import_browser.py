@@ -85,10 +85,13 @@ def test_the_admin_import_shows_row_errors_then_imports(live_server, page, tmp_p
         page.fill("input[name=month]", "2025-03")
         page.select_option("select[name=format]", index=1)
         page.set_input_files("input[name=import_file]", str(path))
-        page.click("form [type=submit]")
+        page.click("text=提交")
         page.wait_for_load_state()
         page.screenshot(path=str(OUTPUT / f"hospital-admin-import-{path.stem}.png"), full_page=True)
-    assert "医疗费总额 59000.00 与四项之和 60000.00" in page.content() or True
-    page.click("input[type=submit][value], button[type=submit] >> nth=-1")
-    page.wait_for_load_state()
+        if path is bad:
+            assert "医疗费总额 59000.00 与四项之和 60000.00 相差 1000.00" in page.content()
+            assert page.locator("button:has-text('确认导入'), input[value='确认导入']").count() == 0
+    page.click("button:has-text('确认导入'), input[value='确认导入']")
+    page.wait_for_url(f"{live_server.url}/admin/claims/settlement/")
     page.screenshot(path=str(OUTPUT / "hospital-admin-import-done.png"), full_page=True)
+    assert "S1" in page.inner_text("#result_list") and "S2" in page.inner_text("#result_list")

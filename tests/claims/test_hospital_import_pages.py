@@ -164,7 +164,7 @@ def test_the_admin_import_previews_row_errors_then_imports_on_confirm(client, fi
     result = response.context["result"]
     assert result.has_validation_errors()
     [invalid] = result.invalid_rows
-    assert invalid.number == 1 and invalid.error_dict == {"hifmi_pay": ["hifmi_pay（大病保险支出）：金额 -3 为负数。"]}
+    assert invalid.number == 1 and invalid.error_dict == {"hifmi_pay": ["金额 -3 为负数。"]}
     assert "process_import" not in response.content.decode() or "confirm_form" not in response.context
     assert not Settlement.objects.exists()
 
