@@ -4,7 +4,7 @@ test-output/browser/."""
 
 import pytest
 
-from tests.browser.conftest import OUTPUT, browser, page  # noqa: F401 (fixtures)
+from tests.browser.conftest import OUTPUT
 from tests.claims.hospital_files import (
     csv_bytes,
     seeded_terms,  # noqa: F401 (fixture)
@@ -15,7 +15,7 @@ from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _login(page, live_server, username):  # noqa: F811
+def _login(page, live_server, username):
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", "pw-12345")
@@ -24,7 +24,7 @@ def _login(page, live_server, username):  # noqa: F811
 
 
 @pytest.mark.usefixtures("seeded_terms")
-def test_finance_uploads_confirms_and_sees_the_payable(live_server, page, tmp_path, settings):  # noqa: F811
+def test_finance_uploads_confirms_and_sees_the_payable(live_server, page, tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     UserFactory(username="fin_browser", first_name="财务", role="finance", area_codes=["150500"])
     persons = [EnrollmentFactory(person=PersonFactory(name=n)).person for n in ("包宝山", "王芳", "李娜")]
@@ -68,7 +68,7 @@ def test_finance_uploads_confirms_and_sees_the_payable(live_server, page, tmp_pa
 
 
 @pytest.mark.usefixtures("seeded_terms")
-def test_the_admin_import_shows_row_errors_then_imports(live_server, page, tmp_path, settings):  # noqa: F811
+def test_the_admin_import_shows_row_errors_then_imports(live_server, page, tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     UserFactory(username="rev_browser", first_name="审核员", role="reviewer", area_codes=["150500"])
     persons = [EnrollmentFactory(person=PersonFactory(name=n)).person for n in ("包宝山", "王芳")]
