@@ -192,35 +192,24 @@ class _Refused(Exception):
 def batch_apply(batch_id: int) -> HospitalBatch:
     """Import a confirmed batch in ONE transaction: re-check every row (the database may have
     changed since validation), create the new settlements, recompute the persons concerned
-    with the engine, offset the hospital's pending recoveries, compute totals and due date."""
-    batch = _claim(batch_id, HospitalBatch.Status.VALIDATED, HospitalBatch.Status.APPLYING)
-    if batch is None:
-        return HospitalBatch.objects.get(pk=batch_id)
-    total = batch.row_count
+    with the engine, offset the hospital's pending recoveries, compute totals and due date.
+
+    The batch is shown as APPLYING first (committed), then locked FOR UPDATE SKIP LOCKED for
+    the length of the import transaction: a redelivered message finds it locked (or DONE) and
+    does nothing, while a batch left APPLYING by a worker that died (its transaction rolled
+    back, its lock gone) is picked up again by the redelivery.
+    """
+    _claim(batch_id, HospitalBatch.Status.VALIDATED, HospitalBatch.Status.APPLYING)
     errors = RowErrors()
-    contract = batch.contract
-
-    def write(rows: list[ChunkRow]) -> None:
-        ids = insert_settlements(contract.pk, rows)
-        _insert_links([(ids[r.values["setl_id"]], batch.pk, r.number) for r in rows])
-
-    progress_write(batch.pk, "applying", 0, total)
+    batch = None
     try:
         with transaction.atomic():
-            result = scan(batch, errors, on_rows=write, progress=lambda done: progress_write(batch.pk, "applying", done, total))
-            if errors:
-                raise _Refused
-            progress_write(batch.pk, "recomputing", total, total)
-            _recompute(batch)
-            Recovery.objects.filter(
-                offset_batch__isnull=True, program=contract.program, fixmedins_code=result.hospital[0]
-            ).update(offset_batch=batch)
-            batch.row_count, batch.created_count, batch.unchanged_count = result.rows, result.new, result.unchanged
-            batch.status = HospitalBatch.Status.DONE
-            batch.applied_at = timezone.now()
-            _fill_totals(batch)
-            batch.save()
-            _log(batch, "imported", batch.confirmed_by, **_summary(batch))
+            locked = (HospitalBatch.objects.select_for_update(skip_locked=True)
+                      .filter(pk=batch_id, status=HospitalBatch.Status.APPLYING).values_list("pk", flat=True).first())
+            if locked is None:
+                return HospitalBatch.objects.get(pk=batch_id)
+            batch = HospitalBatch.objects.select_related("contract__program", "uploaded_by", "confirmed_by").get(pk=batch_id)
+            _import_locked(batch, errors)
     except _Refused:
         batch.status = HospitalBatch.Status.REFUSED
         batch.errors, batch.error_count = errors.items, errors.count
@@ -228,6 +217,8 @@ def batch_apply(batch_id: int) -> HospitalBatch:
             batch.save(update_fields=["status", "errors", "error_count"])
             _log(batch, "refused", None, errors=errors.count)
     except Exception as exc:
+        if batch is None:
+            raise
         batch.status = HospitalBatch.Status.FAILED
         batch.errors = [{"row": None, "column": "", "code": "failed", "params": {"detail": f"{type(exc).__name__}: {exc}"[:300]}}]
         batch.error_count = 1
@@ -236,8 +227,34 @@ def batch_apply(batch_id: int) -> HospitalBatch:
             _log(batch, "failed", None, error=type(exc).__name__)
         raise
     finally:
-        progress_write(batch.pk, "done", total, total)
+        if batch is not None:
+            progress_write(batch.pk, "done", batch.row_count, batch.row_count)
     return batch
+
+
+def _import_locked(batch: HospitalBatch, errors: RowErrors) -> None:
+    total = batch.row_count
+    contract = batch.contract
+
+    def write(rows: list[ChunkRow]) -> None:
+        ids = insert_settlements(contract.pk, rows)
+        _insert_links([(ids[r.values["setl_id"]], batch.pk, r.number) for r in rows])
+
+    progress_write(batch.pk, "applying", 0, total)
+    result = scan(batch, errors, on_rows=write, progress=lambda done: progress_write(batch.pk, "applying", done, total))
+    if errors:
+        raise _Refused
+    progress_write(batch.pk, "recomputing", total, total)
+    _recompute(batch)
+    Recovery.objects.filter(
+        offset_batch__isnull=True, program=contract.program, fixmedins_code=result.hospital[0]
+    ).update(offset_batch=batch)
+    batch.row_count, batch.created_count, batch.unchanged_count = result.rows, result.new, result.unchanged
+    batch.status = HospitalBatch.Status.DONE
+    batch.applied_at = timezone.now()
+    _fill_totals(batch)
+    batch.save()
+    _log(batch, "imported", batch.confirmed_by, **_summary(batch))
 
 
 @transaction.atomic

@@ -144,3 +144,16 @@ def test_a_redelivered_task_does_not_import_twice(tongliao, persons, finance):
     assert apply_hospital_batch(batch.pk) == "done"
     assert Settlement.objects.count() == 2
     assert HospitalBatchLog.objects.filter(batch=batch, action="imported").count() == 1
+
+
+def test_a_batch_left_applying_by_a_dead_worker_is_imported_by_the_redelivered_task(tongliao, persons, finance):
+    from claims.tasks import apply_hospital_batch
+
+    batch = imports.batch_upload(contract=tongliao, month=dt.date(2025, 3, 1), user=finance,
+                                 uploaded_file=upload(csv_bytes(two_rows(persons))))
+    imports.batch_validate(batch.pk)
+    imports.batch_confirm(batch=batch, user=finance)
+    # the first worker claimed it and died: its import transaction rolled back, APPLYING stayed
+    HospitalBatch.objects.filter(pk=batch.pk).update(status=HospitalBatch.Status.APPLYING)
+    assert apply_hospital_batch(batch.pk) == "done"
+    assert Settlement.objects.count() == 2

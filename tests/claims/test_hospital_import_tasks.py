@@ -151,3 +151,41 @@ def test_a_real_worker_on_redis_and_postgres_imports_a_batch(tmp_path, settings,
             worker.kill()
             out, _ = worker.communicate()
     assert "claims.tasks.apply_hospital_batch" in out
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("seeded_terms")
+def test_a_task_finding_the_batch_locked_by_another_worker_does_nothing():
+    """PostgreSQL: the second delivery skips the row the first one holds (SKIP LOCKED)."""
+    import threading
+
+    from django.db import connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (SQLite serialises whole transactions)")
+    finance = UserFactory(username="fin", role="finance", area_codes=["150500"])
+    persons = enrolled_persons(3)
+    batch = imports.batch_upload(contract=Contract.objects.get(code="tongliao-2025"), month=dt.date(2025, 3, 1),
+                                 uploaded_file=upload(file_of(persons)), user=finance)
+    imports.batch_validate(batch.pk)
+    imports.batch_confirm(batch=batch, user=finance)
+    HospitalBatch.objects.filter(pk=batch.pk).update(status=HospitalBatch.Status.APPLYING)
+    locked, release = threading.Event(), threading.Event()
+
+    def first_worker():
+        with transaction.atomic():
+            HospitalBatch.objects.select_for_update().get(pk=batch.pk)
+            locked.set()
+            release.wait(20)
+        connections.close_all()
+
+    thread = threading.Thread(target=first_worker)
+    thread.start()
+    assert locked.wait(20)
+    try:
+        assert apply_hospital_batch(batch.pk) == "applying"  # skipped: nothing imported
+        assert not Settlement.objects.exists()
+    finally:
+        release.set()
+        thread.join()
+    assert apply_hospital_batch(batch.pk) == "done"
