@@ -1,14 +1,34 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportMixin
+from import_export.formats import base_formats
+from import_export.forms import ConfirmImportForm
 from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.import_export.forms import ImportForm
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from insurance_admin.core.admin_scoping import ScopedAdmin, ScopedFormFieldsMixin
+from programs.models import Contract
 
 from . import documents
-from .models import Claim, ClaimTerms, DocumentRequirement, Settlement, SettlementSlip, SlipPrint
+from .models import (
+    Claim,
+    ClaimTerms,
+    Deduction,
+    DocumentRequirement,
+    HospitalBatch,
+    HospitalBatchLog,
+    HospitalSettlementTerms,
+    Recovery,
+    Settlement,
+    SettlementSlip,
+    SlipPrint,
+)
+from .resources import SettlementResource, SniffedCSV
 
 
 class DifferenceFilter(admin.SimpleListFilter):
@@ -28,9 +48,32 @@ class DifferenceFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SettlementImportForm(ImportForm):
+    """The admin import asks which contract and month the hospital's file is for."""
+
+    contract = forms.ModelChoiceField(label=_("contract"), queryset=Contract.objects.none(), widget=UnfoldAdminSelectWidget)
+    month = forms.DateField(label=_("settlement month"), input_formats=["%Y-%m"], help_text="YYYY-MM",
+                            widget=UnfoldAdminTextInputWidget)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contract"].queryset = Contract.objects.for_user(user)
+
+
+class SettlementConfirmImportForm(ConfirmImportForm):
+    contract = forms.ModelChoiceField(queryset=Contract.objects.all(), widget=forms.HiddenInput())
+    month = forms.DateField(widget=forms.HiddenInput())
+
+
 @admin.register(Settlement)
-class SettlementAdmin(ScopedFormFieldsMixin, ModelAdmin):
-    """Instant settlements with the engine's recomputation beside the platform's figure."""
+class SettlementAdmin(ImportMixin, ScopedFormFieldsMixin, ModelAdmin):
+    """Instant settlements with the engine's recomputation beside the platform's figure; a
+    hospital's monthly file can be imported here (preview with row errors, then confirm)."""
+
+    resource_classes = [SettlementResource]
+    import_form_class = SettlementImportForm
+    confirm_form_class = SettlementConfirmImportForm
+    import_formats = [SniffedCSV, base_formats.XLSX]
 
     list_display = ["setl_id", "contract", "area", "enddate", "claim_kind", "fixmedins_name",
                     "platform_payable", "engine_payable", "difference"]
@@ -42,6 +85,27 @@ class SettlementAdmin(ScopedFormFieldsMixin, ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_user(request.user)
+
+    def has_import_permission(self, request):
+        return request.user.has_perm("claims.import_hospitalbatch")
+
+    def get_import_form_kwargs(self, request):
+        return {**super().get_import_form_kwargs(request), "user": request.user}
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial.update(contract=import_form.cleaned_data["contract"].pk,
+                           month=import_form.cleaned_data["month"].isoformat())
+        return initial
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        form = kwargs.get("form")
+        data = form.cleaned_data if form is not None and hasattr(form, "cleaned_data") else {}
+        contract = data.get("contract")
+        if contract is not None:
+            contract = Contract.objects.for_user(request.user).select_related("program", "benefit_plan").get(pk=contract.pk)
+        return {"contract": contract, "month": data.get("month"), "user": request.user}
 
     def has_change_permission(self, request, obj=None):
         return False  # settlements come from the platform; corrections are deductions/recoveries
@@ -180,3 +244,82 @@ class SettlementSlipAdmin(ScopedFormFieldsMixin, ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class HospitalBatchLogInline(admin.TabularInline):
+    model = HospitalBatchLog
+    extra = 0
+    can_delete = False
+    fields = ["at", "action", "by", "file_sha256", "summary"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HospitalBatch)
+class HospitalBatchAdmin(ModelAdmin):
+    """Read-only record of hospital files; uploads and confirmations happen on the page
+    /claims/hospital-batches/ (or through the settlement import above)."""
+
+    list_display = ["month", "fixmedins_name", "contract", "status", "row_count", "created_count", "differing_count",
+                    "payable_total", "due_date", "uploaded_by", "uploaded_at"]
+    list_filter = ["status", "contract"]
+    search_fields = ["fixmedins_name", "=fixmedins_code", "=file_sha256"]
+    inlines = [HospitalBatchLogInline]
+    exclude = ["errors", "preview"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).for_user(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class _AdjustmentAdmin(ScopedAdmin):
+    """Deductions and recoveries are recorded on the batch page (services with audit); the
+    admin shows them with their history."""
+
+    def get_queryset(self, request):
+        from .models import Settlement as S
+
+        return super().get_queryset(request).filter(settlement__in=S.objects.for_user(request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Deduction)
+class DeductionAdmin(_AdjustmentAdmin):
+    list_display = ["settlement", "batch", "amount", "reason", "hospital_confirmed_on", "authority_confirmed_on",
+                    "insurer_confirmed_on", "recorded_by"]
+    list_select_related = ["settlement", "batch", "recorded_by"]
+
+
+@admin.register(Recovery)
+class RecoveryAdmin(_AdjustmentAdmin):
+    list_display = ["settlement", "fixmedins_code", "amount", "reason", "found_on", "offset_batch", "recorded_by"]
+    list_select_related = ["settlement", "offset_batch", "recorded_by"]
+
+
+@admin.register(HospitalSettlementTerms)
+class HospitalSettlementTermsAdmin(ScopedFormFieldsMixin, ModelAdmin):
+    """When the insurer pays hospitals, per contract (DOMAIN.md §6); a contract without terms
+    pays by agreement."""
+
+    list_display = ["contract", "rule", "pay_day", "report_by_day", "working_days", "source"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(contract__in=Contract.objects.for_user(request.user))

@@ -449,3 +449,221 @@ class SlipPrint(models.Model):
     @property
     def is_reprint(self) -> bool:
         return self.copy_no > 1
+
+
+# --- Hospital monthly instant settlements (即时结算) ------------------------------------------
+
+
+class HospitalSettlementTerms(models.Model):
+    """When the insurer pays a hospital's monthly instant settlements (DOMAIN.md §6), as data.
+
+    Tongliao: last month's advances by the 30th of the next month (the month's last day when it
+    is shorter). Taikang: hospitals report by the 10th, the insurer pays within 15 working days
+    of the report. A contract without terms pays "by agreement" (no computed due date).
+    """
+
+    class Rule(models.TextChoices):
+        DAY_OF_NEXT_MONTH = "day_of_next_month", _("By a day of the following month")
+        WORKING_DAYS_AFTER_REPORT = "working_days_after_report", _("Working days after the hospital's report")
+
+    contract = models.OneToOneField("programs.Contract", verbose_name=_("contract"), on_delete=models.CASCADE,
+                                    related_name="hospital_settlement_terms")
+    rule = models.CharField(_("payment rule"), max_length=32, choices=Rule.choices)
+    pay_day = models.PositiveSmallIntegerField(_("pay by day of the following month"), null=True, blank=True,
+                                               help_text=_("1–31; the month's last day when the month is shorter"))
+    report_by_day = models.PositiveSmallIntegerField(_("hospitals report by day"), null=True, blank=True,
+                                                     help_text=_("day of the month after the settlement month"))
+    working_days = models.PositiveSmallIntegerField(_("working days to pay"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True, help_text=_("contract clause"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("hospital settlement terms")
+        verbose_name_plural = _("hospital settlement terms")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(rule="day_of_next_month", pay_day__gte=1, pay_day__lte=31)
+                           | Q(rule="working_days_after_report", working_days__gte=1)),
+                name="hospital_terms_rule_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id}: {self.get_rule_display()}"
+
+
+class HospitalBatchQuerySet(models.QuerySet):
+    def for_user(self, user) -> "HospitalBatchQuerySet":
+        """A batch is visible to users whose scope covers the contract's region (a hospital
+        serves the whole pooling region, not one county)."""
+        from insurance_admin.accounts.scoping import region_scope_ids
+
+        ids = region_scope_ids(user)
+        return self if ids is None else self.filter(contract__program__region_id__in=ids)
+
+
+class HospitalBatch(models.Model):
+    """One hospital's monthly instant-settlement file for one contract, from upload to the
+    amount payable to the hospital. Rows are written in bulk (no per-row history): the batch
+    itself and its HospitalBatchLog rows are the audit record (who, file hash, counts, summary).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Uploaded")
+        VALIDATING = "validating", _("Validating")
+        VALIDATED = "validated", _("Validated, awaiting confirmation")
+        APPLYING = "applying", _("Importing")
+        DONE = "done", _("Imported")
+        REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Failed")
+
+    contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="hospital_batches")
+    fixmedins_code = models.CharField(_("hospital code"), max_length=30, blank=True)
+    fixmedins_name = models.CharField(_("hospital"), max_length=200, blank=True)
+    month = models.DateField(_("settlement month"), help_text=_("first day of the month"))
+    reported_on = models.DateField(_("reported on"), help_text=_("the day the hospital's report arrived"))
+    file = models.FileField(_("file"), upload_to="hospital-batches/%Y/%m/", blank=True,
+                            help_text=_("empty for imports made row by row in the admin"))
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_sha256 = models.CharField(_("file SHA-256"), max_length=64)
+    file_format = models.CharField(_("file format"), max_length=8)
+    encoding = models.CharField(_("encoding"), max_length=16, blank=True)
+    uploaded_by = models.ForeignKey("accounts.User", verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    confirmed_by = models.ForeignKey("accounts.User", verbose_name=_("confirmed by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    applied_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    errors = models.JSONField(_("errors"), default=list, blank=True, help_text=_("[{row, column, message}], the first 500"))
+    error_count = models.PositiveIntegerField(_("error count"), default=0)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    created_count = models.PositiveIntegerField(_("new settlements"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("already imported, unchanged"), default=0)
+    differing_count = models.PositiveIntegerField(_("differences from the platform"), default=0)
+    platform_total = models.DecimalField(_("platform paid"), **MONEY, default=0, help_text=_("yuan, sum of the platform's hifmi_pay/hifob_pay of the new settlements"))
+    engine_total = models.DecimalField(_("engine payable"), **MONEY, default=0)
+    deductions_total = models.DecimalField(_("confirmed deductions"), **MONEY, default=0)
+    recoveries_total = models.DecimalField(_("recoveries offset"), **MONEY, default=0)
+    payable_total = models.DecimalField(_("payable to the hospital"), **MONEY, default=0,
+                                        help_text=_("platform paid − confirmed deductions − recoveries offset; negative: the hospital owes"))
+    due_date = models.DateField(_("payment due"), null=True, blank=True, help_text=_("empty: by agreement"))
+    due_provisional = models.BooleanField(_("due date provisional"), default=False)
+    preview = models.JSONField(_("preview"), default=list, blank=True, help_text=_("the first rows as read"))
+
+    objects = HospitalBatchQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("hospital settlement batch")
+        verbose_name_plural = _("hospital settlement batches")
+        ordering = ["-uploaded_at", "-id"]
+        permissions = [
+            ("import_hospitalbatch", _("Can import hospital settlement files")),
+            ("record_deduction", _("Can record deductions and recoveries")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "validating", "validated", "applying", "done", "refused", "failed"]),
+                name="hospital_batch_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(platform_total__gte=0, engine_total__gte=0, deductions_total__gte=0, recoveries_total__gte=0),
+                name="hospital_batch_totals_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fixmedins_name or self.file_name} {self.month:%Y-%m}"
+
+
+class HospitalBatchSettlement(models.Model):
+    """The settlements a batch brought in. A settlement belongs to the first batch that
+    imported it; re-imports of the same row count as unchanged and link nothing."""
+
+    settlement = models.OneToOneField(Settlement, on_delete=models.PROTECT, primary_key=True, related_name="hospital_batch_link")
+    batch = models.ForeignKey(HospitalBatch, on_delete=models.PROTECT, related_name="settlement_links")
+    row_no = models.PositiveIntegerField(_("row"))
+
+    class Meta:
+        verbose_name = _("batch settlement")
+        verbose_name_plural = _("batch settlements")
+        indexes = [models.Index(fields=["batch", "row_no"], name="batch_settlement_row")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}:{self.row_no}"
+
+
+class HospitalBatchLog(models.Model):
+    """Append-only audit of a batch: one row per step (upload, validation, confirmation,
+    import, refusal), with who, the file hash and a summary of counts and totals."""
+
+    batch = models.ForeignKey(HospitalBatch, on_delete=models.CASCADE, related_name="log")
+    action = models.CharField(_("action"), max_length=20)
+    by = models.ForeignKey("accounts.User", verbose_name=_("by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    file_sha256 = models.CharField(_("file SHA-256"), max_length=64)
+    summary = models.JSONField(_("summary"), default=dict)
+
+    class Meta:
+        verbose_name = _("batch log entry")
+        verbose_name_plural = _("batch log")
+        ordering = ["batch", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} {self.action}"
+
+
+class Deduction(models.Model):
+    """A deduction for non-compliant items (不合规费用) of one instant settlement. It reduces
+    what the hospital is paid only once the hospital, the authority and the insurer have all
+    confirmed it; the amount never exceeds what the platform paid on the settlement."""
+
+    settlement = models.ForeignKey(Settlement, verbose_name=_("settlement record"), on_delete=models.PROTECT, related_name="deductions")
+    batch = models.ForeignKey(HospitalBatch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="deductions")
+    amount = models.DecimalField(_("amount"), **MONEY, help_text=_("yuan, > 0"))
+    reason = models.TextField(_("reason"))
+    recorded_by = models.ForeignKey("accounts.User", verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    hospital_confirmed_on = models.DateField(_("confirmed by the hospital"), null=True, blank=True)
+    authority_confirmed_on = models.DateField(_("confirmed by the authority"), null=True, blank=True)
+    insurer_confirmed_on = models.DateField(_("confirmed by the insurer"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("deduction")
+        verbose_name_plural = _("deductions")
+        ordering = ["batch", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="deduction_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.settlement_id}: −{self.amount}"
+
+    @property
+    def confirmed(self) -> bool:
+        return bool(self.hospital_confirmed_on and self.authority_confirmed_on and self.insurer_confirmed_on)
+
+
+class Recovery(models.Model):
+    """An amount found wrong after payment (追回), recovered by offsetting it against the same
+    hospital's next imported batch of the same program."""
+
+    settlement = models.ForeignKey(Settlement, verbose_name=_("settlement record"), on_delete=models.PROTECT, related_name="recoveries")
+    program = models.ForeignKey("programs.Program", verbose_name=_("program"), on_delete=models.PROTECT, related_name="+")
+    fixmedins_code = models.CharField(_("hospital code"), max_length=30)
+    amount = models.DecimalField(_("amount"), **MONEY, help_text=_("yuan, > 0"))
+    reason = models.TextField(_("reason"))
+    found_on = models.DateField(_("found on"))
+    recorded_by = models.ForeignKey("accounts.User", verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    offset_batch = models.ForeignKey(HospitalBatch, verbose_name=_("offset against batch"), on_delete=models.PROTECT,
+                                     null=True, blank=True, related_name="recoveries_offset")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("recovery")
+        verbose_name_plural = _("recoveries")
+        ordering = ["-found_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="recovery_amount_positive")]
+        indexes = [models.Index(fields=["program", "fixmedins_code"], name="recovery_hospital",
+                                condition=Q(offset_batch__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.settlement_id}: {self.amount}"

@@ -1,8 +1,141 @@
-"""Import/export resources (django-import-export), keyed on natural keys."""
+"""django-import-export resources. `SettlementResource` imports a hospital's monthly file in
+the admin (preview with row-level errors, then confirm), keyed on `setl_id`, with the same row
+checks as the finance page (`claims.imports.rows`): any error leaves no confirm button, so a
+file is imported whole or not at all. Large files belong on the page (a Celery task)."""
 
+import hashlib
+
+from django.core.exceptions import ValidationError
 from import_export import fields, resources
+from import_export.formats import base_formats
 
 from programs.masking import mask_certno, mask_name
+from programs.models import Contract
+
+from . import imports
+from .imports.rows import (
+    ChunkRow,
+    RowContext,
+    RowErrors,
+    _check_header,
+    _text,
+    clean_row,
+    render_error,
+    resolve_chunk,
+)
+from .models import Settlement
+
+STORED_COLUMNS = [c for c in imports.KNOWN_COLUMNS if c not in ("certno", "psn_name", "gend", "brdy")]
+
+
+class SniffedCSV(base_formats.CSV):
+    """CSV in UTF-8 (with or without BOM) or GBK: read as bytes, try `utf-8-sig` strictly,
+    then `gb18030` — never the other order (gb18030 turns UTF-8 into mojibake silently)."""
+
+    def is_binary(self):
+        return True
+
+    def get_read_mode(self):
+        return "rb"
+
+    def create_dataset(self, in_stream, **kwargs):
+        if isinstance(in_stream, bytes):
+            for encoding in ("utf-8-sig", "gb18030"):
+                try:
+                    in_stream = in_stream.decode(encoding)
+                    break
+                except UnicodeDecodeError:
+                    continue
+            else:
+                raise ValueError(str(imports.MESSAGES["encoding"]))
+        return super().create_dataset(in_stream, **kwargs)
+
+
+class SettlementResource(resources.ModelResource):
+    certno = fields.Field(attribute=None, column_name="certno", readonly=True)
+
+    def __init__(self, contract: Contract | None = None, user=None, month=None, **kwargs):
+        super().__init__(**kwargs)
+        self.contract, self.user, self.month = contract, user, month
+        self.rows: dict[int, ChunkRow] = {}
+        self.by_setl_id: dict[str, ChunkRow] = {}
+        self.ctx = RowContext.for_contract(contract) if contract else None
+        self.sha256 = ""
+
+    class Meta:
+        model = Settlement
+        import_id_fields = ["setl_id"]
+        fields = ["setl_id", *[c for c in STORED_COLUMNS if c != "setl_id"], "certno"]
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+
+    def before_import(self, dataset, **kwargs):
+        if self.contract is None:
+            raise ValidationError("contract required")
+        dataset.headers = [str(h or "").strip().lstrip("\ufeff").lower() for h in dataset.headers]
+        errors = RowErrors()
+        _check_header(dataset.headers, self.contract, errors)
+        if errors:
+            raise ValidationError([render_error(e) for e in errors.items])
+        self.sha256 = hashlib.sha256(dataset.export("csv").encode()).hexdigest()
+        self.seen: dict[str, int] = {}
+
+    def before_import_row(self, row, **kwargs):
+        number = kwargs["row_number"] + 1  # the spreadsheet row: the header is row 1
+        errors = RowErrors()
+        values = clean_row(number, row, self.ctx, errors)
+        resolved = []
+        if values is not None:
+            first = self.seen.setdefault(values["setl_id"], number)
+            if first != number:
+                errors.add(number, "setl_id", "duplicate_setl_id", value=values["setl_id"], first=first)
+            else:
+                from insurance_admin.accounts.scoping import area_scope_ids
+
+                resolved = resolve_chunk([ChunkRow(number, values)], self.ctx, area_scope_ids(self.user), errors)
+        if errors:
+            by_column: dict[str, list[str]] = {}
+            for e in errors.items:
+                if e["column"] in self.fields:  # shown under the column's name by import-export
+                    by_column.setdefault(e["column"], []).append(render_error(e))
+                else:
+                    label = imports.column_label(e["column"])
+                    by_column.setdefault("__all__", []).append(f"{label}：{render_error(e)}" if label else render_error(e))
+            raise ValidationError(by_column)
+        self.rows[kwargs["row_number"]] = self.by_setl_id[values["setl_id"]] = resolved[0]
+
+    def import_instance(self, instance, row, **kwargs):
+        chunk_row = self.rows[kwargs["row_number"]]
+        if chunk_row.existing:
+            return
+        for name, value in chunk_row.values.items():
+            if not name.startswith("_"):
+                setattr(instance, name, value)
+        instance.contract = self.contract
+        instance.person_id = chunk_row.person_id
+        instance.area_id = chunk_row.area_id
+        instance.source = Settlement.Source.INSTANT
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        chunk_row = self.by_setl_id.get(_text(row.get("setl_id")))
+        return not import_validation_errors and chunk_row is not None and chunk_row.existing
+
+    def after_import(self, dataset, result, **kwargs):
+        if kwargs.get("dry_run") or result.has_errors() or result.has_validation_errors():
+            return
+        created = [(r.object_id, n + 1) for n, r in enumerate(result.rows, start=1) if r.import_type == r.IMPORT_TYPE_NEW]
+        imports.batch_record_admin_import(
+            contract=self.contract, month=self.month, user=self.user, file_name=kwargs.get("file_name") or "",
+            sha256=self.sha256, created=created, row_count=len(dataset), hospital=tuple(self.ctx.hospital or ("", "")),
+        )
+
+    def get_export_queryset(self, request=None, **kwargs):
+        return Settlement.objects.for_user(getattr(request, "user", None))
+
+    def dehydrate_certno(self, obj):
+        return ""  # identities are not exported from settlements
 
 
 class ClaimExportResource(resources.Resource):

@@ -166,37 +166,45 @@ def row_record(row: tuple) -> SettlementRecord:
     )
 
 
-def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progress=None) -> RecomputeSummary:
+def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progress=None, person_ids=None) -> RecomputeSummary:
     """Recompute every stored settlement of a contract with the engine and store the result
     and its difference from the platform's own figure (审核) as SettlementChecks.
 
     Each person's records are accumulated in settlement order (enddate, settlement time, id)
     from zero, as the platform did. Rows stream from a server-side cursor; the contract's
     checks are replaced in one transaction (COPY on PostgreSQL), so a crash or a bad plan
-    leaves the previous checks in place.
+    leaves the previous checks in place. `person_ids` (ids or a values() queryset) limits the
+    run to those persons' settlements, e.g. the persons of one hospital batch.
     """
     from .engine import Evaluator
 
     benefit_plan = plan_of(contract)
     platform_index = ROW_FIELDS.index(contract.program.platform_paid_field) if contract.program.platform_paid_field else None
+    enrollments = Enrollment.objects.in_force().filter(contract=contract)
+    settlements = Settlement.objects.filter(contract=contract)
+    checks = SettlementCheck.objects.filter(contract=contract)
+    if person_ids is not None:
+        enrollments = enrollments.filter(person_id__in=person_ids)
+        settlements = settlements.filter(person_id__in=person_ids)
+        checks = checks.filter(settlement__person_id__in=person_ids)
     persons = {
         str(e.person_id): person_attributes(e)
-        for e in Enrollment.objects.in_force().filter(contract=contract).only(
+        for e in enrollments.only(
             "person_id", "category", "employment", "health", "continuous_no_claim_3y", "student"
-        )
+        ).iterator(chunk_size=chunk_size)  # not the queryset cache: 10^5 model instances at once
     }
     evaluator = Evaluator(benefit_plan.engine_plan(), persons)
     now = timezone.now()
     summary = RecomputeSummary(0, 0, ZERO, ZERO)
     rows = (
-        Settlement.objects.filter(contract=contract)
+        settlements
         .order_by("person_id", "enddate", "setl_time", "id")
         .values_list(*ROW_FIELDS)
         .iterator(chunk_size=chunk_size)
     )
 
     with transaction.atomic():
-        SettlementCheck.objects.filter(contract=contract).delete()
+        checks.delete()
         chunk: list[tuple] = []
         for row in rows:
             chunk.append(row)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", program_views.workbench, name="home"),
     path("persons/<int:pk>/", program_views.person_detail, name="person_detail"),
     path("persons/<int:person_pk>/trial/<slug:contract_code>/", claim_views.trial, name="trial"),
+    path("claims/hospital-batches/", include("claims.batch_urls")),
     path("claims/<int:pk>/slip.pdf", claim_views.slip_pdf, name="claim_slip"),
     path("claims/", include("claims.urls")),
     path("finance/", include("finance.urls")),

@@ -43,13 +43,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     # Second pair of eyes on claims: reads people in full, changes nothing here.
     "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity", "claims.run_trial", "claims.view_settlement",
-                 "claims.view_claim", "claims.review_claim", "claims.print_slip"],
+                 "claims.view_claim", "claims.review_claim", "claims.print_slip",
+                 # hospital monthly files: import, review differences, deductions and recoveries
+                 "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.record_deduction"],
     # Premiums, deposits, payables: needs contracts and headcounts, not identities.
     "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "claims.view_claim", "claims.pay_claim",
-                "claims.print_slip", "finance.view_finance", "finance.manage_finance", *_VIEW_FINANCE_ADMIN],
+                "claims.print_slip", "finance.view_finance", "finance.manage_finance", *_VIEW_FINANCE_ADMIN,
+                # hospital monthly files: import them and follow what is payable to hospitals
+                "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
-                   "claims.view_claim", "claims.view_settlementslip", "finance.view_finance"],
+                   "claims.view_claim", "claims.view_settlementslip", "finance.view_finance", "claims.view_hospitalbatch"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,
@@ -62,6 +66,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *[f"claims.{action}_{model}" for model in ("claimterms", "documentrequirement") for action in ("add", "change")],
         "finance.view_financeterms",
         "finance.change_financeterms",
+        "claims.view_hospitalsettlementterms",
+        "claims.add_hospitalsettlementterms",
+        "claims.change_hospitalsettlementterms",
         "core.add_calendarday",
         "core.change_calendarday",
         "core.delete_calendarday",

@@ -1,0 +1,497 @@
+"""Batch services: upload → validate → confirm → apply (one transaction) → recompute, with the
+batch's totals, payment due date and progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from insurance_admin.core.workdays import load_calendar
+from programs.models import Contract
+
+from ..models import (
+    HospitalBatch,
+    HospitalBatchLog,
+    HospitalBatchSettlement,
+    HospitalSettlementTerms,
+    Recovery,
+    Settlement,
+)
+from .rows import (
+    CENT,
+    VALUE_FIELDS,
+    ChunkRow,
+    FileRefused,
+    RowErrors,
+    count_rows,
+    file_format,
+    scan,
+)
+
+# --- progress (outside the import transaction, readable by the web process) ---------------
+
+
+def _progress_path(batch_id: int) -> str:
+    return os.path.join(settings.MEDIA_ROOT, "hospital-batches", "progress", f"{batch_id}.json")
+
+
+def progress_write(batch_id: int, phase: str, done: int, total: int) -> None:
+    """Progress lives in a small file beside the uploads, not in the batch row: the import runs
+    in one transaction whose writes nobody else sees until it commits (and on SQLite a second
+    writer would wait for it)."""
+    path = _progress_path(batch_id)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as fh:
+        json.dump({"phase": phase, "done": done, "total": total}, fh)
+    os.replace(tmp, path)
+
+
+def progress_read(batch_id: int) -> dict:
+    try:
+        with open(_progress_path(batch_id)) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return {"phase": "", "done": 0, "total": 0}
+
+
+PHASE_LABELS = {
+    "validating": _("checking rows"), "validated": _("checked"), "applying": _("writing settlements"),
+    "recomputing": _("recomputing with the engine"), "done": _("finished"),
+}
+
+
+def batch_progress(batch: HospitalBatch) -> dict:
+    """What the page's progress bar shows (the JSON endpoint)."""
+    info = progress_read(batch.pk)
+    running = batch.status in (HospitalBatch.Status.PENDING, HospitalBatch.Status.VALIDATING, HospitalBatch.Status.APPLYING)
+    total = info["total"] or batch.row_count
+    done = info["done"] if running else total
+    percent = 100 if not running else (min(99, int(done * 100 / total)) if total else 0)
+    return {
+        "status": batch.status,
+        "status_label": str(batch.get_status_display()),
+        "running": running,
+        "phase": info["phase"],
+        "phase_label": str(PHASE_LABELS.get(info["phase"], "")),
+        "done": done,
+        "total": total,
+        "percent": percent,
+    }
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+def _log(batch: HospitalBatch, action: str, user=None, **summary) -> None:
+    HospitalBatchLog.objects.create(batch=batch, action=action, by=user, file_sha256=batch.file_sha256,
+                                    summary={k: str(v) if isinstance(v, Decimal) else v for k, v in summary.items()})
+
+
+def _sha256(uploaded) -> str:
+    digest = hashlib.sha256()
+    for block in uploaded.chunks():
+        digest.update(block)
+    uploaded.seek(0)
+    return digest.hexdigest()
+
+
+@transaction.atomic
+def batch_upload(*, contract: Contract, month: dt.date, uploaded_file, user, reported_on: dt.date | None = None) -> HospitalBatch:
+    """Store an uploaded file as a PENDING batch (hash, format); validation comes next
+    (`batch_validate`, inline or as a task). An unsupported file type is refused at once."""
+    sha = _sha256(uploaded_file)
+    batch = HospitalBatch(
+        contract=contract, month=month.replace(day=1), reported_on=reported_on or timezone.localdate(),
+        file_name=os.path.basename(uploaded_file.name)[:255], file_sha256=sha, uploaded_by=user, file_format="",
+    )
+    try:
+        batch.file_format = file_format(uploaded_file.name)
+    except FileRefused as exc:
+        batch.file_format = os.path.splitext(uploaded_file.name)[1][1:8].lower() or "?"
+        batch.status = HospitalBatch.Status.REFUSED
+        batch.errors = [{"row": None, "column": "", "code": exc.code, "params": {}}]
+        batch.error_count = 1
+    batch.file.save(f"{sha[:16]}-{batch.file_name}", uploaded_file, save=False)
+    batch.full_clean()
+    batch.save()
+    _log(batch, "uploaded", user, file_name=batch.file_name, size=uploaded_file.size, status=batch.status)
+    progress_write(batch.pk, "", 0, 0)
+    return batch
+
+
+def _claim(batch_id: int, expected: str, new: str) -> HospitalBatch | None:
+    """Move a batch from `expected` to `new` if nobody else has: the row is locked with SKIP
+    LOCKED, so a redelivered task finds it taken (or already past `expected`) and does nothing."""
+    with transaction.atomic():
+        batch = (HospitalBatch.objects.select_for_update(skip_locked=True)
+                 .filter(pk=batch_id, status=expected).first())
+        if batch is None:
+            return None
+        batch.status = new
+        batch.save(update_fields=["status"])
+    return HospitalBatch.objects.select_related("contract__program", "uploaded_by").get(pk=batch_id)
+
+
+def batch_validate(batch_id: int) -> HospitalBatch:
+    """Check every row of a PENDING batch; VALIDATED with counts and a preview, or REFUSED
+    with the error list. Writes no settlement."""
+    batch = _claim(batch_id, HospitalBatch.Status.PENDING, HospitalBatch.Status.VALIDATING)
+    if batch is None:
+        return HospitalBatch.objects.get(pk=batch_id)
+    total = _safe_count(batch)
+    progress_write(batch.pk, "validating", 0, total)
+    errors = RowErrors()
+    result = scan(batch, errors, progress=lambda done: progress_write(batch.pk, "validating", done, total))
+    batch.row_count, batch.created_count, batch.unchanged_count = result.rows, result.new, result.unchanged
+    batch.fixmedins_code, batch.fixmedins_name = result.hospital
+    batch.preview = result.preview or []
+    batch.errors, batch.error_count = errors.items, errors.count
+    batch.status = HospitalBatch.Status.REFUSED if errors else HospitalBatch.Status.VALIDATED
+    with transaction.atomic():
+        batch.save()
+        _log(batch, "refused" if errors else "validated", None, rows=result.rows, new=result.new,
+             unchanged=result.unchanged, errors=errors.count)
+    progress_write(batch.pk, "validated", result.rows, result.rows)
+    return batch
+
+
+def _safe_count(batch: HospitalBatch) -> int:
+    try:
+        return count_rows(batch.file.path, batch.file_format)
+    except Exception:  # noqa: BLE001 - the scan reports unreadable files properly
+        return 0
+
+
+@transaction.atomic
+def batch_confirm(*, batch: HospitalBatch, user) -> HospitalBatch:
+    """A person confirms a VALIDATED batch for import (the import itself is `batch_apply`)."""
+    batch = HospitalBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status != HospitalBatch.Status.VALIDATED:
+        raise ValueError(f"batch {batch.pk} is {batch.status}, not validated")
+    batch.confirmed_by = user
+    batch.save(update_fields=["confirmed_by"])
+    _log(batch, "confirmed", user)
+    return batch
+
+
+class _Refused(Exception):
+    pass
+
+
+def batch_apply(batch_id: int) -> HospitalBatch:
+    """Import a confirmed batch in ONE transaction: re-check every row (the database may have
+    changed since validation), create the new settlements, recompute the persons concerned
+    with the engine, offset the hospital's pending recoveries, compute totals and due date.
+
+    The batch is shown as APPLYING first (committed), then locked FOR UPDATE SKIP LOCKED for
+    the length of the import transaction: a redelivered message finds it locked (or DONE) and
+    does nothing, while a batch left APPLYING by a worker that died (its transaction rolled
+    back, its lock gone) is picked up again by the redelivery.
+    """
+    _claim(batch_id, HospitalBatch.Status.VALIDATED, HospitalBatch.Status.APPLYING)
+    errors = RowErrors()
+    batch = None
+    try:
+        with transaction.atomic():
+            locked = (HospitalBatch.objects.select_for_update(skip_locked=True)
+                      .filter(pk=batch_id, status=HospitalBatch.Status.APPLYING).values_list("pk", flat=True).first())
+            if locked is None:
+                return HospitalBatch.objects.get(pk=batch_id)
+            batch = HospitalBatch.objects.select_related("contract__program", "uploaded_by", "confirmed_by").get(pk=batch_id)
+            _import_locked(batch, errors)
+    except _Refused:
+        batch.status = HospitalBatch.Status.REFUSED
+        batch.errors, batch.error_count = errors.items, errors.count
+        with transaction.atomic():
+            batch.save(update_fields=["status", "errors", "error_count"])
+            _log(batch, "refused", None, errors=errors.count)
+    except Exception as exc:
+        if batch is None:
+            raise
+        batch.status = HospitalBatch.Status.FAILED
+        batch.errors = [{"row": None, "column": "", "code": "failed", "params": {"detail": f"{type(exc).__name__}: {exc}"[:300]}}]
+        batch.error_count = 1
+        with transaction.atomic():
+            batch.save(update_fields=["status", "errors", "error_count"])
+            _log(batch, "failed", None, error=type(exc).__name__)
+        raise
+    finally:
+        if batch is not None:
+            progress_write(batch.pk, "done", batch.row_count, batch.row_count)
+    return batch
+
+
+def _import_locked(batch: HospitalBatch, errors: RowErrors) -> None:
+    total = batch.row_count
+    contract = batch.contract
+
+    def write(rows: list[ChunkRow]) -> None:
+        ids = insert_settlements(contract.pk, rows)
+        _insert_links([(ids[r.values["setl_id"]], batch.pk, r.number) for r in rows])
+
+    progress_write(batch.pk, "applying", 0, total)
+    result = scan(batch, errors, on_rows=write, progress=lambda done: progress_write(batch.pk, "applying", done, total))
+    if errors:
+        raise _Refused
+    progress_write(batch.pk, "recomputing", total, total)
+    _recompute(batch)
+    Recovery.objects.filter(
+        offset_batch__isnull=True, program=contract.program, fixmedins_code=result.hospital[0]
+    ).update(offset_batch=batch)
+    batch.row_count, batch.created_count, batch.unchanged_count = result.rows, result.new, result.unchanged
+    batch.status = HospitalBatch.Status.DONE
+    batch.applied_at = timezone.now()
+    _fill_totals(batch)
+    batch.save()
+    _log(batch, "imported", batch.confirmed_by, **_summary(batch))
+
+
+@transaction.atomic
+def batch_record_admin_import(
+    *, contract: Contract, month: dt.date, user, file_name: str, sha256: str, created: list[tuple[int, int]],
+    row_count: int, hospital: tuple[str, str],
+) -> HospitalBatch:
+    """Record a file imported row by row through the admin (django-import-export) as a DONE
+    batch, inside the import's own transaction: links its new settlements (`created` =
+    [(settlement id, row)]), recomputes them, offsets recoveries, computes totals and due date."""
+    batch = HospitalBatch(
+        contract=contract, month=month.replace(day=1), reported_on=timezone.localdate(), file_name=file_name[:255] or "admin",
+        file_sha256=sha256, file_format="admin", uploaded_by=user, confirmed_by=user, fixmedins_code=hospital[0],
+        fixmedins_name=hospital[1], row_count=row_count, created_count=len(created), unchanged_count=row_count - len(created),
+        status=HospitalBatch.Status.DONE, applied_at=timezone.now(),
+    )
+    batch.full_clean()
+    batch.save()
+    HospitalBatchSettlement.objects.bulk_create(
+        [HospitalBatchSettlement(settlement_id=int(pk), batch=batch, row_no=row) for pk, row in created]
+    )
+    _recompute(batch)
+    Recovery.objects.filter(offset_batch__isnull=True, program=contract.program, fixmedins_code=hospital[0]).update(offset_batch=batch)
+    _fill_totals(batch)
+    batch.save()
+    _log(batch, "imported", user, via="admin", **_summary(batch))
+    return batch
+
+
+def insert_settlements(contract_id: int, rows: list[ChunkRow]) -> dict[str, int]:
+    """Insert checked rows as instant settlements; returns {setl_id: id}. COPY on PostgreSQL,
+    one executemany on SQLite: the ORM's per-field preparation of 30 columns was most of the
+    import's time. Values are already clean (clean_row), so nothing is lost by skipping it."""
+    from django.db import connection
+
+    if not rows:
+        return {}
+    table = Settlement._meta.db_table
+    columns = ("contract_id", "person_id", "area_id", "source", *VALUE_FIELDS, "items")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row((contract_id, r.person_id, r.area_id, "instant", *(r.values[f] for f in VALUE_FIELDS), "[]"))
+    else:
+        adapt = _sqlite_value
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, [
+                (contract_id, r.person_id, r.area_id, "instant", *(adapt(r.values[f]) for f in VALUE_FIELDS), "[]")
+                for r in rows
+            ])
+    return dict(Settlement.objects.filter(setl_id__in=[r.values["setl_id"] for r in rows]).values_list("setl_id", "pk"))
+
+
+def _insert_links(rows: list[tuple[int, int, int]]) -> None:
+    from django.db import connection
+
+    table = HospitalBatchSettlement._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} (settlement_id, batch_id, row_no) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {table} (settlement_id, batch_id, row_no) VALUES (%s, %s, %s)", rows)
+
+
+def _sqlite_value(value):
+    """As Django's SQLite backend stores it: decimals and dates as text, datetimes as UTC text."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
+    if isinstance(value, dt.date | Decimal):
+        return str(value)
+    return value
+
+
+def _summary(batch: HospitalBatch) -> dict:
+    return {
+        "rows": batch.row_count, "new": batch.created_count, "unchanged": batch.unchanged_count,
+        "differing": batch.differing_count, "platform_total": batch.platform_total, "engine_total": batch.engine_total,
+        "deductions_total": batch.deductions_total, "recoveries_total": batch.recoveries_total,
+        "payable_total": batch.payable_total, "due_date": batch.due_date.isoformat() if batch.due_date else None,
+    }
+
+
+def _recompute(batch: HospitalBatch) -> None:
+    """The engine's recomputation of every person the batch touched (all their settlements of
+    the contract, in settlement order, so cumulative bands and caps are right)."""
+    from django.db import connection
+
+    from ..services import settlements_recompute
+
+    persons = HospitalBatchSettlement.objects.filter(batch=batch).values("settlement__person_id")
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        # The recomputation reads through server-side cursors, for which PostgreSQL prefers
+        # fast-start plans: with the batch's persons as a semi-join that meant a nested loop
+        # over the whole settlement table per person (minutes for 100,000 rows). Plan for the
+        # total instead (hash join + sort), for this transaction only.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+    settlements_recompute(contract=batch.contract, person_ids=persons, chunk_size=2000)
+
+
+def batch_settlements(batch: HospitalBatch):
+    return Settlement.objects.filter(hospital_batch_link__batch=batch)
+
+
+def _fill_totals(batch: HospitalBatch) -> None:
+    platform_field = batch.contract.program.platform_paid_field
+    settlements = batch_settlements(batch)
+    sums = settlements.aggregate(
+        platform=Sum(platform_field or "hifmi_pay"),
+        engine=Sum("verification__engine_payable"),
+        differing=Count("pk", filter=~Q(verification__difference=0) & Q(verification__difference__isnull=False)),
+    )
+    zero = Decimal("0.00")
+    batch.platform_total = (sums["platform"] or zero).quantize(CENT) if platform_field else zero
+    batch.engine_total = (sums["engine"] or zero).quantize(CENT)
+    batch.differing_count = sums["differing"] or 0
+    batch.deductions_total = sum(
+        (d.amount for d in batch.deductions.all() if d.confirmed), zero
+    )
+    batch.recoveries_total = (batch.recoveries_offset.aggregate(total=Sum("amount"))["total"] or zero).quantize(CENT)
+    reimbursed = batch.platform_total if platform_field else batch.engine_total
+    batch.payable_total = reimbursed - batch.deductions_total - batch.recoveries_total
+    due = payment_due(batch)
+    batch.due_date, batch.due_provisional = (due.date, due.provisional) if due else (None, False)
+
+
+@transaction.atomic
+def batch_totals_refresh(*, batch: HospitalBatch) -> HospitalBatch:
+    """Recompute a DONE batch's totals (after a deduction is confirmed or a recovery offset)."""
+    batch = HospitalBatch.objects.select_for_update().select_related("contract__program").get(pk=batch.pk)
+    _fill_totals(batch)
+    batch.save()
+    return batch
+
+
+# --- due date --------------------------------------------------------------------------------
+
+
+def payment_due(batch: HospitalBatch):
+    """The day the insurer must pay the hospital (a workdays.Deadline), or None "by agreement"."""
+    from insurance_admin.core.workdays import Deadline
+
+    terms = HospitalSettlementTerms.objects.filter(contract_id=batch.contract_id).first()
+    if terms is None:
+        return None
+    if terms.rule == HospitalSettlementTerms.Rule.DAY_OF_NEXT_MONTH:
+        return Deadline(day_of_next_month(batch.month, terms.pay_day), False)
+    return load_calendar().add_working_days(batch.reported_on, terms.working_days)
+
+
+def day_of_next_month(month: dt.date, day: int) -> dt.date:
+    """`day` of the month after `month`, or that month's last day when it is shorter (February)."""
+    first = (month.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return min(first.replace(day=1) + dt.timedelta(days=day - 1), following - dt.timedelta(days=1))
+
+
+def report_deadline(batch: HospitalBatch) -> dt.date | None:
+    """The day the hospital's report was due (Taikang: the 10th of the following month)."""
+    terms = HospitalSettlementTerms.objects.filter(contract_id=batch.contract_id).first()
+    if terms is None or not terms.report_by_day:
+        return None
+    return day_of_next_month(batch.month, terms.report_by_day)
+
+
+@dataclass(frozen=True)
+class BatchPayable:
+    amount: Decimal  # yuan; negative when recoveries exceed what is owed (the hospital owes)
+    due_date: dt.date | None  # None: "by agreement"
+    provisional: bool
+
+
+def batch_payable(batch: HospitalBatch) -> BatchPayable:
+    """For finance: what the insurer owes the hospital for a DONE batch, and by when."""
+    if batch.status != HospitalBatch.Status.DONE:
+        raise ValueError(f"batch {batch.pk} is {batch.status}, not imported")
+    return BatchPayable(batch.payable_total, batch.due_date, batch.due_provisional)
+
+
+PAYABLE_REFERENCE = "hospital-batch-{pk}"
+
+
+def batch_payable_posted(batch: HospitalBatch):
+    """The finance payable this batch was handed over as, or None."""
+    from finance.models import HospitalPayable
+
+    return HospitalPayable.objects.filter(reference=PAYABLE_REFERENCE.format(pk=batch.pk)).first()
+
+
+@transaction.atomic
+def batch_payable_post(*, batch: HospitalBatch, user):
+    """Hand a DONE batch's payable (after confirmed deductions and recoveries) to finance as a
+    hospital payable with its due date; idempotent on the batch. Afterwards the batch's
+    deductions are closed: a later finding is a recovery against the next batch."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.utils.translation import gettext
+
+    from finance import services as finance_services
+    from programs.models import Area
+
+    if not user.has_perm("finance.manage_finance"):
+        raise PermissionDenied(gettext("You may not record hospital payables."))
+    batch = HospitalBatch.objects.select_for_update().get(pk=batch.pk)
+    payable = batch_payable(batch)
+    if payable.amount <= 0:
+        raise ValidationError(gettext("Nothing is payable to the hospital for this batch."), code="nothing")
+    area_id = (Settlement.objects.filter(hospital_batch_link__batch=batch).values("area_id")
+               .annotate(n=Count("id")).order_by("-n", "area_id").values_list("area_id", flat=True).first())
+    record = finance_services.hospital_payable_record(
+        contract=batch.contract, area=Area.objects.get(pk=area_id), fixmedins_code=batch.fixmedins_code,
+        fixmedins_name=batch.fixmedins_name, period=batch.month, amount=payable.amount, due_date=payable.due_date,
+        reference=PAYABLE_REFERENCE.format(pk=batch.pk), user=user,
+    )
+    _log(batch, "payable_posted", user, amount=str(payable.amount), reference=record.reference)
+    return record
+
+
+# --- seed data ---------------------------------------------------------------------------------
+
+SEED_TERMS = {
+    "tongliao-2025": {"rule": "day_of_next_month", "pay_day": 30,
+                      "source": "通辽协议：保险人于次月30日前拨付定点医疗机构上月垫付费用"},
+    "taikang-2025": {"rule": "working_days_after_report", "report_by_day": 10, "working_days": 15,
+                     "source": "太康协议：医疗机构每月10日前报送，保险人审核后15个工作日内拨付"},
+}
+
+
+def seed_settlement_terms(terms_model=HospitalSettlementTerms, contract_model=Contract) -> int:
+    """Create the seed contracts' payment terms where missing (idempotent); returns how many."""
+    created = 0
+    for code, spec in SEED_TERMS.items():
+        contract = contract_model.objects.filter(code=code).first()
+        if contract is not None:
+            _, was_created = terms_model.objects.get_or_create(contract=contract, defaults=spec)
+            created += was_created
+    return created

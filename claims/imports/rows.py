@@ -1,0 +1,575 @@
+"""Reading and checking hospital settlement files: columns, encodings, CSV/XLSX streams, one
+row's cleaning (pure) and a chunk's database checks (persons, enrollments, known setl_ids)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from insurance_admin.accounts.scoping import area_scope_ids
+from programs.models import Contract, Enrollment, InsuredPerson
+
+from ..engine.glossary import (
+    AMOUNT_FIELDS,
+    CLAIM_KINDS,
+    DRUG_LISTS,
+    HOSP_LEVELS,
+    PLACES,
+    RECORD_ATTRIBUTES,
+)
+from ..models import HospitalBatch, Settlement
+
+CHUNK = 2000
+MAX_STORED_ERRORS = 500
+PREVIEW_ROWS = 20
+MONEY_TOLERANCE = Decimal("0.01")
+CENT = Decimal("0.01")
+
+# --- columns ---------------------------------------------------------------------------------
+
+TEXT_FIELDS = ("setl_id", "mdtrt_id", "psn_no", "insutype", "med_type", "fixmedins_code", "fixmedins_name")
+DATE_FIELDS = ("begndate", "enddate")
+CODE_FIELDS = {"claim_kind": CLAIM_KINDS, "place": PLACES, "hosp_lv": HOSP_LEVELS, "drug_list": DRUG_LISTS}
+SETTLEMENT_AMOUNTS = AMOUNT_FIELDS  # every national amount column is stored on Settlement
+#: Columns read but not stored on Settlement (identity is the person's, not the record's).
+IDENTITY_COLUMNS = ("certno", "psn_name", "gend", "brdy")
+KNOWN_COLUMNS = (
+    *TEXT_FIELDS, *IDENTITY_COLUMNS, *DATE_FIELDS, "setl_time", *CODE_FIELDS, "designated",
+    *SETTLEMENT_AMOUNTS, "pool_prop_selfpay",
+)
+ALWAYS_REQUIRED = (
+    "setl_id", "enddate", "claim_kind", "fixmedins_code", "fixmedins_name",
+    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "hifp_pay",
+)
+#: Stored fields compared to decide whether a re-imported row is unchanged.
+COMPARED_FIELDS = (*TEXT_FIELDS, *DATE_FIELDS, "setl_time", *CODE_FIELDS, "designated", *SETTLEMENT_AMOUNTS,
+                   "pool_prop_selfpay")
+#: Every Settlement field a row fills, in a fixed order (the bulk insert's columns).
+VALUE_FIELDS = COMPARED_FIELDS
+COLUMN_LABELS = {
+    "certno": _("ID number"), "psn_name": _("name"), "gend": _("sex"), "brdy": _("birth date"),
+}
+
+MESSAGES = {
+    "encoding": _("The file is neither UTF-8 nor GBK/GB18030 text; save it again as UTF-8 CSV or XLSX."),
+    "format": _("Unsupported file type: upload a .csv or .xlsx file."),
+    "unreadable": _("The file cannot be read: %(detail)s"),
+    "empty": _("The file has no data rows."),
+    "missing_column": _("Column %(name)s is missing."),
+    "missing_identity": _("Either psn_no or certno is needed to identify the insured person."),
+    "required": _("Required value is empty."),
+    "not_amount": _("“%(value)s” is not an amount."),
+    "negative": _("Amount %(value)s is negative."),
+    "too_precise": _("Amount %(value)s has more than two decimals."),
+    "not_ratio": _("“%(value)s” is not a ratio between 0 and 1."),
+    "not_date": _("“%(value)s” is not a date (YYYY-MM-DD)."),
+    "not_datetime": _("“%(value)s” is not a date and time (YYYY-MM-DD HH:MM:SS)."),
+    "outside_contract": _("Date %(value)s lies outside the contract period %(start)s – %(end)s."),
+    "begndate_after_enddate": _("Admission %(begndate)s is after discharge %(enddate)s."),
+    "bad_code": _("“%(value)s” is not one of: %(allowed)s."),
+    "not_boolean": _("“%(value)s” is not yes/no (1/0)."),
+    "too_long": _("“%(value)s” is longer than %(max)s characters."),
+    "identity": _("Total medical cost %(medfee)s differs from the sum of its four parts %(parts)s by %(diff)s (more than 0.01)."),
+    "duplicate_setl_id": _("Settlement id %(value)s already appears in row %(first)s."),
+    "other_hospital": _("Hospital %(value)s differs from the file's hospital %(expected)s."),
+    "unknown_person": _("No insured person with %(value)s."),
+    "person_mismatch": _("psn_no and certno belong to different persons."),
+    "not_enrolled": _("The person is not enrolled in %(contract)s."),
+    "out_of_scope": _("The person's area %(area)s is outside your areas."),
+    "changed_settlement": _("Settlement %(value)s was already imported with different content; correct it by a deduction or recovery, not by re-import."),
+    "other_contract": _("Settlement %(value)s belongs to another contract or is a manual claim."),
+    "failed": _("The import failed: %(detail)s"),
+}
+
+
+def column_label(column: str) -> str:
+    if not column:
+        return ""
+    if column in COLUMN_LABELS:
+        label = COLUMN_LABELS[column]
+    else:
+        try:
+            label = Settlement._meta.get_field(column).verbose_name
+        except Exception:  # noqa: BLE001 - an unknown column is shown by its name only
+            return column
+    return f"{column}（{label}）"
+
+
+def render_error(error: dict) -> str:
+    message = MESSAGES.get(error["code"], error["code"])
+    return str(message) % error.get("params", {}) if error.get("params") else str(message)
+
+
+def rendered_errors(errors: list[dict]) -> list[dict]:
+    """Errors as the pages show them: row, column with its Chinese label, message."""
+    return [
+        {"row": e.get("row") or "", "column": column_label(e.get("column", "")), "message": render_error(e)}
+        for e in errors
+    ]
+
+
+class RowErrors:
+    """Collects errors; counts all of them but keeps the first MAX_STORED_ERRORS."""
+
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+        self.count = 0
+
+    def add(self, row: int | None, column: str, code: str, **params) -> None:
+        self.count += 1
+        if len(self.items) < MAX_STORED_ERRORS:
+            self.items.append({"row": row, "column": column, "code": code,
+                               "params": {k: str(v) for k, v in params.items()}})
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+
+def required_columns(contract: Contract) -> tuple[str, ...]:
+    """The columns a file for `contract` must have: the national core, the program's platform
+    field, and every amount and record attribute the contract's benefit rules read."""
+    plan = contract.benefit_plan.engine_plan()
+    wanted = list(ALWAYS_REQUIRED)
+    platform = contract.program.platform_paid_field
+    if platform:
+        wanted.append(platform)
+    for liability in plan.liabilities:
+        wanted.extend(term.field for term in liability.base)
+        selectors = [liability.eligibility, *(r.when for r in liability.schedule), *(c.when for c in liability.caps)]
+        for selector in selectors:
+            wanted.extend(a for a in selector.attributes() if a in RECORD_ATTRIBUTES)
+    return tuple(dict.fromkeys(wanted))
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+class FileRefused(Exception):
+    """The file cannot be read at all (encoding, format, header)."""
+
+    def __init__(self, code: str, column: str = "", **params) -> None:
+        super().__init__(code)
+        self.code, self.column, self.params = code, column, params
+
+
+def file_format(name: str) -> str:
+    ext = os.path.splitext(name.lower())[1]
+    if ext in (".csv", ".txt"):
+        return "csv"
+    if ext == ".xlsx":
+        return "xlsx"
+    raise FileRefused("format")
+
+
+def detect_encoding(path: str) -> str:
+    """`utf-8-sig` if the whole file decodes strictly, else `gb18030` (a superset of GBK);
+    never the other way round: gb18030 decodes UTF-8 bytes into mojibake without error."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
+        try:
+            with open(path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise FileRefused("encoding")
+
+
+def count_rows(path: str, fmt: str) -> int:
+    """Data rows, for the progress bar (cheap: newline count, or the sheet's dimension)."""
+    if fmt == "csv":
+        lines, last = 0, b"\n"
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                lines += block.count(b"\n")
+                last = block[-1:]
+        return max(lines + (last != b"\n") - 1, 0)
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        return max((wb.worksheets[0].max_row or 1) - 1, 0)
+    finally:
+        wb.close()
+
+
+def iter_rows(path: str, fmt: str, encoding: str = "") -> Iterator[tuple[int, dict]]:
+    """(spreadsheet row number, {column: raw value}) for each non-empty data row. The header
+    row is row 1. Raises FileRefused when the header is missing."""
+    if fmt == "csv":
+        with open(path, encoding=encoding or detect_encoding(path), newline="") as fh:
+            reader = csv.reader(fh)
+            header = _header(next(reader, None))
+            for number, values in enumerate(reader, start=2):
+                if any(v.strip() for v in values):
+                    yield number, dict(zip(header, values, strict=False))
+        return
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - a broken workbook is the user's file, not our bug
+        raise FileRefused("unreadable", detail=type(exc).__name__) from None
+    try:
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        header = _header(next(rows, None))
+        for number, values in enumerate(rows, start=2):
+            if any(v not in (None, "") for v in values):
+                yield number, dict(zip(header, values, strict=False))
+    finally:
+        wb.close()
+
+
+def _header(values) -> list[str]:
+    if not values:
+        raise FileRefused("empty")
+    return [str(v or "").strip().lstrip("\ufeff").lower() for v in values]
+
+
+# --- cleaning one row ----------------------------------------------------------------------
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # an id typed as a number in Excel
+    return str(value).strip()
+
+
+def parse_amount(value) -> Decimal:
+    """Yuan with at most two decimals; empty is zero. Raises ValueError(code)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return Decimal("0.00")
+    if isinstance(value, bool):
+        raise ValueError("not_amount")
+    text = str(value).strip().replace(",", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("not_amount") from None
+    if not amount.is_finite():
+        raise ValueError("not_amount")
+    if amount < 0:
+        raise ValueError("negative")
+    if amount != amount.quantize(CENT):
+        raise ValueError("too_precise")
+    return amount.quantize(CENT)
+
+
+def parse_date(value) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    if len(text) == 10:
+        try:
+            return dt.date.fromisoformat(text)  # the usual form, ten times faster than strptime
+        except ValueError:
+            pass
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError("not_date")
+
+
+def parse_datetime(value) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        text = str(value).strip()
+        try:
+            moment = dt.datetime.fromisoformat(text) if len(text) == 19 and text[10] == " " else None
+        except ValueError:
+            moment = None
+        for fmt in () if moment else ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y%m%d%H%M%S", "%Y-%m-%d"):
+            try:
+                moment = dt.datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        if moment is None:
+            raise ValueError("not_datetime")
+    # local wall-clock time (Asia/Shanghai); zoneinfo resolves the offset itself
+    return moment.replace(tzinfo=timezone.get_current_timezone()) if timezone.is_naive(moment) else moment
+
+
+BOOLEANS = {"1": True, "true": True, "yes": True, "y": True, "是": True,
+            "0": False, "false": False, "no": False, "n": False, "否": False}
+
+
+@dataclass
+class RowContext:
+    contract: Contract
+    places: tuple[str, ...]
+    hospital: list[str]  # [code, name] of the file, from its first row
+
+    @classmethod
+    def for_contract(cls, contract: Contract) -> RowContext:
+        plan = contract.benefit_plan.engine_plan()
+        return cls(contract, tuple(plan.places) or PLACES, [])
+
+
+def clean_row(number: int, raw: dict, ctx: RowContext, errors: RowErrors) -> dict | None:
+    """The row's stored values (Settlement field names), or None after recording its errors.
+    Pure: no database access (persons and known settlements are checked per chunk)."""
+    before = errors.count
+    values: dict = {}
+    for name in TEXT_FIELDS:
+        value = _text(raw.get(name))
+        limit = Settlement._meta.get_field(name).max_length
+        if len(value) > limit:
+            errors.add(number, name, "too_long", value=value[:50], max=limit)
+        values[name] = value
+    certno = _text(raw.get("certno")).upper()
+    for name in ("setl_id", "fixmedins_code", "fixmedins_name"):
+        if not values[name]:
+            errors.add(number, name, "required")
+    if not values["psn_no"] and not certno:
+        errors.add(number, "psn_no", "missing_identity")
+    for name in DATE_FIELDS:
+        try:
+            values[name] = parse_date(raw.get(name))
+        except ValueError as exc:
+            errors.add(number, name, str(exc), value=_text(raw.get(name)))
+            values[name] = None
+    if values["enddate"] is None and not any(e["row"] == number and e["column"] == "enddate" for e in errors.items):
+        errors.add(number, "enddate", "required")
+    contract = ctx.contract
+    for name in DATE_FIELDS:
+        day = values[name]
+        if name == "enddate" and day and not (contract.period_start <= day <= contract.period_end):
+            errors.add(number, name, "outside_contract", value=day.isoformat(),
+                       start=contract.period_start.isoformat(), end=contract.period_end.isoformat())
+    if values["begndate"] and values["enddate"] and values["begndate"] > values["enddate"]:
+        errors.add(number, "begndate", "begndate_after_enddate", begndate=values["begndate"].isoformat(),
+                   enddate=values["enddate"].isoformat())
+    try:
+        values["setl_time"] = parse_datetime(raw.get("setl_time"))
+    except ValueError as exc:
+        errors.add(number, "setl_time", str(exc), value=_text(raw.get("setl_time")))
+    for name, allowed in CODE_FIELDS.items():
+        value = _text(raw.get(name))
+        if name == "place":
+            allowed = ctx.places
+        if name == "hosp_lv" and value:
+            value = value.upper()
+        if value and value not in allowed:
+            errors.add(number, name, "bad_code", value=value, allowed=", ".join(allowed))
+        elif not value and name == "claim_kind":
+            errors.add(number, name, "required")
+        values[name] = value
+    designated = _text(raw.get("designated")).lower()
+    if designated and designated not in BOOLEANS:
+        errors.add(number, "designated", "not_boolean", value=designated)
+    values["designated"] = BOOLEANS.get(designated)
+    for name in SETTLEMENT_AMOUNTS:
+        try:
+            values[name] = parse_amount(raw.get(name))
+        except ValueError as exc:
+            errors.add(number, name, str(exc), value=_text(raw.get(name)))
+            values[name] = None
+    try:
+        ratio = Decimal(_text(raw.get("pool_prop_selfpay")) or "0")
+        if not ratio.is_finite() or not (0 <= ratio <= 1) or ratio != ratio.quantize(Decimal("0.0001")):
+            raise InvalidOperation
+        values["pool_prop_selfpay"] = ratio
+    except InvalidOperation:
+        errors.add(number, "pool_prop_selfpay", "not_ratio", value=_text(raw.get("pool_prop_selfpay")))
+    parts = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+    if values["medfee_sumamt"] is not None and all(values[p] is not None for p in parts):
+        total = sum((values[p] for p in parts), Decimal("0.00"))
+        if abs(values["medfee_sumamt"] - total) > MONEY_TOLERANCE:
+            errors.add(number, "medfee_sumamt", "identity", medfee=values["medfee_sumamt"], parts=total,
+                       diff=abs(values["medfee_sumamt"] - total))
+    if values["fixmedins_code"]:
+        if not ctx.hospital:
+            ctx.hospital[:] = [values["fixmedins_code"], values["fixmedins_name"]]
+        elif values["fixmedins_code"] != ctx.hospital[0]:
+            errors.add(number, "fixmedins_code", "other_hospital", value=values["fixmedins_code"], expected=ctx.hospital[0])
+    values["_certno"] = certno
+    return values if errors.count == before else None
+
+
+# --- chunks: persons, enrollments, known settlements ---------------------------------------
+
+
+@dataclass
+class ChunkRow:
+    number: int
+    values: dict
+    person_id: int | None = None
+    area_id: int | None = None
+    existing: bool = False
+
+
+def resolve_chunk(rows: list[ChunkRow], ctx: RowContext, scope: frozenset | None, errors: RowErrors) -> list[ChunkRow]:
+    """Check a chunk's persons, enrollments and known setl_ids with a few queries; returns the
+    rows to create (rows identical to stored settlements are marked `existing`)."""
+    psn_nos = {r.values["psn_no"] for r in rows if r.values["psn_no"]}
+    certnos = {r.values["_certno"] for r in rows if r.values["_certno"]}
+    by_psn, by_cert = {}, {}
+    for pk, psn_no, certno in InsuredPerson.objects.filter(Q(psn_no__in=psn_nos) | Q(certno__in=certnos)).values_list(
+        "pk", "psn_no", "certno"
+    ):
+        if psn_no:
+            by_psn[psn_no] = pk
+        by_cert[certno] = pk
+    enrolled = dict(
+        Enrollment.objects.in_force()
+        .filter(contract=ctx.contract, person_id__in=set(by_psn.values()) | set(by_cert.values()))
+        .values_list("person_id", "area_id")
+    )
+    known = {
+        s["setl_id"]: s
+        for s in Settlement.objects.filter(setl_id__in=[r.values["setl_id"] for r in rows]).values(
+            "setl_id", "contract_id", "source", "person_id", *COMPARED_FIELDS
+        )
+    }
+    out = []
+    for row in rows:
+        v, number = row.values, row.number
+        person_psn = by_psn.get(v["psn_no"]) if v["psn_no"] else None
+        person_cert = by_cert.get(v["_certno"]) if v["_certno"] else None
+        if v["psn_no"] and person_psn is None:
+            errors.add(number, "psn_no", "unknown_person", value=v["psn_no"])
+            continue
+        if v["_certno"] and person_cert is None:
+            errors.add(number, "certno", "unknown_person", value=_mask(v["_certno"]))
+            continue
+        if person_psn and person_cert and person_psn != person_cert:
+            errors.add(number, "certno", "person_mismatch")
+            continue
+        row.person_id = person_psn or person_cert
+        row.area_id = enrolled.get(row.person_id)
+        if row.area_id is None:
+            errors.add(number, "psn_no" if v["psn_no"] else "certno", "not_enrolled", contract=ctx.contract.name)
+            continue
+        if scope is not None and row.area_id not in scope:
+            from programs.models import Area
+
+            errors.add(number, "psn_no" if v["psn_no"] else "certno", "out_of_scope",
+                       area=Area.objects.get(pk=row.area_id).name)
+            continue
+        stored = known.get(v["setl_id"])
+        if stored is not None:
+            if stored["contract_id"] != ctx.contract.pk or stored["source"] != Settlement.Source.INSTANT:
+                errors.add(number, "setl_id", "other_contract", value=v["setl_id"])
+                continue
+            if stored["person_id"] != row.person_id or any(stored[f] != v[f] for f in COMPARED_FIELDS):
+                errors.add(number, "setl_id", "changed_settlement", value=v["setl_id"])
+                continue
+            row.existing = True
+        out.append(row)
+    return out
+
+
+def _mask(certno: str) -> str:
+    from programs.masking import mask_certno
+
+    return mask_certno(certno)
+
+
+@dataclass
+class ScanResult:
+    rows: int = 0
+    new: int = 0
+    unchanged: int = 0
+    hospital: tuple[str, str] = ("", "")
+    preview: list | None = None
+
+
+def scan(
+    batch: HospitalBatch,
+    errors: RowErrors,
+    *,
+    on_rows: Callable[[list[ChunkRow]], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ScanResult:
+    """Stream the batch's file once: clean every row, check it against the database in
+    chunks, and hand the rows to create to `on_rows` (the import) chunk by chunk."""
+    path = batch.file.path
+    fmt = batch.file_format
+    result = ScanResult(preview=[])
+    try:
+        encoding = detect_encoding(path) if fmt == "csv" else ""
+        if fmt == "csv" and batch.encoding != encoding:
+            batch.encoding = encoding
+        ctx = RowContext.for_contract(batch.contract)
+        scope = area_scope_ids(batch.uploaded_by)
+        seen: dict[str, int] = {}
+        chunk: list[ChunkRow] = []
+        rows = iter_rows(path, fmt, encoding)
+        header_checked = False
+        for number, raw in rows:
+            if not header_checked:
+                header_checked = True
+                _check_header(raw.keys(), batch.contract, errors)
+                if errors:
+                    return result
+            result.rows += 1
+            if len(result.preview) < PREVIEW_ROWS:
+                result.preview.append({k: _text(raw.get(k)) for k in KNOWN_COLUMNS if k in raw})
+            values = clean_row(number, raw, ctx, errors)
+            if values is None:
+                continue
+            first = seen.setdefault(values["setl_id"], number)
+            if first != number:
+                errors.add(number, "setl_id", "duplicate_setl_id", value=values["setl_id"], first=first)
+                continue
+            chunk.append(ChunkRow(number, values))
+            if len(chunk) >= CHUNK:
+                _flush(chunk, ctx, scope, errors, result, on_rows)
+                chunk = []
+                if progress:
+                    progress(result.rows)
+        if not header_checked:
+            raise FileRefused("empty")
+        _flush(chunk, ctx, scope, errors, result, on_rows)
+        if progress:
+            progress(result.rows)
+        if ctx.hospital:
+            result.hospital = (ctx.hospital[0], ctx.hospital[1])
+    except FileRefused as exc:
+        errors.add(None, exc.column, exc.code, **exc.params)
+    except (csv.Error, UnicodeDecodeError) as exc:
+        errors.add(None, "", "unreadable", detail=str(exc)[:200])
+    return result
+
+
+def _check_header(columns, contract: Contract, errors: RowErrors) -> None:
+    present = set(columns)
+    for column in required_columns(contract):
+        if column not in present:
+            errors.add(1, column, "missing_column", name=column)
+    if "psn_no" not in present and "certno" not in present:
+        errors.add(1, "psn_no", "missing_identity")
+
+
+def _flush(chunk, ctx, scope, errors, result: ScanResult, on_rows) -> None:
+    if not chunk:
+        return
+    rows = resolve_chunk(chunk, ctx, scope, errors)
+    new = [r for r in rows if not r.existing]
+    result.new += len(new)
+    result.unchanged += len(rows) - len(new)
+    if on_rows and not errors:
+        on_rows(new)
