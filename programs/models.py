@@ -433,6 +433,19 @@ class Enrollment(models.Model):
     enrolled_to = models.DateField(_("enrolled to"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.GROUP)
+    # The current area/category/employment/suspension hold since this date (empty: since
+    # enrolled_from); earlier states are EnrollmentPeriod rows (programs/registry_models.py).
+    attributes_from = models.DateField(_("attributes valid from"), null=True, blank=True)
+    cancelled_on = models.DateField(_("cancelled on"), null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self",
+        verbose_name=_("superseded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The group enrollment that replaced this individual policy."),
+    )
     history = HistoricalRecords()
 
     objects = EnrollmentQuerySet.as_manager()
@@ -563,3 +576,11 @@ def _engine_plan(rules: dict):
             _PLAN_CACHE.clear()
         plan = _PLAN_CACHE[key] = plan_from_dict(rules)
     return plan
+
+
+from .registry_models import (  # noqa: E402,F401  (same app; split only for file size)
+    EnrollmentPeriod,
+    HeadcountSnapshot,
+    ImportBatch,
+    SmsNotification,
+)
