@@ -130,7 +130,9 @@ def load_python(*, batch_id: int, path: str, fmt: str, encoding: str, ctx: RowCo
 def index_stage(batch_id: int) -> None:
     stage = stage_table(batch_id)
     with connection.cursor() as cur:
-        if not is_postgres():
+        if is_postgres():
+            cur.execute(f"ANALYZE {stage}")
+        else:
             # PostgreSQL hashes these joins; SQLite needs the indexes.
             cur.execute(f"CREATE INDEX {stage}_certno ON {stage} (c_certno)")
             cur.execute(f"CREATE INDEX {stage}_line ON {stage} (line_no)")
@@ -223,6 +225,11 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
     eff_1 = _date(effective_date - dt.timedelta(days=1))
     result = {}
     with connection.cursor() as cur:
+        if is_postgres():
+            # Statistics of tables filled in this transaction are stale (empty): without this
+            # the planner nests loops over millions of rows. Every statement here is set-based.
+            cur.execute("SET LOCAL enable_nestloop = off")
+            cur.execute("SET LOCAL work_mem = '64MB'")
         step("persons")
         cur.execute(
             f"""INSERT INTO {P} (certno, psn_no, name, sex, birth_date, phone)
@@ -262,7 +269,9 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
             "(COALESCE(enrolled_to, '9999-12-31') <> COALESCE(e_enrolled_to, '9999-12-31')"
             " OR (status = 'terminated') <> (e_status = 'terminated'))"
         )
-        if not is_postgres():
+        if is_postgres():
+            cur.execute(f"ANALYZE {m}")  # without statistics the planner nests loops over it
+        else:
             cur.execute(f"CREATE INDEX {m}_enrollment ON {m} (enrollment_id)")
             cur.execute(f"CREATE INDEX {m}_person ON {m} (person_id)")
 

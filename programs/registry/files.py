@@ -7,7 +7,6 @@ Structural problems (undecodable file, missing columns, unreadable workbook) rai
 import codecs
 import csv
 import datetime as dt
-
 from collections.abc import Iterator
 
 from django.utils.translation import gettext as _
