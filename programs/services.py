@@ -453,3 +453,72 @@ def headcount_snapshot_take(*, contract: Contract, kind: str, as_of: dt.date | N
     for row in rows:
         row.full_clean()
     return HeadcountSnapshot.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def enrollment_list_row_apply(*, contract: Contract, row, effective_date: dt.date, source: str = "group",
+                              reason: str = "") -> tuple[str, Enrollment]:
+    """One checked row of a (small) list through the ORM, with the same meaning as the batch
+    engine: a new person/enrollment, a dated change (the old state kept as a period), or
+    nothing. Returns ("new" | "update" | "skip", enrollment). Audited by simple-history."""
+    from .models import EnrollmentPeriod
+
+    person = InsuredPerson.objects.filter(certno=row.certno).first()
+    if person is None:
+        person = person_create(certno=row.certno, name=row.name, psn_no=row.psn_no, reason=reason)
+    elif person.name != row.name or (row.psn_no and person.psn_no != row.psn_no):
+        person.name = row.name
+        person.psn_no = row.psn_no or person.psn_no
+        person.full_clean()
+        person.save()
+        if reason:
+            update_change_reason(person, reason)
+    enrollment = (
+        Enrollment.objects.select_for_update()
+        .filter(person=person, contract=contract)
+        .exclude(status=Enrollment.Status.CANCELLED)
+        .first()
+    )
+    if enrollment is not None and enrollment.source == Enrollment.Source.INDIVIDUAL and source == Enrollment.Source.GROUP:
+        enrollment_supersede(individual=enrollment, on=effective_date)
+        enrollment = None
+    if enrollment is None:
+        return "new", _enrollment_create_from_row(person, contract, row, source, reason)
+    attr_changed = (
+        enrollment.area_id != row.area_id
+        or enrollment.category != row.category
+        or enrollment.category_detail != row.category_detail
+        or enrollment.employment != row.employment
+        or ("terminated" not in (row.status, enrollment.status) and row.status != enrollment.status)
+    )
+    end_changed = enrollment.enrolled_to != row.enrolled_to or (
+        (row.status == "terminated") != (enrollment.status == Enrollment.Status.TERMINATED)
+    )
+    if not (attr_changed or end_changed):
+        return "skip", enrollment
+    since = enrollment.attributes_from or enrollment.enrolled_from
+    if attr_changed and since < effective_date:
+        EnrollmentPeriod.objects.create(
+            enrollment=enrollment, area_id=enrollment.area_id, category=enrollment.category,
+            category_detail=enrollment.category_detail, employment=enrollment.employment,
+            status="suspended" if enrollment.status == Enrollment.Status.SUSPENDED else "active",
+            valid_from=since, valid_to=effective_date - dt.timedelta(days=1),
+        )
+        enrollment.attributes_from = effective_date
+    enrollment.area_id = row.area_id
+    enrollment.category, enrollment.category_detail = row.category, row.category_detail
+    enrollment.employment, enrollment.status, enrollment.enrolled_to = row.employment, row.status, row.enrolled_to
+    enrollment.full_clean()
+    enrollment.save()
+    if reason:
+        update_change_reason(enrollment, reason)
+    return "update", enrollment
+
+
+def _enrollment_create_from_row(person, contract, row, source, reason) -> Enrollment:
+    return enrollment_create(
+        person=person, contract=contract, area=Area.objects.get(pk=row.area_id), enrolled_from=row.enrolled_from,
+        category=row.category, category_detail=row.category_detail, employment=row.employment,
+        status=row.status, enrolled_to=row.enrolled_to, source=source, attributes_from=row.enrolled_from,
+        reason=reason,
+    )

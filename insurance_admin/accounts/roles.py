@@ -16,6 +16,8 @@ _VIEW_REFERENCE = [
     "core.view_calendaryear",
 ]
 _VIEW_PEOPLE = ["programs.view_insuredperson", "programs.view_enrollment"]
+# Enrollment list imports (issue 6): a county caseworker imports their county's rows only.
+_IMPORT_LISTS = ["programs.view_importbatch", "programs.import_enrollment_list"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # At the county window: finds people, registers and corrects persons and enrollments.
@@ -27,6 +29,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "programs.add_enrollment",
         "programs.change_enrollment",
         "programs.view_full_identity",
+        *_IMPORT_LISTS,
+        "programs.view_headcountsnapshot",
         "claims.run_trial",
         "claims.view_claim",
         "claims.add_claim",
@@ -36,10 +40,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity", "claims.run_trial", "claims.view_settlement",
                  "claims.view_claim", "claims.review_claim"],
     # Premiums, deposits, payables: needs contracts and headcounts, not identities.
-    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "claims.view_claim", "claims.pay_claim"],
+    "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "programs.view_headcountsnapshot",
+                "programs.add_headcountsnapshot", "claims.view_claim", "claims.pay_claim"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
-                   "claims.view_claim"],
+                   "claims.view_claim", "programs.view_importbatch", "programs.view_headcountsnapshot",
+                   "programs.view_smsnotification"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,
@@ -49,6 +55,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for model in ("area", "program", "contract", "party", "partycontact", "premiumrate", "benefitplan")
             for action in ("add", "change", "delete")
         ],
+        *_IMPORT_LISTS,
+        "programs.view_headcountsnapshot",
+        "programs.add_headcountsnapshot",
+        "programs.view_smsnotification",
         "core.add_calendarday",
         "core.change_calendarday",
         "core.delete_calendarday",
