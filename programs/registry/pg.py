@@ -15,7 +15,7 @@ from .engine import stage_table
 from .files import FIELDS, StructuralError, map_header, read_csv_header
 from .rows import CATEGORY_CODES, EMPLOYMENT_CODES, SEX_CODES, STATUS_CODES, RowContext
 
-COPY_BATCH = 32 << 20  # bytes per COPY statement; progress is reported between them
+COPY_BATCH = 8 << 20  # bytes per COPY statement; progress is reported between them
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 PG_ENCODING = {"utf-8-sig": "UTF8", "gb18030": "GB18030"}
 
