@@ -31,7 +31,7 @@ HEADER = ["psn_no", "certno", "psn_name", "gend", "brdy", "admdvs", "psn_type", 
 
 def certno(area: str, birth: dt.date, seq: int) -> str:
     first17 = f"{area}{birth:%Y%m%d}{seq:03d}"
-    return first17 + CHECK[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
+    return first17 + CHECK[sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
 def person(i: int) -> list[str]:

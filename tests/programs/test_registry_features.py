@@ -8,7 +8,14 @@ import pytest
 from django.urls import reverse
 
 from programs import services
-from programs.models import Area, Contract, Enrollment, HeadcountSnapshot, ImportBatch, SmsNotification
+from programs.models import (
+    Area,
+    Contract,
+    Enrollment,
+    HeadcountSnapshot,
+    ImportBatch,
+    SmsNotification,
+)
 from programs.selectors import headcount_on
 from programs.sms import LocmemBackend
 from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
