@@ -56,7 +56,8 @@ def _date_ok(x: str) -> str:
         f"WHEN {m} IN ('04', '06', '09', '11') THEN 30 ELSE 31 END"
     )
     return (
-        f"(CASE WHEN {x} ~ '^[0-9]{{8}}$' AND {m} BETWEEN '01' AND '12' AND {y} >= '0001' "
+        f"(CASE WHEN char_length({x}) = 8 AND translate({x}, '0123456789', '') = '' "
+        f"AND {m} BETWEEN '01' AND '12' AND {y} >= '0001' "
         f"AND {d} BETWEEN '01' AND '31' THEN {d}::int <= ({dim}) ELSE false END)"
     )
 
@@ -220,9 +221,9 @@ def _check_sql(*, mapping, raw, stage, ctx: RowContext, texts: dict) -> str:
                    {reason} AS reason
             FROM (
                 SELECT r.*, upper(replace(r.certno, ' ', '')) AS cn, r.psn_name AS nm,
-                       regexp_replace(r.brdy, '[-/]', '', 'g') AS b8,
-                       regexp_replace(r.begndate, '[-/]', '', 'g') AS bg8,
-                       regexp_replace(r.enddate, '[-/]', '', 'g') AS en8
+                       translate(r.brdy, '-/', '') AS b8,
+                       translate(r.begndate, '-/', '') AS bg8,
+                       translate(r.enddate, '-/', '') AS en8
                 FROM (SELECT {", ".join(select_raw)} FROM {raw}) r
                 OFFSET 0
             ) n
