@@ -1,7 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from .models import Enrollment, InsuredPerson
 
@@ -55,15 +55,15 @@ class ImportUploadForm(forms.Form):
 
     from .models import ImportBatch as _Batch
 
-    contract = forms.ModelChoiceField(label=_lazy("Contract"), queryset=None)
-    file = forms.FileField(label=_lazy("File (CSV in UTF-8 or GBK, or XLSX)"))
+    contract = forms.ModelChoiceField(label=gettext_lazy("Contract"), queryset=None)
+    file = forms.FileField(label=gettext_lazy("File (CSV in UTF-8 or GBK, or XLSX)"))
     effective_date = forms.DateField(
-        label=_lazy("Effective date"),
-        help_text=_lazy("Additions, changes and exits in this list take effect on this date."),
+        label=gettext_lazy("Effective date"),
+        help_text=gettext_lazy("Additions, changes and exits in this list take effect on this date."),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    mode = forms.ChoiceField(label=_lazy("Mode"), choices=_Batch.Mode.choices, initial=_Batch.Mode.FULL)
-    source = forms.ChoiceField(label=_lazy("Source"), choices=_Batch.Source.choices, initial=_Batch.Source.GROUP)
+    mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=_Batch.Mode.choices, initial=_Batch.Mode.FULL)
+    source = forms.ChoiceField(label=gettext_lazy("Source"), choices=_Batch.Source.choices, initial=_Batch.Source.GROUP)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

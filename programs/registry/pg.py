@@ -8,7 +8,7 @@ Python never touches a row: memory stays flat whatever the file size.
 import datetime as dt
 import time
 
-from django.db import connection
+from django.db import connection, transaction
 
 from ..identity import _PROVINCES
 from .engine import stage_table
@@ -110,7 +110,9 @@ def load_and_check(*, batch, ctx: RowContext, texts: dict, progress) -> None:
         pg_cursor = cur.cursor
         try:
             for piece in _pieces(path, header_len):
-                with pg_cursor.copy(copy_sql) as copy:
+                # one transaction per piece (a savepoint inside an outer transaction): a
+                # refused piece leaves the connection usable for the clean-up below
+                with transaction.atomic(), pg_cursor.copy(copy_sql) as copy:
                     copy.write(piece)
                 done += len(piece)
                 lines += piece.count(b"\n")

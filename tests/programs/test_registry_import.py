@@ -252,3 +252,12 @@ def _raise_at(step):
             raise RuntimeError("worker killed")
 
     return hook
+
+
+def test_ragged_line_refuses_the_whole_file_at_validation(admin_user):
+    data = csv_bytes([person_row(1), person_row(2)]) + "1,2,3,4,5,6,7,8,9,10,11,12\r\n".encode("gbk")
+    batch = services.import_batch_validate(batch_id=upload(admin_user, data).pk)
+    assert batch.status == ImportBatch.Status.FAILED
+    assert batch.error
+    assert InsuredPerson.objects.count() == 0
+    assert not engine.stage_exists(batch.pk)
