@@ -420,7 +420,11 @@ class Enrollment(models.Model):
 
     person = models.ForeignKey(InsuredPerson, verbose_name=_("insured person"), on_delete=models.PROTECT, related_name="enrollments")
     contract = models.ForeignKey(Contract, verbose_name=_("contract"), on_delete=models.PROTECT, related_name="enrollments")
-    area = models.ForeignKey(Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="enrollments")
+    # No single-column index: the (area, contract) index below serves area lookups, and one
+    # index fewer matters when millions of rows are loaded at once.
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="enrollments", db_index=False
+    )
     category = models.CharField(_("category"), max_length=16, choices=Category.choices, default=Category.ORDINARY)
     category_detail = models.CharField(
         _("category detail"), max_length=30, blank=True, help_text=_("e.g. 特困, 孤儿, 低保, 低保残疾, 返贫致贫")
@@ -445,6 +449,7 @@ class Enrollment(models.Model):
         blank=True,
         related_name="+",
         help_text=_("The group enrollment that replaced this individual policy."),
+        db_index=False,  # almost always empty; a partial index below
     )
     history = HistoricalRecords()
 
@@ -474,7 +479,13 @@ class Enrollment(models.Model):
             ),
             models.CheckConstraint(condition=Q(source__in=["group", "individual"]), name="enrollment_source_valid"),
         ]
-        indexes = [models.Index(fields=["area", "contract"], name="enrollment_area_contract")]
+        indexes = [
+            models.Index(fields=["area", "contract"], name="enrollment_area_contract"),
+            models.Index(
+                fields=["superseded_by"], name="enrollment_superseded_by",
+                condition=Q(superseded_by__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person} — {self.contract.code}"

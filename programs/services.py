@@ -313,7 +313,12 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
             if batch is None:
                 return None
             superseded = []
-            if batch.source == ImportBatch.Source.GROUP:
+            has_individual = (
+                Enrollment.objects.filter(contract_id=batch.contract_id, source=Enrollment.Source.INDIVIDUAL)
+                .exclude(status=Enrollment.Status.CANCELLED)
+                .exists()
+            )
+            if batch.source == ImportBatch.Source.GROUP and has_individual:
                 for enrollment in Enrollment.objects.filter(
                     pk__in=engine.individual_enrollments_to_supersede(batch.pk, batch.contract_id)
                 ).select_related("person", "contract"):

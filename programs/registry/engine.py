@@ -231,19 +231,23 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
             cur.execute("SET LOCAL enable_nestloop = off")
             cur.execute("SET LOCAL work_mem = '64MB'")
         step("persons")
+        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {P})")
+        registry_was_empty = not cur.fetchone()[0]
         cur.execute(
             f"""INSERT INTO {P} (certno, psn_no, name, sex, birth_date, phone)
                 SELECT c_certno, c_psn_no, c_name, sex, birth_date, '' FROM {stage} s
                 WHERE s.reason IS NULL AND NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"""
         )
         result["persons_added"] = cur.rowcount
-        cur.execute(
+        result["persons_changed"] = 0
+        if not registry_was_empty:  # a first load has nobody to update
+            cur.execute(
             f"""UPDATE {P} SET name = s.c_name, psn_no = COALESCE(s.c_psn_no, {P}.psn_no)
                 FROM {stage} s
                 WHERE {P}.certno = s.c_certno AND s.reason IS NULL
                   AND ({P}.name <> s.c_name OR (s.c_psn_no IS NOT NULL AND COALESCE({P}.psn_no, '') <> s.c_psn_no))"""
-        )
-        result["persons_changed"] = cur.rowcount
+            )
+            result["persons_changed"] = cur.rowcount
 
         step("matching")
         cur.execute(f"DROP TABLE IF EXISTS {m}")
