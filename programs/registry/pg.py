@@ -164,7 +164,9 @@ def _check_sql(*, mapping, raw, stage, ctx: RowContext, texts: dict) -> str:
 
     scope_clause = "false"
     if ctx.scope is not None:
-        scope_clause = f"ar.area_id NOT IN ({', '.join(str(int(a)) for a in sorted(ctx.scope)) or 'NULL'})"
+        scope_clause = (
+            f"ar.area_id NOT IN ({', '.join(str(int(a)) for a in sorted(ctx.scope))})" if ctx.scope else "true"
+        )
     provinces = ", ".join(lit(p) for p in sorted(_PROVINCES))
     id_date = "substr(cn, 7, 4) || '-' || substr(cn, 11, 2) || '-' || substr(cn, 13, 2)"
     start8 = f"(CASE WHEN begndate = '' THEN '{default_start:%Y%m%d}' ELSE greatest(bg8, '{ps8}') END)"
