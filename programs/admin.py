@@ -3,7 +3,10 @@ import json
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportMixin
+from import_export.forms import ConfirmImportForm
 from unfold.admin import TabularInline
+from unfold.contrib.import_export.forms import ImportForm as UnfoldImportForm
 from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminTextareaWidget
 
 from insurance_admin.core.admin_scoping import ScopedAdmin, ScopedFormFieldsMixin
@@ -15,12 +18,16 @@ from .models import (
     BenefitPlan,
     Contract,
     Enrollment,
+    EnrollmentPeriod,
+    ImportBatch,
     InsuredPerson,
     Party,
     PartyContact,
     PremiumRate,
     Program,
+    SmsNotification,
 )
+from .resources import IMPORT_FORMATS, EnrollmentListResource
 from .services import benefit_plan_update
 
 
@@ -93,6 +100,23 @@ class ContractAdmin(ScopedAdmin):
         ),
         (_("Notes"), {"fields": ["notes"]}),
     ]
+    readonly_fields = ["registry_headcount"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            fieldsets.insert(4, (_("Headcount from the registry"), {"fields": ["registry_headcount"]}))
+        return fieldsets
+
+    @admin.display(description=_("registry headcount snapshots"))
+    def registry_headcount(self, obj):
+        from django.template.loader import render_to_string
+
+        from .selectors import contract_snapshots
+
+        if obj is None or not obj.pk:
+            return "—"
+        return render_to_string("programs/_headcount_snapshots.html", {"contract": obj, "tables": contract_snapshots(obj)})
 
 
 class EnrollmentInline(ScopedFormFieldsMixin, TabularInline):
@@ -243,3 +267,125 @@ class BenefitPlanAdmin(ScopedAdmin):
             obj.version = updated.version
         else:
             super().save_model(request, obj, form, change)
+
+
+# --- enrollment lists: small files through django-import-export -------------------------------
+
+
+class _ListFieldsMixin(forms.Form):
+    contract = forms.ModelChoiceField(label=_("Contract"), queryset=Contract.objects.none())
+    effective_date = forms.DateField(label=_("Effective date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def set_user(self, user):
+        self.fields["contract"].queryset = Contract.objects.for_user(user)
+
+
+class EnrollmentListImportForm(_ListFieldsMixin, UnfoldImportForm):
+    pass
+
+
+class EnrollmentListConfirmForm(_ListFieldsMixin, ConfirmImportForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("contract", "effective_date"):
+            self.fields[name].widget = forms.HiddenInput()
+
+
+class EnrollmentAdminWithImport(ImportMixin, EnrollmentAdmin):
+    """Enrollment admin with 导入 for small lists (up to a few thousand rows)."""
+
+    resource_classes = [EnrollmentListResource]
+    import_form_class = EnrollmentListImportForm
+    confirm_form_class = EnrollmentListConfirmForm
+    import_template_name = "admin/import_export/import.html"
+    skip_import_confirm = False
+
+    def get_import_formats(self):
+        return IMPORT_FORMATS
+
+    def has_import_permission(self, request):
+        return request.user.has_perm("programs.import_enrollment_list")
+
+    def create_import_form(self, request):
+        form = super().create_import_form(request)
+        form.set_user(request.user)
+        return form
+
+    def create_confirm_form(self, request, import_form=None):
+        form = super().create_confirm_form(request, import_form)
+        form.set_user(request.user)
+        return form
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["contract"] = import_form.cleaned_data["contract"].pk
+            initial["effective_date"] = import_form.cleaned_data["effective_date"]
+        return initial
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        form = kwargs.get("form")
+        if form is not None and getattr(form, "cleaned_data", None) and "contract" in form.cleaned_data:
+            return {
+                "contract": form.cleaned_data["contract"],
+                "effective_date": form.cleaned_data["effective_date"],
+                "user": request.user,
+            }
+        return {"user": request.user}
+
+
+admin.site.unregister(Enrollment)
+admin.site.register(Enrollment, EnrollmentAdminWithImport)
+
+
+class EnrollmentPeriodInline(TabularInline):
+    model = EnrollmentPeriod
+    extra = 0
+    can_delete = False
+    fields = ["valid_from", "valid_to", "area", "category", "category_detail", "employment", "status", "batch"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+EnrollmentAdminWithImport.inlines = [EnrollmentPeriodInline]
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(ScopedAdmin):
+    list_display = ["file_name", "contract", "effective_date", "mode", "status", "rows_read", "rows_rejected",
+                    "rows_added", "rows_changed", "rows_exited", "created_by", "created_at"]
+    list_filter = ["status", "contract"]
+    readonly_fields = [f.name for f in ImportBatch._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SmsNotification)
+class SmsNotificationAdmin(ScopedAdmin):
+    list_display = ["key", "masked_person", "status", "created_at", "sent_at", "backend"]
+    list_filter = ["status"]
+    fields = ["key", "masked_person", "message", "status", "created_at", "sent_at", "backend", "error"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        from insurance_admin.accounts.scoping import area_scope_ids
+
+        qs = super().get_queryset(request).select_related("person")
+        ids = area_scope_ids(request.user)
+        return qs if ids is None else qs.filter(enrollment__area_id__in=ids)
+
+    @admin.display(description=_("insured person"))
+    def masked_person(self, obj):
+        return str(obj.person)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

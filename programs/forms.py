@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import Enrollment, InsuredPerson
 
@@ -47,3 +48,25 @@ class EnrollmentInlineFormSet(forms.BaseInlineFormSet):
                     form.add_error("contract", _("This person is already enrolled in this contract."))
         if any(form.errors for form in self.forms):
             raise ValidationError(_("Please correct the enrollments below."))
+
+
+class ImportUploadForm(forms.Form):
+    """An enrollment list for one contract (the contract choices are the user's)."""
+
+    from .models import ImportBatch as _Batch
+
+    contract = forms.ModelChoiceField(label=gettext_lazy("Contract"), queryset=None)
+    file = forms.FileField(label=gettext_lazy("File (CSV in UTF-8 or GBK, or XLSX)"))
+    effective_date = forms.DateField(
+        label=gettext_lazy("Effective date"),
+        help_text=gettext_lazy("Additions, changes and exits in this list take effect on this date."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=_Batch.Mode.choices, initial=_Batch.Mode.FULL)
+    source = forms.ChoiceField(label=gettext_lazy("Source"), choices=_Batch.Source.choices, initial=_Batch.Source.GROUP)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .models import Contract
+
+        self.fields["contract"].queryset = Contract.objects.for_user(user).select_related("program")

@@ -422,7 +422,11 @@ class Enrollment(models.Model):
 
     person = models.ForeignKey(InsuredPerson, verbose_name=_("insured person"), on_delete=models.PROTECT, related_name="enrollments")
     contract = models.ForeignKey(Contract, verbose_name=_("contract"), on_delete=models.PROTECT, related_name="enrollments")
-    area = models.ForeignKey(Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="enrollments")
+    # No single-column index: the (area, contract) index below serves area lookups, and one
+    # index fewer matters when millions of rows are loaded at once.
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="enrollments", db_index=False
+    )
     category = models.CharField(_("category"), max_length=16, choices=Category.choices, default=Category.ORDINARY)
     category_detail = models.CharField(
         _("category detail"), max_length=30, blank=True, help_text=_("e.g. 特困, 孤儿, 低保, 低保残疾, 返贫致贫")
@@ -435,6 +439,20 @@ class Enrollment(models.Model):
     enrolled_to = models.DateField(_("enrolled to"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.GROUP)
+    # The current area/category/employment/suspension hold since this date (empty: since
+    # enrolled_from); earlier states are EnrollmentPeriod rows (programs/registry_models.py).
+    attributes_from = models.DateField(_("attributes valid from"), null=True, blank=True)
+    cancelled_on = models.DateField(_("cancelled on"), null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self",
+        verbose_name=_("superseded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The group enrollment that replaced this individual policy."),
+        db_index=False,  # almost always empty; a partial index below
+    )
     history = HistoricalRecords()
 
     objects = EnrollmentQuerySet.as_manager()
@@ -463,7 +481,13 @@ class Enrollment(models.Model):
             ),
             models.CheckConstraint(condition=Q(source__in=["group", "individual"]), name="enrollment_source_valid"),
         ]
-        indexes = [models.Index(fields=["area", "contract"], name="enrollment_area_contract")]
+        indexes = [
+            models.Index(fields=["area", "contract"], name="enrollment_area_contract"),
+            models.Index(
+                fields=["superseded_by"], name="enrollment_superseded_by",
+                condition=Q(superseded_by__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person} — {self.contract.code}"
@@ -565,3 +589,11 @@ def _engine_plan(rules: dict):
             _PLAN_CACHE.clear()
         plan = _PLAN_CACHE[key] = plan_from_dict(rules)
     return plan
+
+
+from .registry_models import (  # noqa: E402,F401  (same app; split only for file size)
+    EnrollmentPeriod,
+    HeadcountSnapshot,
+    ImportBatch,
+    SmsNotification,
+)

@@ -91,3 +91,213 @@ def user_area_names(user) -> list[str]:
     if user.is_superuser:
         return []
     return list(Area.objects.for_user(user).counties().order_by("code").values_list("name", flat=True))
+
+
+# --- the registry on a date ----------------------------------------------------------------
+
+HeadcountKey = tuple[int, str, str]  # (area id, category, employment)
+
+
+def headcount_on(*, contract: Contract, on: dt.date, area_ids=None) -> dict[HeadcountKey, int]:
+    """Persons covered by the contract on date `on`, per area, category and employment.
+
+    Covered: enrolled_from <= on <= enrolled_to (open end: to the end of the contract), not
+    cancelled, not suspended on that date. Attributes are those valid on that date: an
+    EnrollmentPeriod covering it, else the enrollment's current values.
+    """
+    from django.db.models import Count
+    from django.db.models.functions import Coalesce
+
+    from .models import EnrollmentPeriod
+
+    covered = (
+        Enrollment.objects.filter(contract=contract, enrolled_from__lte=on)
+        .exclude(status=Enrollment.Status.CANCELLED)
+        .filter(Q(enrolled_to__isnull=True) | Q(enrolled_to__gte=on))
+    )
+    if area_ids is not None:
+        covered_current = covered.filter(area_id__in=area_ids)
+    else:
+        covered_current = covered
+    current = (
+        covered_current.annotate(since=Coalesce("attributes_from", "enrolled_from"))
+        .filter(since__lte=on)
+        .exclude(status=Enrollment.Status.SUSPENDED)
+        .values("area_id", "category", "employment")
+        .annotate(n=Count("id"))
+    )
+    past = (
+        EnrollmentPeriod.objects.filter(enrollment__in=covered, valid_from__lte=on, valid_to__gte=on)
+        .exclude(status=EnrollmentPeriod.Status.SUSPENDED)
+    )
+    if area_ids is not None:
+        past = past.filter(area_id__in=area_ids)
+    past = past.values("area_id", "category", "employment").annotate(n=Count("id"))
+    counts: dict[HeadcountKey, int] = {}
+    for row in [*current, *past]:
+        key = (row["area_id"], row["category"], row["employment"])
+        counts[key] = counts.get(key, 0) + row["n"]
+    return counts
+
+
+def headcount_by_area_category(*, contract: Contract, on: dt.date) -> dict[tuple[int, str], int]:
+    """Headcount on a date per area and category (employment summed)."""
+    result: dict[tuple[int, str], int] = {}
+    for (area_id, category, _employment), n in headcount_on(contract=contract, on=on).items():
+        result[(area_id, category)] = result.get((area_id, category), 0) + n
+    return result
+
+
+@dataclass(frozen=True)
+class EnrollmentState:
+    enrollment: Enrollment
+    area_id: int
+    category: str
+    category_detail: str
+    employment: str
+    suspended: bool
+
+
+def enrollment_state_on(*, person: InsuredPerson, contract: Contract, on: dt.date) -> EnrollmentState | None:
+    """The person's enrollment attributes valid on `on` (e.g. a claim's discharge date), or
+    None when they were not covered by the contract that day."""
+    enrollment = (
+        Enrollment.objects.filter(person=person, contract=contract, enrolled_from__lte=on)
+        .exclude(status=Enrollment.Status.CANCELLED)
+        .filter(Q(enrolled_to__isnull=True) | Q(enrolled_to__gte=on))
+        .first()
+    )
+    if enrollment is None:
+        return None
+    period = enrollment.periods.filter(valid_from__lte=on, valid_to__gte=on).first()
+    if period is not None:
+        return EnrollmentState(enrollment, period.area_id, period.category, period.category_detail,
+                               period.employment, period.status == "suspended")
+    return EnrollmentState(enrollment, enrollment.area_id, enrollment.category, enrollment.category_detail,
+                           enrollment.employment, enrollment.status == Enrollment.Status.SUSPENDED)
+
+
+def person_category_on(*, person: InsuredPerson, contract: Contract, on: dt.date) -> str | None:
+    """"ordinary"/"special" on that date, None when not covered."""
+    state = enrollment_state_on(person=person, contract=contract, on=on)
+    return None if state is None else state.category
+
+
+def premium_rate_for(rates, category: str, employment: str):
+    """The per-capita premium for a category and employment: exact match first, then the
+    contract's "any" rows."""
+    by_key = {(r.category, r.employment): r.per_capita for r in rates}
+    for key in ((category, employment), (category, "any"), ("any", employment), ("any", "any")):
+        if key in by_key:
+            return by_key[key]
+    return None
+
+
+@dataclass
+class SnapshotTable:
+    kind: str
+    as_of: dt.date | None
+    rows: list  # HeadcountSnapshot with .area loaded
+    total_headcount: int
+    total_premium: object  # Decimal or None when a rate is missing
+
+
+def contract_snapshots(contract: Contract) -> list[SnapshotTable]:
+    from finance.calculations.premiums import headcount_premium
+
+    from .models import HeadcountSnapshot
+
+    tables = []
+    for kind in (HeadcountSnapshot.Kind.PROVISIONAL, HeadcountSnapshot.Kind.FINAL):
+        rows = list(contract.headcount_snapshots.filter(kind=kind).select_related("area"))
+        total = sum(r.headcount for r in rows)
+        priced = [r for r in rows if r.per_capita is not None]
+        premium = None
+        if rows and len(priced) == len(rows):
+            premium = headcount_premium(
+                {str(r.pk): r.per_capita for r in rows}, {str(r.pk): r.headcount for r in rows}
+            )
+        tables.append(SnapshotTable(kind, rows[0].as_of if rows else None, rows, total, premium))
+    return tables
+
+
+# --- import batches -------------------------------------------------------------------------
+
+APPLY_ROWS_PER_SECOND = {"postgresql": 150_000, "sqlite": 20_000}
+
+
+def import_batch_interrupted(batch) -> bool:
+    """An APPLYING batch whose worker is gone: nobody holds its row lock (PostgreSQL; on
+    SQLite, no sign of life for six hours)."""
+    from django.db import connection, transaction
+
+    from .models import ImportBatch
+
+    if batch.status != ImportBatch.Status.APPLYING or batch.apply_started_at is None:
+        return False
+    age = timezone.now() - batch.apply_started_at
+    if not connection.features.has_select_for_update_skip_locked:
+        return age > dt.timedelta(hours=6)
+    if age < dt.timedelta(seconds=60):
+        return False
+    with transaction.atomic():
+        return ImportBatch.objects.select_for_update(skip_locked=True).filter(
+            pk=batch.pk, status=ImportBatch.Status.APPLYING
+        ).exists()
+
+
+def import_batch_progress(batch) -> dict:
+    """What the progress page polls: counts, percentage and an estimate of the time left."""
+    from django.db import connection
+    from django.utils.translation import gettext
+
+    from .models import ImportBatch
+
+    now = timezone.now()
+    status = batch.status
+    interrupted = import_batch_interrupted(batch)
+    percent, eta = 0, None
+    if status == ImportBatch.Status.VALIDATING:
+        if batch.file_size and batch.bytes_read:
+            fraction = min(batch.bytes_read / batch.file_size, 1)
+            percent = int(fraction * 90)
+            elapsed = (now - batch.started_at).total_seconds() if batch.started_at else 0
+            if fraction > 0.01 and batch.phase == "reading":
+                eta = int(elapsed / fraction - elapsed) + 5
+        if batch.phase == "checking":
+            percent = 95
+    elif status == ImportBatch.Status.APPLYING and not interrupted:
+        rate = APPLY_ROWS_PER_SECOND.get(connection.vendor, 20_000)
+        expected = max(batch.rows_valid / rate, 1)
+        elapsed = (now - batch.apply_started_at).total_seconds() if batch.apply_started_at else 0
+        percent = min(int(elapsed / expected * 100), 99)
+        eta = max(int(expected - elapsed), 0)
+    elif status in (ImportBatch.Status.VALIDATED, ImportBatch.Status.DONE):
+        percent = 100
+    phases = {
+        "reading": gettext("Reading and checking rows"),
+        "checking": gettext("Checking duplicates and person numbers"),
+    }
+    return {
+        "id": batch.pk,
+        "status": "interrupted" if interrupted else status,
+        "status_display": gettext("Interrupted — the registry is unchanged; restart it") if interrupted else batch.get_status_display(),
+        "phase": phases.get(batch.phase, ""),
+        "percent": percent,
+        "eta_seconds": eta,
+        "rows_read": batch.rows_read,
+        "rows_valid": batch.rows_valid,
+        "rows_rejected": batch.rows_rejected,
+        "rows_added": batch.rows_added,
+        "rows_changed": batch.rows_changed,
+        "rows_exited": batch.rows_exited,
+        "rows_unchanged": batch.rows_unchanged,
+        "rows_superseded": batch.rows_superseded,
+        "bytes_read": batch.bytes_read,
+        "file_size": batch.file_size,
+        "error": batch.error,
+        "has_rejected_file": bool(batch.rejected_file),
+        "confirmable": status == ImportBatch.Status.VALIDATED and batch.confirmed_at is None and batch.rows_valid > 0,
+        "confirmed": batch.confirmed_at is not None,
+        "finished": status in (ImportBatch.Status.DONE, ImportBatch.Status.FAILED) or interrupted,
+    }

@@ -1,13 +1,36 @@
 """Writes on persons and enrollments: validated in full, audited in the same transaction."""
 
 import datetime as dt
+import hashlib
+import os
+from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from simple_history.utils import update_change_reason
 
+from finance.calculations.premiums import headcount_premium
+from insurance_admin.accounts.scoping import area_scope_ids
+
 from .identity import normalize_certno, parse_certno
-from .models import Area, BenefitPlan, Contract, Enrollment, InsuredPerson
+from .models import (
+    Area,
+    BenefitPlan,
+    Contract,
+    Enrollment,
+    HeadcountSnapshot,
+    ImportBatch,
+    InsuredPerson,
+    SmsNotification,
+)
+from .registry import engine
+from .registry.files import StructuralError, file_format, sniff_upload
+from .registry.rows import RowContext, reasons
 
 
 @transaction.atomic
@@ -35,11 +58,25 @@ def enrollment_create(
     reason: str = "",
     **attributes,
 ) -> Enrollment:
+    superseded = None
+    if attributes.get("source", Enrollment.Source.GROUP) == Enrollment.Source.GROUP:
+        # Beijing (DOMAIN.md §4.4): the group enrollment wins over an individual policy.
+        superseded = (
+            Enrollment.objects.filter(person=person, contract=contract, source=Enrollment.Source.INDIVIDUAL)
+            .exclude(status=Enrollment.Status.CANCELLED)
+            .first()
+        )
+        if superseded is not None:
+            enrollment_supersede(individual=superseded, on=enrolled_from)
     enrollment = Enrollment(person=person, contract=contract, area=area, enrolled_from=enrolled_from, **attributes)
     enrollment.full_clean()
     enrollment.save()
     if reason:
         update_change_reason(enrollment, reason)
+    if superseded is not None:
+        superseded.refresh_from_db()
+        superseded.superseded_by = enrollment
+        superseded.save(update_fields=["superseded_by"])
     return enrollment
 
 
@@ -56,3 +93,437 @@ def benefit_plan_update(*, benefit_plan: BenefitPlan, rules: dict, reason: str =
     if reason:
         update_change_reason(locked, reason)
     return locked
+
+
+# --- enrollment list imports (the registry at scale) ----------------------------------------
+
+IMPORT_STALE_AFTER = dt.timedelta(minutes=10)
+
+
+def _batch_progress(batch_id: int, **fields) -> None:
+    """Progress of a running step, committed at once (the page polls it)."""
+    ImportBatch.objects.filter(pk=batch_id).update(heartbeat_at=timezone.now(), **fields)
+
+
+def _batch_fail(batch_id: int, message: str) -> None:
+    ImportBatch.objects.filter(pk=batch_id).update(
+        status=ImportBatch.Status.FAILED, error=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def import_batch_create(
+    *,
+    user,
+    contract: Contract,
+    uploaded_file,
+    effective_date: dt.date,
+    mode: str = ImportBatch.Mode.FULL,
+    source: str = ImportBatch.Source.GROUP,
+) -> ImportBatch:
+    """Store an uploaded list and queue its validation. A file that cannot be read at all
+    (type, encoding, missing columns) is refused here and nothing is kept."""
+    if not Contract.objects.for_user(user).filter(pk=contract.pk).exists():
+        raise ValidationError(gettext("This contract is outside your areas."))
+    if not (contract.period_start <= effective_date <= contract.period_end):
+        raise ValidationError(
+            {"effective_date": gettext("The effective date must lie within the contract period.")}
+        )
+    digest = hashlib.sha256()
+    for chunk in uploaded_file.chunks():
+        digest.update(chunk)
+    scope = area_scope_ids(user)
+    batch = ImportBatch(
+        contract=contract,
+        created_by=user,
+        mode=mode,
+        source=source,
+        effective_date=effective_date,
+        file_name=os.path.basename(uploaded_file.name)[:255],
+        file_sha256=digest.hexdigest(),
+        file_size=uploaded_file.size or 0,
+        scope_area_ids=None if scope is None else sorted(scope),
+    )
+    batch.file.save(batch.file_name, uploaded_file, save=False)
+    try:
+        _fmt, encoding = sniff_upload(batch.file.path, batch.file_name)
+    except StructuralError as exc:
+        batch.file.delete(save=False)
+        raise ValidationError({"file": str(exc)}) from None
+    batch.encoding = encoding
+    batch.full_clean()
+    batch.save()
+    from .tasks import import_batch_validate_task
+
+    import_batch_validate_task.delay_on_commit(batch.pk)
+    return batch
+
+
+def _row_context(batch: ImportBatch) -> RowContext:
+    contract = batch.contract
+    region = contract.program.region
+    areas = Area.objects.filter(Q(pk=region.pk) | Q(parent=region)).filter(level=Area.Level.COUNTY)
+    lookup: dict[str, int] = {}
+    for area in areas:
+        lookup[area.code] = area.pk
+        lookup[area.name] = area.pk
+    scope = None if batch.scope_area_ids is None else frozenset(batch.scope_area_ids)
+    return RowContext(
+        area_ids=lookup,
+        scope=scope,
+        period_start=contract.period_start,
+        period_end=contract.period_end,
+        effective_date=batch.effective_date,
+        today=timezone.localdate(),
+    )
+
+
+def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
+    """Read and check the whole file into the batch's stage table; nothing in the registry
+    changes. Claimed under a row lock (a redelivered task finds nothing to do); a batch
+    whose worker died while validating is taken up again after IMPORT_STALE_AFTER."""
+    now = timezone.now()
+    with transaction.atomic():
+        batch = (
+            ImportBatch.objects.select_for_update(skip_locked=True)
+            .filter(pk=batch_id)
+            .filter(
+                Q(status=ImportBatch.Status.PENDING)
+                | Q(status=ImportBatch.Status.VALIDATING, heartbeat_at__lt=now - IMPORT_STALE_AFTER)
+            )
+            .first()
+        )
+        if batch is None:
+            return None
+        batch.status = ImportBatch.Status.VALIDATING
+        batch.attempts += 1
+        batch.started_at = batch.heartbeat_at = now
+        batch.phase = "reading"
+        batch.error = ""
+        batch.bytes_read = batch.rows_read = batch.rows_valid = batch.rows_rejected = 0
+        batch.save()
+    batch = ImportBatch.objects.select_related("contract__program__region").get(pk=batch_id)
+    progress = partial(_batch_progress, batch_id)
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            texts = reasons()
+            engine.drop_tables(batch_id)
+            ctx = _row_context(batch)
+            fmt = file_format(batch.file_name)
+            if fmt == "csv" and engine.is_postgres():
+                from .registry import pg
+
+                pg.load_and_check(batch=batch, ctx=ctx, texts=texts, progress=progress)
+            else:
+                engine.load_python(
+                    batch_id=batch_id, path=batch.file.path, fmt=fmt, encoding=batch.encoding,
+                    ctx=ctx, texts=texts, progress=progress, file_size=batch.file_size,
+                )
+            progress(phase="checking")
+            engine.index_stage(batch_id)
+            engine.check_across_rows(batch_id=batch_id, texts=texts)
+            total, rejected = engine.counts(batch_id)
+            report = engine.rejected_csv(batch_id, gettext("reason"), gettext("line"))
+    except StructuralError as exc:
+        engine.drop_tables(batch_id)
+        _batch_fail(batch_id, str(exc))
+        return ImportBatch.objects.get(pk=batch_id)
+    except Exception as exc:
+        engine.drop_tables(batch_id)
+        _batch_fail(batch_id, gettext("Validation stopped: %(error)s") % {"error": exc})
+        raise
+    batch.refresh_from_db()
+    if rejected:
+        stem = os.path.splitext(batch.file_name)[0]
+        batch.rejected_file.save(f"{stem}-rejected.csv", ContentFile(report), save=False)
+    batch.rows_read, batch.rows_rejected, batch.rows_valid = total, rejected, total - rejected
+    batch.bytes_read = batch.file_size
+    batch.status = ImportBatch.Status.VALIDATED
+    batch.phase = ""
+    batch.validated_at = batch.heartbeat_at = timezone.now()
+    batch.save()
+    return batch
+
+
+@transaction.atomic
+def import_batch_confirm(*, batch: ImportBatch, user) -> ImportBatch:
+    """The user accepts the rejected rows: queue the application of the valid ones."""
+    locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if locked.status != ImportBatch.Status.VALIDATED or locked.confirmed_at is not None:
+        raise ValidationError(gettext("Only a validated list can be confirmed, once."))
+    if locked.rows_valid == 0:
+        raise ValidationError(gettext("The list has no valid rows."))
+    locked.confirmed_by = user
+    locked.confirmed_at = timezone.now()
+    locked.save(update_fields=["confirmed_by", "confirmed_at"])
+    from .tasks import import_batch_apply_task
+
+    import_batch_apply_task.delay_on_commit(locked.pk)
+    return locked
+
+
+@transaction.atomic
+def import_batch_retry(*, batch: ImportBatch, user) -> ImportBatch:
+    """Run the application again after a failure or an interrupted worker: the registry is
+    as before (the application is one transaction), the checked rows are still staged."""
+    from .selectors import import_batch_interrupted
+
+    locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    retryable = locked.confirmed_at is not None and locked.validated_at is not None and (
+        locked.status == ImportBatch.Status.FAILED or import_batch_interrupted(locked)
+    )
+    if not retryable or not engine.stage_exists(locked.pk):
+        raise ValidationError(gettext("This import cannot be restarted; upload the file again."))
+    locked.status = ImportBatch.Status.VALIDATED
+    locked.error = ""
+    locked.save(update_fields=["status", "error"])
+    from .tasks import import_batch_apply_task
+
+    import_batch_apply_task.delay_on_commit(locked.pk)
+    return locked
+
+
+def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
+    """Apply a confirmed batch in ONE transaction: persons, additions, dated changes, exits,
+    superseded individual policies and the batch's own DONE all commit together, or nothing
+    does (a killed worker leaves the registry as before; the batch can be restarted)."""
+    with transaction.atomic():
+        claimed = (
+            ImportBatch.objects.select_for_update(skip_locked=True)
+            .filter(pk=batch_id, confirmed_at__isnull=False,
+                    status__in=[ImportBatch.Status.VALIDATED, ImportBatch.Status.APPLYING])
+            .first()
+        )
+        if claimed is None:
+            return None
+        claimed.status = ImportBatch.Status.APPLYING
+        claimed.attempts += 1
+        claimed.apply_started_at = claimed.heartbeat_at = timezone.now()
+        claimed.save(update_fields=["status", "attempts", "apply_started_at", "heartbeat_at"])
+    try:
+        with transaction.atomic():
+            # Held until commit: a second worker (a redelivered message) skips the batch,
+            # and the status page can tell a running application from a dead one.
+            batch = (
+                ImportBatch.objects.select_for_update(skip_locked=True)
+                .select_related("contract")
+                .filter(pk=batch_id, status=ImportBatch.Status.APPLYING)
+                .first()
+            )
+            if batch is None:
+                return None
+            superseded = []
+            has_individual = (
+                Enrollment.objects.filter(contract_id=batch.contract_id, source=Enrollment.Source.INDIVIDUAL)
+                .exclude(status=Enrollment.Status.CANCELLED)
+                .exists()
+            )
+            if batch.source == ImportBatch.Source.GROUP and has_individual:
+                for enrollment in Enrollment.objects.filter(
+                    pk__in=engine.individual_enrollments_to_supersede(batch.pk, batch.contract_id)
+                ).select_related("person", "contract"):
+                    enrollment_supersede(individual=enrollment, on=batch.effective_date, batch=batch)
+                    superseded.append(enrollment.pk)
+            result = engine.apply(
+                batch_id=batch.pk,
+                contract_id=batch.contract_id,
+                source=batch.source,
+                effective_date=batch.effective_date,
+                full_list=batch.mode == ImportBatch.Mode.FULL,
+                scope=None if batch.scope_area_ids is None else frozenset(batch.scope_area_ids),
+                step=_apply_step,
+                superseded=superseded,
+            )
+            batch.rows_added = result["added"]
+            batch.rows_changed = result["changed"]
+            batch.rows_exited = result["exited"]
+            batch.rows_unchanged = result["unchanged"]
+            batch.rows_superseded = len(superseded)
+            batch.status = ImportBatch.Status.DONE
+            batch.phase = ""
+            batch.finished_at = batch.heartbeat_at = timezone.now()
+            batch.save()
+            transaction.on_commit(lambda: engine.drop_tables(batch_id))
+    except Exception as exc:
+        _batch_fail(
+            batch_id,
+            gettext("Application stopped, the registry is unchanged: %(error)s") % {"error": exc},
+        )
+        raise
+    return batch
+
+
+def _apply_step(name: str) -> None:
+    """Hook between the application's statements (tests simulate a crash here)."""
+
+
+# --- Beijing duplicate enrollment (DOMAIN.md §4.4) ------------------------------------------
+
+
+@transaction.atomic
+def enrollment_supersede(*, individual: Enrollment, on: dt.date, batch: ImportBatch | None = None,
+                         group: Enrollment | None = None) -> SmsNotification:
+    """A group enrollment wins over an individual policy for the same person and contract:
+    cancel the individual policy as of `on` (recorded in its history) and queue one SMS."""
+    locked = Enrollment.objects.select_for_update().select_related("person", "contract").get(pk=individual.pk)
+    if locked.source != Enrollment.Source.INDIVIDUAL:
+        raise ValidationError(gettext("Only an individual policy can be superseded."))
+    if locked.status != Enrollment.Status.CANCELLED:
+        locked.status = Enrollment.Status.CANCELLED
+        locked.cancelled_on = on
+        if group is not None:
+            locked.superseded_by = group
+        locked._change_reason = gettext("superseded by the group enrollment")
+        locked.save()
+    with translation.override(settings.LANGUAGE_CODE):
+        message = gettext(
+            "[%(program)s] Your group enrollment for %(year)s has been registered; your individual "
+            "policy was cancelled automatically on %(date)s. No action is needed."
+        ) % {"program": locked.contract.program.name, "year": locked.contract.year, "date": on.isoformat()}
+    return sms_notification_queue(
+        key=f"enrollment-superseded:{locked.pk}", person=locked.person, enrollment=locked, message=message
+    )
+
+
+@transaction.atomic
+def sms_notification_queue(*, key: str, person: InsuredPerson, message: str,
+                           enrollment: Enrollment | None = None) -> SmsNotification:
+    """Queue an SMS once per key; sent by a task after this transaction commits."""
+    notification, created = SmsNotification.objects.get_or_create(
+        key=key, defaults={"person": person, "enrollment": enrollment, "phone": person.phone, "message": message}
+    )
+    if created:
+        from .tasks import sms_send_task
+
+        sms_send_task.delay_on_commit(notification.pk)
+    return notification
+
+
+def sms_notification_send(*, notification_id: int) -> SmsNotification | None:
+    """Send a queued SMS through the configured backend; never twice (row lock + status)."""
+    from .sms import get_backend
+
+    with transaction.atomic():
+        notification = (
+            SmsNotification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, status=SmsNotification.Status.QUEUED)
+            .first()
+        )
+        if notification is None:
+            return None
+        backend = get_backend()
+        notification.backend = f"{type(backend).__module__}.{type(backend).__name__}"
+        if not notification.phone:
+            notification.status = SmsNotification.Status.FAILED
+            notification.error = gettext("No mobile phone number on file.")
+        else:
+            try:
+                backend.send(notification.phone, notification.message)
+            except Exception as exc:  # the backend's own failure, kept for the operator
+                notification.status = SmsNotification.Status.FAILED
+                notification.error = str(exc)[:1000]
+            else:
+                notification.status = SmsNotification.Status.SENT
+                notification.sent_at = timezone.now()
+        notification.save()
+    return notification
+
+
+# --- headcount snapshots ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def headcount_snapshot_take(*, contract: Contract, kind: str, as_of: dt.date | None = None, user=None) -> list[HeadcountSnapshot]:
+    """Count the registry on the cut-off date per area, category and employment and store it
+    with the premium it implies (replacing an earlier snapshot of the same kind)."""
+    from .selectors import headcount_on, premium_rate_for
+
+    as_of = as_of or (
+        contract.headcount_provisional_date if kind == HeadcountSnapshot.Kind.PROVISIONAL else contract.headcount_final_date
+    )
+    if as_of is None:
+        raise ValidationError(gettext("The contract has no cut-off date for this headcount."))
+    rates = list(contract.premium_rates.all())
+    HeadcountSnapshot.objects.filter(contract=contract, kind=kind).delete()
+    rows = []
+    for (area_id, category, employment), count in sorted(headcount_on(contract=contract, on=as_of).items()):
+        rate = premium_rate_for(rates, category, employment)
+        premium = None if rate is None else headcount_premium({"k": rate}, {"k": count})
+        rows.append(
+            HeadcountSnapshot(
+                contract=contract, kind=kind, as_of=as_of, area_id=area_id, category=category,
+                employment=employment, headcount=count, per_capita=rate, premium=premium, taken_by=user,
+            )
+        )
+    for row in rows:
+        row.full_clean()
+    return HeadcountSnapshot.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def enrollment_list_row_apply(*, contract: Contract, row, effective_date: dt.date, source: str = "group",
+                              reason: str = "") -> tuple[str, Enrollment]:
+    """One checked row of a (small) list through the ORM, with the same meaning as the batch
+    engine: a new person/enrollment, a dated change (the old state kept as a period), or
+    nothing. Returns ("new" | "update" | "skip", enrollment). Audited by simple-history."""
+    from .models import EnrollmentPeriod
+
+    person = InsuredPerson.objects.filter(certno=row.certno).first()
+    if person is None:
+        person = person_create(certno=row.certno, name=row.name, psn_no=row.psn_no, reason=reason)
+    elif person.name != row.name or (row.psn_no and person.psn_no != row.psn_no):
+        person.name = row.name
+        person.psn_no = row.psn_no or person.psn_no
+        person.full_clean()
+        person.save()
+        if reason:
+            update_change_reason(person, reason)
+    enrollment = (
+        Enrollment.objects.select_for_update()
+        .filter(person=person, contract=contract)
+        .exclude(status=Enrollment.Status.CANCELLED)
+        .first()
+    )
+    if enrollment is not None and enrollment.source == Enrollment.Source.INDIVIDUAL and source == Enrollment.Source.GROUP:
+        enrollment_supersede(individual=enrollment, on=effective_date)
+        enrollment = None
+    if enrollment is None:
+        return "new", _enrollment_create_from_row(person, contract, row, source, reason)
+    attr_changed = (
+        enrollment.area_id != row.area_id
+        or enrollment.category != row.category
+        or enrollment.category_detail != row.category_detail
+        or enrollment.employment != row.employment
+        or ("terminated" not in (row.status, enrollment.status) and row.status != enrollment.status)
+    )
+    end_changed = enrollment.enrolled_to != row.enrolled_to or (
+        (row.status == "terminated") != (enrollment.status == Enrollment.Status.TERMINATED)
+    )
+    if not (attr_changed or end_changed):
+        return "skip", enrollment
+    since = enrollment.attributes_from or enrollment.enrolled_from
+    if attr_changed and since < effective_date:
+        EnrollmentPeriod.objects.create(
+            enrollment=enrollment, area_id=enrollment.area_id, category=enrollment.category,
+            category_detail=enrollment.category_detail, employment=enrollment.employment,
+            status="suspended" if enrollment.status == Enrollment.Status.SUSPENDED else "active",
+            valid_from=since, valid_to=effective_date - dt.timedelta(days=1),
+        )
+        enrollment.attributes_from = effective_date
+    enrollment.area_id = row.area_id
+    enrollment.category, enrollment.category_detail = row.category, row.category_detail
+    enrollment.employment, enrollment.status, enrollment.enrolled_to = row.employment, row.status, row.enrolled_to
+    enrollment.full_clean()
+    enrollment.save()
+    if reason:
+        update_change_reason(enrollment, reason)
+    return "update", enrollment
+
+
+def _enrollment_create_from_row(person, contract, row, source, reason) -> Enrollment:
+    return enrollment_create(
+        person=person, contract=contract, area=Area.objects.get(pk=row.area_id), enrolled_from=row.enrolled_from,
+        category=row.category, category_detail=row.category_detail, employment=row.employment,
+        status=row.status, enrolled_to=row.enrolled_to, source=source, attributes_from=row.enrolled_from,
+        reason=reason,
+    )

@@ -1,10 +1,16 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.views.decorators.http import require_POST
 
-from . import selectors
+from . import selectors, services
+from .forms import ImportUploadForm
 from .masking import can_see_full_identity
-from .models import Contract, InsuredPerson
+from .models import Contract, ImportBatch, InsuredPerson
 
 
 def _year(request, user) -> int:
@@ -59,5 +65,141 @@ def person_detail(request, pk: int):
             "year_enrollment": selectors.enrollment_for_year(person.visible_enrollments, year),
             "full_identity": can_see_full_identity(user),
             "history": history,
+        },
+    )
+
+
+# --- enrollment list imports ----------------------------------------------------------------
+
+
+def _batch_for(user, pk: int) -> ImportBatch:
+    try:
+        return ImportBatch.objects.for_user(user).select_related("contract", "created_by").get(pk=pk)
+    except ImportBatch.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+@permission_required("programs.view_importbatch", raise_exception=True)
+def import_batch_list(request):
+    user = request.user
+    can_import = user.has_perm("programs.import_enrollment_list")
+    form = ImportUploadForm(user=user, initial={"effective_date": timezone.localdate()})
+    if request.method == "POST":
+        if not can_import:
+            raise PermissionDenied
+        form = ImportUploadForm(request.POST, request.FILES, user=user)
+        if form.is_valid():
+            try:
+                batch = services.import_batch_create(
+                    user=user,
+                    contract=form.cleaned_data["contract"],
+                    uploaded_file=form.cleaned_data["file"],
+                    effective_date=form.cleaned_data["effective_date"],
+                    mode=form.cleaned_data["mode"],
+                    source=form.cleaned_data["source"],
+                )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                return redirect("import_batch_detail", pk=batch.pk)
+    batches = ImportBatch.objects.for_user(user).select_related("contract", "created_by")[:50]
+    return render(request, "programs/import_list.html", {"form": form, "batches": batches, "can_import": can_import})
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@login_required
+@permission_required("programs.view_importbatch", raise_exception=True)
+def import_batch_detail(request, pk: int):
+    batch = _batch_for(request.user, pk)
+    return render(
+        request,
+        "programs/import_detail.html",
+        {
+            "batch": batch,
+            "progress": selectors.import_batch_progress(batch),
+            "can_import": request.user.has_perm("programs.import_enrollment_list"),
+        },
+    )
+
+
+@login_required
+@permission_required("programs.view_importbatch", raise_exception=True)
+def import_batch_progress(request, pk: int):
+    return JsonResponse(selectors.import_batch_progress(_batch_for(request.user, pk)))
+
+
+@login_required
+@permission_required("programs.import_enrollment_list", raise_exception=True)
+@require_POST
+def import_batch_confirm(request, pk: int):
+    batch = _batch_for(request.user, pk)
+    try:
+        services.import_batch_confirm(batch=batch, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, gettext("Confirmed: the valid rows are being applied."))
+    return redirect("import_batch_detail", pk=pk)
+
+
+@login_required
+@permission_required("programs.import_enrollment_list", raise_exception=True)
+@require_POST
+def import_batch_retry(request, pk: int):
+    batch = _batch_for(request.user, pk)
+    try:
+        services.import_batch_retry(batch=batch, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, gettext("Restarted: the valid rows are being applied again."))
+    return redirect("import_batch_detail", pk=pk)
+
+
+@login_required
+@permission_required("programs.view_importbatch", raise_exception=True)
+def import_batch_rejected(request, pk: int):
+    batch = _batch_for(request.user, pk)
+    if not batch.rejected_file:
+        raise Http404
+    name = f"{batch.file_name.rsplit('.', 1)[0]}-rejected.csv"
+    return FileResponse(batch.rejected_file.open("rb"), as_attachment=True, filename=name, content_type="text/csv")
+
+
+# --- headcount snapshots ------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("programs.view_headcountsnapshot", raise_exception=True)
+def contract_headcount(request, code: str):
+    try:
+        contract = Contract.objects.for_user(request.user).select_related("program").get(code=code)
+    except Contract.DoesNotExist:
+        raise Http404 from None
+    if request.method == "POST":
+        if not request.user.has_perm("programs.add_headcountsnapshot"):
+            raise PermissionDenied
+        try:
+            services.headcount_snapshot_take(contract=contract, kind=request.POST.get("kind", ""), user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, gettext("Headcount snapshot taken."))
+        return redirect("contract_headcount", code=code)
+    return render(
+        request,
+        "programs/contract_headcount.html",
+        {
+            "contract": contract,
+            "tables": selectors.contract_snapshots(contract),
+            "can_take": request.user.has_perm("programs.add_headcountsnapshot"),
         },
     )

@@ -25,6 +25,9 @@ _VIEW_FINANCE_ADMIN = [
                   "penalty", "hospitalpayable", "ledgerentry")
 ]
 
+# Enrollment list imports (issue 6): a county caseworker imports their county's rows only.
+_IMPORT_LISTS = ["programs.view_importbatch", "programs.import_enrollment_list"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # At the county window: finds people, registers and corrects persons and enrollments.
     "caseworker": [
@@ -35,6 +38,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "programs.add_enrollment",
         "programs.change_enrollment",
         "programs.view_full_identity",
+        *_IMPORT_LISTS,
+        "programs.view_headcountsnapshot",
         "claims.run_trial",
         "claims.view_claim",
         "claims.add_claim",
@@ -48,12 +53,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                  "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.record_deduction"],
     # Premiums, deposits, payables: needs contracts and headcounts, not identities.
     "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "claims.view_claim", "claims.pay_claim",
-                "claims.print_slip", "finance.view_finance", "finance.manage_finance", *_VIEW_FINANCE_ADMIN,
+                "claims.print_slip", "programs.view_headcountsnapshot", "programs.add_headcountsnapshot",
+                "finance.view_finance", "finance.manage_finance", *_VIEW_FINANCE_ADMIN,
                 # hospital monthly files: import them and follow what is payable to hospitals
                 "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
-                   "claims.view_claim", "claims.view_settlementslip", "finance.view_finance", "claims.view_hospitalbatch"],
+                   "claims.view_claim", "claims.view_settlementslip", "finance.view_finance", "claims.view_hospitalbatch",
+                   "programs.view_importbatch", "programs.view_headcountsnapshot", "programs.view_smsnotification"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,
@@ -69,6 +76,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "claims.view_hospitalsettlementterms",
         "claims.add_hospitalsettlementterms",
         "claims.change_hospitalsettlementterms",
+        *_IMPORT_LISTS,
+        "programs.view_headcountsnapshot",
+        "programs.add_headcountsnapshot",
+        "programs.view_smsnotification",
         "core.add_calendarday",
         "core.change_calendarday",
         "core.delete_calendarday",

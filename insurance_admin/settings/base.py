@@ -220,3 +220,6 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- SMS (programs/sms.py): console in the embedded default, the provider's gateway in production
+SMS_BACKEND = env.str("SMS_BACKEND", default="programs.sms.ConsoleBackend")

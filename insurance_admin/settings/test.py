@@ -11,3 +11,4 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+SMS_BACKEND = "programs.sms.LocmemBackend"

@@ -1,0 +1,363 @@
+"""Staging, set-based checks and the one-transaction application of an enrollment list.
+
+Tables per batch (dropped when the batch is done): `registry_stage_<id>` holds every row of the
+file — raw values for the rejected-rows report, the checked values and the rejection reason —
+and `registry_map_<id>` joins the rows to existing persons and enrollments while applying.
+The SQL below runs unchanged on SQLite and PostgreSQL; only the loading differs (rows checked
+in Python on SQLite / for XLSX, COPY plus one SQL statement on PostgreSQL, see `pg.py`).
+"""
+
+import csv
+import datetime as dt
+import io
+import re
+import time
+from collections.abc import Callable
+
+from django.db import connection
+
+from .files import FIELDS, iter_rows
+from .rows import RowContext, check_row
+
+Progress = Callable[..., None]
+
+CHECKED = [
+    ("reason", "text"),
+    ("c_certno", "text"),
+    ("c_psn_no", "text"),
+    ("c_name", "text"),
+    ("sex", "text"),
+    ("birth_date", "date"),
+    ("area_id", "bigint"),
+    ("category", "text"),
+    ("category_detail", "text"),
+    ("employment", "text"),
+    ("status", "text"),
+    ("enrolled_from", "date"),
+    ("enrolled_to", "date"),
+]
+P = "programs_insuredperson"
+E = "programs_enrollment"
+H = "programs_enrollmentperiod"
+
+
+def stage_table(batch_id: int) -> str:
+    return f"registry_stage_{int(batch_id)}"
+
+
+def map_table(batch_id: int) -> str:
+    return f"registry_map_{int(batch_id)}"
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _unlogged() -> str:
+    # Staging data is reproducible from the file: no WAL for it on PostgreSQL.
+    return "UNLOGGED " if is_postgres() else ""
+
+
+def drop_tables(batch_id: int) -> None:
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {map_table(batch_id)}")
+        cur.execute(f"DROP TABLE IF EXISTS {stage_table(batch_id)}")
+
+
+def stage_exists(batch_id: int) -> bool:
+    return stage_table(batch_id) in connection.introspection.table_names()
+
+
+def _date(value):
+    return None if value is None else connection.ops.adapt_datefield_value(value)
+
+
+def _tmpl(template: str, **exprs: str) -> tuple[str, list[str]]:
+    """A reason template with `{name}` placeholders as a SQL concatenation: (sql, params)."""
+    sql, params, rest = [], [], template
+    while "{" in rest:
+        head, _, tail = rest.partition("{")
+        name, _, rest = tail.partition("}")
+        sql.append("%s")
+        params.append(head)
+        sql.append(f"CAST({exprs[name]} AS text)")
+    sql.append("%s")
+    params.append(rest)
+    return " || ".join(sql), params
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load_python(*, batch_id: int, path: str, fmt: str, encoding: str, ctx: RowContext, texts: dict,
+                progress: Progress, file_size: int) -> None:
+    """Read, check row by row and insert into the stage table (SQLite; XLSX everywhere)."""
+    stage = stage_table(batch_id)
+    cols = ", ".join(f"{c} text" for c in FIELDS)
+    checked = ", ".join(f"{c} {t}" for c, t in CHECKED)
+    insert_cols = ["line_no", *FIELDS, *(c for c, _ in CHECKED)]
+    placeholders = ", ".join(["%s"] * len(insert_cols))
+    insert = f"INSERT INTO {stage} ({', '.join(insert_cols)}) VALUES ({placeholders})"
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE {_unlogged()}TABLE {stage} (line_no integer, {cols}, {checked})")
+        buf, read, valid, rejected = [], 0, 0, 0
+        last = time.monotonic()
+        for line, values in iter_rows(path, fmt, encoding):
+            reason, row = check_row(values, ctx, texts)
+            read += 1
+            if row is None:
+                rejected += 1
+                certno = values[1].strip().replace(" ", "").upper()
+                buf.append((line, *values, reason, certno, None, None, None, None, None, None, None, None, None, None, None))
+            else:
+                valid += 1
+                buf.append((
+                    line, *values, None, row.certno, row.psn_no, row.name, row.sex, _date(row.birth_date),
+                    row.area_id, row.category, row.category_detail, row.employment, row.status,
+                    _date(row.enrolled_from), _date(row.enrolled_to),
+                ))
+            if len(buf) >= 5000:
+                cur.executemany(insert, buf)
+                buf.clear()
+                if time.monotonic() - last > 1:
+                    last = time.monotonic()
+                    progress(rows_read=read, rows_valid=valid, rows_rejected=rejected)
+        if buf:
+            cur.executemany(insert, buf)
+        progress(rows_read=read, rows_valid=valid, rows_rejected=rejected, bytes_read=file_size)
+
+
+def index_stage(batch_id: int) -> None:
+    stage = stage_table(batch_id)
+    with connection.cursor() as cur:
+        if is_postgres():
+            cur.execute(f"ANALYZE {stage}")
+        else:
+            # PostgreSQL hashes these joins; SQLite needs the indexes.
+            cur.execute(f"CREATE INDEX {stage}_certno ON {stage} (c_certno)")
+            cur.execute(f"CREATE INDEX {stage}_line ON {stage} (line_no)")
+            cur.execute(f"CREATE INDEX {stage}_psn_no ON {stage} (c_psn_no)")
+
+
+def check_across_rows(*, batch_id: int, texts: dict) -> None:
+    """Checks that need the whole file (duplicates) or the registry (person numbers)."""
+    stage = stage_table(batch_id)
+    with connection.cursor() as cur:
+        # A person listed twice: the first line stands, later ones are rejected.
+        dup_sql, dup_params = _tmpl(texts["duplicate"], line="d.first_line")
+        cur.execute(
+            f"""UPDATE {stage} AS s SET reason = {dup_sql}
+                FROM (SELECT line_no, first_line FROM (
+                        SELECT line_no, MIN(line_no) OVER (PARTITION BY c_certno) AS first_line
+                        FROM {stage} WHERE reason IS NULL) t
+                      WHERE line_no <> first_line) d
+                WHERE d.line_no = s.line_no""",
+            dup_params,
+        )
+        # One person number, two ID numbers in the file: all but the first are rejected.
+        pn_sql, pn_params = _tmpl(texts["psn_no_duplicate"], value="s.c_psn_no", line="d.first_line")
+        cur.execute(
+            f"""UPDATE {stage} AS s SET reason = {pn_sql}
+                FROM (SELECT line_no, first_line FROM (
+                        SELECT line_no, MIN(line_no) OVER (PARTITION BY c_psn_no) AS first_line
+                        FROM {stage} WHERE reason IS NULL AND c_psn_no IS NOT NULL) t
+                      WHERE line_no <> first_line) d
+                WHERE d.line_no = s.line_no""",
+            pn_params,
+        )
+        taken_sql, taken_params = _tmpl(texts["psn_no_taken"], value="s.c_psn_no")
+        cur.execute(
+            f"""UPDATE {stage} AS s SET reason = {taken_sql}
+                FROM {P} p
+                WHERE s.reason IS NULL AND s.c_psn_no IS NOT NULL
+                  AND p.psn_no = s.c_psn_no AND p.certno <> s.c_certno""",
+            taken_params,
+        )
+
+
+def counts(batch_id: int) -> tuple[int, int]:
+    """(rows read, rows rejected)."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*), COUNT(reason) FROM {stage_table(batch_id)}")
+        total, rejected = cur.fetchone()
+    return total, rejected
+
+
+def rejected_csv(batch_id: int, header_reason: str, header_line: str) -> bytes:
+    """The rejected rows with their reasons, as UTF-8 CSV with a BOM (opens in Excel)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([header_line, *FIELDS, header_reason])
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT line_no, {', '.join(FIELDS)}, reason FROM {stage_table(batch_id)} "
+            "WHERE reason IS NOT NULL ORDER BY line_no"
+        )
+        while rows := cur.fetchmany(5000):
+            writer.writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# --- applying -------------------------------------------------------------------------------
+
+
+def individual_enrollments_to_supersede(batch_id: int, contract_id: int) -> list[int]:
+    """Individual policies of persons on a group list (Beijing: the group enrollment wins)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT e.id FROM {E} e
+                JOIN {P} p ON p.id = e.person_id
+                JOIN {stage_table(batch_id)} s ON s.c_certno = p.certno
+                WHERE s.reason IS NULL AND e.contract_id = %s
+                  AND e.source = 'individual' AND e.status <> 'cancelled'
+                ORDER BY e.id""",
+            [contract_id],
+        )
+        return [r[0] for r in cur.fetchall()]
+
+
+def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.date, full_list: bool,
+          scope: frozenset[int] | None, step: Progress, superseded: list[int]) -> dict[str, int]:
+    """Apply the valid staged rows: persons, new enrollments, dated attribute changes, exits.
+    The caller holds the transaction: this is all or nothing."""
+    stage, m = stage_table(batch_id), map_table(batch_id)
+    eff = _date(effective_date)
+    eff_1 = _date(effective_date - dt.timedelta(days=1))
+    result = {}
+    with connection.cursor() as cur:
+        if is_postgres():
+            # Statistics of tables filled in this transaction are stale (empty): without this
+            # the planner nests loops over millions of rows. Every statement here is set-based.
+            cur.execute("SET LOCAL enable_nestloop = off")
+            cur.execute("SET LOCAL work_mem = '64MB'")
+        step("persons")
+        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {P})")
+        registry_was_empty = not cur.fetchone()[0]
+        cur.execute(
+            f"""INSERT INTO {P} (certno, psn_no, name, sex, birth_date, phone)
+                SELECT c_certno, c_psn_no, c_name, sex, birth_date, '' FROM {stage} s
+                WHERE s.reason IS NULL AND NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"""
+        )
+        result["persons_added"] = cur.rowcount
+        result["persons_changed"] = 0
+        if not registry_was_empty:  # a first load has nobody to update
+            cur.execute(
+            f"""UPDATE {P} SET name = s.c_name, psn_no = COALESCE(s.c_psn_no, {P}.psn_no)
+                FROM {stage} s
+                WHERE {P}.certno = s.c_certno AND s.reason IS NULL
+                  AND ({P}.name <> s.c_name OR (s.c_psn_no IS NOT NULL AND COALESCE({P}.psn_no, '') <> s.c_psn_no))"""
+            )
+            result["persons_changed"] = cur.rowcount
+
+        step("matching")
+        cur.execute(f"DROP TABLE IF EXISTS {m}")
+        cur.execute(
+            f"""CREATE {_unlogged()}TABLE {m} AS
+                SELECT s.reason, p.id AS person_id, e.id AS enrollment_id,
+                       s.area_id, s.category, s.category_detail, s.employment, s.status,
+                       s.enrolled_from, s.enrolled_to,
+                       e.area_id AS e_area_id, e.category AS e_category, e.category_detail AS e_category_detail,
+                       e.employment AS e_employment, e.status AS e_status, e.enrolled_from AS e_enrolled_from,
+                       e.enrolled_to AS e_enrolled_to, COALESCE(e.attributes_from, e.enrolled_from) AS e_attributes_from
+                FROM {stage} s
+                JOIN {P} p ON p.certno = s.c_certno
+                LEFT JOIN {E} e ON e.person_id = p.id AND e.contract_id = %s AND e.status <> 'cancelled'""",
+            [contract_id],
+        )
+        attr_changed = (
+            "(area_id <> e_area_id OR category <> e_category OR category_detail <> e_category_detail"
+            " OR employment <> e_employment"
+            " OR (status <> 'terminated' AND e_status <> 'terminated' AND status <> e_status))"
+        )
+        end_changed = (
+            "(COALESCE(enrolled_to, '9999-12-31') <> COALESCE(e_enrolled_to, '9999-12-31')"
+            " OR (status = 'terminated') <> (e_status = 'terminated'))"
+        )
+        if is_postgres():
+            cur.execute(f"ANALYZE {m}")  # without statistics the planner nests loops over it
+        else:
+            cur.execute(f"CREATE INDEX {m}_enrollment ON {m} (enrollment_id)")
+            cur.execute(f"CREATE INDEX {m}_person ON {m} (person_id)")
+
+        step("enrollments")
+        cur.execute(
+            f"""INSERT INTO {E} (person_id, contract_id, area_id, category, category_detail, employment,
+                                 health, continuous_no_claim_3y, student, enrolled_from, enrolled_to,
+                                 status, source, attributes_from)
+                SELECT person_id, %s, area_id, category, category_detail, employment,
+                       'healthy', %s, %s, enrolled_from, enrolled_to, status, %s, enrolled_from
+                FROM {m} WHERE reason IS NULL AND enrollment_id IS NULL""",
+            [contract_id, False, False, source],
+        )
+        result["added"] = cur.rowcount
+
+        step("changes")
+        cur.execute(
+            f"""INSERT INTO {H} (enrollment_id, area_id, category, category_detail, employment, status,
+                                 valid_from, valid_to, batch_id)
+                SELECT enrollment_id, e_area_id, e_category, e_category_detail, e_employment,
+                       CASE WHEN e_status = 'suspended' THEN 'suspended' ELSE 'active' END,
+                       e_attributes_from, %s, %s
+                FROM {m}
+                WHERE reason IS NULL AND enrollment_id IS NOT NULL AND {attr_changed}
+                  AND e_attributes_from <= %s""",
+            [eff_1, batch_id, eff_1],
+        )
+        result["periods"] = cur.rowcount
+        cur.execute(
+            f"""UPDATE {E} SET area_id = m.area_id, category = m.category, category_detail = m.category_detail,
+                       employment = m.employment, status = m.status, enrolled_to = m.enrolled_to,
+                       attributes_from = CASE
+                           WHEN {_qualify(attr_changed)}
+                                AND m.e_attributes_from < %s THEN %s
+                           ELSE {E}.attributes_from END
+                FROM {m} m
+                WHERE {E}.id = m.enrollment_id AND m.reason IS NULL
+                  AND ({_qualify(attr_changed)} OR {_qualify(end_changed)})""",
+            [eff, eff],
+        )
+        result["changed"] = cur.rowcount
+
+        result["exited"] = 0
+        if full_list:
+            step("exits")
+            cur.execute(f"SELECT DISTINCT area_id FROM {stage} WHERE reason IS NULL")
+            areas = {r[0] for r in cur.fetchall()}
+            if scope is not None:
+                areas &= set(scope)
+            if areas:
+                marks = ", ".join(["%s"] * len(areas))
+                cur.execute(
+                    f"""UPDATE {E} SET status = 'terminated',
+                               enrolled_to = CASE WHEN enrolled_from > %s THEN enrolled_from ELSE %s END
+                        WHERE contract_id = %s AND source = %s AND status IN ('active', 'suspended')
+                          AND area_id IN ({marks})
+                          AND NOT EXISTS (SELECT 1 FROM {m} WHERE {m}.person_id = {E}.person_id)""",
+                    [eff_1, eff_1, contract_id, source, *sorted(areas)],
+                )
+                result["exited"] = cur.rowcount
+
+        if superseded:
+            marks = ", ".join(["%s"] * len(superseded))
+            cur.execute(
+                f"""UPDATE {E} SET superseded_by_id = (
+                        SELECT g.id FROM {E} g WHERE g.person_id = {E}.person_id
+                          AND g.contract_id = {E}.contract_id AND g.status <> 'cancelled')
+                    WHERE id IN ({marks})""",
+                list(superseded),
+            )
+        cur.execute(f"SELECT COUNT(*) FROM {m} WHERE reason IS NULL")
+        valid = cur.fetchone()[0]
+        result["unchanged"] = valid - result["added"] - result["changed"]
+        cur.execute(f"DROP TABLE {m}")
+    return result
+
+
+def _qualify(expr: str) -> str:
+    """Prefix the map table's columns with `m.` inside an UPDATE … FROM."""
+    names = [
+        "e_area_id", "e_category_detail", "e_category", "e_employment", "e_status", "e_enrolled_to",
+        "area_id", "category_detail", "category", "employment", "status", "enrolled_to",
+    ]
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(names) + r")(?!\w)")
+    return pattern.sub(r"m.\1", expr)

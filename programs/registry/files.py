@@ -1,0 +1,169 @@
+"""Reading an enrollment list: encoding detection, header mapping, streaming rows.
+
+Structural problems (undecodable file, missing columns, unreadable workbook) raise
+`StructuralError`: the file is refused before anything is written.
+"""
+
+import codecs
+import csv
+import datetime as dt
+from collections.abc import Iterator
+
+from django.utils.translation import gettext as _
+
+# Canonical column -> header names accepted (the national platform's field codes first).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "psn_no": ("psn_no", "人员编号"),
+    "certno": ("certno", "证件号码", "身份证号码", "身份证号"),
+    "psn_name": ("psn_name", "姓名", "人员姓名"),
+    "gend": ("gend", "性别"),
+    "brdy": ("brdy", "出生日期"),
+    "admdvs": ("admdvs", "insu_admdvs", "参保地医保区划", "医保区划", "区划代码", "统筹区"),
+    "psn_type": ("psn_type", "人员类别"),
+    "emp_type": ("emp_type", "在职退休状态", "在职退休"),
+    "psn_insu_stas": ("psn_insu_stas", "参保状态"),
+    "begndate": ("begndate", "开始日期", "参保开始日期"),
+    "enddate": ("enddate", "结束日期", "参保结束日期"),
+}
+FIELDS = tuple(COLUMNS)
+REQUIRED = ("certno", "psn_name", "gend", "brdy", "admdvs")
+_HEADER_LOOKUP = {alias.lower(): canonical for canonical, aliases in COLUMNS.items() for alias in aliases}
+
+CHUNK = 1 << 20
+
+
+class StructuralError(Exception):
+    """The file as a whole cannot be imported; the message is for the user."""
+
+
+def file_format(name: str) -> str:
+    lower = name.lower()
+    if lower.endswith((".xlsx", ".xlsm")):
+        return "xlsx"
+    if lower.endswith((".csv", ".txt")):
+        return "csv"
+    raise StructuralError(_("Unsupported file type: upload a CSV or XLSX file."))
+
+
+def detect_encoding(path: str) -> str:
+    """`utf-8-sig` if the whole file decodes strictly as UTF-8, else `gb18030` (a superset of
+    GBK). Never the other way round: gb18030 decodes UTF-8 bytes into mojibake without error.
+    A GBK file fails as UTF-8 at its first Chinese character, so this is cheap for it; the
+    gb18030 decoding itself is checked while the rows are read."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+    with open(path, "rb") as fh:
+        try:
+            while chunk := fh.read(CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return "utf-8-sig"
+        except UnicodeDecodeError:
+            return "gb18030"
+
+
+def map_header(names: list[str]) -> list[str | None]:
+    """Canonical name per file column (None: ignored); refuses missing required columns."""
+    mapped = [_HEADER_LOOKUP.get((n or "").strip().lstrip("\ufeff").lower()) for n in names]
+    missing = [c for c in REQUIRED if c not in mapped]
+    if missing:
+        raise StructuralError(_("Missing required columns: %(cols)s.") % {"cols": ", ".join(missing)})
+    seen = set()
+    for m in mapped:
+        if m is not None and m in seen:
+            raise StructuralError(_("Column %(col)s appears twice.") % {"col": m})
+        seen.add(m)
+    return mapped
+
+
+def read_csv_header(path: str, encoding: str) -> tuple[list[str], int]:
+    """Header names and the byte length of the header line."""
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    try:
+        text = first.decode(encoding)
+    except UnicodeDecodeError:
+        raise StructuralError(_("The file is neither UTF-8 nor GBK/GB18030 text.")) from None
+    names = next(csv.reader([text.lstrip("\ufeff")]), [])
+    if not names:
+        raise StructuralError(_("The file is empty."))
+    return names, len(first)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def iter_rows(path: str, fmt: str, encoding: str = "") -> Iterator[tuple[int, tuple[str, ...]]]:
+    """(line number, values in FIELDS order) for every data row; structural errors raise."""
+    if fmt == "xlsx":
+        yield from _iter_xlsx(path)
+        return
+    try:
+        with open(path, encoding=encoding, errors="strict", newline="") as fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise StructuralError(_("The file is empty.")) from None
+            mapping = map_header(header)
+            positions = [mapping.index(f) if f in mapping else None for f in FIELDS]
+            width = len(header)
+            for values in reader:
+                if not values or (len(values) == 1 and not values[0].strip()):
+                    continue
+                if len(values) != width:
+                    raise StructuralError(
+                        _("Line %(line)d has %(got)d columns, the header has %(want)d.")
+                        % {"line": reader.line_num, "got": len(values), "want": width}
+                    )
+                yield reader.line_num, tuple("" if p is None else values[p].strip() for p in positions)
+    except UnicodeDecodeError:
+        raise StructuralError(_("The file is neither UTF-8 nor GBK/GB18030 text.")) from None
+
+
+def _iter_xlsx(path: str):
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception:
+        raise StructuralError(_("The workbook cannot be read as XLSX.")) from None
+    try:
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        header = next(rows, None)
+        if not header:
+            raise StructuralError(_("The file is empty."))
+        mapping = map_header([_cell(h) for h in header])
+        positions = [mapping.index(f) if f in mapping else None for f in FIELDS]
+        for line, values in enumerate(rows, start=2):
+            if values is None or all(v is None or _cell(v) == "" for v in values):
+                continue
+            yield line, tuple(
+                "" if p is None or p >= len(values) else _cell(values[p]) for p in positions
+            )
+    finally:
+        wb.close()
+
+
+def sniff_upload(path: str, name: str) -> tuple[str, str]:
+    """(format, encoding) of an uploaded list, refusing what cannot be read at all."""
+    fmt = file_format(name)
+    if fmt == "xlsx":
+        # Read the header now: a broken workbook or a missing column is refused at upload.
+        for _row in _iter_xlsx(path):
+            break
+        return fmt, ""
+    encoding = detect_encoding(path)
+    names, _n = read_csv_header(path, encoding)
+    map_header(names)
+    return fmt, encoding
+
+

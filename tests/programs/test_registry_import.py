@@ -1,0 +1,263 @@
+"""Enrollment list import: reading, row checks, confirmation, atomic application.
+
+These run on whichever database the suite uses: on SQLite the rows are checked in Python, on
+PostgreSQL (DATABASE_URL) by COPY plus one SQL statement — the same expectations hold for both.
+"""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from programs import services
+from programs.models import Enrollment, EnrollmentPeriod, ImportBatch, InsuredPerson
+from programs.registry import engine
+from tests.conftest import require_or_skip
+from tests.factories import UserFactory
+from tests.programs.registry_helpers import csv_bytes, person_row, run_import, upload, xlsx_bytes
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="root", is_superuser=True)
+
+
+def rejected_reasons(batch) -> dict[int, str]:
+    import csv
+    import io
+
+    if not batch.rejected_file:
+        return {}
+    text = batch.rejected_file.open("rb").read().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][0] == "行号" and rows[0][-1] == "原因"
+    return {int(r[0]): r[-1] for r in rows[1:]}
+
+
+def test_gbk_csv_is_imported_with_chinese_names(admin_user):
+    rows = [person_row(1, name="包宝山"), person_row(2, name="白其其格", psn_type="特困", emp_type="退休")]
+    batch = run_import(admin_user, csv_bytes(rows, encoding="gbk"))
+    assert batch.status == ImportBatch.Status.DONE
+    assert batch.encoding == "gb18030"
+    assert (batch.rows_read, batch.rows_valid, batch.rows_rejected, batch.rows_added) == (2, 2, 0, 2)
+    person = InsuredPerson.objects.get(certno=rows[1]["certno"])
+    assert person.name == "白其其格"
+    assert person.birth_date == dt.date(1980, 3, 1)
+    e = person.enrollments.get()
+    assert (e.category, e.category_detail, e.employment, e.status, e.enrolled_from) == (
+        "special", "特困", "retired", "active", dt.date(2025, 1, 1))
+
+
+def test_utf8_with_bom_is_read_as_utf8(admin_user):
+    batch = run_import(admin_user, csv_bytes([person_row(3, name="乌云")], encoding="utf-8", bom=True))
+    assert batch.status == ImportBatch.Status.DONE and batch.encoding == "utf-8-sig"
+    assert InsuredPerson.objects.get().name == "乌云"
+
+
+def test_xlsx_is_imported(admin_user):
+    batch = run_import(admin_user, xlsx_bytes([person_row(4, name="斯琴"), person_row(5)]), name="list.xlsx")
+    assert batch.status == ImportBatch.Status.DONE
+    assert batch.rows_added == 2
+    assert InsuredPerson.objects.filter(name="斯琴").exists()
+
+
+def test_missing_column_refuses_the_file_and_writes_nothing(admin_user, tmp_path):
+    header = [h for h in ("psn_no", "certno", "psn_name", "brdy", "admdvs")]  # no gend
+    with pytest.raises(ValidationError) as exc:
+        upload(admin_user, csv_bytes([person_row(1)], header=header))
+    assert "gend" in " ".join(exc.value.messages)
+    assert "缺少必需的列" in " ".join(exc.value.messages)
+    assert ImportBatch.objects.count() == 0
+    assert InsuredPerson.objects.count() == 0
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_row_errors_are_reported_with_chinese_reasons_and_only_valid_rows_applied(admin_user):
+    good = person_row(1)
+    bad_check = person_row(2)
+    bad_check["certno"] = bad_check["certno"][:17] + ("0" if bad_check["certno"][17] != "0" else "1")
+    future = person_row(3, brdy="2031-02-03")
+    duplicate = dict(good)
+    unknown_area = person_row(4, admdvs="150599")
+    wrong_sex = person_row(5)
+    wrong_sex["gend"] = "2" if wrong_sex["gend"] == "1" else "1"
+    rows = [good, bad_check, future, duplicate, unknown_area, wrong_sex, person_row(6)]
+    batch = upload(admin_user, csv_bytes(rows))
+    batch = services.import_batch_validate(batch_id=batch.pk)
+    assert batch.status == ImportBatch.Status.VALIDATED
+    assert (batch.rows_read, batch.rows_valid, batch.rows_rejected) == (7, 2, 5)
+    # Nothing is written before the user confirms.
+    assert InsuredPerson.objects.count() == 0
+    reasons = rejected_reasons(batch)
+    expected_char = bad_check["certno"][17]
+    from programs.identity import check_char
+
+    right = check_char(bad_check["certno"][:17])
+    assert reasons[3] == f"身份证号码校验位错误：应为{right}，实为{expected_char}。"
+    assert reasons[4] == "出生日期2031-02-03晚于今天。"
+    assert reasons[5] == "与本文件第2行重复。"
+    assert reasons[6] == "区划150599不属于本合同。"
+    assert reasons[7] == f"性别代码{wrong_sex['gend']}与身份证号码不一致。"
+    services.import_batch_confirm(batch=batch, user=admin_user)
+    services.import_batch_apply(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.DONE
+    assert batch.rows_added == 2
+    assert set(InsuredPerson.objects.values_list("certno", flat=True)) == {good["certno"], rows[6]["certno"]}
+
+
+def test_birth_date_in_the_future_inside_the_id_number_is_rejected(admin_user):
+    row = person_row(7, birth=dt.date(2030, 1, 1))
+    batch = services.import_batch_validate(batch_id=upload(admin_user, csv_bytes([row, person_row(8)])).pk)
+    assert rejected_reasons(batch) == {2: "身份证号码中的出生日期20300101晚于今天。"}
+
+
+def test_reimporting_the_same_list_changes_nothing(admin_user):
+    rows = [person_row(i) for i in range(1, 6)]
+    run_import(admin_user, csv_bytes(rows))
+    before = list(Enrollment.objects.order_by("pk").values())
+    again = run_import(admin_user, csv_bytes(rows), effective_date=dt.date(2025, 7, 1))
+    assert (again.rows_added, again.rows_changed, again.rows_exited, again.rows_unchanged) == (0, 0, 0, 5)
+    assert list(Enrollment.objects.order_by("pk").values()) == before
+    assert EnrollmentPeriod.objects.count() == 0
+    assert InsuredPerson.objects.count() == 5
+
+
+def test_later_list_records_dated_changes_additions_and_exits(admin_user):
+    from programs.selectors import headcount_by_area_category, person_category_on
+
+    rows = [person_row(i) for i in range(1, 5)]
+    run_import(admin_user, csv_bytes(rows))
+    later = [
+        person_row(1, psn_type="低保"),           # category change
+        person_row(2, admdvs="150523"),           # moved to 开鲁县
+        person_row(3),                            # unchanged
+        person_row(9),                            # new
+    ]                                             # person 4 left
+    batch = run_import(admin_user, csv_bytes(later), effective_date=dt.date(2025, 6, 1))
+    assert (batch.rows_added, batch.rows_changed, batch.rows_exited, batch.rows_unchanged) == (1, 2, 1, 1)
+    contract = batch.contract
+    p1 = InsuredPerson.objects.get(certno=rows[0]["certno"])
+    assert person_category_on(person=p1, contract=contract, on=dt.date(2025, 5, 31)) == "ordinary"
+    assert person_category_on(person=p1, contract=contract, on=dt.date(2025, 6, 1)) == "special"
+    period = EnrollmentPeriod.objects.get(enrollment__person=p1)
+    assert (period.valid_from, period.valid_to, period.category) == (dt.date(2025, 1, 1), dt.date(2025, 5, 31), "ordinary")
+    p4 = InsuredPerson.objects.get(certno=rows[3]["certno"])
+    e4 = p4.enrollments.get()
+    assert (e4.status, e4.enrolled_to) == ("terminated", dt.date(2025, 5, 31))
+    from programs.models import Area
+
+    horqin, kailu = Area.objects.get(code="150502").pk, Area.objects.get(code="150523").pk
+    assert headcount_by_area_category(contract=contract, on=dt.date(2025, 4, 30)) == {(horqin, "ordinary"): 4}
+    assert headcount_by_area_category(contract=contract, on=dt.date(2025, 6, 1)) == {
+        (horqin, "ordinary"): 2, (horqin, "special"): 1, (kailu, "ordinary"): 1,
+    }
+
+
+def test_crash_in_the_middle_of_applying_leaves_the_registry_unchanged(admin_user, monkeypatch,
+                                                                     django_capture_on_commit_callbacks):
+    run_import(admin_user, csv_bytes([person_row(i) for i in range(1, 4)]))
+    persons = list(InsuredPerson.objects.order_by("pk").values())
+    enrollments = list(Enrollment.objects.order_by("pk").values())
+    later = [person_row(1, psn_type="特困"), person_row(2), person_row(20), person_row(21)]
+    batch = upload(admin_user, csv_bytes(later), effective_date=dt.date(2025, 6, 1))
+    batch = services.import_batch_validate(batch_id=batch.pk)
+    services.import_batch_confirm(batch=batch, user=admin_user)
+
+    def crash(name):
+        if name == "changes":  # persons and new enrollments are written by now
+            raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(services, "_apply_step", crash)
+    with pytest.raises(RuntimeError):
+        services.import_batch_apply(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.FAILED
+    assert "登记册未改变" in batch.error
+    assert list(InsuredPerson.objects.order_by("pk").values()) == persons
+    assert list(Enrollment.objects.order_by("pk").values()) == enrollments
+    assert EnrollmentPeriod.objects.count() == 0
+    # Restartable: the checked rows are still staged.
+    monkeypatch.setattr(services, "_apply_step", lambda name: None)
+    services.import_batch_retry(batch=batch, user=admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.import_batch_apply(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.DONE
+    assert (batch.rows_added, batch.rows_changed, batch.rows_exited) == (2, 1, 1)
+    assert not engine.stage_exists(batch.pk)
+
+
+def test_a_redelivered_task_does_not_apply_twice(admin_user):
+    batch = upload(admin_user, csv_bytes([person_row(1)]))
+    assert services.import_batch_validate(batch_id=batch.pk).status == "validated"
+    assert services.import_batch_validate(batch_id=batch.pk) is None  # already claimed/done
+    services.import_batch_confirm(batch=batch, user=admin_user)
+    assert services.import_batch_apply(batch_id=batch.pk).status == "done"
+    assert services.import_batch_apply(batch_id=batch.pk) is None
+    assert Enrollment.objects.count() == 1
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_postgres_fast_path_crash_leaves_registry_unchanged(seeded, monkeypatch, settings, tmp_path):
+    """PostgreSQL: rows go through COPY and the SQL check; a crash mid-apply rolls back."""
+    require_or_skip(connection.vendor == "postgresql", "PostgreSQL", "REQUIRE_SERVICES")
+    settings.MEDIA_ROOT = tmp_path
+    user = UserFactory(username="pgroot", is_superuser=True)
+    bad = person_row(2)
+    bad["certno"] = bad["certno"][:17] + ("0" if bad["certno"][17] != "0" else "1")
+    batch = upload(user, csv_bytes([person_row(1, name="包宝山"), bad, person_row(3, brdy="2031-02-03")]))
+    seen = []
+    monkeypatch.setattr("programs.registry.pg.load_and_check", _spy(seen, "programs.registry.pg.load_and_check"))
+    batch = services.import_batch_validate(batch_id=batch.pk)
+    assert seen == ["called"]
+    assert (batch.rows_valid, batch.rows_rejected) == (1, 2)
+    assert rejected_reasons(batch)[4] == "出生日期2031-02-03晚于今天。"
+    services.import_batch_confirm(batch=batch, user=user)
+    monkeypatch.setattr(services, "_apply_step", _raise_at("exits"))
+    with pytest.raises(RuntimeError):
+        services.import_batch_apply(batch_id=batch.pk)
+    assert InsuredPerson.objects.count() == 0 and Enrollment.objects.count() == 0
+    assert ImportBatch.objects.get(pk=batch.pk).status == "failed"
+    monkeypatch.setattr(services, "_apply_step", lambda name: None)
+    services.import_batch_retry(batch=batch, user=user)
+    assert services.import_batch_apply(batch_id=batch.pk).status == "done"
+    assert InsuredPerson.objects.get().name == "包宝山"
+    services.engine.drop_tables(batch.pk)
+
+
+def _spy(seen, target):
+    import importlib
+
+    module_name, _, attr = target.rpartition(".")
+    original = getattr(importlib.import_module(module_name), attr)
+
+    def wrapper(**kwargs):
+        seen.append("called")
+        return original(**kwargs)
+
+    return wrapper
+
+
+def _raise_at(step):
+    def hook(name):
+        if name == step:
+            raise RuntimeError("worker killed")
+
+    return hook
+
+
+def test_ragged_line_refuses_the_whole_file_at_validation(admin_user):
+    data = csv_bytes([person_row(1), person_row(2)]) + "1,2,3,4,5,6,7,8,9,10,11,12\r\n".encode("gbk")
+    batch = services.import_batch_validate(batch_id=upload(admin_user, data).pk)
+    assert batch.status == ImportBatch.Status.FAILED
+    assert batch.error
+    assert InsuredPerson.objects.count() == 0
+    assert not engine.stage_exists(batch.pk)
