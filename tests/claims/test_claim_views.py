@@ -188,6 +188,10 @@ def test_deadline_board_counts_open_claims_per_county(client, caseworker, superv
     client.force_login(supervisor)
     page = client.get(reverse("claim_deadlines"))
     assert page.status_code == 200 and "开鲁县" in page.text
+    chart = page.context["chart"]
+    assert chart["xAxis"]["data"] == ["科尔沁区", "开鲁县"]
+    # today the 2025 claims are all overdue: overdue / due soon / waiting / other per county
+    assert [s["data"] for s in chart["series"]] == [[1, 1], [0, 0], [1, 0], [0, 0]]
 
 
 def test_rule_of_an_explanation_reads_in_chinese():
