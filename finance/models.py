@@ -227,6 +227,25 @@ class PremiumInstallment(models.Model):
     def is_overdue(self, on_date) -> bool:
         return self.due_date is not None and self.due_date < on_date and self.outstanding > 0
 
+    @property
+    def terms_display(self) -> str:
+        """The installment's terms for the page, in the user's language (`description` keeps
+        the schedule function's own wording for the audit trail)."""
+        from django.utils.translation import gettext
+
+        if self.kind != self.Kind.SCHEDULED:
+            text = self.get_kind_display()
+        elif self.share is not None:
+            percent = f"{(self.share * 100).quantize(Decimal('0.01')).normalize():f}%"
+            text = gettext("%(share)s of the total premium") % {"share": percent}
+        else:
+            text = gettext("Scheduled installment")
+        if self.withheld:
+            text += gettext("; %(amount)s withheld as the contract deposit") % {"amount": f"{self.withheld:,.2f}"}
+        if self.due_date is None:
+            text += gettext("; due date set when the event is recorded")
+        return text
+
 
 class GuaranteeDeposit(models.Model):
     """保证金: withheld from the premium or paid in, held, returned or forfeited in part.
