@@ -47,17 +47,19 @@ def _pieces(path: str, offset: int):
             carry = data[cut + 1 :]
 
 
-def _date_ok(x: str) -> str:
-    """SQL: the 8-digit string x is a real calendar date (no exception on garbage)."""
+def _date_ok(x: str, *, digits: bool = False) -> str:
+    """SQL: the 8-digit string x is a real calendar date (no exception on garbage).
+    `digits`: x is already known to be 8 ASCII digits (skips that test)."""
     y, m, d = f"substr({x}, 1, 4)", f"substr({x}, 5, 2)", f"substr({x}, 7, 2)"
     leap = f"(mod({y}::int, 4) = 0 AND (mod({y}::int, 100) <> 0 OR mod({y}::int, 400) = 0))"
     dim = (
         f"CASE WHEN {m} = '02' THEN CASE WHEN {leap} THEN 29 ELSE 28 END "
         f"WHEN {m} IN ('04', '06', '09', '11') THEN 30 ELSE 31 END"
     )
+    shape = "" if digits else f"char_length({x}) = 8 AND translate({x}, '0123456789', '') = '' AND "
     return (
-        f"(CASE WHEN char_length({x}) = 8 AND translate({x}, '0123456789', '') = '' "
-        f"AND {m} BETWEEN '01' AND '12' AND {y} >= '0001' "
+        f"(CASE WHEN {shape}"
+        f"{m} BETWEEN '01' AND '12' AND {y} >= '0001' "
         f"AND {d} BETWEEN '01' AND '31' THEN {d}::int <= ({dim}) ELSE false END)"
     )
 
@@ -178,7 +180,7 @@ def _check_sql(*, mapping, raw, stage, ctx: RowContext, texts: dict) -> str:
         f"WHEN char_length(cn) <> 18 THEN {t('certno_length', n='char_length(cn)')}",
         f"WHEN cn !~ '^[0-9]{{17}}[0-9X]$' THEN {t('certno_shape')}",
         f"WHEN substr(cn, 1, 2) NOT IN ({provinces}) THEN {t('certno_province', code='substr(cn, 1, 2)')}",
-        f"WHEN NOT {_date_ok('substr(cn, 7, 8)')} OR substr(cn, 7, 4) < '1890' "
+        f"WHEN NOT {_date_ok('substr(cn, 7, 8)', digits=True)} OR substr(cn, 7, 4) < '1890' "
         f"THEN {t('certno_date', date='substr(cn, 7, 8)')}",
         f"WHEN substr(cn, 7, 8) > '{today8}' THEN {t('certno_future', date='substr(cn, 7, 8)')}",
         f"WHEN substr(cn, 18, 1) <> {expected} THEN {t('certno_check', expected=expected, got='substr(cn, 18, 1)')}",
