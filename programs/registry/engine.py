@@ -146,12 +146,14 @@ def check_across_rows(*, batch_id: int, texts: dict) -> None:
         if is_postgres():
             # The duplicate checks sort every row twice: in memory, not in 4 MB runs on disk.
             cur.execute("SET LOCAL work_mem = '256MB'")
+        # Grouping by bytes gives the same groups and sorts far faster than a locale's rules.
+        by_bytes = ' COLLATE "C"' if is_postgres() else ""
         # A person listed twice: the first line stands, later ones are rejected.
         dup_sql, dup_params = _tmpl(texts["duplicate"], line="d.first_line")
         cur.execute(
             f"""UPDATE {stage} AS s SET reason = {dup_sql}
                 FROM (SELECT line_no, first_line FROM (
-                        SELECT line_no, MIN(line_no) OVER (PARTITION BY c_certno) AS first_line
+                        SELECT line_no, MIN(line_no) OVER (PARTITION BY c_certno{by_bytes}) AS first_line
                         FROM {stage} WHERE reason IS NULL) t
                       WHERE line_no <> first_line) d
                 WHERE d.line_no = s.line_no""",
@@ -162,7 +164,7 @@ def check_across_rows(*, batch_id: int, texts: dict) -> None:
         cur.execute(
             f"""UPDATE {stage} AS s SET reason = {pn_sql}
                 FROM (SELECT line_no, first_line FROM (
-                        SELECT line_no, MIN(line_no) OVER (PARTITION BY c_psn_no) AS first_line
+                        SELECT line_no, MIN(line_no) OVER (PARTITION BY c_psn_no{by_bytes}) AS first_line
                         FROM {stage} WHERE reason IS NULL AND c_psn_no IS NOT NULL) t
                       WHERE line_no <> first_line) d
                 WHERE d.line_no = s.line_no""",
