@@ -64,6 +64,22 @@ def bare_copy(path: str) -> float:
     return elapsed
 
 
+class SlowStatements:
+    """Print every SQL statement slower than `limit` seconds (where the time goes)."""
+
+    def __init__(self, limit: float = 0.5):
+        self.limit = limit
+
+    def __call__(self, execute, sql, params, many, context):
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            elapsed = time.perf_counter() - t0
+            if elapsed >= self.limit:
+                print(f"    {elapsed:6.1f} s  {' '.join(str(sql).split())[:110]}")
+
+
 def run_import(user, path: str, effective, label: str) -> tuple[float, object]:
     import datetime as dt  # noqa: F401
 
@@ -161,6 +177,8 @@ def main() -> None:
     ap.add_argument("second")
     ap.add_argument("--baseline-rows", type=int, default=20_000)
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--skip-lookups", action="store_true")
+    ap.add_argument("--slow", type=float, default=0.0, help="print SQL statements slower than this (s)")
     args = ap.parse_args()
 
     import django
@@ -180,6 +198,8 @@ def main() -> None:
         empty_registry(cur)
         cur.execute("VACUUM ANALYZE programs_insuredperson") if False else None
 
+    if args.slow:
+        connection.execute_wrappers.append(SlowStatements(args.slow))
     copy_s = bare_copy(args.first)
     print(f"bare COPY of {args.first}: {copy_s:.1f} s")
     tracemalloc.start()
@@ -192,7 +212,9 @@ def main() -> None:
         cur.execute("ANALYZE programs_enrollment")
     second_s, second = run_import(user, args.second, dt.date(2025, 12, 1), "re-import")
     print(f"peak RSS after re-import: {rss_mib():.0f} MiB")
-    id_ms, psn_ms = lookups(user)
+    id_ms = psn_ms = float("nan")
+    if not args.skip_lookups:
+        id_ms, psn_ms = lookups(user)
     print(f"lookup median: by ID number {id_ms:.2f} ms, by psn_no {psn_ms:.2f} ms")
     rows_per_s = first.rows_read / first_s
     baseline = None if args.skip_baseline else import_export_baseline(args.first, args.baseline_rows)

@@ -331,7 +331,10 @@ class InsuredPerson(models.Model):
         MALE = "1", _("Male")
         FEMALE = "2", _("Female")
 
-    certno = models.CharField(_("ID number"), max_length=18, unique=True)
+    # Unique through a constraint, not unique=True: on PostgreSQL that would add a second,
+    # `varchar_pattern_ops` (`_like`) index that only LIKE lookups use — certno is only ever
+    # looked up exactly, and every index costs time when millions of persons are imported.
+    certno = models.CharField(_("ID number"), max_length=18)
     # NULL, not "": psn_no is unique where present and many persons come without one.
     psn_no = models.CharField(  # noqa: DJ001
         _("person number"), max_length=30, null=True, blank=True, help_text=_("psn_no on the national platform.")
@@ -354,6 +357,7 @@ class InsuredPerson(models.Model):
         constraints = [
             models.CheckConstraint(condition=Exact(Length("certno"), 18), name="person_certno_18_chars"),
             models.CheckConstraint(condition=Q(sex__in=["1", "2"]), name="person_sex_valid"),
+            models.UniqueConstraint(fields=["certno"], name="person_certno_unique"),
             models.UniqueConstraint(
                 fields=["psn_no"], condition=Q(psn_no__isnull=False), name="person_psn_no_unique"
             ),
