@@ -18,3 +18,23 @@ def revolving_topups_compute(month_iso: str, user_id: int) -> list[int]:
     user = get_user_model().objects.get(pk=user_id)
     month = dt.date.fromisoformat(month_iso).replace(day=1)
     return [services.revolving_topup_compute(fund=fund, month=month, user=user).pk for fund in RevolvingFund.objects.all()]
+
+
+SYSTEM_USERNAME = "system"
+
+
+@shared_task
+def revolving_topups_monthly(today_iso: str | None = None) -> list[int]:
+    """Beat, on the 1st of every month: compute the month just ended's top-up of every
+    revolving fund whose contract year covers that month (seed 002: topped up monthly). Booked by
+    the inactive `system` account so the audit trail says who; idempotent per fund and month."""
+    from django.utils import timezone
+
+    today = dt.date.fromisoformat(today_iso) if today_iso else timezone.localdate()
+    month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    user, created = get_user_model().objects.get_or_create(username=SYSTEM_USERNAME, defaults={"is_active": False})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    funds = RevolvingFund.objects.filter(contract__period_start__lte=month, contract__period_end__gte=month)
+    return [services.revolving_topup_compute(fund=fund, month=month, user=user).pk for fund in funds]

@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -185,6 +186,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "insurance_admin.core.tasks.record_heartbeat",
         "schedule": 60.0,
         "kwargs": {"source": "beat"},
+    },
+    # Taikang's revolving fund is topped up monthly (seed 002): last month's amount on the 1st.
+    "revolving-fund-topups": {
+        "task": "finance.tasks.revolving_topups_monthly",
+        "schedule": crontab(minute=30, hour=6, day_of_month=1),
     },
 }
 

@@ -167,3 +167,23 @@ def test_a_hospital_payable_outside_the_contracts_region_is_refused(finance_user
             contract=Contract.objects.get(code="tongliao-2025"), area=Area.objects.get(code="411627"), fixmedins_code="H",
             fixmedins_name="太康县人民医院", period=dt.date(2025, 1, 1), amount=D("1.00"), due_date=None, reference="x", user=finance_user)
     assert HospitalPayable.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_monthly_beat_task_computes_last_months_topup_once_as_the_system_account(finance_user, settings):
+    from finance.tasks import SYSTEM_USERNAME, revolving_topups_monthly
+
+    assert settings.CELERY_BEAT_SCHEDULE["revolving-fund-topups"]["task"] == "finance.tasks.revolving_topups_monthly"
+    contract = Contract.objects.get(code="taikang-2025")
+    fund = services.revolving_fund_open(contract=contract, last_year_income=D("8200000.00"), user=finance_user)
+    services.revolving_fund_record_opening(fund=fund, amount=D("410000.00"), paid_on=dt.date(2025, 1, 8), user=finance_user)
+    services.revolving_fund_debit(fund=fund, amount=D("86500.00"), paid_on=dt.date(2025, 2, 25), user=finance_user, memo="报销")
+    first = revolving_topups_monthly("2025-03-01")
+    assert revolving_topups_monthly("2025-03-01") == first
+    topup = fund.topups.get()
+    assert (topup.month, topup.amount) == (dt.date(2025, 2, 1), D("86500.00"))
+    assert revolving_topups_monthly("2026-03-01") == []  # outside the 2025 contract year
+    from django.contrib.auth import get_user_model
+
+    system = get_user_model().objects.get(username=SYSTEM_USERNAME)
+    assert not system.is_active and not system.has_usable_password()
