@@ -91,10 +91,6 @@ class FinanceTerms(models.Model):
     )
     prepayment_amount = _money(_("cross-province pre-payment"), null=True, blank=True, help_text=_("Yuan; empty: none."))
     prepayment_working_days = models.PositiveSmallIntegerField(_("pre-payment due, working days after signing"), null=True, blank=True)
-    hospital_payment_days = models.PositiveSmallIntegerField(
-        _("hospital payment deadline"), null=True, blank=True,
-        help_text=_("Working days after the month's report (Taikang: 15); empty: by the 30th of the next month."),
-    )
 
     history = HistoricalRecords()
     objects = ContractScopedQuerySet.as_manager()

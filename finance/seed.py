@@ -11,15 +11,14 @@ FINANCE_TERMS = {
     # seed 001: unpaid premium suspends liability; 3-year cycle clearing, 3 % kept, loss 4 : 6
     "tongliao-2025": {"unpaid_suspends_liability": True, "clearing": "cycle"},
     # seed 002: 5 % operating cost, 90 % usage commitment, rolling surplus, 30 % warning;
-    # 2024 income 8,200,000 (the 2025 revolving fund of 410,000 is 5 % of it); hospitals paid
-    # within 15 working days of their monthly report
+    # 2024 income 8,200,000 (the 2025 revolving fund of 410,000 is 5 % of it); the hospital
+    # payment rule lives with the hospital batches (claims.HospitalSettlementTerms)
     "taikang-2025": {
         "unpaid_suspends_liability": True,
         "clearing": "yearly_usage",
         "operating_cost_rate": Decimal("0.05"),
         "revolving_share": Decimal("0.05"),
         "last_year_premium": Decimal("8200000.00"),
-        "hospital_payment_days": 15,
     },
     # seed 004: yearly self-balancing, no clearing formula in the contract
     # cross-province pre-payment 1,553,100 within 60 working days of signing (art. 21)

@@ -470,14 +470,13 @@ def penalty_settle(*, penalty: Penalty, amount: Decimal, on_date: dt.date, user,
 # --- hospital payables ----------------------------------------------------------------------
 
 
-def hospital_due_date(contract: Contract, period: dt.date) -> dt.date:
-    """Tongliao: last month's advances by the 30th of the next month (the month's last day when
-    shorter); Taikang: within N working days of the report due on the 10th."""
-    nxt = month_end(period) + dt.timedelta(days=1)
-    days = terms_for(contract).hospital_payment_days
-    if days:
-        return add_working_days(nxt.replace(day=10), days)
-    return min(nxt.replace(day=28) + dt.timedelta(days=2), month_end(nxt))
+def hospital_due_date(contract: Contract, period: dt.date) -> dt.date | None:
+    """When a month's hospital advances are due, by the contract's payment terms kept with the
+    hospital batches (claims.HospitalSettlementTerms); None: by agreement."""
+    from claims.imports import payment_due_for
+
+    due = payment_due_for(contract_id=contract.pk, month=period)
+    return due.date if due is not None else None
 
 
 @transaction.atomic

@@ -399,14 +399,23 @@ def batch_totals_refresh(*, batch: HospitalBatch) -> HospitalBatch:
 
 def payment_due(batch: HospitalBatch):
     """The day the insurer must pay the hospital (a workdays.Deadline), or None "by agreement"."""
+    return payment_due_for(contract_id=batch.contract_id, month=batch.month, reported_on=batch.reported_on)
+
+
+def payment_due_for(*, contract_id: int, month: dt.date, reported_on: dt.date | None = None):
+    """The contract's hospital payment rule (HospitalSettlementTerms, the one place it lives)
+    for one settlement month: a Deadline, or None when the contract leaves it to agreement.
+    Without a report date, a report-based rule counts from the day the report was due."""
     from insurance_admin.core.workdays import Deadline
 
-    terms = HospitalSettlementTerms.objects.filter(contract_id=batch.contract_id).first()
+    terms = HospitalSettlementTerms.objects.filter(contract_id=contract_id).first()
     if terms is None:
         return None
     if terms.rule == HospitalSettlementTerms.Rule.DAY_OF_NEXT_MONTH:
-        return Deadline(day_of_next_month(batch.month, terms.pay_day), False)
-    return load_calendar().add_working_days(batch.reported_on, terms.working_days)
+        return Deadline(day_of_next_month(month, terms.pay_day), False)
+    if reported_on is None:
+        reported_on = day_of_next_month(month, terms.report_by_day or 1)
+    return load_calendar().add_working_days(reported_on, terms.working_days)
 
 
 def day_of_next_month(month: dt.date, day: int) -> dt.date:

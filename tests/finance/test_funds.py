@@ -187,3 +187,19 @@ def test_monthly_beat_task_computes_last_months_topup_once_as_the_system_account
 
     system = get_user_model().objects.get(username=SYSTEM_USERNAME)
     assert not system.is_active and not system.has_usable_password()
+
+
+@pytest.mark.django_db
+def test_payable_due_dates_follow_the_hospital_terms_kept_with_the_batches(finance_user):
+    """One rule source: claims.HospitalSettlementTerms. A contract without terms pays by agreement."""
+    from programs.models import Area
+
+    def record(code, area_code, ref):
+        return services.hospital_payable_record(
+            contract=Contract.objects.get(code=code), area=Area.objects.get(code=area_code), fixmedins_code="H1",
+            fixmedins_name="医院", period=dt.date(2025, 9, 1) if code != "beijing-chaoyang-2026" else dt.date(2026, 3, 1),
+            amount=D("100.00"), due_date=None, reference=ref, user=finance_user)
+
+    assert record("tongliao-2025", "150502", "a").due_date == dt.date(2025, 10, 30)
+    assert record("taikang-2025", "411627", "b").due_date == dt.date(2025, 10, 30)  # 10-10 + 15 working days (10-11 a make-up day)
+    assert record("beijing-chaoyang-2026", "110105", "c").due_date is None
