@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from insurance_admin.core.pdf import render_pdf
+from insurance_admin.core.workdays import load_calendar
 from programs import selectors as program_selectors
 from programs.masking import can_see_full_identity
 from programs.models import Contract, InsuredPerson
@@ -23,7 +24,7 @@ from programs.models import Contract, InsuredPerson
 from . import registration, services
 from .filters import ClaimFilter
 from .forms import ClaimRegistrationForm, DocumentsForm, ExtensionForm, SettlementRecordFormSet
-from .models import Claim, DocumentRequirement, SlipPrint
+from .models import Claim, ClaimTerms, DocumentRequirement, SlipPrint
 from .presentation import CODE_LABELS, explanation_blocks
 from .resources import ClaimExportResource
 from .workflow import NEEDS_REASON, TRANSITIONS, TransitionRefused, claim_transition
@@ -93,7 +94,10 @@ def claim_list(request):
         return response
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     today = timezone.localdate()
-    rows = [(claim, registration.deadline_status(claim, today)) for claim in page]
+    claims = list(page)
+    terms = {t.contract_id: t for t in ClaimTerms.objects.filter(contract_id__in={c.contract_id for c in claims})}
+    calendar = load_calendar()
+    rows = [(c, registration.deadline_status(c, today, terms_by_contract=terms, calendar=calendar)) for c in claims]
     params = request.GET.copy()
     params.pop("page", None)
     params.pop("export", None)

@@ -106,16 +106,19 @@ class DeadlineStatus:
     overdue: bool
 
 
-def deadline_status(claim: Claim, today: dt.date | None = None) -> DeadlineStatus:
+def deadline_status(claim: Claim, today: dt.date | None = None, *, terms_by_contract: dict | None = None,
+                    calendar=None) -> DeadlineStatus:
     """Due date, days left in the rule's unit and whether the claim is overdue (an open
-    claim past its due date; a paid, rejected or withdrawn claim is never overdue)."""
+    claim past its due date; a paid, rejected or withdrawn claim is never overdue). A list
+    passes the contracts' terms and one calendar, so a page of claims reads them once."""
     if claim.due_date is None:
         return DeadlineStatus(None, False, None, "", False)
     today = today or timezone.localdate()
-    rule = deadline_rule(claim)
+    terms = terms_by_contract.get(claim.contract_id) if terms_by_contract is not None else None
+    rule = deadline_rule(claim, terms) if terms is not None or terms_by_contract is None else None
     unit = rule.unit if rule is not None else deadlines.CALENDAR
     open_ = claim.status not in CLOSED
-    left = deadlines.days_left(claim.due_date, today, unit, load_calendar()) if open_ else None
+    left = deadlines.days_left(claim.due_date, today, unit, calendar or load_calendar()) if open_ else None
     return DeadlineStatus(claim.due_date, claim.due_provisional, left, unit, open_ and today > claim.due_date)
 
 

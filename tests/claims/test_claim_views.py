@@ -225,3 +225,14 @@ def test_reviewer_is_warned_of_overdue_premium_before_and_at_approval(client, ca
     assert "已审批，但保费逾期未缴" in response.text
     claim.refresh_from_db()
     assert claim.status == S.APPROVED
+
+
+def test_claim_list_reads_terms_and_calendar_once_per_page(client, caseworker, horqin_person,
+                                                           django_assert_max_num_queries):
+    for i in range(6):
+        _register(caseworker, horqin_person, records=[{"setl_id": f"Q-{i}", "medfee_sumamt": Decimal(9000 + i),
+                                                        "inscp_scp_amt": Decimal(9000 + i), "hifp_pay": Decimal("5000")}])
+    client.force_login(caseworker)
+    with django_assert_max_num_queries(15):  # was 30 for these 6 claims, growing by ~2.5 a row
+        page = client.get(reverse("claim_list"))
+    assert page.text.count('class="overdue"') == 6
