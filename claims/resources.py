@@ -7,8 +7,8 @@ import hashlib
 
 from django.core.exceptions import ValidationError
 from import_export import fields, resources
-from import_export.formats import base_formats
 
+from insurance_admin.core.encodings import EncodingFallbackCSV
 from programs.masking import mask_certno, mask_name
 from programs.models import Contract
 
@@ -28,27 +28,10 @@ from .models import Settlement
 STORED_COLUMNS = [c for c in imports.KNOWN_COLUMNS if c not in ("certno", "psn_name", "gend", "brdy")]
 
 
-class SniffedCSV(base_formats.CSV):
-    """CSV in UTF-8 (with or without BOM) or GBK: read as bytes, try `utf-8-sig` strictly,
-    then `gb18030` — never the other order (gb18030 turns UTF-8 into mojibake silently)."""
+class SniffedCSV(EncodingFallbackCSV):
+    """Hospital files in the admin: UTF-8 (BOM or not) or GBK, with the import's own message."""
 
-    def is_binary(self):
-        return True
-
-    def get_read_mode(self):
-        return "rb"
-
-    def create_dataset(self, in_stream, **kwargs):
-        if isinstance(in_stream, bytes):
-            for encoding in ("utf-8-sig", "gb18030"):
-                try:
-                    in_stream = in_stream.decode(encoding)
-                    break
-                except UnicodeDecodeError:
-                    continue
-            else:
-                raise ValueError(str(imports.MESSAGES["encoding"]))
-        return super().create_dataset(in_stream, **kwargs)
+    undecodable_message = imports.MESSAGES["encoding"]
 
 
 class SettlementResource(resources.ModelResource):

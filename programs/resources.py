@@ -11,35 +11,16 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone, translation
 from import_export import resources
-from import_export.formats.base_formats import CSV, XLSX
+from import_export.formats.base_formats import XLSX
 from import_export.results import RowResult
+
+from insurance_admin.core.encodings import EncodingFallbackCSV
 
 from . import services
 from .masking import mask_certno, mask_name
 from .models import Area, Contract, Enrollment, ImportBatch
 from .registry.files import COLUMNS, FIELDS, StructuralError
 from .registry.rows import RowContext, check_row, reasons
-
-
-class EncodingFallbackCSV(CSV):
-    """CSV decoded strictly as UTF-8 (BOM or not), else as GB18030 (a superset of GBK)."""
-
-    def is_binary(self):
-        return True
-
-    def get_read_mode(self):
-        return "rb"
-
-    def create_dataset(self, in_stream, **kwargs):
-        if isinstance(in_stream, bytes):
-            try:
-                text = in_stream.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = in_stream.decode("gb18030")
-        else:
-            text = in_stream
-        return super().create_dataset(text, **kwargs)
-
 
 IMPORT_FORMATS = [EncodingFallbackCSV, XLSX]
 

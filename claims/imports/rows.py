@@ -3,7 +3,6 @@ row's cleaning (pure) and a chunk's database checks (persons, enrollments, known
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import os
@@ -16,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids
+from insurance_admin.core.encodings import detect_file_encoding
 from programs.models import Contract, Enrollment, InsuredPerson
 
 from ..engine.glossary import (
@@ -171,19 +171,12 @@ def file_format(name: str) -> str:
 
 
 def detect_encoding(path: str) -> str:
-    """`utf-8-sig` if the whole file decodes strictly, else `gb18030` (a superset of GBK);
-    never the other way round: gb18030 decodes UTF-8 bytes into mojibake without error."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        decoder = codecs.getincrementaldecoder(encoding)("strict")
-        try:
-            with open(path, "rb") as fh:
-                while block := fh.read(1 << 20):
-                    decoder.decode(block)
-                decoder.decode(b"", final=True)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    raise FileRefused("encoding")
+    """The file's encoding by the shared rule (insurance_admin.core.encodings), checked to the
+    end so a file that is neither UTF-8 nor GBK is refused before any row is read."""
+    encoding = detect_file_encoding(path)
+    if encoding is None:
+        raise FileRefused("encoding")
+    return encoding
 
 
 def count_rows(path: str, fmt: str) -> int:

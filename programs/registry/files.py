@@ -4,12 +4,13 @@ Structural problems (undecodable file, missing columns, unreadable workbook) rai
 `StructuralError`: the file is refused before anything is written.
 """
 
-import codecs
 import csv
 import datetime as dt
 from collections.abc import Iterator
 
 from django.utils.translation import gettext as _
+
+from insurance_admin.core.encodings import detect_file_encoding
 
 # Canonical column -> header names accepted (the national platform's field codes first).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -29,7 +30,6 @@ FIELDS = tuple(COLUMNS)
 REQUIRED = ("certno", "psn_name", "gend", "brdy", "admdvs")
 _HEADER_LOOKUP = {alias.lower(): canonical for canonical, aliases in COLUMNS.items() for alias in aliases}
 
-CHUNK = 1 << 20
 
 
 class StructuralError(Exception):
@@ -46,19 +46,9 @@ def file_format(name: str) -> str:
 
 
 def detect_encoding(path: str) -> str:
-    """`utf-8-sig` if the whole file decodes strictly as UTF-8, else `gb18030` (a superset of
-    GBK). Never the other way round: gb18030 decodes UTF-8 bytes into mojibake without error.
-    A GBK file fails as UTF-8 at its first Chinese character, so this is cheap for it; the
-    gb18030 decoding itself is checked while the rows are read."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
-    with open(path, "rb") as fh:
-        try:
-            while chunk := fh.read(CHUNK):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-            return "utf-8-sig"
-        except UnicodeDecodeError:
-            return "gb18030"
+    """The shared rule (insurance_admin.core.encodings); the gb18030 decoding itself is
+    checked while the rows are read, so a bad byte is reported with its row."""
+    return detect_file_encoding(path, verify_fallback=False)
 
 
 def map_header(names: list[str]) -> list[str | None]:
