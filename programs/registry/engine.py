@@ -7,6 +7,7 @@ The SQL below runs unchanged on SQLite and PostgreSQL; only the loading differs 
 in Python on SQLite / for XLSX, COPY plus one SQL statement on PostgreSQL, see `pg.py`).
 """
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -14,6 +15,7 @@ import re
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from .files import FIELDS, iter_rows
@@ -206,6 +208,82 @@ def rejected_csv(batch_id: int, header_reason: str, header_line: str) -> bytes:
 # --- applying -------------------------------------------------------------------------------
 
 
+def bulk_min_rows() -> int:
+    """Below this many new rows the registry's indexes are maintained row by row."""
+    return getattr(settings, "REGISTRY_BULK_MIN_ROWS", 100_000)
+
+
+class IndexRebuild:
+    """A bulk load on PostgreSQL: the registry tables' secondary indexes, unique constraints
+    and foreign keys are dropped inside the application's transaction and re-created from their
+    own definitions (`pg_get_indexdef`, `pg_get_constraintdef`) after the rows are in.
+
+    Building a B-tree by sorting 2.2 M keys takes a second or two where inserting them one by
+    one takes tens of seconds, and re-adding a foreign key checks every row in one join instead
+    of one look-up per row at commit. The price: the DDL takes ACCESS EXCLUSIVE locks on both
+    tables until the commit, so look-ups at the window wait (they do not fail) while a big
+    first list is applied. Everything is one transaction: a crash rolls the DDL back with the
+    rows, the schema is exactly as before (tests compare the definitions)."""
+
+    def __init__(self, cur, tables: tuple[str, ...], step: Progress):
+        self.cur, self.tables, self.step = cur, tables, step
+
+    def definitions(self) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]], list[tuple[str, str, str]]]:
+        """(unique constraints, plain indexes, foreign keys) of the tables, primary keys kept:
+        other tables' foreign keys point at them."""
+        cur = self.cur
+        cur.execute(
+            """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype
+               FROM pg_constraint WHERE conrelid = ANY(%s::regclass[]) AND contype IN ('u', 'f')
+               ORDER BY conrelid::regclass::text, conname""",
+            [list(self.tables)],
+        )
+        rows = cur.fetchall()
+        uniques = [(t, n, d) for t, n, d, k in rows if k == "u"]
+        fks = [(t, n, d) for t, n, d, k in rows if k == "f"]
+        cur.execute(
+            """SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+               WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+               ORDER BY 1""",
+            [list(self.tables)],
+        )
+        return uniques, cur.fetchall(), fks
+
+    def __enter__(self):
+        cur = self.cur
+        cur.execute(f"LOCK TABLE {', '.join(self.tables)} IN ACCESS EXCLUSIVE MODE")
+        self.uniques, self.indexes, self.fks = self.definitions()
+        for table, name, _ in self.fks + self.uniques:
+            cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _ in self.indexes:
+            cur.execute(f"DROP INDEX {name}")
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            return False  # the transaction rolls the DDL back
+        self.step("indexes")
+        cur = self.cur
+        # Sorts for the index builds in memory (PostgreSQL builds B-trees in parallel workers).
+        cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        for table, name, definition in self.uniques:
+            cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        for _, definition in self.indexes:
+            cur.execute(definition)
+        for table, name, definition in self.fks:  # checked in one join each
+            cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        return False
+
+
+def _bulk_worthwhile(cur, new_rows: int) -> bool:
+    """Re-building beats maintaining when the load is big and at least doubles the tables."""
+    if not is_postgres() or new_rows < bulk_min_rows():
+        return False
+    cur.execute(f"SELECT (SELECT COUNT(*) FROM {P}), (SELECT COUNT(*) FROM {E})")
+    return new_rows >= max(cur.fetchone())
+
+
 def individual_enrollments_to_supersede(batch_id: int, contract_id: int) -> list[int]:
     """Individual policies of persons on a group list (Beijing: the group enrollment wins)."""
     with connection.cursor() as cur:
@@ -238,152 +316,158 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
             # The import is one transaction: a crash before the commit record is flushed loses
             # nothing but the import itself (the batch can be restarted), never consistency.
             cur.execute("SET LOCAL synchronous_commit = off")
-        step("persons")
-        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {P})")
-        registry_was_empty = not cur.fetchone()[0]
         cur.execute(f"SELECT EXISTS (SELECT 1 FROM {E} WHERE contract_id = %s AND status <> 'cancelled')", [contract_id])
         contract_was_empty = not cur.fetchone()[0]
-        new_persons = "" if registry_was_empty else (
-            f" AND NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"
-        )
-        cur.execute(
-            f"""INSERT INTO {P} (certno, psn_no, name, sex, birth_date, phone)
-                SELECT c_certno, c_psn_no, c_name, sex, birth_date, '' FROM {stage} s
-                WHERE s.reason IS NULL{new_persons}"""
-        )
-        result["persons_added"] = cur.rowcount
-        result["persons_changed"] = 0
-        if not registry_was_empty:  # a first load has nobody to update
-            cur.execute(
-            f"""UPDATE {P} SET name = s.c_name, psn_no = COALESCE(s.c_psn_no, {P}.psn_no)
-                FROM {stage} s
-                WHERE {P}.certno = s.c_certno AND s.reason IS NULL
-                  AND ({P}.name <> s.c_name OR (s.c_psn_no IS NOT NULL AND COALESCE({P}.psn_no, '') <> s.c_psn_no))"""
-            )
-            result["persons_changed"] = cur.rowcount
-
+        rebuild = contextlib.nullcontext()
         if contract_was_empty and not superseded:
-            # Nothing to match, change or end: every valid row is a new enrollment (the steps
-            # are still announced in the usual order).
+            cur.execute(f"SELECT COUNT(*) FROM {stage} WHERE reason IS NULL")
+            if _bulk_worthwhile(cur, cur.fetchone()[0]):
+                rebuild = IndexRebuild(cur, (P, E), step)
+        with rebuild:
+            step("persons")
+            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {P})")
+            registry_was_empty = not cur.fetchone()[0]
+            new_persons = "" if registry_was_empty else (
+                f" AND NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"
+            )
+            cur.execute(
+                f"""INSERT INTO {P} (certno, psn_no, name, sex, birth_date, phone)
+                    SELECT c_certno, c_psn_no, c_name, sex, birth_date, '' FROM {stage} s
+                    WHERE s.reason IS NULL{new_persons}"""
+            )
+            result["persons_added"] = cur.rowcount
+            result["persons_changed"] = 0
+            if not registry_was_empty:  # a first load has nobody to update
+                cur.execute(
+                f"""UPDATE {P} SET name = s.c_name, psn_no = COALESCE(s.c_psn_no, {P}.psn_no)
+                    FROM {stage} s
+                    WHERE {P}.certno = s.c_certno AND s.reason IS NULL
+                      AND ({P}.name <> s.c_name OR (s.c_psn_no IS NOT NULL AND COALESCE({P}.psn_no, '') <> s.c_psn_no))"""
+                )
+                result["persons_changed"] = cur.rowcount
+
+            if contract_was_empty and not superseded:
+                # Nothing to match, change or end: every valid row is a new enrollment (the steps
+                # are still announced in the usual order).
+                step("matching")
+                step("enrollments")
+                cur.execute(
+                    f"""INSERT INTO {E} (person_id, contract_id, area_id, category, category_detail, employment,
+                                         health, continuous_no_claim_3y, student, enrolled_from, enrolled_to,
+                                         status, source, attributes_from)
+                        SELECT p.id, %s, s.area_id, s.category, s.category_detail, s.employment,
+                               'healthy', %s, %s, s.enrolled_from, s.enrolled_to, s.status, %s, s.enrolled_from
+                        FROM {stage} s JOIN {P} p ON p.certno = s.c_certno
+                        WHERE s.reason IS NULL""",
+                    [contract_id, False, False, source],
+                )
+                result.update(added=cur.rowcount, periods=0, changed=0, exited=0, unchanged=0)
+                step("changes")
+                if full_list:
+                    step("exits")
+                return result
+
             step("matching")
+            cur.execute(f"DROP TABLE IF EXISTS {m}")
+            cur.execute(
+                f"""CREATE {_unlogged()}TABLE {m} AS
+                    SELECT s.reason, p.id AS person_id, e.id AS enrollment_id,
+                           s.area_id, s.category, s.category_detail, s.employment, s.status,
+                           s.enrolled_from, s.enrolled_to,
+                           e.area_id AS e_area_id, e.category AS e_category, e.category_detail AS e_category_detail,
+                           e.employment AS e_employment, e.status AS e_status, e.enrolled_from AS e_enrolled_from,
+                           e.enrolled_to AS e_enrolled_to, COALESCE(e.attributes_from, e.enrolled_from) AS e_attributes_from
+                    FROM {stage} s
+                    JOIN {P} p ON p.certno = s.c_certno
+                    LEFT JOIN {E} e ON e.person_id = p.id AND e.contract_id = %s AND e.status <> 'cancelled'""",
+                [contract_id],
+            )
+            attr_changed = (
+                "(area_id <> e_area_id OR category <> e_category OR category_detail <> e_category_detail"
+                " OR employment <> e_employment"
+                " OR (status <> 'terminated' AND e_status <> 'terminated' AND status <> e_status))"
+            )
+            end_changed = (
+                "(COALESCE(enrolled_to, '9999-12-31') <> COALESCE(e_enrolled_to, '9999-12-31')"
+                " OR (status = 'terminated') <> (e_status = 'terminated'))"
+            )
+            if is_postgres():
+                cur.execute(f"ANALYZE {m}")  # without statistics the planner nests loops over it
+            else:
+                cur.execute(f"CREATE INDEX {m}_enrollment ON {m} (enrollment_id)")
+                cur.execute(f"CREATE INDEX {m}_person ON {m} (person_id)")
+
             step("enrollments")
             cur.execute(
                 f"""INSERT INTO {E} (person_id, contract_id, area_id, category, category_detail, employment,
                                      health, continuous_no_claim_3y, student, enrolled_from, enrolled_to,
                                      status, source, attributes_from)
-                    SELECT p.id, %s, s.area_id, s.category, s.category_detail, s.employment,
-                           'healthy', %s, %s, s.enrolled_from, s.enrolled_to, s.status, %s, s.enrolled_from
-                    FROM {stage} s JOIN {P} p ON p.certno = s.c_certno
-                    WHERE s.reason IS NULL""",
+                    SELECT person_id, %s, area_id, category, category_detail, employment,
+                           'healthy', %s, %s, enrolled_from, enrolled_to, status, %s, enrolled_from
+                    FROM {m} WHERE reason IS NULL AND enrollment_id IS NULL""",
                 [contract_id, False, False, source],
             )
-            result.update(added=cur.rowcount, periods=0, changed=0, exited=0, unchanged=0)
+            result["added"] = cur.rowcount
+
             step("changes")
+            cur.execute(
+                f"""INSERT INTO {H} (enrollment_id, area_id, category, category_detail, employment, status,
+                                     valid_from, valid_to, batch_id)
+                    SELECT enrollment_id, e_area_id, e_category, e_category_detail, e_employment,
+                           CASE WHEN e_status = 'suspended' THEN 'suspended' ELSE 'active' END,
+                           e_attributes_from, %s, %s
+                    FROM {m}
+                    WHERE reason IS NULL AND enrollment_id IS NOT NULL AND {attr_changed}
+                      AND e_attributes_from <= %s""",
+                [eff_1, batch_id, eff_1],
+            )
+            result["periods"] = cur.rowcount
+            cur.execute(
+                f"""UPDATE {E} SET area_id = m.area_id, category = m.category, category_detail = m.category_detail,
+                           employment = m.employment, status = m.status, enrolled_to = m.enrolled_to,
+                           attributes_from = CASE
+                               WHEN {_qualify(attr_changed)}
+                                    AND m.e_attributes_from < %s THEN %s
+                               ELSE {E}.attributes_from END
+                    FROM {m} m
+                    WHERE {E}.id = m.enrollment_id AND m.reason IS NULL
+                      AND ({_qualify(attr_changed)} OR {_qualify(end_changed)})""",
+                [eff, eff],
+            )
+            result["changed"] = cur.rowcount
+
+            result["exited"] = 0
             if full_list:
                 step("exits")
-            return result
+                cur.execute(f"SELECT DISTINCT area_id FROM {stage} WHERE reason IS NULL")
+                areas = {r[0] for r in cur.fetchall()}
+                if scope is not None:
+                    areas &= set(scope)
+                if areas:
+                    marks = ", ".join(["%s"] * len(areas))
+                    cur.execute(
+                        f"""UPDATE {E} SET status = 'terminated',
+                                   enrolled_to = CASE WHEN enrolled_from > %s THEN enrolled_from ELSE %s END
+                            WHERE contract_id = %s AND source = %s AND status IN ('active', 'suspended')
+                              AND area_id IN ({marks})
+                              AND NOT EXISTS (SELECT 1 FROM {m} WHERE {m}.person_id = {E}.person_id)""",
+                        [eff_1, eff_1, contract_id, source, *sorted(areas)],
+                    )
+                    result["exited"] = cur.rowcount
 
-        step("matching")
-        cur.execute(f"DROP TABLE IF EXISTS {m}")
-        cur.execute(
-            f"""CREATE {_unlogged()}TABLE {m} AS
-                SELECT s.reason, p.id AS person_id, e.id AS enrollment_id,
-                       s.area_id, s.category, s.category_detail, s.employment, s.status,
-                       s.enrolled_from, s.enrolled_to,
-                       e.area_id AS e_area_id, e.category AS e_category, e.category_detail AS e_category_detail,
-                       e.employment AS e_employment, e.status AS e_status, e.enrolled_from AS e_enrolled_from,
-                       e.enrolled_to AS e_enrolled_to, COALESCE(e.attributes_from, e.enrolled_from) AS e_attributes_from
-                FROM {stage} s
-                JOIN {P} p ON p.certno = s.c_certno
-                LEFT JOIN {E} e ON e.person_id = p.id AND e.contract_id = %s AND e.status <> 'cancelled'""",
-            [contract_id],
-        )
-        attr_changed = (
-            "(area_id <> e_area_id OR category <> e_category OR category_detail <> e_category_detail"
-            " OR employment <> e_employment"
-            " OR (status <> 'terminated' AND e_status <> 'terminated' AND status <> e_status))"
-        )
-        end_changed = (
-            "(COALESCE(enrolled_to, '9999-12-31') <> COALESCE(e_enrolled_to, '9999-12-31')"
-            " OR (status = 'terminated') <> (e_status = 'terminated'))"
-        )
-        if is_postgres():
-            cur.execute(f"ANALYZE {m}")  # without statistics the planner nests loops over it
-        else:
-            cur.execute(f"CREATE INDEX {m}_enrollment ON {m} (enrollment_id)")
-            cur.execute(f"CREATE INDEX {m}_person ON {m} (person_id)")
-
-        step("enrollments")
-        cur.execute(
-            f"""INSERT INTO {E} (person_id, contract_id, area_id, category, category_detail, employment,
-                                 health, continuous_no_claim_3y, student, enrolled_from, enrolled_to,
-                                 status, source, attributes_from)
-                SELECT person_id, %s, area_id, category, category_detail, employment,
-                       'healthy', %s, %s, enrolled_from, enrolled_to, status, %s, enrolled_from
-                FROM {m} WHERE reason IS NULL AND enrollment_id IS NULL""",
-            [contract_id, False, False, source],
-        )
-        result["added"] = cur.rowcount
-
-        step("changes")
-        cur.execute(
-            f"""INSERT INTO {H} (enrollment_id, area_id, category, category_detail, employment, status,
-                                 valid_from, valid_to, batch_id)
-                SELECT enrollment_id, e_area_id, e_category, e_category_detail, e_employment,
-                       CASE WHEN e_status = 'suspended' THEN 'suspended' ELSE 'active' END,
-                       e_attributes_from, %s, %s
-                FROM {m}
-                WHERE reason IS NULL AND enrollment_id IS NOT NULL AND {attr_changed}
-                  AND e_attributes_from <= %s""",
-            [eff_1, batch_id, eff_1],
-        )
-        result["periods"] = cur.rowcount
-        cur.execute(
-            f"""UPDATE {E} SET area_id = m.area_id, category = m.category, category_detail = m.category_detail,
-                       employment = m.employment, status = m.status, enrolled_to = m.enrolled_to,
-                       attributes_from = CASE
-                           WHEN {_qualify(attr_changed)}
-                                AND m.e_attributes_from < %s THEN %s
-                           ELSE {E}.attributes_from END
-                FROM {m} m
-                WHERE {E}.id = m.enrollment_id AND m.reason IS NULL
-                  AND ({_qualify(attr_changed)} OR {_qualify(end_changed)})""",
-            [eff, eff],
-        )
-        result["changed"] = cur.rowcount
-
-        result["exited"] = 0
-        if full_list:
-            step("exits")
-            cur.execute(f"SELECT DISTINCT area_id FROM {stage} WHERE reason IS NULL")
-            areas = {r[0] for r in cur.fetchall()}
-            if scope is not None:
-                areas &= set(scope)
-            if areas:
-                marks = ", ".join(["%s"] * len(areas))
+            if superseded:
+                marks = ", ".join(["%s"] * len(superseded))
                 cur.execute(
-                    f"""UPDATE {E} SET status = 'terminated',
-                               enrolled_to = CASE WHEN enrolled_from > %s THEN enrolled_from ELSE %s END
-                        WHERE contract_id = %s AND source = %s AND status IN ('active', 'suspended')
-                          AND area_id IN ({marks})
-                          AND NOT EXISTS (SELECT 1 FROM {m} WHERE {m}.person_id = {E}.person_id)""",
-                    [eff_1, eff_1, contract_id, source, *sorted(areas)],
+                    f"""UPDATE {E} SET superseded_by_id = (
+                            SELECT g.id FROM {E} g WHERE g.person_id = {E}.person_id
+                              AND g.contract_id = {E}.contract_id AND g.status <> 'cancelled')
+                        WHERE id IN ({marks})""",
+                    list(superseded),
                 )
-                result["exited"] = cur.rowcount
-
-        if superseded:
-            marks = ", ".join(["%s"] * len(superseded))
-            cur.execute(
-                f"""UPDATE {E} SET superseded_by_id = (
-                        SELECT g.id FROM {E} g WHERE g.person_id = {E}.person_id
-                          AND g.contract_id = {E}.contract_id AND g.status <> 'cancelled')
-                    WHERE id IN ({marks})""",
-                list(superseded),
-            )
-        cur.execute(f"SELECT COUNT(*) FROM {m} WHERE reason IS NULL")
-        valid = cur.fetchone()[0]
-        result["unchanged"] = valid - result["added"] - result["changed"]
-        cur.execute(f"DROP TABLE {m}")
+            cur.execute(f"SELECT COUNT(*) FROM {m} WHERE reason IS NULL")
+            valid = cur.fetchone()[0]
+            result["unchanged"] = valid - result["added"] - result["changed"]
+            cur.execute(f"DROP TABLE {m}")
     return result
 
 

@@ -246,6 +246,62 @@ def _spy(seen, target):
     return wrapper
 
 
+def _registry_schema():
+    with connection.cursor() as cur:
+        return engine.IndexRebuild(cur, (engine.P, engine.E), lambda name: None).definitions()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_postgres_bulk_first_load_rebuilds_indexes_and_keys_exactly(seeded, monkeypatch, settings, tmp_path):
+    """A first list at least as big as the registry: indexes, unique constraints and foreign
+    keys are dropped and re-created in the application's transaction. The schema afterwards is
+    the schema before, the keys hold, and a crash while re-building leaves everything as it was."""
+    require_or_skip(connection.vendor == "postgresql", "PostgreSQL", "REQUIRE_SERVICES")
+    settings.MEDIA_ROOT = tmp_path
+    settings.REGISTRY_BULK_MIN_ROWS = 2
+    user = UserFactory(username="bulkroot", is_superuser=True)
+    before = _registry_schema()
+    uniques, indexes, fks = before
+    assert {n for _, n, _ in uniques} >= {"person_certno_unique"}
+    assert {n for n, _ in indexes} >= {"person_psn_no_unique", "enrollment_one_per_person_contract"}
+    assert len(fks) == 4  # enrollment -> person, contract, area, superseding enrollment
+    steps = []
+
+    def crash_while_rebuilding(name):
+        steps.append(name)
+        if name == "indexes":
+            raise RuntimeError("worker killed")
+
+    batch = upload(user, csv_bytes([person_row(i) for i in range(1, 4)]))
+    batch = services.import_batch_validate(batch_id=batch.pk)
+    services.import_batch_confirm(batch=batch, user=user)
+    monkeypatch.setattr(services, "_apply_step", crash_while_rebuilding)
+    with pytest.raises(RuntimeError):
+        services.import_batch_apply(batch_id=batch.pk)
+    assert steps == ["persons", "matching", "enrollments", "changes", "exits", "indexes"]
+    assert (InsuredPerson.objects.count(), Enrollment.objects.count()) == (0, 0)
+    assert _registry_schema() == before
+
+    steps.clear()
+    monkeypatch.setattr(services, "_apply_step", steps.append)
+    services.import_batch_retry(batch=batch, user=user)
+    assert services.import_batch_apply(batch_id=batch.pk).status == "done"
+    assert steps[-1] == "indexes"
+    assert _registry_schema() == before
+    assert Enrollment.objects.filter(contract=batch.contract).count() == 3
+    # The re-created constraints are enforced again.
+    from django.db import IntegrityError, transaction
+
+    person = InsuredPerson.objects.first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InsuredPerson.objects.create(certno=person.certno, name="重复", sex=person.sex, birth_date=person.birth_date)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cur.execute(f"UPDATE {engine.E} SET person_id = -1 WHERE id = %s", [Enrollment.objects.first().pk])
+    services.engine.drop_tables(batch.pk)
+
+
 def _raise_at(step):
     def hook(name):
         if name == step:
