@@ -210,10 +210,11 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
             engine.drop_tables(batch_id)
             ctx = _row_context(batch)
             fmt = file_format(batch.file_name)
-            if fmt == "csv" and engine.is_postgres():
-                from .registry import pg
-
-                pg.load_and_check(batch=batch, ctx=ctx, texts=texts, progress=progress)
+            if fmt == "csv":
+                engine.load_csv(
+                    batch_id=batch_id, path=batch.file.path, encoding=batch.encoding,
+                    ctx=ctx, texts=texts, progress=progress,
+                )
             else:
                 engine.load_python(
                     batch_id=batch_id, path=batch.file.path, fmt=fmt, encoding=batch.encoding,

@@ -91,17 +91,52 @@ def _tmpl(template: str, **exprs: str) -> tuple[str, list[str]]:
 # --- loading ------------------------------------------------------------------------------
 
 
-def load_python(*, batch_id: int, path: str, fmt: str, encoding: str, ctx: RowContext, texts: dict,
-                progress: Progress, file_size: int) -> None:
-    """Read, check row by row and insert into the stage table (SQLite; XLSX everywhere)."""
-    stage = stage_table(batch_id)
+def _create_stage(cur, stage: str) -> str:
+    """Create the stage table; returns its INSERT statement."""
     cols = ", ".join(f"{c} text" for c in FIELDS)
     checked = ", ".join(f"{c} {t}" for c, t in CHECKED)
+    cur.execute(f"CREATE {_unlogged()}TABLE {stage} (line_no bigint, {cols}, {checked})")
     insert_cols = ["line_no", *FIELDS, *(c for c, _ in CHECKED)]
     placeholders = ", ".join(["%s"] * len(insert_cols))
-    insert = f"INSERT INTO {stage} ({', '.join(insert_cols)}) VALUES ({placeholders})"
+    return f"INSERT INTO {stage} ({', '.join(insert_cols)}) VALUES ({placeholders})"
+
+
+def load_csv(*, batch_id: int, path: str, encoding: str, ctx: RowContext, texts: dict, progress: Progress) -> None:
+    """A CSV list, read and checked a block of rows at a time (`columnar`). PostgreSQL takes
+    each block by COPY; elsewhere by executemany."""
+    import pyarrow.csv as pacsv
+
+    from . import columnar
+
+    stage = stage_table(batch_id)
     with connection.cursor() as cur:
-        cur.execute(f"CREATE {_unlogged()}TABLE {stage} (line_no integer, {cols}, {checked})")
+        insert = _create_stage(cur, stage)
+        if is_postgres():
+            copy_sql = f"COPY {stage} ({', '.join(columnar.STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
+            options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+
+            def write(table):
+                sink = io.BytesIO()
+                pacsv.write_csv(table, sink, write_options=options)  # NULL unquoted, '' quoted
+                with cur.cursor.copy(copy_sql) as copy:
+                    copy.write(sink.getbuffer())
+        else:
+            def write(table):
+                columns = [table.column(c).to_pylist() for c in columnar.STAGE_COLUMNS]
+                for i in (columnar.STAGE_COLUMNS.index("birth_date"), columnar.STAGE_COLUMNS.index("enrolled_from"),
+                          columnar.STAGE_COLUMNS.index("enrolled_to")):
+                    columns[i] = [_date(v) for v in columns[i]]
+                cur.executemany(insert, list(zip(*columns, strict=True)))
+
+        columnar.load(path=path, encoding=encoding, ctx=ctx, texts=texts, write=write, progress=progress)
+
+
+def load_python(*, batch_id: int, path: str, fmt: str, encoding: str, ctx: RowContext, texts: dict,
+                progress: Progress, file_size: int) -> None:
+    """Read, check row by row and insert into the stage table (XLSX)."""
+    stage = stage_table(batch_id)
+    with connection.cursor() as cur:
+        insert = _create_stage(cur, stage)
         buf, read, valid, rejected = [], 0, 0, 0
         last = time.monotonic()
         for line, values in iter_rows(path, fmt, encoding):

@@ -1,9 +1,9 @@
 """Checking one row of an enrollment list: the rules, their code tables and the reasons.
 
-The same rules run here row by row (SQLite path, the admin's small-file import) and as one
-set-based SQL statement on PostgreSQL (`programs.registry.pg`); both take their code tables
-and reason texts from this module, so a reason reads the same whichever path found it.
-"""
+This is the one statement of the rules. XLSX lists and the admin's small-file import call it
+row by row; CSV lists are read column by column (`programs.registry.columnar`), which decides
+only the plainly valid rows itself and hands every other row to `check_row`, so a reason reads
+the same whichever path found it."""
 
 import datetime as dt
 from dataclasses import dataclass

@@ -1,0 +1,279 @@
+"""Reading and checking a CSV enrollment list column by column (Apache Arrow and NumPy).
+
+`rows.check_row` is the one statement of the rules and of the reasons. This module only
+recognises, a block of rows at a time, the rows that are plainly valid in the platform's usual
+shape: an 18-character ID number of ASCII digits, dates as YYYY-MM-DD or YYYYMMDD, codes exactly
+as listed in `rows`, names of Chinese characters, no spaces to strip. For those rows every rule
+is evaluated on whole columns and the checked values are built the same way. Every other row —
+anything rejected, and anything unusual that might still be valid (spaces, full-width digits,
+lower-case x, Latin names) — goes through `check_row` itself. So a reason is always
+`check_row`'s, and a row is never accepted that `check_row` would refuse (a property test runs
+both on generated rows and compares them).
+
+The file is read in blocks of a few MB (Arrow parses and decodes GBK), so memory stays flat.
+"""
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from django.utils.translation import gettext as _
+
+from ..identity import _PROVINCES
+from .files import FIELDS, StructuralError, map_header, read_csv_header
+from .rows import CATEGORY_CODES, EMPLOYMENT_CODES, SEX_CODES, STATUS_CODES, RowContext, check_row
+
+BLOCK_SIZE = 4 << 20  # bytes of CSV per block: ~25,000 rows
+_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
+_CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_PROVINCE_CODES = np.array(sorted(int(p) for p in _PROVINCES), dtype=np.int64)
+_HAN_NAME = r"^[\p{Han}·]{1,60}$"  # nothing for str.strip() to remove, at most 60 characters
+_PSN_NO = r"^[0-9A-Za-z]{0,30}$"
+STAGE_COLUMNS = (
+    "line_no", *FIELDS, "reason", "c_certno", "c_psn_no", "c_name", "sex", "birth_date", "area_id",
+    "category", "category_detail", "employment", "status", "enrolled_from", "enrolled_to",
+)
+_STAGE_SCHEMA = pa.schema(
+    [("line_no", pa.int64()), *((f, pa.string()) for f in FIELDS), ("reason", pa.string()),
+     ("c_certno", pa.string()), ("c_psn_no", pa.string()), ("c_name", pa.string()), ("sex", pa.string()),
+     ("birth_date", pa.date32()), ("area_id", pa.int64()), ("category", pa.string()),
+     ("category_detail", pa.string()), ("employment", pa.string()), ("status", pa.string()),
+     ("enrolled_from", pa.date32()), ("enrolled_to", pa.date32())]
+)
+
+
+def _fixed(arr: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of exactly `width` bytes, their bytes as an (n, width) uint8 matrix; other rows
+    read as zeros)."""
+    ok = pc.equal(pc.binary_length(arr), width).fill_null(False)
+    filled = pc.if_else(ok, arr, pa.scalar("0" * width)).cast(pa.binary()).cast(pa.binary(width))
+    n = len(filled)
+    raw = np.frombuffer(filled.buffers()[1], dtype=np.uint8)
+    matrix = raw[filled.offset * width : (filled.offset + n) * width].reshape(n, width)
+    return ok.to_numpy(zero_copy_only=False), matrix
+
+
+def _ymd(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(is a real calendar date, YYYYMMDD as an integer, days since 1970-01-01) of an (n, 8)
+    matrix of digit values."""
+    y = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    m = digits[:, 4] * 10 + digits[:, 5]
+    d = digits[:, 6] * 10 + digits[:, 7]
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    dim = _DAYS_IN_MONTH[np.clip(m, 0, 12)] + ((m == 2) & leap)
+    real = (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= dim)
+    # days from the civil date (H. Hinnant's algorithm), exact for the proleptic Gregorian calendar
+    yy = y - (m <= 2)
+    era = np.floor_divide(yy, 400)
+    yoe = yy - era * 400
+    doy = (153 * np.where(m > 2, m - 3, m + 9) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return real, y * 10000 + m * 100 + d, era * 146097 + doe - 719468
+
+
+def _date8(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A date column as YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (nothing else, no spaces):
+    (is such a real date, YYYYMMDD, days since 1970-01-01)."""
+    plain = pc.replace_substring(pc.replace_substring(arr, "-", ""), "/", "")
+    ok, matrix = _fixed(plain, 8)
+    digits = matrix.astype(np.int64) - 48
+    ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
+    real, ymd, days = _ymd(np.where(ok[:, None], digits, 0))
+    return ok & real, ymd, days
+
+
+def _lookup(arr: pa.Array, table: dict, *, lower: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(the raw value is exactly a key, index of the key) — keys that strip()/lower() would
+    change are left to check_row."""
+    keys = [k for k in table if k == (k.strip().lower() if lower else k.strip())]
+    index = pc.index_in(arr, value_set=pa.array(keys, pa.string()))
+    found = pc.is_valid(index).to_numpy(zero_copy_only=False)
+    return found, index.fill_null(0).to_numpy(zero_copy_only=False), keys
+
+
+def _days(value: dt.date) -> int:
+    return (value - dt.date(1970, 1, 1)).days
+
+
+def plainly_valid(cols: dict[str, pa.Array], ctx: RowContext) -> tuple[np.ndarray, dict[str, pa.Array]]:
+    """(mask of rows valid in the usual shape, their checked values for all rows — meaningful
+    where the mask is set)."""
+    n = len(cols["certno"])
+    certno = cols["certno"]
+    ok, m = _fixed(certno, 18)
+    d = m.astype(np.int64) - 48
+    ok &= ((d[:, :17] >= 0) & (d[:, :17] <= 9)).all(axis=1)
+    ok &= ((d[:, 17] >= 0) & (d[:, 17] <= 9)) | (m[:, 17] == ord("X"))
+    d = np.where(ok[:, None], d, 0)
+    ok &= np.isin(d[:, 0] * 10 + d[:, 1], _PROVINCE_CODES)
+    real, born_ymd, born_days = _ymd(d[:, 6:14])
+    ok &= real & (born_ymd >= 18900101) & (born_ymd <= int(f"{ctx.today:%Y%m%d}"))
+    ok &= _CHECK_CHARS[(d[:, :17] * _WEIGHTS).sum(axis=1) % 11] == m[:, 17]
+    id_sex = np.where(d[:, 16] % 2 == 1, "1", "2")
+
+    # The birth date column equals the ID number's date (then every birth-date rule holds).
+    b_ok, b_ymd, _b_days = _date8(cols["brdy"])
+    ok &= b_ok & (b_ymd == born_ymd)
+
+    found, idx, keys = _lookup(cols["gend"], SEX_CODES, lower=True)
+    sex = np.array([SEX_CODES[k] for k in keys])[idx]
+    ok &= found & (sex == id_sex)
+
+    found, idx, keys = _lookup(cols["admdvs"], ctx.area_ids, lower=False)
+    area_id = np.array([ctx.area_ids[k] for k in keys] or [0], dtype=np.int64)[idx]
+    ok &= found
+    if ctx.scope is not None:
+        ok &= np.isin(area_id, np.array(sorted(ctx.scope), dtype=np.int64))
+
+    found, cat_idx, cat_keys = _lookup(cols["psn_type"], CATEGORY_CODES, lower=True)
+    ok &= found
+    found, emp_idx, emp_keys = _lookup(cols["emp_type"], EMPLOYMENT_CODES, lower=True)
+    ok &= found
+    found, sta_idx, sta_keys = _lookup(cols["psn_insu_stas"], STATUS_CODES, lower=True)
+    ok &= found
+    status = np.array([STATUS_CODES[k] for k in sta_keys])[sta_idx]
+
+    ps, pe = _days(ctx.period_start), _days(ctx.period_end)
+    begin_empty = pc.equal(cols["begndate"], "").to_numpy(zero_copy_only=False)
+    g_ok, _g, g_days = _date8(cols["begndate"])
+    ok &= begin_empty | (g_ok & (g_days <= pe))
+    start = np.where(begin_empty, max(_days(ctx.effective_date), ps), np.maximum(g_days, ps))
+    end_empty = pc.equal(cols["enddate"], "").to_numpy(zero_copy_only=False)
+    e_ok, _e, e_days = _date8(cols["enddate"])
+    ok &= end_empty | (e_ok & (e_days >= start))
+    has_end = ~end_empty & (e_days < pe)
+    terminated_open = (status == "terminated") & ~has_end
+    finish = np.where(has_end, e_days, np.maximum(start, _days(ctx.effective_date - dt.timedelta(days=1))))
+    finish_set = has_end | terminated_open
+
+    ok &= pc.match_substring_regex(cols["psn_name"], _HAN_NAME).to_numpy(zero_copy_only=False)
+    ok &= pc.match_substring_regex(cols["psn_no"], _PSN_NO).to_numpy(zero_copy_only=False)
+
+    categories = [CATEGORY_CODES[k] for k in cat_keys]
+    values = {
+        "c_certno": certno,
+        "c_psn_no": pc.if_else(pc.equal(cols["psn_no"], ""), pa.scalar(None, pa.string()), cols["psn_no"]),
+        "c_name": cols["psn_name"],
+        "sex": pa.array(id_sex, pa.string()),
+        "birth_date": pa.array(born_days.astype(np.int32), pa.int32()).cast(pa.date32()),
+        "area_id": pa.array(area_id, pa.int64()),
+        "category": pa.array(np.array([c[0] for c in categories])[cat_idx], pa.string()),
+        "category_detail": pa.array(np.array([c[1] for c in categories])[cat_idx], pa.string()),
+        "employment": pa.array(np.array([EMPLOYMENT_CODES[k] for k in emp_keys])[emp_idx], pa.string()),
+        "status": pa.array(status, pa.string()),
+        "enrolled_from": pa.array(start.astype(np.int32), pa.int32()).cast(pa.date32()),
+        "enrolled_to": pa.array(finish.astype(np.int32), pa.int32(), mask=~finish_set).cast(pa.date32()),
+    }
+    assert len(ok) == n
+    return ok, values
+
+
+def check_block(cols: dict[str, pa.Array], first_line: int, ctx: RowContext, texts: dict) -> pa.Table:
+    """The stage rows of one block: the plainly valid ones from whole columns, the others
+    from `check_row` one by one. Raw values are kept for every row (the rejected-rows report
+    also lists rows found to be duplicates later)."""
+    n = len(cols["certno"])
+    ok, values = plainly_valid(cols, ctx)
+    line_no = pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
+    fast_idx = pa.array(np.flatnonzero(ok))
+    fast = {"line_no": line_no.take(fast_idx), **{f: cols[f].take(fast_idx) for f in FIELDS}}
+    fast["reason"] = pa.nulls(len(fast_idx), pa.string())
+    fast.update({k: v.take(fast_idx) for k, v in values.items()})
+    parts = [pa.table(fast, schema=_STAGE_SCHEMA)]
+
+    slow = np.flatnonzero(~ok)
+    if len(slow):
+        raw = {f: cols[f].take(pa.array(slow)).to_pylist() for f in FIELDS}
+        rows = []
+        for j, i in enumerate(slow):
+            given = tuple(raw[f][j] for f in FIELDS)
+            reason, row = check_row(tuple(v.strip() for v in given), ctx, texts)
+            if row is None:
+                certno = given[1].strip().replace(" ", "").upper()
+                rows.append((first_line + int(i), *given, reason, certno, *([None] * 11)))
+            else:
+                rows.append((
+                    first_line + int(i), *given, None, row.certno, row.psn_no, row.name, row.sex, row.birth_date,
+                    row.area_id, row.category, row.category_detail, row.employment, row.status,
+                    row.enrolled_from, row.enrolled_to,
+                ))
+        parts.append(pa.Table.from_pylist([dict(zip(STAGE_COLUMNS, r, strict=True)) for r in rows], schema=_STAGE_SCHEMA))
+    return pa.concat_tables(parts)
+
+
+class _Ragged:
+    def __init__(self):
+        self.row = None
+
+    def __call__(self, row) -> str:
+        if not (row.text or "").strip():
+            return "skip"  # a blank line
+        self.row = row
+        return "error"
+
+
+def read_blocks(path: str, encoding: str) -> Iterator[tuple[dict[str, pa.Array], int, int]]:
+    """(columns in FIELDS order as strings, rows so far, bytes read so far) per block of the
+    file. A structural problem (encoding, ragged line, broken quoting) raises StructuralError."""
+    names, _header_len = read_csv_header(path, encoding)
+    mapping = map_header(names)
+    width = len(names)
+    ragged = _Ragged()
+    fd = os.open(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        try:
+            reader = pacsv.open_csv(
+                fh,
+                read_options=pacsv.ReadOptions(
+                    column_names=[f"c{i}" for i in range(width)], skip_rows=1, block_size=BLOCK_SIZE,
+                    encoding="utf8" if encoding == "utf-8-sig" else encoding,
+                ),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=ragged),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={f"c{i}": pa.string() for i in range(width)}, strings_can_be_null=False,
+                ),
+            )
+            rows = 0
+            for block in reader:
+                cols = {}
+                for f in FIELDS:
+                    if f in mapping:
+                        cols[f] = block.column(mapping.index(f))
+                    else:
+                        cols[f] = pa.array([""] * block.num_rows, pa.string())
+                yield cols, rows, os.lseek(fd, 0, os.SEEK_CUR)
+                rows += block.num_rows
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            if ragged.row is not None:
+                line = ragged.row.number
+                got = ragged.row.actual_columns
+                if line is not None:
+                    raise StructuralError(
+                        _("Line %(line)d has %(got)d columns, the header has %(want)d.")
+                        % {"line": line, "got": got, "want": width}
+                    ) from None
+                raise StructuralError(
+                    _("A line has %(got)d columns, the header has %(want)d.") % {"got": got, "want": width}
+                ) from None
+            text = str(exc)
+            if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "decode" in text.lower():
+                raise StructuralError(_("The file is neither UTF-8 nor GBK/GB18030 text.")) from None
+            raise StructuralError(_("The file's CSV structure is broken: %(error)s") % {"error": text.splitlines()[0]}) from None
+
+
+def load(*, path: str, encoding: str, ctx: RowContext, texts: dict, write: Callable[[pa.Table], None],
+         progress: Callable[..., None]) -> None:
+    """Read, check and hand every block's stage rows to `write`."""
+    read = valid = rejected = 0
+    for cols, before, bytes_read in read_blocks(path, encoding):
+        table = check_block(cols, before + 2, ctx, texts)  # line 1 is the header
+        write(table)
+        n = table.num_rows
+        bad = n - table.column("reason").null_count
+        read, valid, rejected = read + n, valid + n - bad, rejected + bad
+        progress(rows_read=read, rows_valid=valid, rows_rejected=rejected, bytes_read=bytes_read)
