@@ -317,3 +317,33 @@ def test_ragged_line_refuses_the_whole_file_at_validation(admin_user):
     assert batch.error
     assert InsuredPerson.objects.count() == 0
     assert not engine.stage_exists(batch.pk)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_postgres_first_list_of_a_second_contract_keeps_known_persons(seeded, settings, tmp_path):
+    """A first list for a contract whose persons are partly in the registry already (another
+    contract's list): known persons keep their id and row, new ones are added, once each."""
+    require_or_skip(connection.vendor == "postgresql", "PostgreSQL", "REQUIRE_SERVICES")
+    from programs.models import Contract
+
+    settings.MEDIA_ROOT = tmp_path
+    user = UserFactory(username="secondroot", is_superuser=True)
+    first = run_import(user, csv_bytes([person_row(1), person_row(2)]))
+    assert first.status == "done"
+    known = InsuredPerson.objects.get(certno=person_row(1)["certno"])
+    other = Contract.objects.get(pk=first.contract_id)  # the same counties, another contract
+    other.pk = other.id = None
+    other.code, other.year = "tongliao-2026", other.year + 1
+    other.period_start = other.period_start.replace(year=other.period_start.year + 1)
+    other.period_end = other.period_end.replace(year=other.period_end.year + 1)
+    other.save()
+    second = run_import(user, csv_bytes([person_row(1, name="张三丰"), person_row(3)]), contract=other,
+                        effective_date=other.period_start)
+    assert second.status == "done" and second.rows_added == 2
+    assert InsuredPerson.objects.count() == 3
+    known.refresh_from_db()
+    assert known.name == "张三丰"
+    assert set(known.enrollments.values_list("contract_id", flat=True)) == {first.contract_id, other.pk}
+    services.engine.drop_tables(first.pk)
+    services.engine.drop_tables(second.pk)
