@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,17 +195,14 @@ def main() -> None:
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True, "is_staff": True})
     with connection.cursor() as cur:
         empty_registry(cur)
-        cur.execute("VACUUM ANALYZE programs_insuredperson") if False else None
 
     if args.slow:
         connection.execute_wrappers.append(SlowStatements(args.slow))
     copy_s = bare_copy(args.first)
     print(f"bare COPY of {args.first}: {copy_s:.1f} s")
-    tracemalloc.start()
+    # (no tracemalloc: tracing every allocation of the column checks slows them several times)
     first_s, first = run_import(user, args.first, dt.date(2025, 1, 1), "first import")
-    py_peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    print(f"peak RSS of this process so far: {rss_mib():.0f} MiB; Python allocations peak {py_peak:.1f} MiB")
+    print(f"peak RSS of this process so far: {rss_mib():.0f} MiB")
     with connection.cursor() as cur:
         cur.execute("ANALYZE programs_insuredperson")
         cur.execute("ANALYZE programs_enrollment")

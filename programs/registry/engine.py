@@ -365,35 +365,41 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                           AND ({P}.name <> s.c_name
                                OR (s.c_psn_no IS NOT NULL AND COALESCE({P}.psn_no, '') <> s.c_psn_no))"""
                 )
-            if first_load and is_postgres():
-                # Every valid row is a new enrollment. A new person's id is drawn from the
-                # sequence on the way, so person and enrollment are written by one statement
-                # from one pass over the stage, without joining 2.2 M rows back by ID number.
+            if first_load and isinstance(rebuild, IndexRebuild):
+                # Every valid row is a new enrollment. The tables are locked, so a block of
+                # person ids can be reserved from the sequence: the row on line n gets
+                # base + n, and persons and enrollments are written by two plain scans of
+                # the stage, without joining 2.2 M rows back by ID number.
                 step("matching")
                 step("enrollments")
-                # A person already in the registry (another contract's list) keeps their id.
-                known = "NULL::bigint" if registry_was_empty else "p.id"
-                join = "" if registry_was_empty else f" LEFT JOIN {P} p ON p.certno = s.c_certno"
+                cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [P])
+                seq = cur.fetchone()[0]
+                cur.execute(f"SELECT nextval(%s), (SELECT MAX(line_no) FROM {stage})", [seq])
+                base, top = cur.fetchone()
+                cur.execute("SELECT setval(%s, %s)", [seq, base + top])
+                # A person already in the registry (another contract's list) keeps their id;
+                # enrollments go first, while the persons table holds only those.
+                known, join, new_only = "NULL::bigint", "", ""
+                if not registry_was_empty:
+                    known, join = "p.id", f" LEFT JOIN {P} p ON p.certno = s.c_certno"
+                    new_only = f" AND NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"
                 cur.execute(
-                    f"""WITH src AS MATERIALIZED (
-                            SELECT s.c_certno, s.c_psn_no, s.c_name, s.sex, s.birth_date, s.area_id, s.category,
-                                   s.category_detail, s.employment, s.status, s.enrolled_from, s.enrolled_to,
-                                   {known} AS known,
-                                   COALESCE({known}, nextval(pg_get_serial_sequence('{P}', 'id'))) AS pid
-                            FROM {stage} s{join} WHERE s.reason IS NULL),
-                        new_persons AS (
-                            INSERT INTO {P} (id, certno, psn_no, name, sex, birth_date, phone)
-                            SELECT pid, c_certno, c_psn_no, c_name, sex, birth_date, '' FROM src
-                            WHERE known IS NULL)
-                        INSERT INTO {E} (person_id, contract_id, area_id, category, category_detail, employment,
+                    f"""INSERT INTO {E} (person_id, contract_id, area_id, category, category_detail, employment,
                                          health, continuous_no_claim_3y, student, enrolled_from, enrolled_to,
                                          status, source, attributes_from)
-                        SELECT pid, %s, area_id, category, category_detail, employment,
-                               'healthy', %s, %s, enrolled_from, enrolled_to, status, %s, enrolled_from
-                        FROM src""",
-                    [contract_id, False, False, source],
+                        SELECT COALESCE({known}, %s + s.line_no), %s, s.area_id, s.category, s.category_detail,
+                               s.employment, 'healthy', %s, %s, s.enrolled_from, s.enrolled_to, s.status, %s,
+                               s.enrolled_from
+                        FROM {stage} s{join} WHERE s.reason IS NULL""",
+                    [base, contract_id, False, False, source],
                 )
                 result.update(added=cur.rowcount, periods=0, changed=0, exited=0, unchanged=0)
+                cur.execute(
+                    f"""INSERT INTO {P} (id, certno, psn_no, name, sex, birth_date, phone)
+                        SELECT %s + s.line_no, c_certno, c_psn_no, c_name, sex, birth_date, '' FROM {stage} s
+                        WHERE s.reason IS NULL{new_only}""",
+                    [base],
+                )
                 step("changes")
                 if full_list:
                     step("exits")

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from programs import services
 from programs.models import Enrollment, EnrollmentPeriod, ImportBatch, InsuredPerson
@@ -291,8 +291,6 @@ def test_postgres_bulk_first_load_rebuilds_indexes_and_keys_exactly(seeded, monk
     assert _registry_schema() == before
     assert Enrollment.objects.filter(contract=batch.contract).count() == 3
     # The re-created constraints are enforced again.
-    from django.db import IntegrityError, transaction
-
     person = InsuredPerson.objects.first()
     with pytest.raises(IntegrityError), transaction.atomic():
         InsuredPerson.objects.create(certno=person.certno, name="重复", sex=person.sex, birth_date=person.birth_date)
@@ -321,13 +319,16 @@ def test_ragged_line_refuses_the_whole_file_at_validation(admin_user):
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_postgres_first_list_of_a_second_contract_keeps_known_persons(seeded, settings, tmp_path):
+@pytest.mark.parametrize("bulk_min_rows", [1, 100_000], ids=["indexes-rebuilt", "row-by-row"])
+def test_postgres_first_list_of_a_second_contract_keeps_known_persons(seeded, settings, tmp_path, bulk_min_rows):
     """A first list for a contract whose persons are partly in the registry already (another
-    contract's list): known persons keep their id and row, new ones are added, once each."""
+    contract's list): known persons keep their id and row, new ones are added, once each —
+    whether the list is big enough to rebuild the indexes or not."""
     require_or_skip(connection.vendor == "postgresql", "PostgreSQL", "REQUIRE_SERVICES")
     from programs.models import Contract
 
     settings.MEDIA_ROOT = tmp_path
+    settings.REGISTRY_BULK_MIN_ROWS = bulk_min_rows
     user = UserFactory(username="secondroot", is_superuser=True)
     first = run_import(user, csv_bytes([person_row(1), person_row(2)]))
     assert first.status == "done"
@@ -342,8 +343,53 @@ def test_postgres_first_list_of_a_second_contract_keeps_known_persons(seeded, se
                         effective_date=other.period_start)
     assert second.status == "done" and second.rows_added == 2
     assert InsuredPerson.objects.count() == 3
+    new = InsuredPerson.objects.get(certno=person_row(3)["certno"])
+    assert new.enrollments.get().contract_id == other.pk and new.name == "张三"
     known.refresh_from_db()
     assert known.name == "张三丰"
     assert set(known.enrollments.values_list("contract_id", flat=True)) == {first.contract_id, other.pk}
     services.engine.drop_tables(first.pk)
     services.engine.drop_tables(second.pk)
+
+
+def test_a_person_number_on_two_id_numbers_keeps_the_first_line(admin_user):
+    """Duplicates are grouped by ID number first, then by person number among the rows still
+    valid: the first line of each group stands and its raw values stay in the report."""
+    rows = [person_row(1, psn_no="P1"), person_row(2, psn_no="P1"), person_row(3, psn_no="P3"),
+            person_row(3, psn_no="P3"), person_row(4, psn_no="P1")]
+    batch = services.import_batch_validate(batch_id=upload(admin_user, csv_bytes(rows)).pk)
+    assert (batch.rows_read, batch.rows_valid, batch.rows_rejected) == (5, 2, 3)
+    reasons = rejected_reasons(batch)
+    assert reasons == {
+        3: "人员编号P1已在第2行用于另一身份证号码。",
+        5: "与本文件第4行重复。",
+        6: "人员编号P1已在第2行用于另一身份证号码。",
+    }
+    text = batch.rejected_file.open("rb").read().decode("utf-8-sig")
+    assert rows[1]["certno"] in text and rows[4]["certno"] in text
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_postgres_one_name_index_serves_prefix_search_and_order(seeded):
+    """Migration 0008: ID number, person number and name compare byte by byte, so the plain
+    name index serves `name__startswith` at the window (no pattern-ops twin any more)."""
+    require_or_skip(connection.vendor == "postgresql", "PostgreSQL", "REQUIRE_SERVICES")
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT attname, collname FROM pg_attribute JOIN pg_collation c ON c.oid = attcollation "
+            "WHERE attrelid = 'programs_insuredperson'::regclass AND attname IN ('certno', 'psn_no', 'name') "
+            "ORDER BY attname"
+        )
+        assert cur.fetchall() == [("certno", "C"), ("name", "C"), ("psn_no", "C")]
+        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'programs_insuredperson' ORDER BY 1")
+        assert [r[0] for r in cur.fetchall()] == [
+            "person_certno_unique", "person_psn_no_unique", "programs_insuredperson_name_1f6b7705",
+            "programs_insuredperson_pkey",
+        ]
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_seqscan = off")
+        sql, params = InsuredPerson.objects.filter(name__startswith="包").order_by("name").query.sql_with_params()
+        cur.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    assert "programs_insuredperson_name_1f6b7705" in plan and "Sort" not in plan, plan
