@@ -341,7 +341,7 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
             # Statistics of tables filled in this transaction are stale (empty): without this
             # the planner nests loops over millions of rows. Every statement here is set-based.
             cur.execute("SET LOCAL enable_nestloop = off")
-            cur.execute("SET LOCAL work_mem = '128MB'")
+            cur.execute("SET LOCAL work_mem = '512MB'")  # 2.2 M-row hash joins in memory, not in batches
             # The import is one transaction: a crash before the commit record is flushed loses
             # nothing but the import itself (the batch can be restarted), never consistency.
             cur.execute("SET LOCAL synchronous_commit = off")
@@ -357,7 +357,7 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
             step("persons")
             cur.execute(f"SELECT EXISTS (SELECT 1 FROM {P})")
             registry_was_empty = not cur.fetchone()[0]
-            if not registry_was_empty:  # a first load has nobody to update
+            if first_load and not registry_was_empty:  # known persons of another contract's list
                 cur.execute(
                     f"""UPDATE {P} SET name = s.c_name, psn_no = COALESCE(s.c_psn_no, {P}.psn_no)
                         FROM {stage} s
@@ -404,16 +404,15 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                 if full_list:
                     step("exits")
                 return result
-            new_persons = "" if registry_was_empty else (
-                f" AND NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"
-            )
-            cur.execute(
-                f"""INSERT INTO {P} (certno, psn_no, name, sex, birth_date, phone)
-                    SELECT c_certno, c_psn_no, c_name, sex, birth_date, '' FROM {stage} s
-                    WHERE s.reason IS NULL{new_persons}"""
-            )
-
             if first_load:
+                new_persons = "" if registry_was_empty else (
+                    f" AND NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"
+                )
+                cur.execute(
+                    f"""INSERT INTO {P} (certno, psn_no, name, sex, birth_date, phone)
+                        SELECT c_certno, c_psn_no, c_name, sex, birth_date, '' FROM {stage} s
+                        WHERE s.reason IS NULL{new_persons}"""
+                )
                 step("matching")
                 step("enrollments")
                 cur.execute(
@@ -432,21 +431,43 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                     step("exits")
                 return result
 
+            # One join of the list with the registry: the person and the contract's enrollment
+            # of every row. Person updates and additions are then taken from it; only the
+            # persons new to the registry are looked up again.
             step("matching")
             cur.execute(f"DROP TABLE IF EXISTS {m}")
             cur.execute(
                 f"""CREATE {_unlogged()}TABLE {m} AS
-                    SELECT s.reason, p.id AS person_id, e.id AS enrollment_id,
+                    SELECT s.reason, s.c_certno, s.c_psn_no, s.c_name, s.sex, s.birth_date,
+                           p.id AS person_id, p.name AS p_name, p.psn_no AS p_psn_no, e.id AS enrollment_id,
                            s.area_id, s.category, s.category_detail, s.employment, s.status,
                            s.enrolled_from, s.enrolled_to,
                            e.area_id AS e_area_id, e.category AS e_category, e.category_detail AS e_category_detail,
                            e.employment AS e_employment, e.status AS e_status, e.enrolled_from AS e_enrolled_from,
                            e.enrolled_to AS e_enrolled_to, COALESCE(e.attributes_from, e.enrolled_from) AS e_attributes_from
                     FROM {stage} s
-                    JOIN {P} p ON p.certno = s.c_certno
-                    LEFT JOIN {E} e ON e.person_id = p.id AND e.contract_id = %s AND e.status <> 'cancelled'""",
+                    LEFT JOIN {P} p ON p.certno = s.c_certno
+                    LEFT JOIN {E} e ON e.person_id = p.id AND e.contract_id = %s AND e.status <> 'cancelled'
+                    WHERE s.reason IS NULL OR p.id IS NOT NULL""",
                 [contract_id],
             )
+            cur.execute(
+                f"""UPDATE {P} SET name = d.c_name, psn_no = COALESCE(d.c_psn_no, {P}.psn_no)
+                    FROM (SELECT person_id, c_name, c_psn_no FROM {m}
+                          WHERE reason IS NULL AND person_id IS NOT NULL
+                            AND (p_name <> c_name OR (c_psn_no IS NOT NULL AND COALESCE(p_psn_no, '') <> c_psn_no))) d
+                    WHERE {P}.id = d.person_id"""
+            )
+            cur.execute(
+                f"""INSERT INTO {P} (certno, psn_no, name, sex, birth_date, phone)
+                    SELECT c_certno, c_psn_no, c_name, sex, birth_date, '' FROM {m}
+                    WHERE reason IS NULL AND person_id IS NULL"""
+            )
+            if cur.rowcount:
+                cur.execute(
+                    f"""UPDATE {m} SET person_id = p.id FROM {P} p
+                        WHERE {m}.person_id IS NULL AND {m}.reason IS NULL AND p.certno = {m}.c_certno"""
+                )
             attr_changed = (
                 "(area_id <> e_area_id OR category <> e_category OR category_detail <> e_category_detail"
                 " OR employment <> e_employment"
