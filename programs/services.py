@@ -354,6 +354,40 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
     return batch
 
 
+def import_stages_clean(*, now=None) -> list[int]:
+    """Drop the staging tables nobody will use any more (beat runs this nightly).
+
+    - a list validated but not confirmed within REGISTRY_STAGE_KEEP_DAYS is closed as failed
+      (upload it again), its stage dropped;
+    - a failed batch keeps its stage that long, so its application can be restarted;
+    - a finished batch's tables, and tables whose batch no longer exists, go at once.
+    Running batches are never touched. Returns the batch ids whose tables were dropped."""
+    now = now or timezone.now()
+    days = settings.REGISTRY_STAGE_KEEP_DAYS
+    cutoff = now - dt.timedelta(days=days)
+    dropped = []
+    for batch_id in sorted(engine.staged_batch_ids()):
+        with transaction.atomic():
+            batch = ImportBatch.objects.select_for_update(skip_locked=True).filter(pk=batch_id).first()
+            if batch is None and ImportBatch.objects.filter(pk=batch_id).exists():
+                continue  # held by a running step
+            if batch is not None:
+                unconfirmed = batch.status == ImportBatch.Status.VALIDATED and batch.confirmed_at is None
+                stale_failure = batch.status == ImportBatch.Status.FAILED and (batch.finished_at or now) < cutoff
+                if unconfirmed and batch.validated_at and batch.validated_at < cutoff:
+                    batch.status = ImportBatch.Status.FAILED
+                    batch.error = gettext(
+                        "Not confirmed within %(days)d days: the checked rows were discarded. Upload the list again."
+                    ) % {"days": days}
+                    batch.finished_at = now
+                    batch.save(update_fields=["status", "error", "finished_at"])
+                elif not (stale_failure or batch.status == ImportBatch.Status.DONE):
+                    continue
+            engine.drop_tables(batch_id)
+            dropped.append(batch_id)
+    return dropped
+
+
 def _apply_step(name: str) -> None:
     """Hook between the application's statements (tests simulate a crash here)."""
 

@@ -21,3 +21,8 @@ def import_batch_apply_task(batch_id: int) -> str:
 def sms_send_task(notification_id: int) -> str:
     notification = services.sms_notification_send(notification_id=notification_id)
     return "skipped" if notification is None else notification.status
+
+
+@shared_task(name="programs.tasks.import_stages_clean_task")
+def import_stages_clean_task() -> list[int]:
+    return services.import_stages_clean()

@@ -192,7 +192,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "finance.tasks.revolving_topups_monthly",
         "schedule": crontab(minute=30, hour=6, day_of_month=1),
     },
+    # Staging tables of registry imports nobody confirmed, finished or will restart.
+    "registry-stages-clean": {
+        "task": "programs.tasks.import_stages_clean_task",
+        "schedule": crontab(minute=15, hour=3),
+    },
 }
+REGISTRY_STAGE_KEEP_DAYS = 7  # an unconfirmed or failed import keeps its checked rows this long
+REGISTRY_BULK_MIN_ROWS = 100_000  # a first list this big (and >= the registry) rebuilds indexes
 
 # --- import-export ---------------------------------------------------------------------------
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"

@@ -66,6 +66,16 @@ def drop_tables(batch_id: int) -> None:
         cur.execute(f"DROP TABLE IF EXISTS {stage_table(batch_id)}")
 
 
+def staged_batch_ids() -> set[int]:
+    """Batch ids that have a stage or map table in the database."""
+    found = set()
+    for name in connection.introspection.table_names():
+        for prefix in ("registry_stage_", "registry_map_"):
+            if name.startswith(prefix) and name[len(prefix):].isdigit():
+                found.add(int(name[len(prefix):]))
+    return found
+
+
 def stage_exists(batch_id: int) -> bool:
     return stage_table(batch_id) in connection.introspection.table_names()
 
@@ -239,7 +249,7 @@ def rejected_csv(batch_id: int, header_reason: str, header_line: str) -> bytes:
 
 def bulk_min_rows() -> int:
     """Below this many new rows the registry's indexes are maintained row by row."""
-    return getattr(settings, "REGISTRY_BULK_MIN_ROWS", 100_000)
+    return settings.REGISTRY_BULK_MIN_ROWS
 
 
 class IndexRebuild:

@@ -393,3 +393,39 @@ def test_postgres_one_name_index_serves_prefix_search_and_order(seeded):
         cur.execute("EXPLAIN " + sql, params)
         plan = "\n".join(r[0] for r in cur.fetchall())
     assert "programs_insuredperson_name_1f6b7705" in plan and "Sort" not in plan, plan
+
+
+def test_nightly_clean_up_drops_only_stages_nobody_will_use(admin_user, django_capture_on_commit_callbacks):
+    """Unconfirmed for a week: closed as failed, stage dropped. A recent unconfirmed list and
+    a recent failure (restartable) keep theirs; a finished batch's and an orphan table go."""
+    import datetime as _dt
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from programs.tasks import import_stages_clean_task
+
+    assert settings.CELERY_BEAT_SCHEDULE["registry-stages-clean"]["task"] == "programs.tasks.import_stages_clean_task"
+    old = services.import_batch_validate(batch_id=upload(admin_user, csv_bytes([person_row(1)])).pk)
+    recent = services.import_batch_validate(batch_id=upload(admin_user, csv_bytes([person_row(2)])).pk)
+    failed = services.import_batch_validate(batch_id=upload(admin_user, csv_bytes([person_row(3)])).pk)
+    ImportBatch.objects.filter(pk=failed.pk).update(status="failed", finished_at=timezone.now(), error="x")
+    week_ago = timezone.now() - _dt.timedelta(days=8)
+    ImportBatch.objects.filter(pk=old.pk).update(validated_at=week_ago)
+    with connection.cursor() as cur:
+        cur.execute("CREATE TABLE registry_stage_999999 (line_no integer)")
+    assert {old.pk, recent.pk, failed.pk, 999999} <= engine.staged_batch_ids()
+
+    assert import_stages_clean_task() == [old.pk, 999999]
+    assert engine.staged_batch_ids() >= {recent.pk, failed.pk}
+    assert not engine.stage_exists(old.pk) and old.pk not in engine.staged_batch_ids()
+    old.refresh_from_db()
+    assert old.status == "failed"
+    assert old.error == "7天内未确认：已检查的行已丢弃。请重新上传名单。"
+    with pytest.raises(ValidationError):
+        services.import_batch_confirm(batch=old, user=admin_user)
+    # A week after the failure the restartable stage goes too; the retry then says why not.
+    ImportBatch.objects.filter(pk=failed.pk).update(finished_at=week_ago, confirmed_at=week_ago, validated_at=week_ago)
+    assert import_stages_clean_task() == [failed.pk]
+    with pytest.raises(ValidationError, match="无法重新启动"):
+        services.import_batch_retry(batch=ImportBatch.objects.get(pk=failed.pk), user=admin_user)
