@@ -18,20 +18,20 @@ TABLE = "programs_insuredperson"
 LIKE_INDEX = "programs_insuredperson_name_1f6b7705_like"
 
 
-def to_bytes_order(apps, schema_editor):
+def _collate(schema_editor, collation: str, like_index_sql: str) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     for column, length in COLUMNS:
-        schema_editor.execute(f'ALTER TABLE {TABLE} ALTER COLUMN {column} TYPE varchar({length}) COLLATE "C"')
-    schema_editor.execute(f"DROP INDEX IF EXISTS {LIKE_INDEX}")
+        schema_editor.execute(f'ALTER TABLE {TABLE} ALTER COLUMN {column} TYPE varchar({length}) COLLATE "{collation}"')
+    schema_editor.execute(like_index_sql)
+
+
+def to_bytes_order(apps, schema_editor):
+    _collate(schema_editor, "C", f"DROP INDEX IF EXISTS {LIKE_INDEX}")
 
 
 def to_default_order(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for column, length in COLUMNS:
-        schema_editor.execute(f'ALTER TABLE {TABLE} ALTER COLUMN {column} TYPE varchar({length}) COLLATE "default"')
-    schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {LIKE_INDEX} ON {TABLE} (name varchar_pattern_ops)")
+    _collate(schema_editor, "default", f"CREATE INDEX IF NOT EXISTS {LIKE_INDEX} ON {TABLE} (name varchar_pattern_ops)")
 
 
 class Migration(migrations.Migration):
