@@ -43,6 +43,12 @@ E = "programs_enrollment"
 H = "programs_enrollmentperiod"
 
 
+INSERT_ENROLLMENTS = (
+    f"INSERT INTO {E} (person_id, contract_id, area_id, category, category_detail, employment, health,"
+    " continuous_no_claim_3y, student, enrolled_from, enrolled_to, status, source, attributes_from)"
+)
+
+
 def stage_table(batch_id: int) -> str:
     return f"registry_stage_{int(batch_id)}"
 
@@ -394,9 +400,7 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                     known, join = "p.id", f" LEFT JOIN {P} p ON p.certno = s.c_certno"
                     new_only = f" AND NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"
                 cur.execute(
-                    f"""INSERT INTO {E} (person_id, contract_id, area_id, category, category_detail, employment,
-                                         health, continuous_no_claim_3y, student, enrolled_from, enrolled_to,
-                                         status, source, attributes_from)
+                    f"""{INSERT_ENROLLMENTS}
                         SELECT COALESCE({known}, %s + s.line_no), %s, s.area_id, s.category, s.category_detail,
                                s.employment, 'healthy', %s, %s, s.enrolled_from, s.enrolled_to, s.status, %s,
                                s.enrolled_from
@@ -426,9 +430,7 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                 step("matching")
                 step("enrollments")
                 cur.execute(
-                    f"""INSERT INTO {E} (person_id, contract_id, area_id, category, category_detail, employment,
-                                         health, continuous_no_claim_3y, student, enrolled_from, enrolled_to,
-                                         status, source, attributes_from)
+                    f"""{INSERT_ENROLLMENTS}
                         SELECT p.id, %s, s.area_id, s.category, s.category_detail, s.employment,
                                'healthy', %s, %s, s.enrolled_from, s.enrolled_to, s.status, %s, s.enrolled_from
                         FROM {stage} s JOIN {P} p ON p.certno = s.c_certno
@@ -495,9 +497,7 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
 
             step("enrollments")
             cur.execute(
-                f"""INSERT INTO {E} (person_id, contract_id, area_id, category, category_detail, employment,
-                                     health, continuous_no_claim_3y, student, enrolled_from, enrolled_to,
-                                     status, source, attributes_from)
+                f"""{INSERT_ENROLLMENTS}
                     SELECT person_id, %s, area_id, category, category_detail, employment,
                            'healthy', %s, %s, enrolled_from, enrolled_to, status, %s, enrolled_from
                     FROM {m} WHERE reason IS NULL AND enrollment_id IS NULL""",
