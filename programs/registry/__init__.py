@@ -1,3 +1,3 @@
-"""The insured registry at scale: reading enrollment lists (`files`), checking rows
-(`rows`), the set-based staging and application engine (`engine`) and the SQL checks of the
-PostgreSQL fast path (`pg`)."""
+"""The insured registry at scale: reading enrollment lists (`files`), the rules for one row
+(`rows`), CSV lists checked a block of columns at a time (`columnar`) and the set-based staging
+and application engine (`engine`)."""

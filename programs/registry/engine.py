@@ -3,8 +3,9 @@
 Tables per batch (dropped when the batch is done): `registry_stage_<id>` holds every row of the
 file — raw values for the rejected-rows report, the checked values and the rejection reason —
 and `registry_map_<id>` joins the rows to existing persons and enrollments while applying.
-The SQL below runs unchanged on SQLite and PostgreSQL; only the loading differs (rows checked
-in Python on SQLite / for XLSX, COPY plus one SQL statement on PostgreSQL, see `pg.py`).
+The SQL below runs on SQLite and PostgreSQL alike; PostgreSQL adds the bulk first load
+(`IndexRebuild`, reserved person ids). CSV blocks checked by `columnar` are staged by COPY on
+PostgreSQL and executemany elsewhere; XLSX rows are checked one by one (`load_python`).
 """
 
 import contextlib

@@ -1,7 +1,7 @@
 """Enrollment list import: reading, row checks, confirmation, atomic application.
 
-These run on whichever database the suite uses: on SQLite the rows are checked in Python, on
-PostgreSQL (DATABASE_URL) by COPY plus one SQL statement — the same expectations hold for both.
+These run on whichever database the suite uses (CSV blocks staged by executemany on SQLite, by
+COPY on PostgreSQL, DATABASE_URL) — the same expectations hold for both.
 """
 
 import datetime as dt
