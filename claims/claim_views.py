@@ -17,9 +17,7 @@ from django.views.decorators.http import require_POST
 
 from insurance_admin.core.pdf import render_pdf
 from insurance_admin.core.workdays import load_calendar
-from programs import selectors as program_selectors
 from programs.masking import can_see_full_identity
-from programs.models import Contract, InsuredPerson
 
 from . import registration, services
 from .filters import ClaimFilter
@@ -27,6 +25,7 @@ from .forms import ClaimRegistrationForm, DocumentsForm, ExtensionForm, Settleme
 from .models import Claim, ClaimTerms, DocumentRequirement, SlipPrint
 from .presentation import CODE_LABELS, explanation_blocks
 from .resources import ClaimExportResource
+from .views import enrolled_or_404
 from .workflow import NEEDS_REASON, TRANSITIONS, TransitionRefused, claim_transition
 
 S = Claim.Status
@@ -41,12 +40,7 @@ def _claim_for(user, pk: int) -> Claim:
 @permission_required("claims.add_claim", raise_exception=True)
 def claim_register_view(request, person_pk: int, contract_code: str):
     user = request.user
-    try:
-        person = program_selectors.person_for_user(user, person_pk)
-        contract = Contract.objects.for_user(user).select_related("program").get(code=contract_code)
-        enrollment = services.enrollment_of(person, contract)
-    except (InsuredPerson.DoesNotExist, Contract.DoesNotExist, services.NotEnrolled):
-        raise Http404 from None
+    person, contract, enrollment = enrolled_or_404(user, person_pk, contract_code)
     plan = services.plan_of(contract).engine_plan()
     requirements = DocumentRequirement.objects.filter(program=contract.program)
     data = request.POST if request.method == "POST" else None

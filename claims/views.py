@@ -13,18 +13,24 @@ from .models import Claim
 from .presentation import explanation_blocks
 
 
+def enrolled_or_404(user, person_pk: int, contract_code: str):
+    """(person, contract, enrollment) for a window page, within the user's areas; 404 when the
+    person, the contract or the enrollment is not there for this user."""
+    try:
+        person = program_selectors.person_for_user(user, person_pk)
+        contract = Contract.objects.for_user(user).select_related("program").get(code=contract_code)
+        return person, contract, services.enrollment_of(person, contract)
+    except (InsuredPerson.DoesNotExist, Contract.DoesNotExist, services.NotEnrolled):
+        raise Http404 from None
+
+
 @login_required
 @permission_required("claims.run_trial", raise_exception=True)
 def trial(request, person_pk: int, contract_code: str):
     """试算: the caseworker enters one or more settlement records and sees what each liability
     would pay on top of the person's approved year-to-date totals. Nothing is stored."""
     user = request.user
-    try:
-        person = program_selectors.person_for_user(user, person_pk)
-        contract = Contract.objects.for_user(user).select_related("program").get(code=contract_code)
-        enrollment = services.enrollment_of(person, contract)
-    except (InsuredPerson.DoesNotExist, Contract.DoesNotExist, services.NotEnrolled):
-        raise Http404 from None
+    person, contract, enrollment = enrolled_or_404(user, person_pk, contract_code)
     plan = services.plan_of(contract).engine_plan()
     formset = TrialFormSet(request.POST or None, plan=plan, prefix="r")
     pasted = request.POST.get("pasted", "").strip()

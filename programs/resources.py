@@ -19,7 +19,7 @@ from insurance_admin.core.encodings import EncodingFallbackCSV
 from . import services
 from .masking import mask_certno, mask_name
 from .models import Area, Contract, Enrollment, ImportBatch
-from .registry.files import COLUMNS, FIELDS, StructuralError
+from .registry.files import COLUMNS, FIELDS, StructuralError, cell_text
 from .registry.rows import RowContext, check_row, reasons
 
 IMPORT_FORMATS = [EncodingFallbackCSV, XLSX]
@@ -82,7 +82,7 @@ class EnrollmentListResource(resources.ModelResource):
     def import_row(self, row, instance_loader, **kwargs):
         result = RowResult()
         number = kwargs.get("row_number", 0)
-        values = tuple(_text(row.get(self._positions[f])) if f in self._positions else "" for f in FIELDS)
+        values = tuple(cell_text(row.get(self._positions[f])) if f in self._positions else "" for f in FIELDS)
         reason, checked = check_row(values, self._ctx, self._texts)
         if checked is not None:
             first = self._seen.get(checked.certno)
@@ -110,16 +110,6 @@ class EnrollmentListResource(resources.ModelResource):
         return result
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def reasons_header():

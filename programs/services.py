@@ -217,8 +217,8 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
                 )
             else:
                 engine.load_python(
-                    batch_id=batch_id, path=batch.file.path, fmt=fmt, encoding=batch.encoding,
-                    ctx=ctx, texts=texts, progress=progress, file_size=batch.file_size,
+                    batch_id=batch_id, path=batch.file.path, ctx=ctx, texts=texts, progress=progress,
+                    file_size=batch.file_size,
                 )
             progress(phase="checking")
             engine.index_stage(batch_id)

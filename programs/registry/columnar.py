@@ -27,7 +27,15 @@ from django.utils.translation import gettext as _
 
 from ..identity import _PROVINCES
 from .files import FIELDS, StructuralError, map_header, read_csv_header
-from .rows import CATEGORY_CODES, EMPLOYMENT_CODES, SEX_CODES, STATUS_CODES, RowContext, check_row
+from .rows import (
+    CATEGORY_CODES,
+    EMPLOYMENT_CODES,
+    SEX_CODES,
+    STATUS_CODES,
+    RowContext,
+    check_row,
+    stage_values,
+)
 
 BLOCK_SIZE = 1 << 20  # bytes of CSV per block: ~11,000 rows
 _WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int16)
@@ -97,8 +105,8 @@ def _date8(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _lookup(arr: pa.Array, table: dict, *, lower: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(the raw value is exactly a key, index of the key) — keys that strip()/lower() would
-    change are left to check_row."""
+    """(the raw value is exactly a key, index of that key in the keys, the keys) — keys that
+    strip()/lower() would change are left out, so such values go to check_row."""
     keys = [k for k in table if k == (k.strip().lower() if lower else k.strip())]
     index = pc.index_in(arr, value_set=pa.array(keys, pa.string()))
     found = pc.is_valid(index).to_numpy(zero_copy_only=False)
@@ -112,7 +120,6 @@ def _days(value: dt.date) -> int:
 def plainly_valid(cols: dict[str, pa.Array], ctx: RowContext) -> tuple[np.ndarray, dict[str, pa.Array]]:
     """(mask of rows valid in the usual shape, their checked values for all rows — meaningful
     where the mask is set)."""
-    n = len(cols["certno"])
     certno = cols["certno"]
     ok, m = _fixed(certno, 18)
     d = m.astype(np.int16) - 48
@@ -178,7 +185,6 @@ def plainly_valid(cols: dict[str, pa.Array], ctx: RowContext) -> tuple[np.ndarra
         "enrolled_from": pa.array(start.astype(np.int32), pa.int32()).cast(pa.date32()),
         "enrolled_to": pa.array(finish.astype(np.int32), pa.int32(), mask=~finish_set).cast(pa.date32()),
     }
-    assert len(ok) == n
     return ok, values
 
 
@@ -202,15 +208,7 @@ def check_block(cols: dict[str, pa.Array], first_line: int, ctx: RowContext, tex
         for j, i in enumerate(slow):
             given = tuple(raw[f][j] for f in FIELDS)
             reason, row = check_row(tuple(v.strip() for v in given), ctx, texts)
-            if row is None:
-                certno = given[1].strip().replace(" ", "").upper()
-                rows.append((first_line + int(i), *given, reason, certno, *([None] * 11)))
-            else:
-                rows.append((
-                    first_line + int(i), *given, None, row.certno, row.psn_no, row.name, row.sex, row.birth_date,
-                    row.area_id, row.category, row.category_detail, row.employment, row.status,
-                    row.enrolled_from, row.enrolled_to,
-                ))
+            rows.append((first_line + int(i), *given, *stage_values(reason, row, given[1])))
         parts.append(pa.Table.from_pylist([dict(zip(STAGE_COLUMNS, r, strict=True)) for r in rows], schema=_STAGE_SCHEMA))
     return pa.concat_tables(parts)
 

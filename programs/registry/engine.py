@@ -19,8 +19,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import connection, transaction
 
-from .files import FIELDS, iter_rows
-from .rows import RowContext, check_row
+from .files import FIELDS, iter_xlsx
+from .rows import RowContext, check_row, stage_values
 
 Progress = Callable[..., None]
 
@@ -91,6 +91,11 @@ def _date(value):
     return None if value is None else connection.ops.adapt_datefield_value(value)
 
 
+def _dated(checked: tuple) -> tuple:
+    """The checked columns (`CHECKED` order) with their dates adapted for executemany."""
+    return tuple(_date(v) if kind == "date" else v for v, (_name, kind) in zip(checked, CHECKED, strict=True))
+
+
 def _tmpl(template: str, **exprs: str) -> tuple[str, list[str]]:
     """A reason template with `{name}` placeholders as a SQL concatenation: (sql, params)."""
     sql, params, rest = [], [], template
@@ -139,37 +144,27 @@ def load_csv(*, batch_id: int, path: str, encoding: str, ctx: RowContext, texts:
                     copy.write(sink.getbuffer())
         else:
             def write(table):
-                columns = [table.column(c).to_pylist() for c in columnar.STAGE_COLUMNS]
-                for i in (columnar.STAGE_COLUMNS.index("birth_date"), columnar.STAGE_COLUMNS.index("enrolled_from"),
-                          columnar.STAGE_COLUMNS.index("enrolled_to")):
-                    columns[i] = [_date(v) for v in columns[i]]
-                cur.executemany(insert, list(zip(*columns, strict=True)))
+                raw = len(FIELDS) + 1  # line_no and the raw values precede the checked columns
+                rows = zip(*(table.column(c).to_pylist() for c in columnar.STAGE_COLUMNS), strict=True)
+                cur.executemany(insert, [(*r[:raw], *_dated(r[raw:])) for r in rows])
 
         columnar.load(path=path, encoding=encoding, ctx=ctx, texts=texts, write=write, progress=progress)
 
 
-def load_python(*, batch_id: int, path: str, fmt: str, encoding: str, ctx: RowContext, texts: dict,
-                progress: Progress, file_size: int) -> None:
+def load_python(*, batch_id: int, path: str, ctx: RowContext, texts: dict, progress: Progress,
+                file_size: int) -> None:
     """Read, check row by row and insert into the stage table (XLSX)."""
     stage = stage_table(batch_id)
     with connection.cursor() as cur:
         insert = _create_stage(cur, stage)
         buf, read, valid, rejected = [], 0, 0, 0
         last = time.monotonic()
-        for line, values in iter_rows(path, fmt, encoding):
+        for line, values in iter_xlsx(path):
             reason, row = check_row(values, ctx, texts)
             read += 1
-            if row is None:
-                rejected += 1
-                certno = values[1].strip().replace(" ", "").upper()
-                buf.append((line, *values, reason, certno, None, None, None, None, None, None, None, None, None, None, None))
-            else:
-                valid += 1
-                buf.append((
-                    line, *values, None, row.certno, row.psn_no, row.name, row.sex, _date(row.birth_date),
-                    row.area_id, row.category, row.category_detail, row.employment, row.status,
-                    _date(row.enrolled_from), _date(row.enrolled_to),
-                ))
+            rejected += row is None
+            valid += row is not None
+            buf.append((line, *values, *_dated(stage_values(reason, row, values[1]))))
             if len(buf) >= 5000:
                 cur.executemany(insert, buf)
                 buf.clear()

@@ -79,7 +79,7 @@ def read_csv_header(path: str, encoding: str) -> tuple[list[str], int]:
     return names, len(first)
 
 
-def _cell(value) -> str:
+def cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -91,35 +91,9 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
-def iter_rows(path: str, fmt: str, encoding: str = "") -> Iterator[tuple[int, tuple[str, ...]]]:
-    """(line number, values in FIELDS order) for every data row; structural errors raise."""
-    if fmt == "xlsx":
-        yield from _iter_xlsx(path)
-        return
-    try:
-        with open(path, encoding=encoding, errors="strict", newline="") as fh:
-            reader = csv.reader(fh)
-            try:
-                header = next(reader)
-            except StopIteration:
-                raise StructuralError(_("The file is empty.")) from None
-            mapping = map_header(header)
-            positions = [mapping.index(f) if f in mapping else None for f in FIELDS]
-            width = len(header)
-            for values in reader:
-                if not values or (len(values) == 1 and not values[0].strip()):
-                    continue
-                if len(values) != width:
-                    raise StructuralError(
-                        _("Line %(line)d has %(got)d columns, the header has %(want)d.")
-                        % {"line": reader.line_num, "got": len(values), "want": width}
-                    )
-                yield reader.line_num, tuple("" if p is None else values[p].strip() for p in positions)
-    except UnicodeDecodeError:
-        raise StructuralError(_("The file is neither UTF-8 nor GBK/GB18030 text.")) from None
-
-
-def _iter_xlsx(path: str):
+def iter_xlsx(path: str) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """(line number, values in FIELDS order) for every data row of the first sheet;
+    structural errors raise."""
     from openpyxl import load_workbook
 
     try:
@@ -131,13 +105,13 @@ def _iter_xlsx(path: str):
         header = next(rows, None)
         if not header:
             raise StructuralError(_("The file is empty."))
-        mapping = map_header([_cell(h) for h in header])
+        mapping = map_header([cell_text(h) for h in header])
         positions = [mapping.index(f) if f in mapping else None for f in FIELDS]
         for line, values in enumerate(rows, start=2):
-            if values is None or all(v is None or _cell(v) == "" for v in values):
+            if values is None or all(v is None or cell_text(v) == "" for v in values):
                 continue
             yield line, tuple(
-                "" if p is None or p >= len(values) else _cell(values[p]) for p in positions
+                "" if p is None or p >= len(values) else cell_text(values[p]) for p in positions
             )
     finally:
         wb.close()
@@ -148,7 +122,7 @@ def sniff_upload(path: str, name: str) -> tuple[str, str]:
     fmt = file_format(name)
     if fmt == "xlsx":
         # Read the header now: a broken workbook or a missing column is refused at upload.
-        for _row in _iter_xlsx(path):
+        for _row in iter_xlsx(path):
             break
         return fmt, ""
     encoding = detect_encoding(path)

@@ -116,6 +116,15 @@ def normalized_certno(raw: str) -> str:
     return raw.strip().replace(" ", "").upper()
 
 
+def stage_values(reason: str | None, row: "CheckedRow | None", certno_given: str) -> tuple:
+    """`check_row`'s answer as the checked columns of a stage row (`engine.CHECKED` order):
+    a rejected row keeps its reason and normalised ID number only."""
+    if row is None:
+        return (reason, normalized_certno(certno_given), *([None] * 11))
+    return (None, row.certno, row.psn_no, row.name, row.sex, row.birth_date, row.area_id, row.category,
+            row.category_detail, row.employment, row.status, row.enrolled_from, row.enrolled_to)
+
+
 def check_row(values: tuple[str, ...], ctx: RowContext, texts: dict[str, str]) -> tuple[str | None, CheckedRow | None]:
     """(reason, None) for a rejected row, (None, CheckedRow) for a valid one. `values` in
     `files.FIELDS` order. Only the first problem found is reported."""
