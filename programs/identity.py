@@ -3,13 +3,14 @@
 
 import datetime as dt
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 # Province-level codes of GB/T 2260 (first two digits).
 _PROVINCES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
@@ -19,8 +20,9 @@ MALE, FEMALE = "1", "2"  # national platform `gend` codes
 
 
 def normalize_certno(value: str) -> str:
-    """Strip blanks and upper-case a trailing x, as people type it at the window."""
-    return (value or "").strip().replace(" ", "").upper()
+    """Strip blanks, read full-width digits as digits (NFKC) and upper-case a trailing x, as
+    people type it at the window: the stored number is always 18 ASCII characters."""
+    return unicodedata.normalize("NFKC", value or "").strip().replace(" ", "").upper()
 
 
 def check_char(first17: str) -> str:

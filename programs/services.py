@@ -179,7 +179,7 @@ def _row_context(batch: ImportBatch) -> RowContext:
 
 
 def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
-    """Read and check the whole file into the batch's stage table; nothing in the registry
+    """Read and check the whole file into the batch's stage and rejected tables; nothing in the registry
     changes. Claimed under a row lock (a redelivered task finds nothing to do); a batch
     whose worker died while validating is taken up again after IMPORT_STALE_AFTER."""
     now = timezone.now()
@@ -209,20 +209,18 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
             texts = reasons()
             engine.drop_tables(batch_id)
             ctx = _row_context(batch)
-            fmt = file_format(batch.file_name)
-            if fmt == "csv":
-                engine.load_csv(
-                    batch_id=batch_id, path=batch.file.path, encoding=batch.encoding,
-                    ctx=ctx, texts=texts, progress=progress,
-                )
+            from .registry import columnar  # Arrow and NumPy: loaded where lists are read
+
+            path = batch.file.path
+            if file_format(batch.file_name) == "csv":
+                blocks = columnar.csv_blocks(path, batch.encoding, ctx, texts)
+                raw_rows = partial(columnar.raw_rows, path, batch.encoding)
             else:
-                engine.load_python(
-                    batch_id=batch_id, path=batch.file.path, ctx=ctx, texts=texts, progress=progress,
-                    file_size=batch.file_size,
-                )
+                blocks = columnar.xlsx_blocks(path, ctx, texts)
+                raw_rows = partial(columnar.xlsx_raw_rows, path)
+            engine.load(batch_id=batch_id, blocks=blocks, progress=progress)
             progress(phase="checking")
-            engine.index_stage(batch_id)
-            engine.check_across_rows(batch_id=batch_id, texts=texts)
+            engine.settle(batch_id=batch_id, texts=texts, raw_rows=raw_rows)
             total, rejected = engine.counts(batch_id)
             report = engine.rejected_csv(batch_id, gettext("reason"), gettext("line"))
     except StructuralError as exc:

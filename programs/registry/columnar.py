@@ -26,12 +26,16 @@ import pyarrow.csv as pacsv
 from django.utils.translation import gettext as _
 
 from ..identity import _PROVINCES
-from .files import FIELDS, StructuralError, map_header, read_csv_header
+from .duplicates import NONE, Duplicates
+from .files import FIELDS, StructuralError, iter_xlsx, map_header, read_csv_header
 from .rows import (
     CATEGORY_CODES,
+    CHECKED,
     EMPLOYMENT_CODES,
     SEX_CODES,
+    STAGE_COLUMNS,
     STATUS_CODES,
+    VALID_COLUMNS,
     RowContext,
     check_row,
     stage_values,
@@ -44,22 +48,18 @@ _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], d
 _PROVINCE_CODES = np.array(sorted(int(p) for p in _PROVINCES), dtype=np.int64)
 _HAN_NAME = r"^[\p{Han}·]{1,60}$"  # nothing for str.strip() to remove, at most 60 characters
 _PSN_NO = r"^[0-9A-Za-z]{0,30}$"
+_POW10 = 10 ** np.arange(16, -1, -1, dtype=np.int64)
+_PSN_WEIGHTS = np.random.default_rng(6).integers(0, 2**64, size=4, dtype=np.uint64) | np.uint64(1)  # odd
 # jemalloc hands freed block memory back sooner than the default mimalloc (peak RSS of a 2.2 M
 # row file: 190 against 215 MiB); the registry is the only user of Arrow in the process.
 try:
     pa.set_memory_pool(pa.jemalloc_memory_pool())
 except NotImplementedError:  # a pyarrow build without jemalloc
     pass
-STAGE_COLUMNS = (
-    "line_no", *FIELDS, "reason", "c_certno", "c_psn_no", "c_name", "sex", "birth_date", "area_id",
-    "category", "category_detail", "employment", "status", "enrolled_from", "enrolled_to",
-)
+_ARROW_TYPES = {"text": pa.string(), "date": pa.date32(), "bigint": pa.int64()}
 _STAGE_SCHEMA = pa.schema(
     [("line_no", pa.int64()), *((f, pa.string()) for f in FIELDS), ("reason", pa.string()),
-     ("c_certno", pa.string()), ("c_psn_no", pa.string()), ("c_name", pa.string()), ("sex", pa.string()),
-     ("birth_date", pa.date32()), ("area_id", pa.int64()), ("category", pa.string()),
-     ("category_detail", pa.string()), ("employment", pa.string()), ("status", pa.string()),
-     ("enrolled_from", pa.date32()), ("enrolled_to", pa.date32())]
+     *((c, _ARROW_TYPES[t]) for c, t in CHECKED)]
 )
 
 
@@ -189,9 +189,9 @@ def plainly_valid(cols: dict[str, pa.Array], ctx: RowContext) -> tuple[np.ndarra
 
 
 def check_block(cols: dict[str, pa.Array], first_line: int, ctx: RowContext, texts: dict) -> pa.Table:
-    """The stage rows of one block: the plainly valid ones from whole columns, the others
-    from `check_row` one by one. Raw values are kept for every row (the rejected-rows report
-    also lists rows found to be duplicates later)."""
+    """The checked rows of one block in line order: the plainly valid ones from whole columns,
+    the others from `check_row` one by one. Raw values are kept for every row until the
+    duplicates are known (`split`)."""
     n = len(cols["certno"])
     ok, values = plainly_valid(cols, ctx)
     line_no = pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
@@ -209,8 +209,54 @@ def check_block(cols: dict[str, pa.Array], first_line: int, ctx: RowContext, tex
             given = tuple(raw[f][j] for f in FIELDS)
             reason, row = check_row(tuple(v.strip() for v in given), ctx, texts)
             rows.append((first_line + int(i), *given, *stage_values(reason, row, given[1])))
-        parts.append(pa.Table.from_pylist([dict(zip(STAGE_COLUMNS, r, strict=True)) for r in rows], schema=_STAGE_SCHEMA))
-    return pa.concat_tables(parts)
+        parts.append(rows_table(rows))
+        return pa.concat_tables(parts).sort_by("line_no")
+    return parts[0]
+
+
+def rows_table(rows: list[tuple]) -> pa.Table:
+    """Checked rows given one by one (`STAGE_COLUMNS` order) as a block."""
+    return pa.Table.from_pylist([dict(zip(STAGE_COLUMNS, r, strict=True)) for r in rows], schema=_STAGE_SCHEMA)
+
+
+def _certno_keys(certnos: pa.Array) -> np.ndarray:
+    """Checked ID numbers (18 characters, 17 ASCII digits first) as the integer of their 17
+    digits: exact, the check character follows from them."""
+    _ok, matrix = _fixed(certnos, 18)
+    return (matrix[:, :17].astype(np.int64) - 48) @ _POW10
+
+
+def _psn_no_keys(psn_nos: pa.Array) -> np.ndarray:
+    """64-bit hashes of person numbers (ASCII ones padded to 32 bytes: a multiply-add over their
+    four 8-byte words; Python's hash for the others); a collision only makes a candidate
+    (`duplicates`), settled exactly later."""
+    ok, matrix = _fixed(pc.utf8_rpad(psn_nos.fill_null(""), width=32, padding=" "), 32)
+    words = np.ascontiguousarray(matrix).view(np.uint64)
+    keys = (words * _PSN_WEIGHTS).sum(axis=1, dtype=np.uint64).view(np.int64)
+    other = np.flatnonzero(~ok)
+    if len(other):
+        keys[other] = [hash(v) for v in psn_nos.take(pa.array(other)).to_pylist()]
+    return keys
+
+
+def split(table: pa.Table, duplicates: Duplicates) -> tuple[pa.Table, pa.Table]:
+    """(the block's valid rows: `VALID_COLUMNS`, its rejected rows: `REJECTED_COLUMNS`). Later
+    occurrences of an ID number and person-number candidates (`duplicates`) go with the
+    rejected rows, reason still empty and checked values kept, for `engine.settle`."""
+    valid = pc.is_null(table.column("reason")).to_numpy(zero_copy_only=False)
+    rows = pa.array(np.flatnonzero(valid))
+    psn_nos = table.column("c_psn_no").combine_chunks().take(rows)
+    kind = np.full(table.num_rows, NONE, dtype=np.int8)
+    kind[valid] = duplicates.mark(
+        _certno_keys(table.column("c_certno").combine_chunks().take(rows)),
+        _psn_no_keys(psn_nos),
+        pc.is_valid(psn_nos).to_numpy(zero_copy_only=False),
+    )
+    keep = valid & (kind == NONE)
+    rejected = table.filter(pa.array(~keep))
+    names = np.array([None, "certno", "psn_no"], dtype=object)[kind[~keep]]
+    rejected = rejected.append_column("dup", pa.array(names, pa.string()))
+    return table.filter(pa.array(keep)).select(VALID_COLUMNS), rejected
 
 
 class _Ragged:
@@ -291,43 +337,80 @@ def read_blocks(path: str, encoding: str) -> Iterator[tuple[dict[str, pa.Array],
             rows += block.num_rows
 
 
-def load(*, path: str, encoding: str, ctx: RowContext, texts: dict, write: Callable[[pa.Table], None],
+def csv_blocks(path: str, encoding: str, ctx: RowContext, texts: dict) -> Iterator[tuple[pa.Table, int]]:
+    """(checked block, bytes read so far) of a CSV list."""
+    for cols, before, bytes_read in read_blocks(path, encoding):
+        yield check_block(cols, before + 2, ctx, texts), bytes_read  # line 1: the header
+
+
+def xlsx_blocks(path: str, ctx: RowContext, texts: dict, size: int = 5000) -> Iterator[tuple[pa.Table, None]]:
+    """(checked block, None) of an XLSX list, checked row by row."""
+    rows = []
+    for line, values in iter_xlsx(path):
+        reason, row = check_row(values, ctx, texts)
+        rows.append((line, *values, *stage_values(reason, row, values[1])))
+        if len(rows) >= size:
+            yield rows_table(rows), None
+            rows = []
+    if rows:
+        yield rows_table(rows), None
+
+
+def xlsx_raw_rows(path: str, lines: set[int]) -> dict[int, tuple[str, ...]]:
+    """The raw values (`FIELDS` order) of some lines of an XLSX list, read again."""
+    return {line: values for line, values in iter_xlsx(path) if line in lines}
+
+
+def raw_rows(path: str, encoding: str, lines: set[int]) -> dict[int, tuple[str, ...]]:
+    """The raw values (`FIELDS` order) of some lines of a CSV list, read again."""
+    found = {}
+    for cols, before, _bytes in read_blocks(path, encoding):
+        wanted = [line - before - 2 for line in lines if 0 <= line - before - 2 < len(cols["certno"])]
+        if wanted:
+            taken = {f: cols[f].take(pa.array(wanted)).to_pylist() for f in FIELDS}
+            for j, i in enumerate(wanted):
+                found[before + 2 + i] = tuple(taken[f][j] for f in FIELDS)
+    return found
+
+
+def load(*, blocks: Iterator[tuple[pa.Table, int | None]], write: Callable[[pa.Table, pa.Table], None],
          progress: Callable[..., None]) -> None:
-    """Read, check and hand every block's stage rows to `write`.
+    """Take the checked blocks in order, mark the duplicates and hand every block's valid and
+    rejected rows to `write`.
 
     A thread reads and checks the next blocks while this one writes (on PostgreSQL the
     server parses the COPY on the other core meanwhile); at most two checked blocks wait."""
-    blocks: queue.Queue = queue.Queue(maxsize=2)
+    queued: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
+    duplicates = Duplicates()
 
     def produce():
         try:
-            for cols, before, bytes_read in read_blocks(path, encoding):
+            for table, bytes_read in blocks:
                 if stop.is_set():
                     return
-                blocks.put((check_block(cols, before + 2, ctx, texts), bytes_read))  # line 1: header
-            blocks.put(None)
+                queued.put((*split(table, duplicates), bytes_read))
+            queued.put(None)
         except BaseException as exc:  # handed to the writing thread, raised there
-            blocks.put(exc)
+            queued.put(exc)
 
     worker = threading.Thread(target=produce, name="registry-check", daemon=True)
     worker.start()
     read = valid = rejected = 0
     try:
-        while (item := blocks.get()) is not None:
+        while (item := queued.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
-            table, bytes_read = item
-            write(table)
-            n = table.num_rows
-            bad = n - table.column("reason").null_count
-            read, valid, rejected = read + n, valid + n - bad, rejected + bad
-            progress(rows_read=read, rows_valid=valid, rows_rejected=rejected, bytes_read=bytes_read)
+            good, bad, bytes_read = item
+            write(good, bad)
+            read, valid, rejected = read + good.num_rows + bad.num_rows, valid + good.num_rows, rejected + bad.num_rows
+            progress(rows_read=read, rows_valid=valid, rows_rejected=rejected,
+                     **({} if bytes_read is None else {"bytes_read": bytes_read}))
     finally:
         stop.set()
         while worker.is_alive():  # unblock a producer waiting to put
             try:
-                blocks.get(timeout=0.05)
+                queued.get(timeout=0.05)
             except queue.Empty:
                 pass
         worker.join()

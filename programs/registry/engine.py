@@ -13,32 +13,16 @@ import csv
 import datetime as dt
 import io
 import re
-import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection, transaction
 
-from .files import FIELDS, iter_xlsx
-from .rows import RowContext, check_row, stage_values
+from .files import FIELDS
+from .rows import CHECKED, REJECTED_COLUMNS, VALID_COLUMNS
 
 Progress = Callable[..., None]
 
-CHECKED = [
-    ("reason", "text"),
-    ("c_certno", "text"),
-    ("c_psn_no", "text"),
-    ("c_name", "text"),
-    ("sex", "text"),
-    ("birth_date", "date"),
-    ("area_id", "bigint"),
-    ("category", "text"),
-    ("category_detail", "text"),
-    ("employment", "text"),
-    ("status", "text"),
-    ("enrolled_from", "date"),
-    ("enrolled_to", "date"),
-]
 P = "programs_insuredperson"
 E = "programs_enrollment"
 H = "programs_enrollmentperiod"
@@ -51,7 +35,14 @@ INSERT_ENROLLMENTS = (
 
 
 def stage_table(batch_id: int) -> str:
+    """The valid rows of a batch: line number and checked values."""
     return f"registry_stage_{int(batch_id)}"
+
+
+def rejected_table(batch_id: int) -> str:
+    """The rejected rows of a batch: line number, raw values, reason (and checked values and
+    duplicate kind for the rows rejected as duplicates)."""
+    return f"registry_rejected_{int(batch_id)}"
 
 
 def map_table(batch_id: int) -> str:
@@ -69,15 +60,15 @@ def _unlogged() -> str:
 
 def drop_tables(batch_id: int) -> None:
     with connection.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {map_table(batch_id)}")
-        cur.execute(f"DROP TABLE IF EXISTS {stage_table(batch_id)}")
+        for table in (map_table(batch_id), rejected_table(batch_id), stage_table(batch_id)):
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def staged_batch_ids() -> set[int]:
     """Batch ids that have a stage or map table in the database."""
     found = set()
     for name in connection.introspection.table_names():
-        for prefix in ("registry_stage_", "registry_map_"):
+        for prefix in ("registry_stage_", "registry_rejected_", "registry_map_"):
             if name.startswith(prefix) and name[len(prefix):].isdigit():
                 found.add(int(name[len(prefix):]))
     return found
@@ -89,11 +80,6 @@ def stage_exists(batch_id: int) -> bool:
 
 def _date(value):
     return None if value is None else connection.ops.adapt_datefield_value(value)
-
-
-def _dated(checked: tuple) -> tuple:
-    """The checked columns (`CHECKED` order) with their dates adapted for executemany."""
-    return tuple(_date(v) if kind == "date" else v for v, (_name, kind) in zip(checked, CHECKED, strict=True))
 
 
 def _tmpl(template: str, **exprs: str) -> tuple[str, list[str]]:
@@ -112,123 +98,126 @@ def _tmpl(template: str, **exprs: str) -> tuple[str, list[str]]:
 
 # --- loading ------------------------------------------------------------------------------
 
-
-def _create_stage(cur, stage: str) -> str:
-    """Create the stage table; returns its INSERT statement."""
-    cols = ", ".join(f"{c} text" for c in FIELDS)
-    checked = ", ".join(f"{c} {t}" for c, t in CHECKED)
-    cur.execute(f"CREATE {_unlogged()}TABLE {stage} (line_no bigint, {cols}, {checked})")
-    insert_cols = ["line_no", *FIELDS, *(c for c, _ in CHECKED)]
-    placeholders = ", ".join(["%s"] * len(insert_cols))
-    return f"INSERT INTO {stage} ({', '.join(insert_cols)}) VALUES ({placeholders})"
+_TYPES = {"line_no": "bigint", **dict.fromkeys(FIELDS, "text"), "reason": "text", **dict(CHECKED), "dup": "text"}
 
 
-def load_csv(*, batch_id: int, path: str, encoding: str, ctx: RowContext, texts: dict, progress: Progress) -> None:
-    """A CSV list, read and checked a block of rows at a time (`columnar`). PostgreSQL takes
-    each block by COPY; elsewhere by executemany."""
-    import pyarrow.csv as pacsv
+def _create_tables(cur, batch_id: int) -> None:
+    for table, columns in ((stage_table(batch_id), VALID_COLUMNS), (rejected_table(batch_id), REJECTED_COLUMNS)):
+        cur.execute(f"CREATE {_unlogged()}TABLE {table} ({', '.join(f'{c} {_TYPES[c]}' for c in columns)})")
 
-    from . import columnar
 
-    stage = stage_table(batch_id)
-    with connection.cursor() as cur:
-        insert = _create_stage(cur, stage)
-        if is_postgres():
-            copy_sql = f"COPY {stage} ({', '.join(columnar.STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-            options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+def _writer(cur, table: str, columns: tuple[str, ...]) -> Callable:
+    """A function writing a block (Arrow table with `columns`) into `table`: COPY on
+    PostgreSQL, executemany elsewhere."""
+    if is_postgres():
+        import pyarrow.csv as pacsv
 
-            def write(table):
+        copy_sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+        options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+
+        def write(block):
+            if block.num_rows:
                 sink = io.BytesIO()
-                pacsv.write_csv(table, sink, write_options=options)  # NULL unquoted, '' quoted
+                pacsv.write_csv(block, sink, write_options=options)  # NULL unquoted, '' quoted
                 with cur.cursor.copy(copy_sql) as copy:
                     copy.write(sink.getbuffer())
-        else:
-            def write(table):
-                raw = len(FIELDS) + 1  # line_no and the raw values precede the checked columns
-                rows = zip(*(table.column(c).to_pylist() for c in columnar.STAGE_COLUMNS), strict=True)
-                cur.executemany(insert, [(*r[:raw], *_dated(r[raw:])) for r in rows])
 
-        columnar.load(path=path, encoding=encoding, ctx=ctx, texts=texts, write=write, progress=progress)
+        return write
+    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+    dates = [_TYPES[c] == "date" for c in columns]
+
+    def write(block):
+        if block.num_rows:
+            rows = zip(*(block.column(c).to_pylist() for c in columns), strict=True)
+            cur.executemany(insert, [tuple(_date(v) if d else v for v, d in zip(r, dates, strict=True)) for r in rows])
+
+    return write
 
 
-def load_python(*, batch_id: int, path: str, ctx: RowContext, texts: dict, progress: Progress,
-                file_size: int) -> None:
-    """Read, check row by row and insert into the stage table (XLSX)."""
-    stage = stage_table(batch_id)
+def load(*, batch_id: int, blocks, progress: Progress) -> None:
+    """Stage a list's checked blocks (`columnar.csv_blocks` or `columnar.xlsx_blocks`): the
+    valid rows into the stage table, the rejected ones into the rejected table."""
+    from . import columnar
+
     with connection.cursor() as cur:
-        insert = _create_stage(cur, stage)
-        buf, read, valid, rejected = [], 0, 0, 0
-        last = time.monotonic()
-        for line, values in iter_xlsx(path):
-            reason, row = check_row(values, ctx, texts)
-            read += 1
-            rejected += row is None
-            valid += row is not None
-            buf.append((line, *values, *_dated(stage_values(reason, row, values[1]))))
-            if len(buf) >= 5000:
-                cur.executemany(insert, buf)
-                buf.clear()
-                if time.monotonic() - last > 1:
-                    last = time.monotonic()
-                    progress(rows_read=read, rows_valid=valid, rows_rejected=rejected)
-        if buf:
-            cur.executemany(insert, buf)
-        progress(rows_read=read, rows_valid=valid, rows_rejected=rejected, bytes_read=file_size)
+        _create_tables(cur, batch_id)
+        valid = _writer(cur, stage_table(batch_id), VALID_COLUMNS)
+        rejected = _writer(cur, rejected_table(batch_id), REJECTED_COLUMNS)
+
+        def write(good, bad):
+            valid(good)
+            rejected(bad)
+
+        columnar.load(blocks=blocks, write=write, progress=progress)
 
 
-def index_stage(batch_id: int) -> None:
-    stage = stage_table(batch_id)
-    with connection.cursor() as cur:
+def settle(*, batch_id: int, texts: dict, raw_rows: Callable[[set[int]], dict[int, tuple]]) -> None:
+    """Decide what needs the whole list or the registry: the reasons of the duplicates marked
+    while reading (the first line of each), the person-number candidates (exactly, by value)
+    and person numbers that belong to another person in the registry. `raw_rows` reads the
+    raw values of some lines again from the file (for the last: rare)."""
+    stage, rejected = stage_table(batch_id), rejected_table(batch_id)
+    with transaction.atomic(), connection.cursor() as cur:
         if is_postgres():
             cur.execute(f"ANALYZE {stage}")
+            cur.execute(f"ANALYZE {rejected}")
         else:
             # PostgreSQL hashes these joins; SQLite needs the indexes.
             cur.execute(f"CREATE INDEX {stage}_certno ON {stage} (c_certno)")
-            cur.execute(f"CREATE INDEX {stage}_line ON {stage} (line_no)")
             cur.execute(f"CREATE INDEX {stage}_psn_no ON {stage} (c_psn_no)")
-
-
-def check_across_rows(*, batch_id: int, texts: dict) -> None:
-    """Checks that need the whole file (duplicates) or the registry (person numbers)."""
-    stage = stage_table(batch_id)
-    with transaction.atomic(), connection.cursor() as cur:
-        if is_postgres():
-            # The duplicate groups are found by hashing (one pass, in memory), not by sorting.
-            cur.execute("SET LOCAL work_mem = '256MB'")
-        # A person listed twice: the first line stands, later ones are rejected.
-        dup_sql, dup_params = _tmpl(texts["duplicate"], line="d.first_line")
+        # A person number on two ID numbers: among the staged row and the candidates with the
+        # same value, the first line stands (a hash collision leaves a candidate first).
+        pn_sql, pn_params = _tmpl(texts["psn_no_duplicate"], value=f"{rejected}.c_psn_no", line="f.first_line")
         cur.execute(
-            f"""UPDATE {stage} AS s SET reason = {dup_sql}
-                FROM (SELECT c_certno, MIN(line_no) AS first_line FROM {stage}
-                      WHERE reason IS NULL GROUP BY c_certno HAVING COUNT(*) > 1) d
-                WHERE s.c_certno = d.c_certno AND s.reason IS NULL AND s.line_no <> d.first_line""",
-            dup_params,
-        )
-        # One person number, two ID numbers in the file: all but the first are rejected.
-        pn_sql, pn_params = _tmpl(texts["psn_no_duplicate"], value="s.c_psn_no", line="d.first_line")
-        cur.execute(
-            f"""UPDATE {stage} AS s SET reason = {pn_sql}
-                FROM (SELECT c_psn_no, MIN(line_no) AS first_line FROM {stage}
-                      WHERE reason IS NULL AND c_psn_no IS NOT NULL GROUP BY c_psn_no HAVING COUNT(*) > 1) d
-                WHERE s.c_psn_no = d.c_psn_no AND s.reason IS NULL AND s.line_no <> d.first_line""",
+            f"""UPDATE {rejected} SET reason = {pn_sql}
+                FROM (SELECT c_psn_no, MIN(line_no) AS first_line FROM (
+                        SELECT c_psn_no, line_no FROM {stage}
+                        WHERE c_psn_no IN (SELECT c_psn_no FROM {rejected} WHERE dup = 'psn_no')
+                        UNION ALL SELECT c_psn_no, line_no FROM {rejected} WHERE dup = 'psn_no') x
+                      GROUP BY c_psn_no) f
+                WHERE {rejected}.dup = 'psn_no' AND {rejected}.c_psn_no = f.c_psn_no
+                  AND {rejected}.line_no <> f.first_line""",
             pn_params,
         )
-        taken_sql, taken_params = _tmpl(texts["psn_no_taken"], value="s.c_psn_no")
+        cols = ", ".join(VALID_COLUMNS)
+        cur.execute(f"INSERT INTO {stage} ({cols}) SELECT {cols} FROM {rejected} WHERE dup = 'psn_no' AND reason IS NULL")
+        cur.execute(f"DELETE FROM {rejected} WHERE dup = 'psn_no' AND reason IS NULL")
+        # A person listed twice: the first line with the ID number stands.
+        dup_sql, dup_params = _tmpl(texts["duplicate"], line="f.first_line")
         cur.execute(
-            f"""UPDATE {stage} AS s SET reason = {taken_sql}
-                FROM {P} p
-                WHERE s.reason IS NULL AND s.c_psn_no IS NOT NULL
-                  AND p.psn_no = s.c_psn_no AND p.certno <> s.c_certno""",
-            taken_params,
+            f"""UPDATE {rejected} SET reason = {dup_sql}
+                FROM (SELECT c_certno, MIN(line_no) AS first_line FROM (
+                        SELECT c_certno, line_no FROM {stage}
+                        WHERE c_certno IN (SELECT c_certno FROM {rejected} WHERE dup = 'certno')
+                        UNION ALL SELECT c_certno, line_no FROM {rejected} WHERE dup IS NOT NULL) x
+                      GROUP BY c_certno) f
+                WHERE {rejected}.dup = 'certno' AND {rejected}.c_certno = f.c_certno""",
+            dup_params,
         )
+        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {P} WHERE psn_no IS NOT NULL)")
+        if cur.fetchone()[0]:
+            cur.execute(
+                f"""DELETE FROM {stage} WHERE EXISTS (
+                        SELECT 1 FROM {P} p WHERE p.psn_no = {stage}.c_psn_no AND p.certno <> {stage}.c_certno)
+                    RETURNING line_no, c_psn_no, c_certno"""
+            )
+            taken = cur.fetchall()
+            if taken:
+                raw = raw_rows({line for line, _p, _c in taken})
+                cur.executemany(
+                    f"INSERT INTO {rejected} (line_no, {', '.join(FIELDS)}, reason, c_certno) "
+                    f"VALUES ({', '.join(['%s'] * (len(FIELDS) + 3))})",
+                    [(line, *raw[line], texts["psn_no_taken"].format(value=psn_no), certno)
+                     for line, psn_no, certno in sorted(taken)],
+                )
 
 
 def counts(batch_id: int) -> tuple[int, int]:
     """(rows read, rows rejected)."""
     with connection.cursor() as cur:
-        cur.execute(f"SELECT COUNT(*), COUNT(reason) FROM {stage_table(batch_id)}")
-        total, rejected = cur.fetchone()
-    return total, rejected
+        cur.execute(f"SELECT (SELECT COUNT(*) FROM {stage_table(batch_id)}), (SELECT COUNT(*) FROM {rejected_table(batch_id)})")
+        valid, rejected = cur.fetchone()
+    return valid + rejected, rejected
 
 
 def rejected_csv(batch_id: int, header_reason: str, header_line: str) -> bytes:
@@ -238,8 +227,7 @@ def rejected_csv(batch_id: int, header_reason: str, header_line: str) -> bytes:
     writer.writerow([header_line, *FIELDS, header_reason])
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT line_no, {', '.join(FIELDS)}, reason FROM {stage_table(batch_id)} "
-            "WHERE reason IS NOT NULL ORDER BY line_no"
+            f"SELECT line_no, {', '.join(FIELDS)}, reason FROM {rejected_table(batch_id)} ORDER BY line_no"
         )
         while rows := cur.fetchmany(5000):
             writer.writerows(rows)
@@ -332,7 +320,7 @@ def individual_enrollments_to_supersede(batch_id: int, contract_id: int) -> list
             f"""SELECT e.id FROM {E} e
                 JOIN {P} p ON p.id = e.person_id
                 JOIN {stage_table(batch_id)} s ON s.c_certno = p.certno
-                WHERE s.reason IS NULL AND e.contract_id = %s
+                WHERE e.contract_id = %s
                   AND e.source = 'individual' AND e.status <> 'cancelled'
                 ORDER BY e.id""",
             [contract_id],
@@ -362,7 +350,7 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
         first_load = contract_was_empty and not superseded  # nothing to match, change or end
         rebuild = contextlib.nullcontext()
         if first_load:
-            cur.execute(f"SELECT COUNT(*) FROM {stage} WHERE reason IS NULL")
+            cur.execute(f"SELECT COUNT(*) FROM {stage}")
             if _bulk_worthwhile(cur, cur.fetchone()[0]):
                 rebuild = IndexRebuild(cur, (P, E), step)
         with rebuild:
@@ -373,7 +361,7 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                 cur.execute(
                     f"""UPDATE {P} SET name = s.c_name, psn_no = COALESCE(s.c_psn_no, {P}.psn_no)
                         FROM {stage} s
-                        WHERE {P}.certno = s.c_certno AND s.reason IS NULL
+                        WHERE {P}.certno = s.c_certno
                           AND ({P}.name <> s.c_name
                                OR (s.c_psn_no IS NOT NULL AND COALESCE({P}.psn_no, '') <> s.c_psn_no))"""
                 )
@@ -394,20 +382,20 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                 known, join, new_only = "NULL::bigint", "", ""
                 if not registry_was_empty:
                     known, join = "p.id", f" LEFT JOIN {P} p ON p.certno = s.c_certno"
-                    new_only = f" AND NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"
+                    new_only = f" WHERE NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"
                 cur.execute(
                     f"""{INSERT_ENROLLMENTS}
                         SELECT COALESCE({known}, %s + s.line_no), %s, s.area_id, s.category, s.category_detail,
                                s.employment, 'healthy', %s, %s, s.enrolled_from, s.enrolled_to, s.status, %s,
                                s.enrolled_from
-                        FROM {stage} s{join} WHERE s.reason IS NULL""",
+                        FROM {stage} s{join}""",
                     [base, contract_id, False, False, source],
                 )
                 result.update(added=cur.rowcount, periods=0, changed=0, exited=0, unchanged=0)
                 cur.execute(
                     f"""INSERT INTO {P} (id, certno, psn_no, name, sex, birth_date, phone)
                         SELECT %s + s.line_no, c_certno, c_psn_no, c_name, sex, birth_date, '' FROM {stage} s
-                        WHERE s.reason IS NULL{new_only}""",
+                        {new_only}""",
                     [base],
                 )
                 step("changes")
@@ -416,12 +404,12 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                 return result
             if first_load:
                 new_persons = "" if registry_was_empty else (
-                    f" AND NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"
+                    f" WHERE NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"
                 )
                 cur.execute(
                     f"""INSERT INTO {P} (certno, psn_no, name, sex, birth_date, phone)
                         SELECT c_certno, c_psn_no, c_name, sex, birth_date, '' FROM {stage} s
-                        WHERE s.reason IS NULL{new_persons}"""
+                        {new_persons}"""
                 )
                 step("matching")
                 step("enrollments")
@@ -429,8 +417,7 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                     f"""{INSERT_ENROLLMENTS}
                         SELECT p.id, %s, s.area_id, s.category, s.category_detail, s.employment,
                                'healthy', %s, %s, s.enrolled_from, s.enrolled_to, s.status, %s, s.enrolled_from
-                        FROM {stage} s JOIN {P} p ON p.certno = s.c_certno
-                        WHERE s.reason IS NULL""",
+                        FROM {stage} s JOIN {P} p ON p.certno = s.c_certno""",
                     [contract_id, False, False, source],
                 )
                 result.update(added=cur.rowcount, periods=0, changed=0, exited=0, unchanged=0)
@@ -446,7 +433,7 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
             cur.execute(f"DROP TABLE IF EXISTS {m}")
             cur.execute(
                 f"""CREATE {_unlogged()}TABLE {m} AS
-                    SELECT s.reason, s.c_certno, s.c_psn_no, s.c_name, s.sex, s.birth_date,
+                    SELECT CAST(NULL AS text) AS reason, s.c_certno, s.c_psn_no, s.c_name, s.sex, s.birth_date,
                            p.id AS person_id, p.name AS p_name, p.psn_no AS p_psn_no, e.id AS enrollment_id,
                            s.area_id, s.category, s.category_detail, s.employment, s.status,
                            s.enrolled_from, s.enrolled_to,
@@ -456,8 +443,14 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                     FROM {stage} s
                     LEFT JOIN {P} p ON p.certno = s.c_certno
                     LEFT JOIN {E} e ON e.person_id = p.id AND e.contract_id = %s AND e.status <> 'cancelled'
-                    WHERE s.reason IS NULL OR p.id IS NOT NULL""",
+                """,
                 [contract_id],
+            )
+            # Rejected rows of persons in the registry: they are on the list, so not exits.
+            cur.execute(
+                f"""INSERT INTO {m} (reason, c_certno, person_id)
+                    SELECT r.reason, r.c_certno, p.id FROM {rejected_table(batch_id)} r
+                    JOIN {P} p ON p.certno = r.c_certno"""
             )
             cur.execute(
                 f"""UPDATE {P} SET name = d.c_name, psn_no = COALESCE(d.c_psn_no, {P}.psn_no)
@@ -531,7 +524,7 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
             result["exited"] = 0
             if full_list:
                 step("exits")
-                cur.execute(f"SELECT DISTINCT area_id FROM {stage} WHERE reason IS NULL")
+                cur.execute(f"SELECT DISTINCT area_id FROM {stage}")
                 areas = {r[0] for r in cur.fetchall()}
                 if scope is not None:
                     areas &= set(scope)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from ..identity import _PROVINCES, _SHAPE, check_char
+from ..identity import _PROVINCES, _SHAPE, check_char, normalize_certno
+from .files import FIELDS
 
 CATEGORY_CODES: dict[str, tuple[str, str]] = {
     "": ("ordinary", ""),
@@ -112,15 +113,34 @@ class CheckedRow:
     enrolled_to: dt.date | None
 
 
-def normalized_certno(raw: str) -> str:
-    return raw.strip().replace(" ", "").upper()
+# The checked values of a row as staged (name, SQL type), in `stage_values` order after the reason.
+CHECKED = (
+    ("c_certno", "text"),
+    ("c_psn_no", "text"),
+    ("c_name", "text"),
+    ("sex", "text"),
+    ("birth_date", "date"),
+    ("area_id", "bigint"),
+    ("category", "text"),
+    ("category_detail", "text"),
+    ("employment", "text"),
+    ("status", "text"),
+    ("enrolled_from", "date"),
+    ("enrolled_to", "date"),
+)
+
+# A checked row while the list is read; then the valid rows keep only their checked values (the
+# stage table) and the rejected ones their raw values, reason and duplicate kind.
+STAGE_COLUMNS = ("line_no", *FIELDS, "reason", *(c for c, _t in CHECKED))
+VALID_COLUMNS = ("line_no", *(c for c, _t in CHECKED))
+REJECTED_COLUMNS = (*STAGE_COLUMNS, "dup")
 
 
 def stage_values(reason: str | None, row: "CheckedRow | None", certno_given: str) -> tuple:
-    """`check_row`'s answer as the checked columns of a stage row (`engine.CHECKED` order):
+    """`check_row`'s answer as (reason, *checked values in `CHECKED` order):
     a rejected row keeps its reason and normalised ID number only."""
     if row is None:
-        return (reason, normalized_certno(certno_given), *([None] * 11))
+        return (reason, normalize_certno(certno_given), *([None] * 11))
     return (None, row.certno, row.psn_no, row.name, row.sex, row.birth_date, row.area_id, row.category,
             row.category_detail, row.employment, row.status, row.enrolled_from, row.enrolled_to)
 
@@ -134,7 +154,7 @@ def check_row(values: tuple[str, ...], ctx: RowContext, texts: dict[str, str]) -
         return texts["name_missing"], None
     if len(name) > 60:
         return texts["name_long"], None
-    certno = normalized_certno(certno_raw)
+    certno = normalize_certno(certno_raw)
     if len(certno) != 18:
         return texts["certno_length"].format(n=len(certno)), None
     if not _SHAPE.match(certno):

@@ -207,7 +207,7 @@ def test_a_redelivered_task_does_not_apply_twice(admin_user):
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_postgres_fast_path_crash_leaves_registry_unchanged(seeded, monkeypatch, settings, tmp_path):
-    """PostgreSQL: checked blocks go into the stage by COPY; a crash mid-apply rolls back."""
+    """PostgreSQL: checked blocks go into UNLOGGED stage tables by COPY; a crash mid-apply rolls back."""
     require_or_skip(connection.vendor == "postgresql", "PostgreSQL", "REQUIRE_SERVICES")
     settings.MEDIA_ROOT = tmp_path
     user = UserFactory(username="pgroot", is_superuser=True)
@@ -215,9 +215,13 @@ def test_postgres_fast_path_crash_leaves_registry_unchanged(seeded, monkeypatch,
     bad["certno"] = bad["certno"][:17] + ("0" if bad["certno"][17] != "0" else "1")
     batch = upload(user, csv_bytes([person_row(1, name="包宝山"), bad, person_row(3, brdy="2031-02-03")]))
     seen = []
-    monkeypatch.setattr("programs.registry.engine.load_csv", _spy(seen, "programs.registry.engine.load_csv"))
+    monkeypatch.setattr("programs.registry.engine.load", _spy(seen, "programs.registry.engine.load"))
     batch = services.import_batch_validate(batch_id=batch.pk)
     assert seen == ["called"]
+    with connection.cursor() as cur:
+        cur.execute("SELECT relname, relpersistence FROM pg_class WHERE relname LIKE %s ORDER BY 1",
+                    [f"registry_%_{batch.pk}"])
+        assert cur.fetchall() == [(f"registry_rejected_{batch.pk}", "u"), (f"registry_stage_{batch.pk}", "u")]
     assert (batch.rows_valid, batch.rows_rejected) == (1, 2)
     assert rejected_reasons(batch)[4] == "出生日期2031-02-03晚于今天。"
     services.import_batch_confirm(batch=batch, user=user)
