@@ -28,10 +28,11 @@ E = "programs_enrollment"
 H = "programs_enrollmentperiod"
 
 
-INSERT_ENROLLMENTS = (
-    f"INSERT INTO {E} (person_id, contract_id, area_id, category, category_detail, employment, health,"
-    " continuous_no_claim_3y, student, enrolled_from, enrolled_to, status, source, attributes_from)"
+ENROLLMENT_COLUMNS = (
+    "person_id, contract_id, area_id, category, category_detail, employment, health, continuous_no_claim_3y,"
+    " student, enrolled_from, enrolled_to, status, source, attributes_from"
 )
+INSERT_ENROLLMENTS = f"INSERT INTO {E} ({ENROLLMENT_COLUMNS})"
 
 
 def stage_table(batch_id: int) -> str:
@@ -295,7 +296,7 @@ class IndexRebuild:
         self.step("indexes")
         cur = self.cur
         # Sorts for the index builds in memory (PostgreSQL builds B-trees in parallel workers).
-        cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        cur.execute("SET LOCAL maintenance_work_mem = '1GB'")
         for table, name, definition in self.uniques:
             cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         for _, definition in self.indexes:
@@ -303,6 +304,16 @@ class IndexRebuild:
         for table, name, definition in self.fks:  # checked in one join each
             cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         return False
+
+
+def _reserve_ids(cur, table: str, count: int) -> int:
+    """Reserve `count` ids of the table's sequence (the table is locked): base + 1 … base + count."""
+    cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+    seq = cur.fetchone()[0]
+    cur.execute("SELECT nextval(%s)", [seq])
+    base = cur.fetchone()[0] - 1
+    cur.execute("SELECT setval(%s, %s)", [seq, base + count])
+    return base
 
 
 def _bulk_worthwhile(cur, new_rows: int) -> bool:
@@ -366,17 +377,16 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                                OR (s.c_psn_no IS NOT NULL AND COALESCE({P}.psn_no, '') <> s.c_psn_no))"""
                 )
             if first_load and isinstance(rebuild, IndexRebuild):
-                # Every valid row is a new enrollment. The tables are locked, so a block of
-                # person ids can be reserved from the sequence: the row on line n gets
-                # base + n, and persons and enrollments are written by two plain scans of
-                # the stage, without joining 2.2 M rows back by ID number.
+                # Every valid row is a new enrollment. The tables are locked, so blocks of
+                # person and enrollment ids can be reserved from the sequences: the row on
+                # line n gets base + n of each, and persons and enrollments are written by two
+                # plain scans of the stage, without joining 2.2 M rows back by ID number and
+                # without a sequence call per row.
                 step("matching")
                 step("enrollments")
-                cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [P])
-                seq = cur.fetchone()[0]
-                cur.execute(f"SELECT nextval(%s), (SELECT MAX(line_no) FROM {stage})", [seq])
-                base, top = cur.fetchone()
-                cur.execute("SELECT setval(%s, %s)", [seq, base + top])
+                cur.execute(f"SELECT MAX(line_no) FROM {stage}")
+                top = cur.fetchone()[0]
+                base, e_base = _reserve_ids(cur, P, top), _reserve_ids(cur, E, top)
                 # A person already in the registry (another contract's list) keeps their id;
                 # enrollments go first, while the persons table holds only those.
                 known, join, new_only = "NULL::bigint", "", ""
@@ -384,12 +394,12 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                     known, join = "p.id", f" LEFT JOIN {P} p ON p.certno = s.c_certno"
                     new_only = f" WHERE NOT EXISTS (SELECT 1 FROM {P} p WHERE p.certno = s.c_certno)"
                 cur.execute(
-                    f"""{INSERT_ENROLLMENTS}
-                        SELECT COALESCE({known}, %s + s.line_no), %s, s.area_id, s.category, s.category_detail,
-                               s.employment, 'healthy', %s, %s, s.enrolled_from, s.enrolled_to, s.status, %s,
-                               s.enrolled_from
+                    f"""INSERT INTO {E} (id, {ENROLLMENT_COLUMNS})
+                        SELECT %s + s.line_no, COALESCE({known}, %s + s.line_no), %s, s.area_id, s.category,
+                               s.category_detail, s.employment, 'healthy', %s, %s, s.enrolled_from, s.enrolled_to,
+                               s.status, %s, s.enrolled_from
                         FROM {stage} s{join}""",
-                    [base, contract_id, False, False, source],
+                    [e_base, base, contract_id, False, False, source],
                 )
                 result.update(added=cur.rowcount, periods=0, changed=0, exited=0, unchanged=0)
                 cur.execute(

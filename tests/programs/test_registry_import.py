@@ -294,6 +294,13 @@ def test_postgres_bulk_first_load_rebuilds_indexes_and_keys_exactly(seeded, monk
     assert steps[-1] == "indexes"
     assert _registry_schema() == before
     assert Enrollment.objects.filter(contract=batch.contract).count() == 3
+    # Ids came from reserved blocks of both sequences: the next rows get ids after them.
+    person = InsuredPerson.objects.create(certno=person_row(9)["certno"], name="新人", sex="1",
+                                          birth_date=dt.date(1980, 3, 1))
+    assert person.pk > max(InsuredPerson.objects.exclude(pk=person.pk).values_list("pk", flat=True))
+    later = Enrollment.objects.create(person=person, contract=batch.contract, area=Enrollment.objects.first().area,
+                                      enrolled_from=dt.date(2025, 1, 1))
+    assert later.pk > max(Enrollment.objects.exclude(pk=later.pk).values_list("pk", flat=True))
     # The re-created constraints are enforced again.
     person = InsuredPerson.objects.first()
     with pytest.raises(IntegrityError), transaction.atomic():
