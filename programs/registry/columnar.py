@@ -10,7 +10,9 @@ lower-case x, Latin names) — goes through `check_row` itself. So a reason is a
 `check_row`'s, and a row is never accepted that `check_row` would refuse (a property test runs
 both on generated rows and compares them).
 
-The file is read in blocks of a few MB (Arrow parses and decodes GBK), so memory stays flat.
+The file is read in 1 MB blocks (Python decodes strictly, Arrow parses), so memory stays flat;
+duplicates are marked as the blocks go by (`duplicates`). XLSX lists are checked row by row and
+handed on in the same block form.
 """
 
 import datetime as dt

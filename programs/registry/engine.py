@@ -1,11 +1,11 @@
 """Staging, set-based checks and the one-transaction application of an enrollment list.
 
-Tables per batch (dropped when the batch is done): `registry_stage_<id>` holds every row of the
-file — raw values for the rejected-rows report, the checked values and the rejection reason —
+Tables per batch (dropped when the batch is done): `registry_stage_<id>` holds the valid rows'
+checked values, `registry_rejected_<id>` the rejected rows' raw values and reasons (the report),
 and `registry_map_<id>` joins the rows to existing persons and enrollments while applying.
 The SQL below runs on SQLite and PostgreSQL alike; PostgreSQL adds the bulk first load
-(`IndexRebuild`, reserved person ids). CSV blocks checked by `columnar` are staged by COPY on
-PostgreSQL and executemany elsewhere; XLSX rows are checked one by one (`load_python`).
+(`IndexRebuild`, reserved id blocks). Blocks checked by `columnar` (CSV column by column, XLSX
+row by row) are staged by COPY on PostgreSQL and executemany elsewhere.
 """
 
 import contextlib
