@@ -4,11 +4,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from insurance_admin.accounts.scoping import area_scope_ids
+
 from .identity import looks_like_certno, normalize_certno, parse_certno
-from .models import Area, Contract, Enrollment, InsuredPerson
+from .models import Area, Contract, Enrollment, InsuredPerson, Program
 
 SEARCH_LIMIT = 50
 
@@ -35,6 +38,75 @@ def _enrollments_prefetch(user) -> Prefetch:
     return Prefetch("enrollments", queryset=qs.order_by("-contract__year", "contract__code"), to_attr="visible_enrollments")
 
 
+# The window's exact look-up (ID number or psn_no) as one statement: the person, their
+# enrollments in the user's areas and each enrollment's contract, program and area, joined.
+# The ORM's person query plus its prefetch took two round trips and ~6 ms of query compiling
+# on a slow machine (8.8 ms a look-up against 0.03 ms in the database). Scoping is the same
+# as `for_user`: enrollments in `area_scope_ids(user)`, and a restricted user sees a person
+# only through such an enrollment.
+_JOINED = ((InsuredPerson, "p"), (Enrollment, "e"), (Contract, "c"), (Program, "g"), (Area, "a"))
+
+
+def _select_list() -> tuple[str, list[tuple[type, list[str], slice]]]:
+    parts, layout, at = [], [], 0
+    for model, alias in _JOINED:
+        fields = list(model._meta.concrete_fields)
+        parts += [f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields]
+        layout.append((model, [f.attname for f in fields], slice(at, at + len(fields))))
+        at += len(fields)
+    return ", ".join(parts), layout
+
+
+def _exact_persons(user, certno: str | None, psn_no: str) -> list[InsuredPerson]:
+    """Persons whose ID number is `certno` or whose psn_no is `psn_no`, ordered like the
+    search (name, ID number), each with `visible_enrollments` (newest contract first)."""
+    scope = area_scope_ids(user)
+    if scope is not None and not scope:
+        return []
+    columns, layout = _select_list()
+    q = connection.ops.quote_name
+    where, params = [], []
+    scoped = ""
+    if scope is not None:
+        scoped = f" AND e.area_id IN ({', '.join(['%s'] * len(scope))})"
+        params += sorted(scope)
+    if certno is not None:
+        where.append("p.certno = %s")
+        params.append(certno)
+    where.append("p.psn_no = %s")
+    params.append(psn_no)
+    sql = (
+        f"SELECT {columns} FROM {q(InsuredPerson._meta.db_table)} p"
+        f" LEFT JOIN {q(Enrollment._meta.db_table)} e ON e.person_id = p.id{scoped}"
+        f" LEFT JOIN {q(Contract._meta.db_table)} c ON c.id = e.contract_id"
+        f" LEFT JOIN {q(Program._meta.db_table)} g ON g.id = c.program_id"
+        f" LEFT JOIN {q(Area._meta.db_table)} a ON a.id = e.area_id"
+        f" WHERE ({' OR '.join(where)}){'' if scope is None else ' AND e.id IS NOT NULL'}"
+        " ORDER BY p.name, p.certno, c.year DESC, c.code, e.id"
+    )
+    persons: dict[int, InsuredPerson] = {}
+    db = connection.alias
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    for row in rows:
+        (pm, pn, ps), (em, en, es), (cm, cn, cs), (gm, gn, gs), (am, an, as_) = layout
+        person = persons.get(row[ps][0])
+        if person is None:
+            person = persons[row[ps][0]] = pm.from_db(db, pn, row[ps])
+            person.visible_enrollments = []
+        if row[es][0] is None:
+            continue
+        enrollment = em.from_db(db, en, row[es])
+        contract = cm.from_db(db, cn, row[cs])
+        contract.program = gm.from_db(db, gn, row[gs])
+        enrollment.contract = contract
+        enrollment.area = am.from_db(db, an, row[as_])
+        enrollment.person = person
+        person.visible_enrollments.append(enrollment)
+    return list(persons.values())
+
+
 def enrollment_for_year(enrollments: list[Enrollment], year: int) -> Enrollment | None:
     for e in enrollments:
         if e.contract.year == year and e.status != Enrollment.Status.CANCELLED:
@@ -57,7 +129,6 @@ def search_persons(user, query: str, year: int) -> PersonSearch:
     query = (query or "").strip()
     if not query:
         return PersonSearch(query="", kind="", year=year)
-    base = InsuredPerson.objects.for_user(user)
     result = PersonSearch(query=query, kind="name", year=year)
     if looks_like_certno(query):
         result.kind = "certno"
@@ -66,13 +137,13 @@ def search_persons(user, query: str, year: int) -> PersonSearch:
             parse_certno(certno)
         except ValidationError as exc:
             result.certno_problem = " ".join(exc.messages)
-        qs = base.filter(Q(certno=certno) | Q(psn_no=query))
+        persons = _exact_persons(user, certno, query)
     elif any(ch.isdigit() for ch in query):
         result.kind = "psn_no"
-        qs = base.filter(psn_no=query)
+        persons = _exact_persons(user, None, query)
     else:
-        qs = base.filter(name__startswith=query)
-    persons = list(qs.prefetch_related(_enrollments_prefetch(user)).order_by("name", "certno")[: SEARCH_LIMIT + 1])
+        qs = InsuredPerson.objects.for_user(user).filter(name__startswith=query)
+        persons = list(qs.prefetch_related(_enrollments_prefetch(user)).order_by("name", "certno")[: SEARCH_LIMIT + 1])
     result.truncated = len(persons) > SEARCH_LIMIT
     result.rows = [
         PersonRow(p, p.visible_enrollments, enrollment_for_year(p.visible_enrollments, year))
