@@ -160,6 +160,31 @@ def test_later_list_records_dated_changes_additions_and_exits(admin_user):
     }
 
 
+def test_later_list_renames_and_renumbers_without_a_change_and_a_rejected_row_is_no_exit(admin_user):
+    rows = [person_row(i) for i in range(1, 6)]
+    run_import(admin_user, csv_bytes(rows))
+    enrollments = list(Enrollment.objects.order_by("pk").values())
+    later = [
+        person_row(1, name="张三丰"),              # renamed: the person changes, the enrollment does not
+        person_row(2, psn_no="P150502999999"),    # another psn_no
+        person_row(3, gend="9"),                  # rejected (unknown sex code), still on the list
+        person_row(4),                            # unchanged
+        person_row(5, enddate="2025-08-31"),      # an end date: a change
+    ]
+    batch = run_import(admin_user, csv_bytes(later), effective_date=dt.date(2025, 6, 1))
+    assert (batch.rows_valid, batch.rows_rejected) == (4, 1), rejected_reasons(batch)
+    assert (batch.rows_added, batch.rows_changed, batch.rows_exited, batch.rows_unchanged) == (0, 1, 0, 3)
+    assert InsuredPerson.objects.get(certno=rows[0]["certno"]).name == "张三丰"
+    assert InsuredPerson.objects.get(certno=rows[1]["certno"]).psn_no == "P150502999999"
+    after = {e["id"]: e for e in Enrollment.objects.values()}
+    for before in enrollments:
+        if before["person_id"] != InsuredPerson.objects.get(certno=rows[4]["certno"]).pk:
+            assert after[before["id"]] == before  # the rejected row's person is not an exit
+    e5 = Enrollment.objects.get(person__certno=rows[4]["certno"])
+    assert (e5.status, e5.enrolled_to) == ("active", dt.date(2025, 8, 31))
+    assert EnrollmentPeriod.objects.count() == 0
+
+
 def test_crash_in_the_middle_of_applying_leaves_the_registry_unchanged(admin_user, monkeypatch,
                                                                      django_capture_on_commit_callbacks):
     run_import(admin_user, csv_bytes([person_row(i) for i in range(1, 4)]))
