@@ -129,12 +129,15 @@ class EnrollmentPeriod(models.Model):
     """A past state of an enrollment's attributes, valid from..to (both inclusive).
 
     Written when a later list changes area, category or employment (or suspends/resumes):
-    the state that held until the day before the change is kept here, never overwritten.
+    the state that held until the day before the change is kept here, never overwritten. A
+    person who left and is on a later list again keeps the gap as an `exited` period (not
+    covered those days), from the day after the exit to the day before the return.
     """
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("In force")
         SUSPENDED = "suspended", _("Suspended")
+        EXITED = "exited", _("Exited")
 
     enrollment = models.ForeignKey(
         "programs.Enrollment", verbose_name=_("enrollment"), on_delete=models.CASCADE, related_name="periods"
@@ -157,7 +160,9 @@ class EnrollmentPeriod(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(valid_to__gte=F("valid_from")), name="enrollment_period_ordered"),
             models.UniqueConstraint(fields=["enrollment", "valid_from"], name="enrollment_period_unique_start"),
-            models.CheckConstraint(condition=Q(status__in=["active", "suspended"]), name="enrollment_period_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "suspended", "exited"]), name="enrollment_period_status_valid"
+            ),
         ]
 
     def __str__(self) -> str:

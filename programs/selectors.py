@@ -199,7 +199,7 @@ def headcount_on(*, contract: Contract, on: dt.date, area_ids=None) -> dict[Head
     )
     past = (
         EnrollmentPeriod.objects.filter(enrollment__in=covered, valid_from__lte=on, valid_to__gte=on)
-        .exclude(status=EnrollmentPeriod.Status.SUSPENDED)
+        .filter(status=EnrollmentPeriod.Status.ACTIVE)  # not suspended, not a gap after an exit
     )
     if area_ids is not None:
         past = past.filter(area_id__in=area_ids)
@@ -241,6 +241,8 @@ def enrollment_state_on(*, person: InsuredPerson, contract: Contract, on: dt.dat
     if enrollment is None:
         return None
     period = enrollment.periods.filter(valid_from__lte=on, valid_to__gte=on).first()
+    if period is not None and period.status == "exited":
+        return None  # the person had left that day and came back later
     if period is not None:
         return EnrollmentState(enrollment, period.area_id, period.category, period.category_detail,
                                period.employment, period.status == "suspended")

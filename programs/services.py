@@ -500,6 +500,7 @@ def enrollment_list_row_apply(*, contract: Contract, row, effective_date: dt.dat
     engine: a new person/enrollment, a dated change (the old state kept as a period), or
     nothing. Returns ("new" | "update" | "skip", enrollment). Audited by simple-history."""
     from .models import EnrollmentPeriod
+    from .registry.engine import gap_periods, returns_after_gap
 
     person = InsuredPerson.objects.filter(certno=row.certno).first()
     if person is None:
@@ -535,7 +536,14 @@ def enrollment_list_row_apply(*, contract: Contract, row, effective_date: dt.dat
     if not (attr_changed or end_changed):
         return "skip", enrollment
     since = enrollment.attributes_from or enrollment.enrolled_from
-    if attr_changed and since < effective_date:
+    if returns_after_gap(enrollment.status, row.status, enrollment.enrolled_to, effective_date):
+        for period in gap_periods(since, enrollment.enrolled_to, effective_date):
+            EnrollmentPeriod.objects.create(
+                enrollment=enrollment, area_id=enrollment.area_id, category=enrollment.category,
+                category_detail=enrollment.category_detail, employment=enrollment.employment, **period,
+            )
+        enrollment.attributes_from = effective_date
+    elif attr_changed and since < effective_date:
         EnrollmentPeriod.objects.create(
             enrollment=enrollment, area_id=enrollment.area_id, category=enrollment.category,
             category_detail=enrollment.category_detail, employment=enrollment.employment,

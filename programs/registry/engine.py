@@ -345,6 +345,28 @@ def individual_enrollments_to_supersede(batch_id: int, contract_id: int) -> list
         return [r[0] for r in cur.fetchall()]
 
 
+def returns_after_gap(old_status: str, new_status: str, old_end: dt.date | None, effective_date: dt.date) -> bool:
+    """An exited enrollment on a later list again, with at least one day between the exit and
+    the list's effective date (the days between were not covered)."""
+    return (old_status == "terminated" and new_status != "terminated" and old_end is not None
+            and old_end < effective_date - dt.timedelta(days=1))
+
+
+def gap_periods(since: dt.date, exit_end: dt.date, effective_date: dt.date) -> list[dict]:
+    """The periods a return after a gap leaves behind: the old attributes while covered (from
+    `since` to the exit), then the gap as `exited` (to the day before the return)."""
+    periods = []
+    if since <= exit_end:
+        periods.append({"status": "active", "valid_from": since, "valid_to": exit_end})
+    periods.append({"status": "exited", "valid_from": exit_end + dt.timedelta(days=1),
+                    "valid_to": effective_date - dt.timedelta(days=1)})
+    return periods
+
+
+def _as_date(value) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.date, full_list: bool,
           scope: frozenset[int] | None, step: Progress, superseded: list[int]) -> dict[str, int]:
     """Apply the valid staged rows: persons, new enrollments, dated attribute changes, exits.
@@ -517,6 +539,9 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
             result["added"] = cur.rowcount
 
             step("changes")
+            # Back on the list after an exit with days between: the gap is kept (`gap_periods`).
+            returned = ("(e_status = 'terminated' AND status <> 'terminated'"
+                        " AND COALESCE(e_enrolled_to, '9999-12-31') < %s)")
             cur.execute(
                 f"""INSERT INTO {H} (enrollment_id, area_id, category, category_detail, employment, status,
                                      valid_from, valid_to, batch_id)
@@ -524,22 +549,42 @@ def apply(*, batch_id: int, contract_id: int, source: str, effective_date: dt.da
                            CASE WHEN e_status = 'suspended' THEN 'suspended' ELSE 'active' END,
                            e_attributes_from, %s, %s
                     FROM {m}
-                    WHERE enrollment_id IS NOT NULL AND {attr_changed}
+                    WHERE enrollment_id IS NOT NULL AND {attr_changed} AND NOT {returned}
                       AND e_attributes_from <= %s""",
-                [eff_1, batch_id, eff_1],
+                [eff_1, batch_id, eff_1, eff_1],
             )
             result["periods"] = cur.rowcount
+            cur.execute(
+                f"""SELECT enrollment_id, e_area_id, e_category, e_category_detail, e_employment,
+                           e_attributes_from, e_enrolled_to
+                    FROM {m} WHERE enrollment_id IS NOT NULL AND {returned}""",
+                [eff_1],
+            )
+            gaps = [
+                (enrollment, area, category, detail, employment, p["status"], _date(p["valid_from"]),
+                 _date(p["valid_to"]), batch_id)
+                for enrollment, area, category, detail, employment, since, end in cur.fetchall()
+                for p in gap_periods(_as_date(since), _as_date(end), effective_date)
+            ]
+            if gaps:
+                cur.executemany(
+                    f"""INSERT INTO {H} (enrollment_id, area_id, category, category_detail, employment, status,
+                                         valid_from, valid_to, batch_id) VALUES ({', '.join(['%s'] * 9)})""",
+                    gaps,
+                )
+                result["periods"] += len(gaps)
             cur.execute(
                 f"""UPDATE {E} SET area_id = m.area_id, category = m.category, category_detail = m.category_detail,
                            employment = m.employment, status = m.status, enrolled_to = m.enrolled_to,
                            attributes_from = CASE
+                               WHEN {_qualify(returned)} THEN %s
                                WHEN {_qualify(attr_changed)}
                                     AND m.e_attributes_from < %s THEN %s
                                ELSE {E}.attributes_from END
                     FROM {m} m
                     WHERE {E}.id = m.enrollment_id
                       AND ({_qualify(attr_changed)} OR {_qualify(end_changed)})""",
-                [eff, eff],
+                [eff_1, eff, eff, eff],
             )
             result["changed"] = cur.rowcount
 

@@ -185,6 +185,65 @@ def test_later_list_renames_and_renumbers_without_a_change_and_a_rejected_row_is
     assert EnrollmentPeriod.objects.count() == 0
 
 
+def _exit_and_return_expectations(contract, certno):
+    from programs.models import Area
+    from programs.selectors import headcount_by_area_category, person_category_on
+
+    person = InsuredPerson.objects.get(certno=certno)
+    horqin = Area.objects.get(code="150502").pk
+    assert [(p.valid_from, p.valid_to, p.status, p.category) for p in EnrollmentPeriod.objects.order_by("valid_from")] == [
+        (dt.date(2025, 1, 1), dt.date(2025, 5, 31), "active", "ordinary"),
+        (dt.date(2025, 6, 1), dt.date(2025, 8, 31), "exited", "ordinary"),
+    ]
+    e = person.enrollments.get()
+    assert (e.status, e.enrolled_to, e.attributes_from, e.category) == ("active", None, dt.date(2025, 9, 1), "special")
+    assert person_category_on(person=person, contract=contract, on=dt.date(2025, 4, 1)) == "ordinary"
+    assert person_category_on(person=person, contract=contract, on=dt.date(2025, 7, 1)) is None
+    assert person_category_on(person=person, contract=contract, on=dt.date(2025, 9, 1)) == "special"
+    assert headcount_by_area_category(contract=contract, on=dt.date(2025, 4, 1)) == {(horqin, "ordinary"): 2}
+    assert headcount_by_area_category(contract=contract, on=dt.date(2025, 7, 1)) == {(horqin, "ordinary"): 1}
+    assert headcount_by_area_category(contract=contract, on=dt.date(2025, 9, 1)) == {
+        (horqin, "ordinary"): 1, (horqin, "special"): 1}
+
+
+def test_a_person_back_on_a_later_list_after_an_exit_keeps_the_gap(admin_user):
+    run_import(admin_user, csv_bytes([person_row(1), person_row(2)]))
+    exited = run_import(admin_user, csv_bytes([person_row(1)]), effective_date=dt.date(2025, 6, 1))
+    assert exited.rows_exited == 1
+    back = run_import(admin_user, csv_bytes([person_row(1), person_row(2, psn_type="低保")]),
+                      effective_date=dt.date(2025, 9, 1))
+    assert (back.rows_added, back.rows_changed, back.rows_exited, back.rows_unchanged) == (0, 1, 0, 1)
+    _exit_and_return_expectations(back.contract, person_row(2)["certno"])
+
+
+def test_a_return_through_the_small_list_path_keeps_the_gap_too(admin_user):
+    from programs.models import Area
+    from programs.registry.files import FIELDS
+    from programs.registry.rows import RowContext, check_row, reasons
+
+    run_import(admin_user, csv_bytes([person_row(1), person_row(2)]))
+    exited = run_import(admin_user, csv_bytes([person_row(1)]), effective_date=dt.date(2025, 6, 1))
+    contract = exited.contract
+    ctx = RowContext(area_ids={"150502": Area.objects.get(code="150502").pk}, scope=None,
+                     period_start=contract.period_start, period_end=contract.period_end,
+                     effective_date=dt.date(2025, 9, 1), today=dt.date(2026, 1, 1))
+    values = person_row(2, psn_type="低保")
+    reason, row = check_row(tuple(values[f] for f in FIELDS), ctx, reasons())
+    assert reason is None
+    kind, _ = services.enrollment_list_row_apply(contract=contract, row=row, effective_date=dt.date(2025, 9, 1))
+    assert kind == "update"
+    _exit_and_return_expectations(contract, values["certno"])
+
+
+def test_back_the_day_after_the_exit_leaves_no_gap(admin_user):
+    run_import(admin_user, csv_bytes([person_row(1), person_row(2)]))
+    run_import(admin_user, csv_bytes([person_row(1)]), effective_date=dt.date(2025, 6, 1))  # to 2025-05-31
+    back = run_import(admin_user, csv_bytes([person_row(1), person_row(2)]), effective_date=dt.date(2025, 6, 1))
+    assert back.rows_changed == 1 and EnrollmentPeriod.objects.count() == 0
+    e = InsuredPerson.objects.get(certno=person_row(2)["certno"]).enrollments.get()
+    assert (e.status, e.enrolled_to) == ("active", None)
+
+
 def test_crash_in_the_middle_of_applying_leaves_the_registry_unchanged(admin_user, monkeypatch,
                                                                      django_capture_on_commit_callbacks):
     run_import(admin_user, csv_bytes([person_row(i) for i in range(1, 4)]))
