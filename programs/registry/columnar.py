@@ -19,6 +19,7 @@ import datetime as dt
 import io
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -44,6 +45,7 @@ from .rows import (
 )
 
 BLOCK_SIZE = 1 << 20  # bytes of CSV per block: ~11,000 rows
+PROGRESS_EVERY = 0.5  # seconds between progress writes while a list is read
 _WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int16)
 _CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
@@ -51,6 +53,7 @@ _PROVINCE_CODES = np.array(sorted(int(p) for p in _PROVINCES), dtype=np.int64)
 _HAN_NAME = r"^[\p{Han}·]{1,60}$"  # nothing for str.strip() to remove, at most 60 characters
 _PSN_NO = r"^[0-9A-Za-z]{0,30}$"
 _POW10 = 10 ** np.arange(16, -1, -1, dtype=np.int64)
+_DATE_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9])  # YYYY-MM-DD without its separators
 _PSN_WEIGHTS = np.random.default_rng(6).integers(0, 2**64, size=4, dtype=np.uint64) | np.uint64(1)  # odd
 # jemalloc hands freed block memory back sooner than the default mimalloc (peak RSS of a 2.2 M
 # row file: 190 against 215 MiB); the registry is the only user of Arrow in the process.
@@ -98,9 +101,11 @@ def _ymd(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _date8(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A date column as YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (nothing else, no spaces):
     (is such a real date, YYYYMMDD, days since 1970-01-01)."""
-    plain = pc.replace_substring(pc.replace_substring(arr, "-", ""), "/", "")
-    ok, matrix = _fixed(plain, 8)
-    digits = matrix.astype(np.int16) - 48
+    ok10, m10 = _fixed(arr, 10)
+    ok10 &= ((m10[:, 4] == ord("-")) & (m10[:, 7] == ord("-"))) | ((m10[:, 4] == ord("/")) & (m10[:, 7] == ord("/")))
+    ok8, m8 = _fixed(arr, 8)
+    ok = ok10 | ok8
+    digits = np.where(ok10[:, None], m10[:, _DATE_DIGITS], m8).astype(np.int16) - 48
     ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
     real, ymd, days = _ymd(np.where(ok[:, None], digits, 0))
     return ok & real, ymd, days
@@ -113,6 +118,15 @@ def _lookup(arr: pa.Array, table: dict, *, lower: bool) -> tuple[np.ndarray, np.
     index = pc.index_in(arr, value_set=pa.array(keys, pa.string()))
     found = pc.is_valid(index).to_numpy(zero_copy_only=False)
     return found, index.fill_null(0).to_numpy(zero_copy_only=False), keys
+
+
+_SEXES = ("1", "2")
+
+
+def _pick(choices: list[str] | tuple[str, ...], index: np.ndarray) -> pa.Array:
+    """choices[index] as an Arrow string array (Arrow's take from the few choices: converting
+    a NumPy array of strings costs ten times more)."""
+    return pa.array(list(choices) or [""], pa.string()).take(pa.array(index))
 
 
 def _days(value: dt.date) -> int:
@@ -132,14 +146,14 @@ def plainly_valid(cols: dict[str, pa.Array], ctx: RowContext) -> tuple[np.ndarra
     real, born_ymd, born_days = _ymd(d[:, 6:14])
     ok &= real & (born_ymd >= 18900101) & (born_ymd <= int(f"{ctx.today:%Y%m%d}"))
     ok &= _CHECK_CHARS[(d[:, :17] @ _WEIGHTS) % 11] == m[:, 17]
-    id_sex = np.where(d[:, 16] % 2 == 1, "1", "2")
+    id_sex = np.where(d[:, 16] % 2 == 1, 0, 1)  # index into _SEXES: "1" male, "2" female
 
     # The birth date column equals the ID number's date (then every birth-date rule holds).
     b_ok, b_ymd, _b_days = _date8(cols["brdy"])
     ok &= b_ok & (b_ymd == born_ymd)
 
     found, idx, keys = _lookup(cols["gend"], SEX_CODES, lower=True)
-    sex = np.array([SEX_CODES[k] for k in keys])[idx]
+    sex = np.array([_SEXES.index(SEX_CODES[k]) for k in keys] or [0])[idx]
     ok &= found & (sex == id_sex)
 
     found, idx, keys = _lookup(cols["admdvs"], ctx.area_ids, lower=False)
@@ -154,7 +168,7 @@ def plainly_valid(cols: dict[str, pa.Array], ctx: RowContext) -> tuple[np.ndarra
     ok &= found
     found, sta_idx, sta_keys = _lookup(cols["psn_insu_stas"], STATUS_CODES, lower=True)
     ok &= found
-    status = np.array([STATUS_CODES[k] for k in sta_keys])[sta_idx]
+    status = np.array([STATUS_CODES[k] == "terminated" for k in sta_keys] or [False])[sta_idx]  # terminated?
 
     ps, pe = _days(ctx.period_start), _days(ctx.period_end)
     begin_empty = pc.equal(cols["begndate"], "").to_numpy(zero_copy_only=False)
@@ -165,7 +179,7 @@ def plainly_valid(cols: dict[str, pa.Array], ctx: RowContext) -> tuple[np.ndarra
     e_ok, _e, e_days = _date8(cols["enddate"])
     ok &= end_empty | (e_ok & (e_days >= start))
     has_end = ~end_empty & (e_days < pe)
-    terminated_open = (status == "terminated") & ~has_end
+    terminated_open = status & ~has_end
     finish = np.where(has_end, e_days, np.maximum(start, _days(ctx.effective_date - dt.timedelta(days=1))))
     finish_set = has_end | terminated_open
 
@@ -177,13 +191,13 @@ def plainly_valid(cols: dict[str, pa.Array], ctx: RowContext) -> tuple[np.ndarra
         "c_certno": certno,
         "c_psn_no": pc.if_else(pc.equal(cols["psn_no"], ""), pa.scalar(None, pa.string()), cols["psn_no"]),
         "c_name": cols["psn_name"],
-        "sex": pa.array(id_sex, pa.string()),
+        "sex": _pick(_SEXES, id_sex),
         "birth_date": pa.array(born_days.astype(np.int32), pa.int32()).cast(pa.date32()),
         "area_id": pa.array(area_id, pa.int64()),
-        "category": pa.array(np.array([c[0] for c in categories])[cat_idx], pa.string()),
-        "category_detail": pa.array(np.array([c[1] for c in categories])[cat_idx], pa.string()),
-        "employment": pa.array(np.array([EMPLOYMENT_CODES[k] for k in emp_keys])[emp_idx], pa.string()),
-        "status": pa.array(status, pa.string()),
+        "category": _pick([c[0] for c in categories], cat_idx),
+        "category_detail": _pick([c[1] for c in categories], cat_idx),
+        "employment": _pick([EMPLOYMENT_CODES[k] for k in emp_keys], emp_idx),
+        "status": _pick([STATUS_CODES[k] for k in sta_keys], sta_idx),
         "enrolled_from": pa.array(start.astype(np.int32), pa.int32()).cast(pa.date32()),
         "enrolled_to": pa.array(finish.astype(np.int32), pa.int32(), mask=~finish_set).cast(pa.date32()),
     }
@@ -191,29 +205,32 @@ def plainly_valid(cols: dict[str, pa.Array], ctx: RowContext) -> tuple[np.ndarra
 
 
 def check_block(cols: dict[str, pa.Array], first_line: int, ctx: RowContext, texts: dict) -> pa.Table:
-    """The checked rows of one block in line order: the plainly valid ones from whole columns,
-    the others from `check_row` one by one. Raw values are kept for every row until the
-    duplicates are known (`split`)."""
+    """The checked rows of one block in line order (`STAGE_COLUMNS`): the plainly valid ones
+    from whole columns, the others from `check_row` one by one, written over the column values
+    at their places. Raw values are kept for every row until the duplicates are known
+    (`split`); they are the block's own arrays, not copies."""
     n = len(cols["certno"])
     ok, values = plainly_valid(cols, ctx)
-    line_no = pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
-    fast_idx = pa.array(np.flatnonzero(ok))
-    fast = {"line_no": line_no.take(fast_idx), **{f: cols[f].take(fast_idx) for f in FIELDS}}
-    fast["reason"] = pa.nulls(len(fast_idx), pa.string())
-    fast.update({k: v.take(fast_idx) for k, v in values.items()})
-    parts = [pa.table(fast, schema=_STAGE_SCHEMA)]
-
+    reason = pa.nulls(n, pa.string())
     slow = np.flatnonzero(~ok)
     if len(slow):
         raw = {f: cols[f].take(pa.array(slow)).to_pylist() for f in FIELDS}
-        rows = []
-        for j, i in enumerate(slow):
+        answers = []
+        for j in range(len(slow)):
             given = tuple(raw[f][j] for f in FIELDS)
-            reason, row = check_row(tuple(v.strip() for v in given), ctx, texts)
-            rows.append((first_line + int(i), *given, *stage_values(reason, row, given[1])))
-        parts.append(rows_table(rows))
-        return pa.concat_tables(parts).sort_by("line_no")
-    return parts[0]
+            verdict, row = check_row(tuple(v.strip() for v in given), ctx, texts)
+            answers.append(stage_values(verdict, row, given[1]))
+        mask = np.zeros(n, dtype=bool)
+        mask[slow] = True
+        mask = pa.array(mask)
+        by_column = list(zip(*answers, strict=True))
+        reason = pc.replace_with_mask(reason, mask, pa.array(by_column[0], pa.string()))
+        for k, (column, _type) in enumerate(CHECKED, start=1):
+            kind = values[column].type
+            values[column] = pc.replace_with_mask(values[column], mask, pa.array(by_column[k], kind))
+    line_no = pa.array(np.arange(first_line, first_line + n, dtype=np.int64))
+    return pa.table({"line_no": line_no, **{f: cols[f] for f in FIELDS}, "reason": reason, **values},
+                    schema=_STAGE_SCHEMA)
 
 
 def rows_table(rows: list[tuple]) -> pa.Table:
@@ -246,19 +263,23 @@ def split(table: pa.Table, duplicates: Duplicates) -> tuple[pa.Table, pa.Table]:
     occurrences of an ID number and person-number candidates (`duplicates`) go with the
     rejected rows, reason still empty and checked values kept, for `engine.settle`."""
     valid = pc.is_null(table.column("reason")).to_numpy(zero_copy_only=False)
-    rows = pa.array(np.flatnonzero(valid))
-    psn_nos = table.column("c_psn_no").combine_chunks().take(rows)
     kind = np.full(table.num_rows, NONE, dtype=np.int8)
+    if valid.all():  # the usual block: no copies of its columns
+        psn_nos = table.column("c_psn_no").combine_chunks()
+        certnos = table.column("c_certno").combine_chunks()
+    else:
+        rows = pa.array(np.flatnonzero(valid))
+        psn_nos = table.column("c_psn_no").combine_chunks().take(rows)
+        certnos = table.column("c_certno").combine_chunks().take(rows)
     kind[valid] = duplicates.mark(
-        _certno_keys(table.column("c_certno").combine_chunks().take(rows)),
-        _psn_no_keys(psn_nos),
-        pc.is_valid(psn_nos).to_numpy(zero_copy_only=False),
+        _certno_keys(certnos), _psn_no_keys(psn_nos), pc.is_valid(psn_nos).to_numpy(zero_copy_only=False),
     )
     keep = valid & (kind == NONE)
     rejected = table.filter(pa.array(~keep))
     names = np.array([None, "certno", "psn_no"], dtype=object)[kind[~keep]]
     rejected = rejected.append_column("dup", pa.array(names, pa.string()))
-    return table.filter(pa.array(keep)).select(VALID_COLUMNS), rejected
+    good = table.select(VALID_COLUMNS)  # the raw values stay behind, uncopied
+    return (good if keep.all() else good.filter(pa.array(keep))), rejected
 
 
 class _Ragged:
@@ -399,6 +420,7 @@ def load(*, blocks: Iterator[tuple[pa.Table, int | None]], write: Callable[[pa.T
     worker = threading.Thread(target=produce, name="registry-check", daemon=True)
     worker.start()
     read = valid = rejected = 0
+    told, last = None, 0.0
     try:
         while (item := queued.get()) is not None:
             if isinstance(item, BaseException):
@@ -406,8 +428,13 @@ def load(*, blocks: Iterator[tuple[pa.Table, int | None]], write: Callable[[pa.T
             good, bad, bytes_read = item
             write(good, bad)
             read, valid, rejected = read + good.num_rows + bad.num_rows, valid + good.num_rows, rejected + bad.num_rows
-            progress(rows_read=read, rows_valid=valid, rows_rejected=rejected,
-                     **({} if bytes_read is None else {"bytes_read": bytes_read}))
+            told = {"rows_read": read, "rows_valid": valid, "rows_rejected": rejected,
+                    **({} if bytes_read is None else {"bytes_read": bytes_read})}
+            if time.monotonic() - last >= PROGRESS_EVERY:  # one committed UPDATE per interval, not per block
+                progress(**told)
+                told, last = None, time.monotonic()
+        if told is not None:
+            progress(**told)
     finally:
         stop.set()
         while worker.is_alive():  # unblock a producer waiting to put

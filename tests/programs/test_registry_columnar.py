@@ -143,3 +143,17 @@ def test_unusual_rows_are_left_to_check_row(field, value, texts):
     assert (got["c_name"], got["c_certno"]) == ((checked.name, checked.certno) if checked else (None, got["c_certno"]))
     if value == "150502198003010012":
         assert reason == "身份证号码校验位错误：应为X，实为2。"
+
+
+def test_progress_is_written_once_per_interval_and_always_at_the_end(texts, monkeypatch):
+    monkeypatch.setattr(columnar, "PROGRESS_EVERY", 3600)
+    blocks = [base_row(i, dt.date(1950, 1, 1) + dt.timedelta(days=i), "150502") for i in range(9)]
+    blocks[4]["gend"] = "9"  # one rejected row
+    checked = [(columnar.check_block(as_columns(blocks[k:k + 3]), 2 + k, CTX, texts), 100 * (k + 3))
+               for k in (0, 3, 6)]
+    written, told = [], []
+    columnar.load(blocks=iter(checked), write=lambda good, bad: written.append((good.num_rows, bad.num_rows)),
+                  progress=lambda **fields: told.append(fields))
+    assert written == [(3, 0), (2, 1), (3, 0)]
+    assert told == [{"rows_read": 3, "rows_valid": 3, "rows_rejected": 0, "bytes_read": 300},
+                    {"rows_read": 9, "rows_valid": 8, "rows_rejected": 1, "bytes_read": 900}]
