@@ -157,6 +157,24 @@ def person_for_user(user, pk: int) -> InsuredPerson:
     return InsuredPerson.objects.for_user(user).prefetch_related(_enrollments_prefetch(user)).get(pk=pk)
 
 
+def earlier_states(enrollments: list[Enrollment]) -> list:
+    """The dated earlier states of these (already scoped) enrollments: attribute changes,
+    suspensions and the gaps after exits kept by later lists, per enrollment, oldest first."""
+    from .models import EnrollmentPeriod
+
+    if not enrollments:
+        return []
+    by_id = {e.pk: e for e in enrollments}
+    periods = list(
+        EnrollmentPeriod.objects.filter(enrollment_id__in=by_id).select_related("area")
+        .order_by("enrollment_id", "valid_from")
+    )
+    for period in periods:
+        period.enrollment = by_id[period.enrollment_id]
+    order = {e.pk: i for i, e in enumerate(enrollments)}
+    return sorted(periods, key=lambda p: (order[p.enrollment_id], p.valid_from))
+
+
 def user_area_names(user) -> list[str]:
     """What the search covers, as told to the user; empty when they are unrestricted."""
     if user.is_superuser:

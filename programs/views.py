@@ -62,6 +62,7 @@ def person_detail(request, pk: int):
             "year": year,
             "years": selectors.visible_years(user) or [year],
             "enrollments": person.visible_enrollments,
+            "periods": selectors.earlier_states(person.visible_enrollments),
             "year_enrollment": selectors.enrollment_for_year(person.visible_enrollments, year),
             "full_identity": can_see_full_identity(user),
             "history": history,

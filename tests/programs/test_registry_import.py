@@ -524,3 +524,21 @@ def test_nightly_clean_up_drops_only_stages_nobody_will_use(admin_user, django_c
     assert import_stages_clean_task() == [failed.pk]
     with pytest.raises(ValidationError, match="无法重新启动"):
         services.import_batch_retry(batch=ImportBatch.objects.get(pk=failed.pk), user=admin_user)
+
+
+def test_the_person_page_shows_the_earlier_states_and_the_gap(admin_user, client):
+    from django.urls import reverse
+
+    run_import(admin_user, csv_bytes([person_row(1), person_row(2)]))
+    run_import(admin_user, csv_bytes([person_row(1)]), effective_date=dt.date(2025, 6, 1))
+    run_import(admin_user, csv_bytes([person_row(1), person_row(2, psn_type="低保")]), effective_date=dt.date(2025, 9, 1))
+    client.force_login(admin_user)
+    returned = InsuredPerson.objects.get(certno=person_row(2)["certno"])
+    body = client.get(reverse("person_detail", args=[returned.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "参保变动记录" in body
+    rows = [" ".join(r.split()) for r in body.split("参保变动记录")[1].split("<tr")[2:]]
+    assert "2025-01-01</td><td>2025-05-31" in rows[0].replace("</td> <td>", "</td><td>") and "普通人员" in rows[0]
+    assert "2025-06-01</td><td>2025-08-31" in rows[1].replace("</td> <td>", "</td><td>") and "终止参保" in rows[1]
+    assert len(rows) == 2
+    unchanged = InsuredPerson.objects.get(certno=person_row(1)["certno"])
+    assert "参保变动记录" not in client.get(reverse("person_detail", args=[unchanged.pk])).content.decode()
