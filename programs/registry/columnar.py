@@ -98,17 +98,34 @@ def _ymd(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return real, y * 10000 + m * 100 + d, era * 146097 + doe - 719468
 
 
-def _date8(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A date column as YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (nothing else, no spaces):
-    (is such a real date, YYYYMMDD, days since 1970-01-01)."""
+def _date_bytes(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(shaped as YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD — nothing else, no spaces —, the eight
+    YYYYMMDD bytes as an (n, 8) uint8 matrix)."""
     ok10, m10 = _fixed(arr, 10)
     ok10 &= ((m10[:, 4] == ord("-")) & (m10[:, 7] == ord("-"))) | ((m10[:, 4] == ord("/")) & (m10[:, 7] == ord("/")))
     ok8, m8 = _fixed(arr, 8)
-    ok = ok10 | ok8
-    digits = np.where(ok10[:, None], m10[:, _DATE_DIGITS], m8).astype(np.int16) - 48
+    return ok10 | ok8, np.where(ok10[:, None], m10[:, _DATE_DIGITS], m8)
+
+
+def _date8(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A date column as YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (nothing else, no spaces):
+    (is such a real date, YYYYMMDD, days since 1970-01-01)."""
+    ok, matrix = _date_bytes(arr)
+    digits = matrix.astype(np.int16) - 48
     ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
     real, ymd, days = _ymd(np.where(ok[:, None], digits, 0))
     return ok & real, ymd, days
+
+
+def _date8_few(arr: pa.Array, most: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_date8` of a column with few distinct values (start and end dates: most rows share
+    one or two): worked out once per distinct value."""
+    encoded = pc.dictionary_encode(arr)
+    if len(encoded.dictionary) > most:
+        return _date8(arr)
+    ok, ymd, days = _date8(encoded.dictionary)
+    at = encoded.indices.to_numpy(zero_copy_only=False)
+    return ok[at], ymd[at], days[at]
 
 
 def _lookup(arr: pa.Array, table: dict, *, lower: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -148,9 +165,10 @@ def plainly_valid(cols: dict[str, pa.Array], ctx: RowContext) -> tuple[np.ndarra
     ok &= _CHECK_CHARS[(d[:, :17] @ _WEIGHTS) % 11] == m[:, 17]
     id_sex = np.where(d[:, 16] % 2 == 1, 0, 1)  # index into _SEXES: "1" male, "2" female
 
-    # The birth date column equals the ID number's date (then every birth-date rule holds).
-    b_ok, b_ymd, _b_days = _date8(cols["brdy"])
-    ok &= b_ok & (b_ymd == born_ymd)
+    # The birth date column equals the ID number's date, digit for digit (then every birth-date
+    # rule holds: the ID number's date is a real one within the bounds).
+    b_ok, b_bytes = _date_bytes(cols["brdy"])
+    ok &= b_ok & (b_bytes == m[:, 6:14]).all(axis=1)
 
     found, idx, keys = _lookup(cols["gend"], SEX_CODES, lower=True)
     sex = np.array([_SEXES.index(SEX_CODES[k]) for k in keys] or [0])[idx]
@@ -172,11 +190,11 @@ def plainly_valid(cols: dict[str, pa.Array], ctx: RowContext) -> tuple[np.ndarra
 
     ps, pe = _days(ctx.period_start), _days(ctx.period_end)
     begin_empty = pc.equal(cols["begndate"], "").to_numpy(zero_copy_only=False)
-    g_ok, _g, g_days = _date8(cols["begndate"])
+    g_ok, _g, g_days = _date8_few(cols["begndate"])
     ok &= begin_empty | (g_ok & (g_days <= pe))
     start = np.where(begin_empty, max(_days(ctx.effective_date), ps), np.maximum(g_days, ps))
     end_empty = pc.equal(cols["enddate"], "").to_numpy(zero_copy_only=False)
-    e_ok, _e, e_days = _date8(cols["enddate"])
+    e_ok, _e, e_days = _date8_few(cols["enddate"])
     ok &= end_empty | (e_ok & (e_days >= start))
     has_end = ~end_empty & (e_days < pe)
     terminated_open = status & ~has_end
