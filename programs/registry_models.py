@@ -168,6 +168,16 @@ class EnrollmentPeriod(models.Model):
     def __str__(self) -> str:
         return f"{self.enrollment_id}: {self.valid_from}..{self.valid_to} {self.category}/{self.employment}"
 
+    def get_category_display(self) -> str:
+        from .models import Enrollment
+
+        return Enrollment.Category(self.category).label
+
+    def get_employment_display(self) -> str:
+        from .models import Enrollment
+
+        return Enrollment.Employment(self.employment).label
+
 
 class HeadcountSnapshot(models.Model):
     """Headcount of one area and category at a cut-off, with the premium it implies.

@@ -1,6 +1,7 @@
 """Reads for the workbench: person search within the user's areas."""
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from django.utils import timezone
 from insurance_admin.accounts.scoping import area_scope_ids
 
 from .identity import looks_like_certno, normalize_certno, parse_certno
-from .models import Area, Contract, Enrollment, InsuredPerson, Program
+from .models import Area, Contract, Enrollment, EnrollmentPeriod, InsuredPerson, Program
 
 SEARCH_LIMIT = 50
 
@@ -47,7 +48,10 @@ def _enrollments_prefetch(user) -> Prefetch:
 _JOINED = ((InsuredPerson, "p"), (Enrollment, "e"), (Contract, "c"), (Program, "g"), (Area, "a"))
 
 
+@functools.cache
 def _select_list() -> tuple[str, list[tuple[type, list[str], slice]]]:
+    """The joined models' columns (from their `_meta`, once per process) and where each
+    model's values sit in a row."""
     parts, layout, at = [], [], 0
     for model, alias in _JOINED:
         fields = list(model._meta.concrete_fields)
@@ -89,8 +93,8 @@ def _exact_persons(user, certno: str | None, psn_no: str) -> list[InsuredPerson]
     with connection.cursor() as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()
+    (pm, pn, ps), (em, en, es), (cm, cn, cs), (gm, gn, gs), (am, an, as_) = layout
     for row in rows:
-        (pm, pn, ps), (em, en, es), (cm, cn, cs), (gm, gn, gs), (am, an, as_) = layout
         person = persons.get(row[ps][0])
         if person is None:
             person = persons[row[ps][0]] = pm.from_db(db, pn, row[ps])
@@ -160,18 +164,13 @@ def person_for_user(user, pk: int) -> InsuredPerson:
 def earlier_states(enrollments: list[Enrollment]) -> list:
     """The dated earlier states of these (already scoped) enrollments: attribute changes,
     suspensions and the gaps after exits kept by later lists, per enrollment, oldest first."""
-    from .models import EnrollmentPeriod
-
     if not enrollments:
         return []
     by_id = {e.pk: e for e in enrollments}
-    periods = list(
-        EnrollmentPeriod.objects.filter(enrollment_id__in=by_id).select_related("area")
-        .order_by("enrollment_id", "valid_from")
-    )
+    order = {pk: i for i, pk in enumerate(by_id)}  # the enrollments' own order (newest contract first)
+    periods = list(EnrollmentPeriod.objects.filter(enrollment_id__in=by_id).select_related("area"))
     for period in periods:
         period.enrollment = by_id[period.enrollment_id]
-    order = {e.pk: i for i, e in enumerate(enrollments)}
     return sorted(periods, key=lambda p: (order[p.enrollment_id], p.valid_from))
 
 
@@ -196,8 +195,6 @@ def headcount_on(*, contract: Contract, on: dt.date, area_ids=None) -> dict[Head
     """
     from django.db.models import Count
     from django.db.models.functions import Coalesce
-
-    from .models import EnrollmentPeriod
 
     covered = (
         Enrollment.objects.filter(contract=contract, enrolled_from__lte=on)
@@ -259,7 +256,7 @@ def enrollment_state_on(*, person: InsuredPerson, contract: Contract, on: dt.dat
     if enrollment is None:
         return None
     period = enrollment.periods.filter(valid_from__lte=on, valid_to__gte=on).first()
-    if period is not None and period.status == "exited":
+    if period is not None and period.status == EnrollmentPeriod.Status.EXITED:
         return None  # the person had left that day and came back later
     if period is not None:
         return EnrollmentState(enrollment, period.area_id, period.category, period.category_detail,
