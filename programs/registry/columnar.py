@@ -438,7 +438,7 @@ def load(*, blocks: Iterator[tuple[pa.Table, int | None]], write: Callable[[pa.T
     worker = threading.Thread(target=produce, name="registry-check", daemon=True)
     worker.start()
     read = valid = rejected = 0
-    told, last = None, 0.0
+    told, last = None, None  # the first block is always told: the page shows movement at once
     try:
         while (item := queued.get()) is not None:
             if isinstance(item, BaseException):
@@ -448,7 +448,7 @@ def load(*, blocks: Iterator[tuple[pa.Table, int | None]], write: Callable[[pa.T
             read, valid, rejected = read + good.num_rows + bad.num_rows, valid + good.num_rows, rejected + bad.num_rows
             told = {"rows_read": read, "rows_valid": valid, "rows_rejected": rejected,
                     **({} if bytes_read is None else {"bytes_read": bytes_read})}
-            if time.monotonic() - last >= PROGRESS_EVERY:  # one committed UPDATE per interval, not per block
+            if last is None or time.monotonic() - last >= PROGRESS_EVERY:  # one UPDATE per interval, not per block
                 progress(**told)
                 told, last = None, time.monotonic()
         if told is not None:
