@@ -250,49 +250,60 @@ def bulk_min_rows() -> int:
 
 
 class IndexRebuild:
-    """A bulk load on PostgreSQL: the registry tables' secondary indexes, unique constraints
-    and foreign keys are dropped inside the application's transaction and re-created from their
-    own definitions (`pg_get_indexdef`, `pg_get_constraintdef`) after the rows are in.
+    """A bulk load on PostgreSQL: every index and key of the registry tables — primary keys,
+    unique constraints, plain indexes — and every foreign key from or to them (the claims and
+    SMS tables point at persons and enrollments) are dropped inside the application's
+    transaction and re-created from their own definitions (`pg_get_indexdef`,
+    `pg_get_constraintdef`) after the rows are in.
 
     Building a B-tree by sorting 2.2 M keys takes a second or two where inserting them one by
-    one takes tens of seconds, and re-adding a foreign key checks every row in one join instead
-    of one look-up per row at commit. The price: the DDL takes ACCESS EXCLUSIVE locks on both
-    tables until the commit, so look-ups at the window wait (they do not fail) while a big
-    first list is applied. Everything is one transaction: a crash rolls the DDL back with the
-    rows, the schema is exactly as before (tests compare the definitions)."""
+    one takes tens of seconds (and writes one WAL record per key: a primary key alone doubles
+    an insert's WAL); re-adding a foreign key checks every row in one join instead of one
+    look-up per row at commit. The price: the DDL takes ACCESS EXCLUSIVE locks on the registry
+    tables and on the tables that point at them until the commit, so the window's look-ups and
+    claim pages wait (they do not fail) while a big first list is applied. Everything is one
+    transaction: a crash rolls the DDL back with the rows, the schema is exactly as before
+    (tests compare the definitions)."""
 
     def __init__(self, cur, tables: tuple[str, ...], step: Progress):
         self.cur, self.tables, self.step = cur, tables, step
 
-    def definitions(self) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]], list[tuple[str, str, str]]]:
-        """(unique constraints, plain indexes, foreign keys) of the tables, primary keys kept:
-        other tables' foreign keys point at them."""
+    def definitions(self) -> dict[str, list[tuple]]:
+        """The tables' keys and indexes, each kind in the order it is re-created:
+        `primary` and `unique` (table, name, definition), `indexes` (name, definition),
+        `foreign` (table, name, definition) — those of the tables and those pointing at them."""
         cur = self.cur
         cur.execute(
             """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype
-               FROM pg_constraint WHERE conrelid = ANY(%s::regclass[]) AND contype IN ('u', 'f')
+               FROM pg_constraint
+               WHERE (conrelid = ANY(%s::regclass[]) AND contype IN ('p', 'u', 'f'))
+                  OR (confrelid = ANY(%s::regclass[]) AND contype = 'f')
                ORDER BY conrelid::regclass::text, conname""",
-            [list(self.tables)],
+            [list(self.tables)] * 2,
         )
         rows = cur.fetchall()
-        uniques = [(t, n, d) for t, n, d, k in rows if k == "u"]
-        fks = [(t, n, d) for t, n, d, k in rows if k == "f"]
+        kinds = {"primary": "p", "unique": "u", "foreign": "f"}
+        found = {kind: [(t, n, d) for t, n, d, k in rows if k == code] for kind, code in kinds.items()}
         cur.execute(
             """SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
-               WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary
-                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+               WHERE i.indrelid = ANY(%s::regclass[])
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid
+                                 AND c.conrelid = i.indrelid)
                ORDER BY 1""",
             [list(self.tables)],
         )
-        return uniques, cur.fetchall(), fks
+        found["indexes"] = cur.fetchall()
+        return found
 
     def __enter__(self):
         cur = self.cur
-        cur.execute(f"LOCK TABLE {', '.join(self.tables)} IN ACCESS EXCLUSIVE MODE")
-        self.uniques, self.indexes, self.fks = self.definitions()
-        for table, name, _ in self.fks + self.uniques:
+        self.found = self.definitions()
+        pointing = sorted({t for t, _, _ in self.found["foreign"]} - set(self.tables))
+        cur.execute(f"LOCK TABLE {', '.join((*self.tables, *pointing))} IN ACCESS EXCLUSIVE MODE")
+        self.found = self.definitions()  # as of the lock
+        for table, name, _ in self.found["foreign"] + self.found["unique"] + self.found["primary"]:
             cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-        for name, _ in self.indexes:
+        for name, _ in self.found["indexes"]:
             cur.execute(f"DROP INDEX {name}")
         return self
 
@@ -303,11 +314,11 @@ class IndexRebuild:
         cur = self.cur
         # Sorts for the index builds in memory (PostgreSQL builds B-trees in parallel workers).
         cur.execute("SET LOCAL maintenance_work_mem = '1GB'")
-        for table, name, definition in self.uniques:
+        for table, name, definition in self.found["primary"] + self.found["unique"]:
             cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-        for _, definition in self.indexes:
+        for _, definition in self.found["indexes"]:
             cur.execute(definition)
-        for table, name, definition in self.fks:  # checked in one join each
+        for table, name, definition in self.found["foreign"]:  # checked in one join each
             cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         return False
 

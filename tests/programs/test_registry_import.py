@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from programs import services
-from programs.models import Enrollment, EnrollmentPeriod, ImportBatch, InsuredPerson
+from programs.models import Enrollment, EnrollmentPeriod, ImportBatch, InsuredPerson, SmsNotification
 from programs.registry import engine
 from tests.conftest import require_or_skip
 from tests.factories import UserFactory
@@ -350,10 +350,16 @@ def test_postgres_bulk_first_load_rebuilds_indexes_and_keys_exactly(seeded, monk
     settings.REGISTRY_BULK_MIN_ROWS = 2
     user = UserFactory(username="bulkroot", is_superuser=True)
     before = _registry_schema()
-    uniques, indexes, fks = before
-    assert {n for _, n, _ in uniques} >= {"person_certno_unique"}
-    assert {n for n, _ in indexes} >= {"person_psn_no_unique", "enrollment_one_per_person_contract"}
-    assert len(fks) == 4  # enrollment -> person, contract, area, superseding enrollment
+    assert {n for _, n, _ in before["primary"]} == {"programs_insuredperson_pkey", "programs_enrollment_pkey"}
+    assert {n for _, n, _ in before["unique"]} >= {"person_certno_unique"}
+    assert {n for n, _ in before["indexes"]} >= {"person_psn_no_unique", "enrollment_one_per_person_contract"}
+    # From the enrollments (to person, contract, area, superseding enrollment) and to the
+    # registry from the claims, SMS and period tables.
+    assert {t for t, _, _ in before["foreign"]} == {
+        "programs_enrollment", "claims_claim", "claims_settlement", "claims_calculation", "claims_accumulator",
+        "programs_smsnotification", "programs_enrollmentperiod",
+    }
+    assert len(before["foreign"]) == 11
     steps = []
 
     def crash_while_rebuilding(name):
@@ -392,6 +398,9 @@ def test_postgres_bulk_first_load_rebuilds_indexes_and_keys_exactly(seeded, monk
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cur.execute(f"UPDATE {engine.E} SET person_id = -1 WHERE id = %s", [Enrollment.objects.first().pk])
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:  # the primary key
+        cur.execute(f"INSERT INTO {engine.P} (id, certno, name, sex, birth_date, phone)"
+                    f" SELECT id, '9' || substr(certno, 2), name, sex, birth_date, phone FROM {engine.P} LIMIT 1")
     services.engine.drop_tables(batch.pk)
 
 
@@ -428,6 +437,8 @@ def test_postgres_first_list_of_a_second_contract_keeps_known_persons(seeded, se
     first = run_import(user, csv_bytes([person_row(1), person_row(2)]))
     assert first.status == "done"
     known = InsuredPerson.objects.get(certno=person_row(1)["certno"])
+    # A row pointing at the registry: its keys are dropped and re-added with the indexes.
+    sms = SmsNotification.objects.create(key="k1", person=known, enrollment=known.enrollments.get(), message="m")
     other = Contract.objects.get(pk=first.contract_id)  # the same counties, another contract
     other.pk = other.id = None
     other.code, other.year = "tongliao-2026", other.year + 1
@@ -443,6 +454,11 @@ def test_postgres_first_list_of_a_second_contract_keeps_known_persons(seeded, se
     known.refresh_from_db()
     assert known.name == "张三丰"
     assert set(known.enrollments.values_list("contract_id", flat=True)) == {first.contract_id, other.pk}
+    sms.refresh_from_db()
+    assert (sms.person_id, sms.enrollment.person_id) == (known.pk, known.pk)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cur.execute("UPDATE programs_smsnotification SET person_id = -1 WHERE id = %s", [sms.pk])
     services.engine.drop_tables(first.pk)
     services.engine.drop_tables(second.pk)
 
