@@ -11,7 +11,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from programs import services
-from programs.models import Enrollment, EnrollmentPeriod, ImportBatch, InsuredPerson, SmsNotification
+from programs.models import (
+    Enrollment,
+    EnrollmentPeriod,
+    ImportBatch,
+    InsuredPerson,
+    SmsNotification,
+)
 from programs.registry import engine
 from tests.conftest import require_or_skip
 from tests.factories import UserFactory
