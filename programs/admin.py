@@ -3,6 +3,7 @@ import json
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from import_export.admin import ImportMixin
 from import_export.forms import ConfirmImportForm
 from unfold.admin import TabularInline
@@ -368,10 +369,24 @@ class ImportBatchAdmin(ScopedAdmin):
 
 @admin.register(SmsNotification)
 class SmsNotificationAdmin(ScopedAdmin):
-    list_display = ["key", "masked_person", "status", "created_at", "sent_at", "backend"]
+    list_display = ["key", "masked_person", "status", "attempts", "created_at", "sent_at", "backend"]
     list_filter = ["status"]
-    fields = ["key", "masked_person", "message", "status", "created_at", "sent_at", "backend", "error"]
+    fields = ["key", "masked_person", "message", "status", "attempts", "created_at", "sent_at", "backend",
+              "message_id", "error"]
     readonly_fields = fields
+    actions = ["resend_failed"]
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("programs.change_smsnotification")
+
+    @admin.action(description=_("Send the selected failed messages again"), permissions=["resend"])
+    def resend_failed(self, request, queryset):
+        from . import services
+
+        failed = list(queryset.filter(status=SmsNotification.Status.FAILED))
+        requeued = sum(services.sms_notification_requeue(notification=n) for n in failed)
+        self.message_user(request, ngettext("%(count)d message queued again.", "%(count)d messages queued again.",
+                                            requeued) % {"count": requeued})
 
     def get_queryset(self, request):
         from insurance_admin.accounts.scoping import area_scope_ids

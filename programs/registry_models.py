@@ -224,7 +224,9 @@ class HeadcountSnapshot(models.Model):
 
 class SmsNotification(models.Model):
     """An SMS to an insured person, queued in the transaction that decided it and sent by a
-    task after commit. `key` is unique: the same event never queues (or sends) twice."""
+    task after commit. `key` is unique: the same event never queues (or sends) twice; a
+    message the gateway did not take stays queued with the error and is tried again
+    (`attempts`) until `SMS_MAX_ATTEMPTS`, then fails."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -244,6 +246,8 @@ class SmsNotification(models.Model):
     created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     backend = models.CharField(_("backend"), max_length=100, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    message_id = models.CharField(_("gateway message id"), max_length=100, blank=True)
     error = models.TextField(_("error"), blank=True)
 
     class Meta:

@@ -433,8 +433,12 @@ def sms_notification_queue(*, key: str, person: InsuredPerson, message: str,
 
 
 def sms_notification_send(*, notification_id: int) -> SmsNotification | None:
-    """Send a queued SMS through the configured backend; never twice (row lock + status)."""
-    from .sms import get_backend
+    """Send a queued SMS through the configured backend; never twice (row lock + status).
+
+    A message the backend did not take for a passing reason (`SmsError.transient`: the gateway
+    down, busy or slow) stays QUEUED with the error and one more attempt counted — the task
+    tries again later — until `SMS_MAX_ATTEMPTS`; a final refusal, or the last attempt, FAILED."""
+    from .sms import SmsError, get_backend
 
     with transaction.atomic():
         notification = (
@@ -450,16 +454,37 @@ def sms_notification_send(*, notification_id: int) -> SmsNotification | None:
             notification.status = SmsNotification.Status.FAILED
             notification.error = gettext("No mobile phone number on file.")
         else:
+            notification.attempts += 1
             try:
-                backend.send(notification.phone, notification.message)
+                message_id = backend.send(notification.phone, notification.message, key=notification.key)
+            except SmsError as exc:
+                notification.error = str(exc)[:1000]
+                if not exc.transient or notification.attempts >= settings.SMS_MAX_ATTEMPTS:
+                    notification.status = SmsNotification.Status.FAILED
             except Exception as exc:  # the backend's own failure, kept for the operator
                 notification.status = SmsNotification.Status.FAILED
                 notification.error = str(exc)[:1000]
             else:
                 notification.status = SmsNotification.Status.SENT
                 notification.sent_at = timezone.now()
+                notification.message_id = message_id or ""
+                notification.error = ""
         notification.save()
     return notification
+
+
+@transaction.atomic
+def sms_notification_requeue(*, notification: SmsNotification) -> bool:
+    """Try a FAILED message again from the start (the operator fixed the number or the
+    gateway); False when it is not failed any more."""
+    updated = SmsNotification.objects.filter(pk=notification.pk, status=SmsNotification.Status.FAILED).update(
+        status=SmsNotification.Status.QUEUED, attempts=0, error=""
+    )
+    if updated:
+        from .tasks import sms_send_task
+
+        sms_send_task.delay_on_commit(notification.pk)
+    return bool(updated)
 
 
 # --- headcount snapshots ----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Celery tasks of the registry: thin, by id, idempotent (each service claims its row)."""
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 
@@ -17,10 +18,17 @@ def import_batch_apply_task(batch_id: int) -> str:
     return "skipped" if batch is None else batch.status
 
 
-@shared_task(name="programs.tasks.sms_send_task")
-def sms_send_task(notification_id: int) -> str:
+@shared_task(name="programs.tasks.sms_send_task", bind=True, max_retries=None)
+def sms_send_task(self, notification_id: int) -> str:
+    """Send one SMS; a message left queued (the gateway did not take it this time) is tried
+    again after 1, 2, 4 … × SMS_RETRY_SECONDS (the service counts the attempts and fails it
+    after SMS_MAX_ATTEMPTS)."""
     notification = services.sms_notification_send(notification_id=notification_id)
-    return "skipped" if notification is None else notification.status
+    if notification is None:
+        return "skipped"
+    if notification.status == notification.Status.QUEUED:
+        raise self.retry(countdown=settings.SMS_RETRY_SECONDS * 2 ** (notification.attempts - 1))
+    return notification.status
 
 
 @shared_task(name="programs.tasks.import_stages_clean_task")

@@ -80,6 +80,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "programs.view_headcountsnapshot",
         "programs.add_headcountsnapshot",
         "programs.view_smsnotification",
+        "programs.change_smsnotification",  # send failed messages again
         "core.add_calendarday",
         "core.change_calendarday",
         "core.delete_calendarday",

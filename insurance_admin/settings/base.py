@@ -236,3 +236,12 @@ if not DEBUG:
 
 # --- SMS (programs/sms.py): console in the embedded default, the provider's gateway in production
 SMS_BACKEND = env.str("SMS_BACKEND", default="programs.sms.ConsoleBackend")
+# HttpGatewayBackend: the gateway's URL, its bearer token, the SMS signature (短信签名) and
+# the seconds to wait for an answer; a message not handed over is tried SMS_MAX_ATTEMPTS times
+# in all, the waits doubling from SMS_RETRY_SECONDS.
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+SMS_GATEWAY_SIGN = env.str("SMS_GATEWAY_SIGN", default="")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)
+SMS_RETRY_SECONDS = env.int("SMS_RETRY_SECONDS", default=60)
