@@ -475,16 +475,24 @@ def sms_notification_send(*, notification_id: int) -> SmsNotification | None:
 
 @transaction.atomic
 def sms_notification_requeue(*, notification: SmsNotification) -> bool:
-    """Try a FAILED message again from the start (the operator fixed the number or the
-    gateway); False when it is not failed any more."""
-    updated = SmsNotification.objects.filter(pk=notification.pk, status=SmsNotification.Status.FAILED).update(
-        status=SmsNotification.Status.QUEUED, attempts=0, error=""
+    """Try a FAILED message again from the start, to the person's mobile number as it is now
+    (the operator may have added or corrected it, or the gateway is back); False when it is
+    not failed any more."""
+    locked = (
+        SmsNotification.objects.select_for_update().select_related("person")
+        .filter(pk=notification.pk, status=SmsNotification.Status.FAILED).first()
     )
-    if updated:
-        from .tasks import sms_send_task
+    if locked is None:
+        return False
+    locked.status = SmsNotification.Status.QUEUED
+    locked.attempts = 0
+    locked.error = ""
+    locked.phone = locked.person.phone
+    locked.save(update_fields=["status", "attempts", "error", "phone"])
+    from .tasks import sms_send_task
 
-        sms_send_task.delay_on_commit(notification.pk)
-    return bool(updated)
+    sms_send_task.delay_on_commit(locked.pk)
+    return True
 
 
 # --- headcount snapshots ----------------------------------------------------------------------

@@ -159,8 +159,10 @@ def test_without_a_url_the_gateway_backend_refuses_to_start(settings):
 
 def test_the_administrator_sends_failed_messages_again_and_nobody_else_can(gateway, client,
                                                                            django_capture_on_commit_callbacks):
-    gateway.answers = [(400, b"no")]
-    failed = services.sms_notification_send(notification_id=queued().pk)
+    failed = services.sms_notification_send(notification_id=queued(phone="").pk)
+    assert (failed.status, failed.error) == ("failed", "未登记手机号码。")
+    failed.person.phone = "13700001111"  # the caseworker adds the number
+    failed.person.save()
     sent = queued(key="k-sent")
     services.sms_notification_send(notification_id=sent.pk)
     url = reverse("admin:programs_smsnotification_changelist")
@@ -178,7 +180,8 @@ def test_the_administrator_sends_failed_messages_again_and_nobody_else_can(gatew
                                follow=True)
     assert "已将 1 条短信重新排队发送。" in response.content.decode()
     failed.refresh_from_db()
-    assert (failed.status, failed.attempts, failed.error) == ("queued", 0, "")
+    assert (failed.status, failed.attempts, failed.error, failed.phone) == ("queued", 0, "", "13700001111")
     assert len(callbacks) == 1  # one task, for the failed message only
     resent = services.sms_notification_send(notification_id=failed.pk)
     assert (resent.status, resent.attempts) == ("sent", 1)
+    assert gateway.requests[-1]["body"]["phone"] == "13700001111"

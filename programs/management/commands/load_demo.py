@@ -59,7 +59,33 @@ class Command(BaseCommand):
             load_seed_plans(apps)
             self._users()
             created = self._persons(rng)
-        self.stdout.write(self.style.SUCCESS(f"demo users ready; {created} insured persons created"))
+            superseded = self._superseded_individual_policies(rng)
+        self.stdout.write(self.style.SUCCESS(
+            f"demo users ready; {created} insured persons created; {superseded} individual policies superseded"
+        ))
+
+    def _superseded_individual_policies(self, rng: random.Random) -> int:
+        """Beijing (DOMAIN.md §4.4): three 朝阳区 persons bought an individual policy, then their
+        employer's group enrollment arrived — the policy is cancelled and an SMS queued (sent by
+        the worker through the console backend; the one without a phone number fails)."""
+        from programs import services
+
+        contract = Contract.objects.get(code="beijing-chaoyang-2026")
+        area = Area.objects.get(code="110105")
+        if Enrollment.objects.filter(contract=contract, source=Enrollment.Source.INDIVIDUAL).exists():
+            return 0
+        taken = set(InsuredPerson.objects.values_list("certno", flat=True))
+        on = contract.period_start + dt.timedelta(days=59)
+        for phone in ("13800138001", "13911112222", ""):
+            person = self._person(rng, area, contract, taken)
+            person = services.person_create(certno=person.certno, name=person.name, psn_no=person.psn_no,
+                                            phone=phone, reason=DEMO_REASON)
+            common = {"area": area, "reason": DEMO_REASON, "employment": "active"}
+            services.enrollment_create(person=person, contract=contract, enrolled_from=contract.period_start,
+                                       source=Enrollment.Source.INDIVIDUAL, **common)
+            services.enrollment_create(person=person, contract=contract, enrolled_from=on,
+                                       source=Enrollment.Source.GROUP, **common)
+        return 3
 
     def _users(self) -> None:
         for username, role, area_codes, display in DEMO_USERS:
