@@ -50,7 +50,6 @@ _WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype
 _CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 _PROVINCE_CODES = np.array(sorted(int(p) for p in _PROVINCES), dtype=np.int64)
-_HAN_NAME = r"^[\p{Han}·]{1,60}$"  # nothing for str.strip() to remove, at most 60 characters
 _PSN_NO = r"^[0-9A-Za-z]{0,30}$"
 _POW10 = 10 ** np.arange(16, -1, -1, dtype=np.int64)
 _DATE_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9])  # YYYY-MM-DD without its separators
@@ -128,6 +127,26 @@ def _date8_few(arr: pa.Array, most: int = 64) -> tuple[np.ndarray, np.ndarray, n
     return ok[at], ymd[at], days[at]
 
 
+def _han_names(arr: pa.Array) -> np.ndarray:
+    """Names of 1 to 60 characters, each a CJK ideograph of U+4000–U+9FFF or the middle dot ·
+    (nothing str.strip() would remove), read from the UTF-8 bytes: every character starts
+    with E4–E9 (three bytes) or is C2 B7. Arrow has checked the bytes are UTF-8, so a byte
+    that is not 10xxxxxx starts a character."""
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1]
+    start, end = int(offsets[0]), int(offsets[-1])
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[start:end] if end > start else np.zeros(0, np.uint8)
+    first = (data & 0xC0) != 0x80  # starts a character
+    dot = np.zeros(len(data), dtype=bool)
+    dot[:-1] = (data[:-1] == 0xC2) & (data[1:] == 0xB7)
+    bad = first & ~(((data >= 0xE4) & (data <= 0xE9)) | dot)
+    at = offsets - start
+    chars = np.concatenate([[0], np.cumsum(first)])[at]
+    bads = np.concatenate([[0], np.cumsum(bad)])[at]
+    length = np.diff(chars)
+    return (np.diff(bads) == 0) & (length >= 1) & (length <= 60)
+
+
 def _lookup(arr: pa.Array, table: dict, *, lower: bool) -> tuple[np.ndarray, np.ndarray]:
     """(the raw value is exactly a key, index of that key in the keys, the keys) — keys that
     strip()/lower() would change are left out, so such values go to check_row."""
@@ -201,7 +220,7 @@ def plainly_valid(cols: dict[str, pa.Array], ctx: RowContext) -> tuple[np.ndarra
     finish = np.where(has_end, e_days, np.maximum(start, _days(ctx.effective_date - dt.timedelta(days=1))))
     finish_set = has_end | terminated_open
 
-    ok &= pc.match_substring_regex(cols["psn_name"], _HAN_NAME).to_numpy(zero_copy_only=False)
+    ok &= _han_names(cols["psn_name"])
     ok &= pc.match_substring_regex(cols["psn_no"], _PSN_NO).to_numpy(zero_copy_only=False)
 
     categories = [CATEGORY_CODES[k] for k in cat_keys]

@@ -39,11 +39,11 @@ class SeenKeys:
             hit |= run[at] == keys
         return hit
 
-    def add(self, keys: np.ndarray) -> None:
-        """Add keys that are distinct and not yet in the set."""
+    def add(self, keys: np.ndarray, *, ordered: bool = False) -> None:
+        """Add keys that are distinct and not yet in the set (`ordered`: already ascending)."""
         if not len(keys):
             return
-        self.runs.append(np.sort(keys))
+        self.runs.append(keys if ordered else np.sort(keys))
         while (len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1])
                and len(self.runs[-2]) + len(self.runs[-1]) <= self.MAX_RUN):
             last, before = self.runs.pop(), self.runs.pop()
@@ -54,12 +54,20 @@ class SeenKeys:
 
 def _first_seen(keys: np.ndarray, seen: SeenKeys) -> np.ndarray:
     """Mask of the keys (in line order) seen before: earlier in the list or earlier in this
-    block. The new distinct keys are added to `seen`."""
-    unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    before = seen.contains(unique)
-    repeated = first[inverse] != np.arange(len(keys))
-    seen.add(unique[~before])
-    return before[inverse] | repeated
+    block. The new distinct keys are added to `seen`.
+
+    One stable sort of the block: equal keys end up side by side in line order, so every one
+    after the first of its run is a repeat; the runs' searches go in ascending order (cache
+    friendly) and the new keys are added already sorted."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    again = np.zeros(len(ordered), dtype=bool)
+    again[1:] = ordered[1:] == ordered[:-1]
+    again |= seen.contains(ordered)
+    seen.add(ordered[~again], ordered=True)  # first of their runs, not seen before: distinct
+    mask = np.empty(len(keys), dtype=bool)
+    mask[order] = again
+    return mask
 
 
 class Duplicates:
