@@ -2,10 +2,13 @@
 
 import datetime as dt
 import hashlib
+import logging
 import os
+from collections.abc import Callable
 from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -31,6 +34,8 @@ from .models import (
 from .registry import engine
 from .registry.files import StructuralError, file_format, sniff_upload
 from .registry.rows import RowContext, reasons
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -330,7 +335,7 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
                 effective_date=batch.effective_date,
                 full_list=batch.mode == ImportBatch.Mode.FULL,
                 scope=None if batch.scope_area_ids is None else frozenset(batch.scope_area_ids),
-                step=_apply_step,
+                step=_apply_progress(batch.pk),
                 superseded=superseded,
             )
             batch.rows_added = result["added"]
@@ -388,6 +393,28 @@ def import_stages_clean(*, now=None) -> list[int]:
 
 def _apply_step(name: str) -> None:
     """Hook between the application's statements (tests simulate a crash here)."""
+
+
+APPLY_PROGRESS_KEY = "registry-apply-progress:{}"
+
+
+def _apply_progress(batch_id: int) -> Callable[..., None]:
+    """The engine's `step`: the statement under way, in the cache for the progress page (the
+    application is one transaction, its batch row locked: nothing else can tell), then the
+    hook, once per step name. `done`/`total`: how far a step of several statements is."""
+    hooked: set[str] = set()
+
+    def step(name: str, done: int | None = None, total: int | None = None) -> None:
+        try:
+            cache.set(APPLY_PROGRESS_KEY.format(batch_id), {"step": name, "done": done, "total": total},
+                      timeout=6 * 3600)
+        except Exception:  # a progress display never stops an import
+            logger.warning("apply progress of batch %s not recorded", batch_id, exc_info=True)
+        if name not in hooked:
+            hooked.add(name)
+            _apply_step(name)
+
+    return step
 
 
 # --- Beijing duplicate enrollment (DOMAIN.md §4.4) ------------------------------------------

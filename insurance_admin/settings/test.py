@@ -17,3 +17,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # connection (a worker thread of the in-thread Celery worker, the live server) gets
     # "database table is locked" at once instead of waiting for the busy timeout.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+# One process per test run: an in-memory cache (the default settings share a file or Redis
+# cache between the web and worker processes).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

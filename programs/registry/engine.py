@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from .files import FIELDS
 from .rows import CHECKED, REJECTED_COLUMNS, VALID_COLUMNS
@@ -263,10 +263,23 @@ class IndexRebuild:
     tables and on the tables that point at them until the commit, so the window's look-ups and
     claim pages wait (they do not fail) while a big first list is applied. Everything is one
     transaction: a crash rolls the DDL back with the rows, the schema is exactly as before
-    (tests compare the definitions)."""
+    (tests compare the definitions).
+
+    Dropping a foreign key also locks the table it points at: areas and contracts, which
+    nearly every page reads. Where the role may set `session_replication_role` (a superuser,
+    or `GRANT SET ON PARAMETER session_replication_role` to the application's role), the keys
+    from the registry to such other tables are kept instead, the loaded rows skip their
+    per-row checks (`replica`, for the inserts only), and one anti-join per key checks them
+    all before the commit — the same check `ADD FOREIGN KEY` makes, without locking the
+    referenced table. Without the privilege those keys are dropped and re-added like the
+    others, and the rest of the application waits on areas and contracts meanwhile."""
 
     def __init__(self, cur, tables: tuple[str, ...], step: Progress):
         self.cur, self.tables, self.step = cur, tables, step
+
+    def _may_skip_key_checks(self) -> bool:
+        self.cur.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+        return self.cur.fetchone()[0]
 
     def definitions(self) -> dict[str, list[tuple]]:
         """The tables' keys and indexes, each kind in the order it is re-created:
@@ -303,22 +316,70 @@ class IndexRebuild:
         pointing = sorted({t for t, _, _ in self.found["foreign"]} - set(self.tables))
         cur.execute(f"LOCK TABLE {', '.join((*self.tables, *pointing))} IN ACCESS EXCLUSIVE MODE")
         self.found = self.definitions()  # as of the lock
-        for table, name, _ in self.found["foreign"] + self.found["unique"] + self.found["primary"]:
+        outward = [fk for fk in self.found["foreign"]
+                   if fk[0] in self.tables and self.referenced[fk[1]] not in self.tables]
+        self.kept = outward if outward and self._may_skip_key_checks() else []
+        if self.kept:
+            cur.execute(
+                """SELECT c.conname,
+                          ARRAY(SELECT attname FROM pg_attribute a, unnest(c.conkey) WITH ORDINALITY k(n, i)
+                                WHERE a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
+                          ARRAY(SELECT attname FROM pg_attribute a, unnest(c.confkey) WITH ORDINALITY k(n, i)
+                                WHERE a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i)
+                   FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[])""",
+                [list(self.tables)],
+            )
+            self.key_columns = {n: (cols, fcols) for n, cols, fcols in cur.fetchall()}
+        self.rebuilt = [fk for fk in self.found["foreign"] if fk not in self.kept]
+        for table, name, _ in self.rebuilt + self.found["unique"] + self.found["primary"]:
             cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         for name, _ in self.found["indexes"]:
             cur.execute(f"DROP INDEX {name}")
+        if self.kept:
+            cur.execute("SET LOCAL session_replication_role = replica")  # until the rows are in
         return self
+
+    def _check_kept(self, table: str, name: str) -> None:
+        """Every loaded row's key has its row in the other table (one anti-join), or the
+        transaction stops with the constraint's name, as ADD FOREIGN KEY would."""
+        cols, fcols = self.key_columns[name]
+        match = " AND ".join(f"r.{f} = t.{c}" for c, f in zip(cols, fcols, strict=True))
+        present = " AND ".join(f"t.{c} IS NOT NULL" for c in cols)
+        self.cur.execute(
+            f"SELECT {', '.join(f't.{c}' for c in cols)} FROM {table} t WHERE {present}"
+            f" AND NOT EXISTS (SELECT 1 FROM {self.referenced[name]} r WHERE {match}) LIMIT 1"
+        )
+        missing = self.cur.fetchone()
+        if missing is not None:
+            raise IntegrityError(
+                f'insert or update on table "{table}" violates foreign key constraint "{name}": '
+                f"({', '.join(cols)})=({', '.join(map(str, missing))}) is not present in table "
+                f'"{self.referenced[name]}"'
+            )
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
             return False  # the transaction rolls the DDL back
         self.step("indexes")
         cur = self.cur
+        if self.kept:
+            cur.execute("SET LOCAL session_replication_role = DEFAULT")
+        keys = self.found["primary"] + self.found["unique"]
+        total = len(keys) + len(self.found["indexes"]) + len(self.found["foreign"])
+        done = 0
+
+        def told():
+            nonlocal done
+            self.step("indexes", done=done, total=total)
+            done += 1
+
         # Sorts for the index builds in memory (PostgreSQL builds B-trees in parallel workers).
         cur.execute("SET LOCAL maintenance_work_mem = '1GB'")
-        for table, name, definition in self.found["primary"] + self.found["unique"]:
+        for table, name, definition in keys:
+            told()
             cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         for _, definition in self.found["indexes"]:
+            told()
             cur.execute(definition)
         # Each key is checked by one anti-join of the referencing rows with the referenced
         # key, run serially inside ALTER TABLE. Between the two loaded tables (enrollment ->
@@ -327,7 +388,11 @@ class IndexRebuild:
         # best hashed, and a few claims rows find their person by key (nested loops).
         cur.execute("SHOW enable_nestloop")
         nestloop = cur.fetchone()[0]
-        for table, name, definition in self.found["foreign"]:
+        for table, name, _definition in self.kept:
+            told()
+            self._check_kept(table, name)
+        for table, name, definition in self.rebuilt:
+            told()
             between_loaded = table in self.tables and self.referenced[name] in self.tables
             cur.execute(f"SET LOCAL enable_hashjoin = {'off' if between_loaded else 'on'}")
             cur.execute(f"SET LOCAL enable_nestloop = {'off' if between_loaded else 'on'}")

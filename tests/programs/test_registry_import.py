@@ -564,3 +564,84 @@ def test_the_person_page_shows_the_earlier_states_and_the_gap(admin_user, client
     assert len(rows) == 2
     unchanged = InsuredPerson.objects.get(certno=person_row(1)["certno"])
     assert "参保变动记录" not in client.get(reverse("person_detail", args=[unchanged.pk])).content.decode()
+
+
+def _second_connection():
+    import psycopg
+
+    s = connection.settings_dict
+    return psycopg.connect(host=s["HOST"] or None, port=s["PORT"] or None, user=s["USER"] or None,
+                           password=s["PASSWORD"] or None, dbname=s["NAME"], autocommit=True)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("may_skip", [True, False], ids=["keys-kept", "keys-rebuilt"])
+def test_postgres_bulk_first_load_leaves_areas_readable_and_still_checks_their_keys(
+        seeded, monkeypatch, settings, tmp_path, may_skip):
+    """Where the role may set session_replication_role, the keys to areas and contracts stay
+    in place (dropping one locks the table it points at, which nearly every page reads) and
+    one anti-join checks them; otherwise they are re-built and areas wait. Either way a row
+    pointing at no area stops the application and leaves the registry as it was."""
+    require_or_skip(connection.vendor == "postgresql", "PostgreSQL", "REQUIRE_SERVICES")
+    settings.MEDIA_ROOT = tmp_path
+    settings.REGISTRY_BULK_MIN_ROWS = 2
+    monkeypatch.setattr(engine.IndexRebuild, "_may_skip_key_checks", lambda self: may_skip)
+    user = UserFactory(username="arearoot", is_superuser=True)
+    before = _registry_schema()
+    batch = upload(user, csv_bytes([person_row(i) for i in range(1, 4)]))
+    batch = services.import_batch_validate(batch_id=batch.pk)
+    services.import_batch_confirm(batch=batch, user=user)
+    readable = []
+
+    def look_at_areas(name):
+        if name == "indexes":
+            with _second_connection() as other:
+                other.execute("SET lock_timeout = '1s'")
+                try:
+                    readable.append(other.execute("SELECT COUNT(*) FROM programs_area").fetchone()[0] > 0)
+                except psycopg_errors().LockNotAvailable:
+                    readable.append(False)
+
+    monkeypatch.setattr(services, "_apply_step", look_at_areas)
+    assert services.import_batch_apply(batch_id=batch.pk).status == "done"
+    assert readable == [may_skip]
+    assert _registry_schema() == before
+    assert Enrollment.objects.filter(contract=batch.contract).count() == 3
+
+    # A staged row whose area is gone by the time it is applied: refused, nothing written.
+    other = _other_contract(batch)
+    second = upload(user, csv_bytes([person_row(i) for i in range(4, 7)]), contract=other,
+                    effective_date=other.period_start)
+    second = services.import_batch_validate(batch_id=second.pk)
+    services.import_batch_confirm(batch=second, user=user)
+    Enrollment.objects.all().delete()
+    InsuredPerson.objects.all().delete()
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {engine.stage_table(second.pk)} SET area_id = -5 WHERE line_no = 3")
+    monkeypatch.setattr(services, "_apply_step", lambda name: None)
+    with pytest.raises(IntegrityError, match="programs_enrollment_area_id"):
+        services.import_batch_apply(batch_id=second.pk)
+    assert (InsuredPerson.objects.count(), Enrollment.objects.count()) == (0, 0)
+    assert _registry_schema() == before
+    assert ImportBatch.objects.get(pk=second.pk).status == "failed"
+    services.engine.drop_tables(batch.pk)
+    services.engine.drop_tables(second.pk)
+
+
+def psycopg_errors():
+    import psycopg.errors
+
+    return psycopg.errors
+
+
+def _other_contract(batch):
+    from programs.models import Contract
+
+    other = Contract.objects.get(pk=batch.contract_id)
+    other.pk = other.id = None
+    other.code, other.year = "tongliao-2026", other.year + 1
+    other.period_start = other.period_start.replace(year=other.period_start.year + 1)
+    other.period_end = other.period_end.replace(year=other.period_end.year + 1)
+    other.save()
+    return other
