@@ -19,6 +19,11 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * max(len(name) - 1, 1)
 
 
+def mask_phone(phone: str) -> str:
+    """138****8000: the network prefix and the last four digits stay readable."""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+
+
 def can_see_full_identity(user) -> bool:
     return bool(user and user.is_authenticated and user.has_perm(PERM_FULL_IDENTITY))
 

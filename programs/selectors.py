@@ -377,6 +377,7 @@ def import_batch_progress(batch) -> dict:
     now = timezone.now()
     status = batch.status
     interrupted = import_batch_interrupted(batch)
+    applying = _apply_told(batch.pk) if status == ImportBatch.Status.APPLYING and not interrupted else {}
     percent, eta = 0, None
     if status == ImportBatch.Status.VALIDATING:
         if batch.file_size and batch.bytes_read:
@@ -393,7 +394,6 @@ def import_batch_progress(batch) -> dict:
         elapsed = (now - batch.apply_started_at).total_seconds() if batch.apply_started_at else 0
         percent = min(int(elapsed / expected * 100), 99)
         eta = max(int(expected - elapsed), 0)
-        applying = _apply_told(batch.pk)
         if applying.get("step") == "indexes" and applying.get("total"):
             # A bulk first load re-builds its keys one statement after the other (about two
             # thirds of its time, after the inserts): the share of statements done, the clock
@@ -408,9 +408,7 @@ def import_batch_progress(batch) -> dict:
         "reading": gettext("Reading and checking rows"),
         "checking": gettext("Checking duplicates and person numbers"),
     }
-    phase = phases.get(batch.phase, "")
-    if status == ImportBatch.Status.APPLYING and not interrupted:
-        phase = _apply_phase(_apply_told(batch.pk))
+    phase = _apply_phase(applying) if applying else phases.get(batch.phase, "")
     return {
         "id": batch.pk,
         "status": "interrupted" if interrupted else status,

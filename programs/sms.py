@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from .masking import mask_phone
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_BACKEND = "programs.sms.ConsoleBackend"
@@ -29,10 +31,6 @@ class SmsError(Exception):
         self.transient = transient
 
 
-def masked_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
-
-
 class BaseBackend:
     def send(self, phone: str, message: str, *, key: str) -> str | None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -42,7 +40,7 @@ class ConsoleBackend(BaseBackend):
     """Writes the message to the log instead of sending it (embedded default)."""
 
     def send(self, phone: str, message: str, *, key: str) -> str | None:
-        logger.info("SMS %s to %s: %s", key, masked_phone(phone), message)
+        logger.info("SMS %s to %s: %s", key, mask_phone(phone), message)
         return None
 
 

@@ -185,3 +185,14 @@ def test_the_administrator_sends_failed_messages_again_and_nobody_else_can(gatew
     resent = services.sms_notification_send(notification_id=failed.pk)
     assert (resent.status, resent.attempts) == ("sent", 1)
     assert gateway.requests[-1]["body"]["phone"] == "13700001111"
+
+
+def test_the_console_backend_logs_the_number_masked(caplog):
+    import logging
+
+    from programs.masking import mask_phone
+
+    assert (mask_phone("13800138000"), mask_phone("12345")) == ("138****8000", "****")
+    with caplog.at_level(logging.INFO, logger="programs.sms"):
+        sms.ConsoleBackend().send("13800138000", "您好", key="k9")
+    assert caplog.messages == ["SMS k9 to 138****8000: 您好"]
