@@ -1,0 +1,95 @@
+"""A page that cannot get its rows because a big write holds their tables says so at once.
+
+A bulk first load of an enrollment list (`programs.registry.engine.IndexRebuild`) locks the
+registry tables — and the claims tables that point at them — for the 17–25 s of its one
+transaction. Without a limit every page that reads them (the window's look-up, the person
+page, claims) would hang in the browser that long with no word of why. On PostgreSQL each web
+request therefore runs with `lock_timeout` (`WEB_LOCK_TIMEOUT_MS`, 3 s): a request that has
+waited that long for a lock is answered 503 with what holds it — the import under way, its
+step and the time left — and a GET page retries by itself. A POST was rolled back with its
+transaction: the page says that nothing was saved. Workers, beat and management commands are
+not web requests and keep PostgreSQL's default (wait as long as it takes).
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError, OperationalError, connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext
+
+logger = logging.getLogger(__name__)
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_not_available (lock_timeout, NOWAIT)
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
+class LockTimeoutMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timeout = settings.WEB_LOCK_TIMEOUT_MS
+        if connection.vendor != "postgresql" or not timeout:
+            return self.get_response(request)
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(timeout)}ms"])
+        try:
+            return self.get_response(request)
+        finally:
+            self._reset()
+
+    @staticmethod
+    def _reset() -> None:
+        if connection.connection is None:  # closed by the request (errors, CONN_MAX_AGE)
+            return
+        try:
+            with connection.cursor() as cur:
+                cur.execute("RESET lock_timeout")
+        except DatabaseError:
+            # A connection left in a failed transaction: never hand the limit to the next
+            # request's code; a fresh connection starts with the default.
+            if not connection.in_atomic_block:
+                connection.close()
+
+    def process_exception(self, request, exception):
+        if not is_lock_timeout(exception):
+            return None
+        return registry_busy_response(request)
+
+
+def registry_busy_response(request):
+    """503: what holds the tables (the enrollment lists being applied), when to try again."""
+    from programs import selectors
+    from programs.models import ImportBatch
+
+    applying = [
+        {"batch": batch, "progress": selectors.import_batch_progress(batch)}
+        for batch in ImportBatch.objects.filter(status=ImportBatch.Status.APPLYING)
+        .select_related("contract").order_by("pk")
+    ]
+    etas = [a["progress"]["eta_seconds"] for a in applying if a["progress"]["eta_seconds"] is not None]
+    retry = min(max(max(etas, default=5), 3), 30)
+    if not request.accepts("text/html"):
+        response = JsonResponse(
+            {"busy": True, "retry_after": retry,
+             "message": gettext("The data is being written by another task; try again shortly.")},
+            status=503,
+        )
+    else:
+        response = render(
+            request,
+            "core/busy.html",
+            {"applying": applying, "retry": retry, "resubmit": request.method not in ("GET", "HEAD")},
+            status=503,
+        )
+    response["Retry-After"] = str(retry)
+    # Expected while a list is written, not a server error: a warning instead of Django's ERROR.
+    logger.warning("%s %s waited on a lock; answered 503 (%d list(s) being applied)",
+                   request.method, request.path, len(applying))
+    response._has_been_logged = True
+    return response
