@@ -12,6 +12,7 @@ from unfold.contrib.import_export.forms import ImportForm
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from insurance_admin.core.admin_scoping import ScopedAdmin, ScopedFormFieldsMixin
+from programs.masking import can_see_payment_details, mask_account, mask_name
 from programs.models import Contract
 
 from . import documents
@@ -192,6 +193,27 @@ class ClaimAdmin(ScopedAdmin):
 
     def has_print_slip_permission(self, request):
         return request.user.has_perm(documents.PERM_PRINT_SLIP)
+
+    # Payee and account in full only for the roles that pay or need identities; the others
+    # (supervisors) read them masked, as on the claim page.
+    _MASKED = {"payee_name": "payee_masked", "bank_account": "bank_account_masked"}
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if can_see_payment_details(request.user):
+            return [f for f in fields if f not in self._MASKED.values()]
+        return [self._MASKED.get(f, f) for f in fields if f not in self._MASKED.values()]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), *self._MASKED.values()]
+
+    @admin.display(description=_("payee"))
+    def payee_masked(self, obj):
+        return mask_name(obj.payee_name)
+
+    @admin.display(description=_("bank account"))
+    def bank_account_masked(self, obj):
+        return mask_account(obj.bank_account) if obj.bank_account else ""
 
     @admin.display(description=_("settlement slip"))
     def slip_link(self, obj):

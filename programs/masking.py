@@ -24,8 +24,18 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
 
 
+def mask_account(account: str) -> str:
+    """6228****0000: the bank's prefix and the last four digits stay readable."""
+    return account[:4] + "****" + account[-4:] if len(account) >= 8 else "****"
+
+
 def can_see_full_identity(user) -> bool:
     return bool(user and user.is_authenticated and user.has_perm(PERM_FULL_IDENTITY))
+
+
+def can_see_payment_details(user) -> bool:
+    """Payee and bank account in full: identity roles, and finance, who transfers the money."""
+    return can_see_full_identity(user) or bool(user and user.is_authenticated and user.has_perm("claims.pay_claim"))
 
 
 def certno_for(user, certno: str) -> str:

@@ -10,11 +10,11 @@ from django.core.paginator import Paginator
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids
-from programs.masking import can_see_full_identity, mask_certno, mask_name
+from programs.masking import can_see_full_identity, mask_certno, mask_name, mask_phone
 from programs.models import Contract, Enrollment, InsuredPerson, Program
 
 ACTION_LABELS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
-_IDENTITY_MASKS = {"certno": mask_certno, "name": mask_name}
+_IDENTITY_MASKS = {"certno": mask_certno, "name": mask_name, "phone": mask_phone}
 
 
 def _person_history(user):

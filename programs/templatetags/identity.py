@@ -14,3 +14,14 @@ def certno_for(certno: str, user) -> str:
 @register.filter
 def name_for(name: str, user) -> str:
     return masking.name_for(user, name)
+
+
+@register.filter
+def payee_for(claim, user) -> str:
+    """A claim's payee with bank and account: in full for the roles that pay or need
+    identities (`masking.can_see_payment_details`), the name and account masked otherwise."""
+    if masking.can_see_payment_details(user):
+        name, account = claim.payee_name, claim.bank_account
+    else:
+        name, account = masking.mask_name(claim.payee_name), masking.mask_account(claim.bank_account)
+    return " · ".join(part for part in (name, claim.bank_name if claim.bank_account else "", account if claim.bank_account else "") if part)

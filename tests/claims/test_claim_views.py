@@ -239,3 +239,27 @@ def test_claim_list_reads_terms_and_calendar_once_per_page(client, caseworker, h
     with django_assert_max_num_queries(15 + per_request):  # was 30 for these 6 claims, growing by ~2.5 a row
         page = client.get(reverse("claim_list"))
     assert page.text.count('class="overdue"') == 6
+
+
+def test_payee_and_bank_account_are_in_full_only_for_roles_that_pay_or_need_identities(client, caseworker, supervisor,
+                                                                                        horqin_person):
+    """Finance transfers the money (payee, bank, account in full); a supervisor reads them
+    masked — on the claim page and in the admin's read-only claim view alike."""
+    from tests.factories import UserFactory
+
+    claim = _register(caseworker, horqin_person)
+    Claim.objects.filter(pk=claim.pk).update(payee_name="包宝山", bank_name="中国农业银行通辽分行",
+                                             bank_account="6228480000000001234")
+    finance = UserFactory(username="fin", role="finance", area_codes=["150500"])
+    pages = {"detail": reverse("claim_detail", args=[claim.pk]), "admin": reverse("admin:claims_claim_change", args=[claim.pk])}
+    for user, full in ((finance, True), (supervisor, False), (caseworker, True)):
+        client.force_login(user)
+        for name, url in pages.items():
+            if name == "admin" and not user.is_staff:
+                continue
+            body = client.get(url).text
+            assert ("6228480000000001234" in body) is full, (user.username, name)
+            assert ("6228****1234" in body) is not full, (user.username, name)
+            assert ("包宝山" in body) is full, (user.username, name)
+            if not full:
+                assert "包**" in body

@@ -117,3 +117,13 @@ def test_audit_trail_shows_labels_not_codes(client, caseworker, supervisor, horq
     assert "通辽市2025年度城乡居民大病医疗保险服务项目协议书" in body
     assert "中国人民财产保险股份有限公司通辽市分公司" in body
     assert "初始协议数据（种子合同）" in body
+
+
+def test_phone_numbers_are_masked_in_the_audit_trail_like_the_other_identities(client, caseworker, supervisor,
+                                                                                 horqin_person):
+    client.force_login(caseworker)
+    _admin_change_person(client, horqin_person, phone="13911112222")
+    client.force_login(supervisor)
+    body = client.get(reverse("audit_log"), {"trail": "person"}).content.decode()
+    assert "手机号" in body and "139****2222" in body
+    assert "13911112222" not in body
