@@ -95,8 +95,11 @@ def claim_list(request):
     params = request.GET.copy()
     params.pop("page", None)
     params.pop("export", None)
+    without_area_code = params.copy()
+    without_area_code.pop("area_code", None)
     return render(request, "claims/list.html", {
-        "filter": claim_filter, "page": page, "rows": rows, "query": params.urlencode(), "full_identity": can_see_full_identity(user),
+        "filter": claim_filter, "page": page, "rows": rows, "query": params.urlencode(),
+        "query_without_area_code": without_area_code.urlencode(), "full_identity": can_see_full_identity(user),
     })
 
 
@@ -144,10 +147,12 @@ def claim_detail(request, pk: int):
 
 def _premium_suspension(claim: Claim) -> list:
     """Unpaid overdue premium installments that suspend the insurer's liability (seeds 001, 002,
-    004): the reviewer is warned before approving; the decision stays theirs."""
+    004) for this claim: those already overdue on its discharge date (以出院日期为准) and still
+    unpaid. The reviewer is warned before approving; the decision stays theirs. An installment
+    falling due after the stay does not touch it."""
     from finance.selectors import premium_suspension
 
-    return premium_suspension(claim.contract, timezone.localdate())
+    return premium_suspension(claim.contract, claim.enddate)
 
 
 @login_required
@@ -172,7 +177,7 @@ def claim_transition_view(request, pk: int):
 
 
 def _installments(items) -> str:
-    return "；".join(f"{i.description}（{i.due_date:%Y-%m-%d}，{i.outstanding:,.2f}）" for i in items)
+    return "；".join(f"{i.terms_display}（{i.due_date:%Y-%m-%d}，{i.outstanding:,.2f}）" for i in items)
 
 
 @login_required

@@ -26,7 +26,7 @@ from programs.masking import certno_for, name_for
 from programs.models import Contract, Enrollment
 
 from .models import Calculation, Claim, Settlement, SettlementSlip, SlipPrint
-from .presentation import CODE_LABELS, explanation_blocks
+from .presentation import CODE_LABELS, HOSP_LEVEL_LABELS, explanation_blocks
 
 PERM_PRINT_SLIP = "claims.print_slip"
 PRINTABLE = (Claim.Status.APPROVED, Claim.Status.PAID)
@@ -221,6 +221,7 @@ def slip_pages(prints: Sequence[SlipPrint], *, user) -> list[dict]:
                     "settlement": s,
                     "claim_kind": CODE_LABELS.get(s.claim_kind, s.claim_kind),
                     "place": CODE_LABELS.get(s.place, s.place) if s.place else "—",
+                    "hosp_lv": HOSP_LEVEL_LABELS.get(s.hosp_lv, s.hosp_lv) or "—",
                 }
                 for s in settlements
             ],

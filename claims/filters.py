@@ -33,7 +33,10 @@ class ClaimFilter(django_filters.FilterSet):
     hospital = django_filters.CharFilter(label=_("hospital"), field_name="fixmedins_name", lookup_expr="icontains")
     due_from = django_filters.DateFilter(label=_("due from"), field_name="due_date", lookup_expr="gte", widget=DATE)
     due_to = django_filters.DateFilter(label=_("due until"), field_name="due_date", lookup_expr="lte", widget=DATE)
-    overdue = django_filters.BooleanFilter(label=_("overdue"), method="filter_overdue")
+    overdue = django_filters.BooleanFilter(
+        label=_("overdue"), method="filter_overdue",
+        widget=forms.Select(choices=[("", _("all")), ("true", _("yes")), ("false", _("no"))]),
+    )
     amount_min = django_filters.NumberFilter(label=_("amount from"), method="filter_amount_min")
     amount_max = django_filters.NumberFilter(label=_("amount up to"), method="filter_amount_max")
 

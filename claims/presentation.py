@@ -16,6 +16,9 @@ CODE_LABELS = {
     "sd1_domestic": "特药1（国内）", "sd1_overseas": "特药1（海外/博鳌乐城）", "sd2": "特药2",
     "drug": "药品", "implant": "植入物/耗材",
 }
+# Hospital levels (`hosp_lv`) as printed on slips; a separate table: "1"/"2"/"3" mean other
+# things elsewhere.
+HOSP_LEVEL_LABELS = {"1": "一级", "2": "二级", "3": "三级", "3A": "三级甲等"}
 FIELD_LABELS = {
     "inscp_scp_amt": "符合政策范围金额", "hifp_pay": "统筹基金支出", "hifmi_pay": "大病保险支出",
     "hifob_pay": "大额补助支出", "preselfpay_amt": "先行自付金额", "fulamt_ownpay_amt": "全自费金额",

@@ -214,16 +214,26 @@ def test_reviewer_is_warned_of_overdue_premium_before_and_at_approval(client, ca
     contract = Contract.objects.get(code="tongliao-2025")
     finance_user = UserFactory(role="finance", area_codes=["150500"])
     finance_services.premium_schedule_generate(contract=contract, user=finance_user)
-    claim = _register(caseworker, horqin_person)
     from claims.workflow import claim_transition
 
+    client.force_login(reviewer)
+    # A stay ending before any installment fell due: not touched by the unpaid 20 % of 12-20.
+    early = _register(caseworker, horqin_person)
+    claim_transition(claim=early, to=S.CALCULATED, user=caseworker)
+    claim_transition(claim=early, to=S.SUBMITTED, user=caseworker)
+    assert 'id="premium-suspension"' not in client.get(reverse("claim_detail", args=[early.pk])).text
+
+    claim = _register(caseworker, horqin_person, begndate=dt.date(2025, 12, 21), enddate=dt.date(2025, 12, 24),
+                      received_on=dt.date(2025, 12, 26),
+                      records=[{"setl_id": "M-late", "medfee_sumamt": Decimal("52000.00"),
+                                "inscp_scp_amt": Decimal("52000.00"), "hifp_pay": Decimal("30000.00")}])
     claim_transition(claim=claim, to=S.CALCULATED, user=caseworker)
     claim_transition(claim=claim, to=S.SUBMITTED, user=caseworker)
-    client.force_login(reviewer)
     page = client.get(reverse("claim_detail", args=[claim.pk]))
     assert 'id="premium-suspension"' in page.text and "50,656,093.11" in page.text  # the 20 % due 2025-12-20
+    assert "应缴日期 2025-12-20" in page.text and "remainder" not in page.text
     response = client.post(reverse("claim_transition", args=[claim.pk]), {"to": "approved"}, follow=True)
-    assert "已审批，但保费逾期未缴" in response.text
+    assert "已审批，但保费逾期未缴" in response.text and "remainder" not in response.text
     claim.refresh_from_db()
     assert claim.status == S.APPROVED
 
@@ -263,3 +273,17 @@ def test_payee_and_bank_account_are_in_full_only_for_roles_that_pay_or_need_iden
             assert ("包宝山" in body) is full, (user.username, name)
             if not full:
                 assert "包**" in body
+
+
+def test_the_claim_list_filter_shows_an_area_code_filter_and_offers_all_for_overdue(client, caseworker, horqin_person):
+    claim = _register(caseworker, horqin_person)
+    client.force_login(caseworker)
+    page = client.get(reverse("claim_list")).text
+    assert "编码" not in page.split('id="area-code-filter"')[0].split("formgrid")[1].split("</div>")[0]  # no orphan label
+    assert '<option value="" selected>全部</option>' in page
+    assert 'id="area-code-filter"' not in page
+    page = client.get(reverse("claim_list"), {"area_code": "150502", "status": "documents_complete"}).text
+    assert '仅显示区域编码 <span class="mono">150502</span>' in page
+    assert 'href="?status=documents_complete">显示我负责的全部区域</a>' in page
+    assert claim.claim_no in page  # listed under the filter
+    assert claim.claim_no not in client.get(reverse("claim_list"), {"area_code": "150523"}).text

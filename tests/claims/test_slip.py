@@ -113,6 +113,7 @@ def test_zhenping_slip_shows_costs_bands_payable_in_figures_and_capitals_and_rem
     text = pdf_text(response.content, tmp_path)
     assert "镇平县城镇职工大额医疗费用补助项目合作协议（2026年度）" in text  # no slip title set: the contract's
     assert "结算单号：zhenping-2026-000001" in text and zhenping_claim.claim_no in text
+    assert "三级甲等" in text and " 3A " not in text  # the hospital level in words, not its code
     # the fee breakdown of the record
     for label, amount in [("医疗费总额", "162,000.00"), ("全自费金额（目录外）", "6,000.00"), ("超限价自付", "1,000.00"),
                           ("先行自付", "5,000.00"), ("符合政策范围金额", "150,000.00"), ("统筹基金支付", "60,000.00"),
