@@ -16,6 +16,7 @@ from programs.masking import can_see_payment_details, mask_account, mask_name
 from programs.models import Contract
 
 from . import documents
+from .presentation import CODE_LABELS
 from .models import (
     Claim,
     ClaimTerms,
@@ -195,17 +196,27 @@ class ClaimAdmin(ScopedAdmin):
         return request.user.has_perm(documents.PERM_PRINT_SLIP)
 
     # Payee and account in full only for the roles that pay or need identities; the others
-    # (supervisors) read them masked, as on the claim page.
+    # (supervisors) read them masked, as on the claim page. Codes read as their labels.
     _MASKED = {"payee_name": "payee_masked", "bank_account": "bank_account_masked"}
+    _LABELLED = {"claim_kind": "claim_kind_label", "place": "place_label"}
 
     def get_fields(self, request, obj=None):
-        fields = super().get_fields(request, obj)
-        if can_see_payment_details(request.user):
-            return [f for f in fields if f not in self._MASKED.values()]
-        return [self._MASKED.get(f, f) for f in fields if f not in self._MASKED.values()]
+        swap = dict(self._LABELLED)
+        if not can_see_payment_details(request.user):
+            swap.update(self._MASKED)
+        added = {*self._MASKED.values(), *self._LABELLED.values()}
+        return [swap.get(f, f) for f in super().get_fields(request, obj) if f not in added]
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), *self._MASKED.values()]
+        return [*super().get_readonly_fields(request, obj), *self._MASKED.values(), *self._LABELLED.values()]
+
+    @admin.display(description=_("claim kind"))
+    def claim_kind_label(self, obj):
+        return CODE_LABELS.get(obj.claim_kind, obj.claim_kind)
+
+    @admin.display(description=_("place"))
+    def place_label(self, obj):
+        return CODE_LABELS.get(obj.place, obj.place) if obj.place else "—"
 
     @admin.display(description=_("payee"))
     def payee_masked(self, obj):

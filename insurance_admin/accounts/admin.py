@@ -10,6 +10,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from insurance_admin.core.admin_scoping import ScopedFormFieldsMixin
 
 from .models import User
+from .roles import ROLE_LABELS
 from .scoping import area_scope_ids
 
 admin.site.unregister(Group)
@@ -52,7 +53,7 @@ class UserAdmin(ScopedFormFieldsMixin, SimpleHistoryAdmin, BaseUserAdmin, ModelA
 
     @admin.display(description=_("roles"))
     def role_names(self, obj):
-        return ", ".join(g.name for g in obj.groups.all())
+        return ", ".join(ROLE_LABELS.get(g.name, g.name) for g in obj.groups.all())
 
     @admin.display(description=_("areas"))
     def area_names(self, obj):

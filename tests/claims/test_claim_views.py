@@ -273,6 +273,8 @@ def test_payee_and_bank_account_are_in_full_only_for_roles_that_pay_or_need_iden
             assert ("包宝山" in body) is full, (user.username, name)
             if not full:
                 assert "包**" in body
+            if name == "admin":  # codes read as their labels
+                assert "住院" in body and "自治区内" in body and ">inpatient<" not in body, user.username
 
 
 def test_the_claim_list_filter_shows_an_area_code_filter_and_offers_all_for_overdue(client, caseworker, horqin_person):

@@ -32,3 +32,12 @@ def test_a_missing_record_says_so_in_chinese(client, caseworker):
     response = client.get(reverse("claim_detail", args=[999_999]))
     assert response.status_code == 404
     assert "未找到" in response.text and "不在您负责的区域内" in response.text
+
+
+def test_the_user_list_names_roles_in_chinese(client):
+    admin = UserFactory(username="useradmin", role="administrator", area_codes=["150500"], is_staff=True)
+    UserFactory(username="cw_listed", role="caseworker", area_codes=["150502"])
+    client.force_login(admin)
+    body = client.get(reverse("admin:accounts_user_changelist")).text
+    assert "cw_listed" in body and "经办员" in body
+    assert ">caseworker<" not in body
