@@ -16,7 +16,6 @@ from programs.masking import can_see_payment_details, mask_account, mask_name
 from programs.models import Contract
 
 from . import documents
-from .presentation import CODE_LABELS
 from .models import (
     Claim,
     ClaimTerms,
@@ -30,6 +29,7 @@ from .models import (
     SettlementSlip,
     SlipPrint,
 )
+from .presentation import CODE_LABELS
 from .resources import SettlementResource, SniffedCSV
 
 
