@@ -127,13 +127,18 @@ def clearing_document(contract: Contract) -> Document:
         formulas: list[str] = []
         if statement.kind == FinanceTerms.Clearing.CYCLE:
             title = _("Service-cycle clearing statement")
-            rows = [[label, fund, spend, fund - spend] for label, fund, spend in statement.books]
+            # a county book without allocated premium shows "—", not a fund of 0.00 and a
+            # balance of minus its spend; the city-level line carries its premium instead
+            rows = [[label, fund, spend, None if fund is None else fund - spend]
+                    for label, fund, spend in statement.books]
             if rows:
-                rows.append([_("Total (city-level pooling)"), sum(r[1] for r in rows), sum(r[2] for r in rows),
-                             sum(r[3] for r in rows)])
+                rows.append([_("Total (city-level pooling)"), statement.total_fund, statement.total_spend,
+                             statement.total_fund - statement.total_spend])
             sections.append(Section(_("Books pooled"), [_("Book"), _("Fund (premium − deductions)"),
                                                         _("Medical spend (claims − recoveries)"), _("Balance")], rows,
-                                    [_("Premium income not allocated: %(books)s") % {"books": "、".join(statement.missing)}]
+                                    [_("Premium income not allocated to these books (it is carried by the city-level "
+                                       "line, so the total holds the whole fund): %(books)s") % {
+                                        "books": "、".join(statement.missing)}]
                                     if statement.missing else []))
             c = statement.clearing
             if c is not None:
