@@ -139,7 +139,7 @@ class FundPosition:
     start: dt.date | None
     end: dt.date | None
     premium_income: Decimal | None
-    premium_received: Decimal
+    premium_received: Decimal | None  # None: an area book of a contract whose premium is received whole
     deductions: Decimal  # assessment deductions from the premium
     fund: Decimal | None  # premium income - deductions
     claims_manual: Decimal
@@ -208,6 +208,7 @@ def fund_position(contract: Contract, area: Area | None = None, *, start: dt.dat
     receipts = entries.filter(book=LedgerEntry.Book.PREMIUM)
     penalties = Penalty.objects.filter(contract=contract)
     payables = HospitalPayable.objects.filter(contract=contract)
+    received_by_area = receipts.filter(area__isnull=False).exists()
     if area_ids is not None:
         penalties = penalties.filter(area_id__in=area_ids)
         payables = payables.filter(area_id__in=area_ids)
@@ -240,7 +241,9 @@ def fund_position(contract: Contract, area: Area | None = None, *, start: dt.dat
         warnings.append("usage_below_commitment")
     return FundPosition(
         contract=contract, area=area, start=start, end=end, premium_income=income,
-        premium_received=_sum(receipts), deductions=deductions, fund=fund, claims_manual=manual, claims_instant=instant,
+        # the authority pays the premium for the whole contract: an area book has a received
+        # figure only where receipts are booked to areas, never the contract's total or 0.00
+        premium_received=_sum(receipts) if area_ids is None or received_by_area else None, deductions=deductions, fund=fund, claims_manual=manual, claims_instant=instant,
         claims_instant_verified=verified, recoveries=recoveries, medical_spend=spend, operating_cost=operating_cost,
         usable_income=usable, usage_rate=usage_rate, commitment_rate=terms.commitment_rate, loss_ratio=loss_ratio,
         hospital_payable=_sum(payables), hospital_paid=_sum(LedgerEntry.objects.filter(hospital_payable__in=payables)),
