@@ -239,7 +239,7 @@ def report_document(kind: str, contract: Contract, area: Area | None, start: dt.
                 movements_title = _("%(title)s of the whole contract (%(region)s)") % {"title": movements_title, "region": region}
             sections.append(Section(movements_title,
                                     [_("Date"), _("Book"), _("Kind"), _("Amount"), _("Memo")],
-                                    [[e.booked_on.isoformat(), e.get_book_display(), e.get_kind_display(), e.amount, e.memo]
+                                    [[e.booked_on.isoformat(), e.get_book_display(), e.get_kind_display(), e.amount, e.memo_display]
                                      for e in movements.order_by("booked_on", "id")]))
             penalties = Penalty.objects.filter(contract=contract, imposed_on__range=(start, end))
             if area_ids is not None:

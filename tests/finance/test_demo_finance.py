@@ -29,3 +29,29 @@ def test_installment_terms_read_in_chinese_on_the_page():
         beijing = PremiumInstallment.objects.get(contract__code="beijing-chaoyang-2026").terms_display
     assert zhenping == ["保费总额的40%", "保费总额的30%", "保费总额的30%；其中138,046.00元预留为合同保证金"]
     assert beijing == "保费总额的100%"
+
+
+def test_contract_pages_show_headcounts_events_bases_and_memos_in_chinese(client):
+    from insurance_admin.accounts.models import User
+
+    call_command("load_demo", verbosity=0)
+    call_command("load_demo_finance", verbosity=0)
+    client.force_login(User.objects.get(username="finance"))
+    pages = {code: client.get(f"/finance/contracts/{code}/").text
+             for code in ("tongliao-2025", "taikang-2025", "zhenping-2026", "beijing-chaoyang-2026")}
+    expected = {
+        "tongliao-2025": ["<dd>通辽市：参保居民 2,217,285<br></dd>", "<dd>协议签订 2025-05-08</dd>"],
+        "taikang-2025": ["<dd>太康县：参保人 54,667<br></dd>",
+                         "（上年收入8,200,000.00 × 5% = 410,000.00，2025-01-10前缴入）", "<td>2025-01 补足</td>"],
+        "zhenping-2026": ["<dd>镇平县：在职职工 3,001、退休人员 1,200<br></dd>",
+                          "保费总额1,380,460.00的10% = 138,046.00，从第3期保费中预留；按年度考核结果返还",
+                          "（自协议签订日2026-02-13起60个工作日内支付；服务期满2028-12-31退还）"],
+        "beijing-chaoyang-2026": ["<dd>朝阳区：参保人 20,063<br></dd>", "<dd>财政资金到位 2026-01-12；收到发票 2026-01-06</dd>"],
+    }
+    english = ["—: resident", "411627: insured", "411324: active", "signing 2025", "fiscal_funds_arrived 2026", "invoice_received 2026",
+               "deposit 10%", "withheld from installment", "released according to", "working days after signing",
+               "returned at service end", "last year&#x27;s income", "by 01-10", "top-up for"]
+    for code, text in pages.items():
+        for chinese in expected[code]:
+            assert chinese in text, (code, chinese)
+        assert [e for e in english if e in text] == [], code
