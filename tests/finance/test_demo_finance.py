@@ -1,7 +1,15 @@
+from decimal import Decimal as D
+
 import pytest
 from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """The demo imports a hospital batch: its file and progress go to a directory of the test's own."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 def test_demo_finance_books_through_the_services_and_proves_its_balances():
@@ -55,3 +63,30 @@ def test_contract_pages_show_headcounts_events_bases_and_memos_in_chinese(client
         for chinese in expected[code]:
             assert chinese in text, (code, chinese)
         assert [e for e in english if e in text] == [], code
+
+
+def test_demo_payouts_are_the_claims_and_settlements_the_fund_position_counts():
+    # Taikang: the revolving fund pays approved manual claims (85 % of over_cap_amt 100,000 /
+    # 140,000 / 110,000); Tongliao: the hospital payable is an imported batch of instant
+    # settlements. Each payout counted once: by its claim or settlement, never by the debit.
+    from claims.models import HospitalBatch
+    from finance import selectors
+    from finance.models import HospitalPayable, LedgerEntry
+    from programs.models import Contract
+
+    call_command("load_demo", verbosity=0)
+    call_command("load_demo_finance", verbosity=0)
+    taikang = selectors.fund_position(Contract.objects.get(code="taikang-2025"))
+    assert (taikang.claims_manual, taikang.claims_instant, taikang.medical_spend) == (D("297500.00"), D("0.00"), D("297500.00"))
+    assert taikang.usage_rate_display == "3.82%"  # 297,500.00 / usable 7,790,047.50
+    assert taikang.usage.claims_paid == D("297500.00")
+    debits = LedgerEntry.objects.filter(contract__code="taikang-2025", book="revolving", kind="debit").select_related("claim")
+    assert sorted((e.amount, e.claim.payable, e.claim.status) for e in debits) == [
+        (D("-119000.00"), D("119000.00"), "paid"), (D("-93500.00"), D("93500.00"), "paid"), (D("-85000.00"), D("85000.00"), "paid")]
+
+    tongliao = selectors.fund_position(Contract.objects.get(code="tongliao-2025"))
+    assert (tongliao.claims_instant, tongliao.hospital_payable) == (D("1286400.00"), D("1286400.00"))
+    batch = HospitalBatch.objects.get(contract__code="tongliao-2025")
+    assert (batch.row_count, batch.platform_total, batch.engine_total, batch.differing_count) == (
+        28, D("1286400.00"), D("1286400.00"), 0)
+    assert HospitalPayable.objects.get(contract__code="tongliao-2025").reference == f"hospital-batch-{batch.pk}"
