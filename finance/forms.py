@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import GuaranteeDeposit, Penalty
+from .models import PREMIUM_EVENTS, GuaranteeDeposit, Penalty
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -73,11 +73,7 @@ class HeadcountChangeForm(forms.Form):
 
 
 class EventForm(forms.Form):
-    event = forms.ChoiceField(label=_("Event"), choices=[
-        ("signing", _("Contract signed")),
-        ("fiscal_funds_arrived", _("Fiscal funds arrived")),
-        ("invoice_received", _("Invoice received")),
-    ])
+    event = forms.ChoiceField(label=_("Event"), choices=list(PREMIUM_EVENTS.items()))
     on_date = forms.DateField(label=_("Date"), initial=_today)
 
 

@@ -31,6 +31,25 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 RATE = {"max_digits": 7, "decimal_places": 4}
 ZERO = Decimal("0.00")
 
+#: The events a premium due date may wait for, as stored in `PremiumSchedule.event_dates`.
+PREMIUM_EVENTS = {
+    "signing": _("Contract signed"),
+    "fiscal_funds_arrived": _("Fiscal funds arrived"),
+    "invoice_received": _("Invoice received"),
+}
+#: The headcount categories of the seed contracts' per-capita premiums (`calculations.seed.PER_CAPITA`).
+HEADCOUNT_CATEGORIES = {
+    "resident": _("residents"),
+    "insured": _("insured persons"),
+    "active": _("active employees"),
+    "retired": _("retirees"),
+}
+
+
+def _share_display(part: Decimal, whole: Decimal) -> str:
+    """part / whole as a percentage to 0.01 %, trailing zeros dropped ("10%", "2.5%")."""
+    return f"{(part * 100 / whole).quantize(Decimal('0.01')).normalize():f}%"
+
 
 def _money(verbose, **kwargs):
     return models.DecimalField(verbose, **MONEY, **kwargs)
@@ -143,6 +162,24 @@ class PremiumSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract.code}: {self.total}"
+
+    def headcount_lines(self) -> list[str]:
+        """The headcounts the premium was computed on, one line per area book, in the user's
+        language: the area's name (the contract's region for a region-wide count, stored under
+        ""), then each category's label and count ("通辽市：参保居民 2,217,285")."""
+        from programs.models import Area
+
+        names = dict(Area.objects.filter(code__in=[c for c in self.headcounts if c]).values_list("code", "name"))
+        lines = []
+        for code, counts in self.headcounts.items():
+            area = names.get(code, code) if code else self.contract.program.region.name
+            parts = [f"{HEADCOUNT_CATEGORIES.get(cat, cat)} {n:,}" for cat, n in counts.items()]
+            lines.append(gettext("%(area)s: %(counts)s") % {"area": area, "counts": gettext(", ").join(parts)})
+        return lines
+
+    def event_lines(self) -> list[str]:
+        """The recorded events with their dates, in the user's language (keys stay in storage)."""
+        return [f"{PREMIUM_EVENTS.get(key, key)} {on}" for key, on in self.event_dates.items()]
 
 
 class HeadcountChange(models.Model):
@@ -277,6 +314,22 @@ class GuaranteeDeposit(models.Model):
     def __str__(self) -> str:
         return f"{self.contract.code} {self.get_kind_display()}"
 
+    @property
+    def basis_display(self) -> str:
+        """The basis in the user's language. A contract deposit withheld from the premium
+        (Zhenping) is described from the installments it was taken from (`basis` keeps the
+        schedule function's own wording for the audit trail); a basis typed in is shown as typed."""
+        withheld = list(PremiumInstallment.objects.filter(contract_id=self.contract_id, withheld__gt=0).order_by("seq"))
+        schedule = PremiumSchedule.objects.filter(contract_id=self.contract_id).first()
+        if self.kind != self.Kind.CONTRACT or not withheld or schedule is None or not schedule.total \
+                or sum(i.withheld for i in withheld) != self.required:
+            return self.basis
+        return gettext(
+            "%(share)s of the total premium %(total)s = %(amount)s, withheld from installment %(seqs)s; "
+            "released according to the annual assessment"
+        ) % {"share": _share_display(self.required, schedule.total), "total": f"{schedule.total:,.2f}",
+             "amount": f"{self.required:,.2f}", "seqs": gettext(", ").join(str(i.seq) for i in withheld)}
+
 
 class RevolvingFund(models.Model):
     """周转金 (Taikang): paid into the authority's account by 01-10, debited by manual-claim
@@ -299,6 +352,16 @@ class RevolvingFund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract.code} {self.opening_amount}"
+
+    @property
+    def basis_display(self) -> str:
+        """How the opening amount was computed, in the user's language (`basis` keeps the
+        calculation's own wording)."""
+        if not self.last_year_income:
+            return self.basis
+        return gettext("%(share)s × last year's income %(income)s = %(amount)s, paid by %(due)s") % {
+            "share": _share_display(self.opening_amount, self.last_year_income), "income": f"{self.last_year_income:,.2f}",
+            "amount": f"{self.opening_amount:,.2f}", "due": self.due_date.isoformat()}
 
 
 class RevolvingTopUp(models.Model):
@@ -348,6 +411,16 @@ class Prepayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract.code} {self.amount}"
+
+    @property
+    def basis_display(self) -> str:
+        """When it is due and returned, in the user's language (`basis` keeps the service's wording)."""
+        terms = FinanceTerms.objects.filter(contract_id=self.contract_id).first()
+        signed_on = self.contract.signed_on
+        if terms is None or terms.prepayment_working_days is None or signed_on is None:
+            return self.basis
+        return gettext("within %(days)s working days after signing (%(signed)s); returned at the end of the service, %(returned)s") % {
+            "days": terms.prepayment_working_days, "signed": signed_on.isoformat(), "returned": self.return_due.isoformat()}
 
 
 class Penalty(models.Model):
@@ -526,3 +599,14 @@ class LedgerEntry(models.Model):
     @property
     def target(self):
         return getattr(self, self.TARGETS[self.book])
+
+    @property
+    def memo_display(self) -> str:
+        """The memo in the user's language where the system wrote it (a monthly top-up, a
+        deposit withheld from the premium); a memo typed by a person is shown as typed. The
+        stored memo is never changed (the ledger is append-only)."""
+        if self.kind == self.Kind.TOPUP and self.reference.startswith("topup-"):
+            return gettext("Top-up for %(month)s") % {"month": "-".join(self.reference.rsplit("-", 2)[-2:])}
+        if self.kind == self.Kind.WITHHELD and self.deposit_id is not None and self.memo == self.deposit.basis:
+            return self.deposit.basis_display
+        return self.memo

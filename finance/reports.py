@@ -127,13 +127,18 @@ def clearing_document(contract: Contract) -> Document:
         formulas: list[str] = []
         if statement.kind == FinanceTerms.Clearing.CYCLE:
             title = _("Service-cycle clearing statement")
-            rows = [[label, fund, spend, fund - spend] for label, fund, spend in statement.books]
+            # a county book without allocated premium shows "—", not a fund of 0.00 and a
+            # balance of minus its spend; the city-level line carries its premium instead
+            rows = [[label, fund, spend, None if fund is None else fund - spend]
+                    for label, fund, spend in statement.books]
             if rows:
-                rows.append([_("Total (city-level pooling)"), sum(r[1] for r in rows), sum(r[2] for r in rows),
-                             sum(r[3] for r in rows)])
+                rows.append([_("Total (city-level pooling)"), statement.total_fund, statement.total_spend,
+                             statement.total_fund - statement.total_spend])
             sections.append(Section(_("Books pooled"), [_("Book"), _("Fund (premium − deductions)"),
                                                         _("Medical spend (claims − recoveries)"), _("Balance")], rows,
-                                    [_("Premium income not allocated: %(books)s") % {"books": "、".join(statement.missing)}]
+                                    [_("Premium income not allocated to these books (it is carried by the city-level "
+                                       "line, so the total holds the whole fund): %(books)s") % {
+                                        "books": "、".join(statement.missing)}]
                                     if statement.missing else []))
             c = statement.clearing
             if c is not None:
@@ -180,13 +185,24 @@ def report_document(kind: str, contract: Contract, area: Area | None, start: dt.
         sections: list[Section] = []
 
         # premium
+        # premium: installments and receipts belong to the whole contract, never to a county;
+        # a county report shows them under the region's name and says so
         installments = PremiumInstallment.objects.filter(contract=contract).order_by("seq")
         receipts = LedgerEntry.objects.filter(contract=contract, book=LedgerEntry.Book.PREMIUM, booked_on__range=(start, end))
-        sections.append(Section(_("Premium installments"), [_("No."), _("Kind"), _("Due date"), _("Amount"), _("Withheld"),
-                                                            _("Received in total"), _("Outstanding")],
+        received = _m(receipts.aggregate(s=Sum("amount"))["s"] or NIL)
+        region = contract.program.region.name
+        if area_ids is None:
+            premium_title = _("Premium installments")
+            premium_note = _("Received in the period: %(amount)s") % {"amount": received}
+        else:
+            premium_title = _("Premium installments of the whole contract (%(region)s)") % {"region": region}
+            premium_note = _("Received in the period for the whole contract (%(region)s, not allocated to %(area)s): %(amount)s") % {
+                "region": region, "area": area.name, "amount": received}
+        sections.append(Section(premium_title, [_("No."), _("Kind"), _("Due date"), _("Amount"), _("Withheld"),
+                                                _("Received in total"), _("Outstanding")],
                                 [[i.seq, i.get_kind_display(), i.due_date.isoformat() if i.due_date else "—", i.amount, i.withheld,
                                   i.received, i.outstanding] for i in installments],
-                                [_("Received in the period: %(amount)s") % {"amount": _m(receipts.aggregate(s=Sum("amount"))["s"] or NIL)}]))
+                                [premium_note]))
 
         # claims paid in the period
         claims = Claim.objects.filter(contract=contract, status__in=[Claim.Status.APPROVED, Claim.Status.PAID],
@@ -218,11 +234,16 @@ def report_document(kind: str, contract: Contract, area: Area | None, start: dt.
         if kind in ("semiannual", "annual"):
             movements = LedgerEntry.objects.filter(contract=contract, booked_on__range=(start, end)).exclude(
                 book__in=[LedgerEntry.Book.PREMIUM, LedgerEntry.Book.HOSPITAL])
-            sections.append(Section(_("Deposits, revolving fund, pre-payment and penalties"),
+            movements_title = _("Deposits, revolving fund, pre-payment and penalties")
+            if area_ids is not None:
+                movements_title = _("%(title)s of the whole contract (%(region)s)") % {"title": movements_title, "region": region}
+            sections.append(Section(movements_title,
                                     [_("Date"), _("Book"), _("Kind"), _("Amount"), _("Memo")],
-                                    [[e.booked_on.isoformat(), e.get_book_display(), e.get_kind_display(), e.amount, e.memo]
+                                    [[e.booked_on.isoformat(), e.get_book_display(), e.get_kind_display(), e.amount, e.memo_display]
                                      for e in movements.order_by("booked_on", "id")]))
             penalties = Penalty.objects.filter(contract=contract, imposed_on__range=(start, end))
+            if area_ids is not None:
+                penalties = penalties.filter(area_id__in=area_ids)
             sections.append(Section(_("Penalties imposed"), [_("Date"), _("Kind"), _("Amount"), _("Settled"), _("Reason")],
                                     [[p.imposed_on.isoformat(), p.get_kind_display(), p.amount, p.settled, p.reason] for p in penalties]))
 
@@ -237,7 +258,12 @@ def report_document(kind: str, contract: Contract, area: Area | None, start: dt.
                 [_("Medical spend"), _m(position.medical_spend)], [_("Operating cost"), _m(position.operating_cost)],
                 [_("Usage rate"), position.usage_rate_display], [_("Loss ratio"), position.loss_ratio_display],
             ]
-            sections.append(Section(_("Fund position, year to date"), [_("Item"), _("Amount / rate")], rows))
+            notes = []
+            if area_ids is not None and (position.premium_income is None or position.premium_received is None):
+                notes.append(_("—: the premium is computed and received for the whole contract (%(region)s) and not "
+                               "allocated to %(area)s; see the clearing statement's city-level line.") % {
+                    "region": contract.program.region.name, "area": area.name})
+            sections.append(Section(_("Fund position, year to date"), [_("Item"), _("Amount / rate")], rows, notes))
             if position.usage is not None:
                 formulas = usage_lines(position.usage)
             elif position.usable_income:

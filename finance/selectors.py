@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from claims.models import Claim, Settlement
 from programs.models import Area, Contract
@@ -138,7 +139,7 @@ class FundPosition:
     start: dt.date | None
     end: dt.date | None
     premium_income: Decimal | None
-    premium_received: Decimal
+    premium_received: Decimal | None  # None: an area book of a contract whose premium is received whole
     deductions: Decimal  # assessment deductions from the premium
     fund: Decimal | None  # premium income - deductions
     claims_manual: Decimal
@@ -207,6 +208,7 @@ def fund_position(contract: Contract, area: Area | None = None, *, start: dt.dat
     receipts = entries.filter(book=LedgerEntry.Book.PREMIUM)
     penalties = Penalty.objects.filter(contract=contract)
     payables = HospitalPayable.objects.filter(contract=contract)
+    received_by_area = receipts.filter(area__isnull=False).exists()
     if area_ids is not None:
         penalties = penalties.filter(area_id__in=area_ids)
         payables = payables.filter(area_id__in=area_ids)
@@ -239,7 +241,9 @@ def fund_position(contract: Contract, area: Area | None = None, *, start: dt.dat
         warnings.append("usage_below_commitment")
     return FundPosition(
         contract=contract, area=area, start=start, end=end, premium_income=income,
-        premium_received=_sum(receipts), deductions=deductions, fund=fund, claims_manual=manual, claims_instant=instant,
+        # the authority pays the premium for the whole contract: an area book has a received
+        # figure only where receipts are booked to areas, never the contract's total or 0.00
+        premium_received=_sum(receipts) if area_ids is None or received_by_area else None, deductions=deductions, fund=fund, claims_manual=manual, claims_instant=instant,
         claims_instant_verified=verified, recoveries=recoveries, medical_spend=spend, operating_cost=operating_cost,
         usable_income=usable, usage_rate=usage_rate, commitment_rate=terms.commitment_rate, loss_ratio=loss_ratio,
         hospital_payable=_sum(payables), hospital_paid=_sum(LedgerEntry.objects.filter(hospital_payable__in=payables)),
@@ -255,15 +259,36 @@ class ClearingStatement:
     contract: Contract
     kind: str
     contracts: list[Contract]
-    books: list[tuple[str, Decimal, Decimal]]  # label, fund, medical spend
+    # label, fund (None: no premium allocated to this county book), medical spend
+    books: list[tuple[str, Decimal | None, Decimal]]
     clearing: calc.Clearing | None
     usage: calc.FundUsage | None
-    missing: list[str]
+    missing: list[str]  # county books (and years) without premium allocated to them
+
+    @property
+    def total_fund(self) -> Decimal:
+        return sum((fund for _label, fund, _spend in self.books if fund is not None), NIL)
+
+    @property
+    def total_spend(self) -> Decimal:
+        return sum((spend for _label, _fund, spend in self.books), NIL)
 
 
 def clearing_statement(contract: Contract) -> ClearingStatement:
-    """Tongliao: the service cycle's contracts pooled, one book per county (fund = that county's
-    premium less deductions, spend = its claims less recoveries). Taikang: the year's fund usage."""
+    """Tongliao: the service cycle's contracts pooled, one book per county. Taikang: the year's
+    fund usage.
+
+    Allocation rule of the county books (seed 001: city-level pooling, separate books per
+    county). A county's fund is its own premium — the per-capita premium × the county's
+    headcount as recorded in the premium schedule (or the latest headcount change, e.g. the
+    final end-of-November headcount per county) — less the assessment deductions booked to
+    it; its spend is its claims less its recoveries. No county share is invented when the
+    premium was computed on a city-wide headcount only (Tongliao's provisional 2,217,285
+    residents): such a county book shows its spend with the fund "not allocated", and a
+    city-level line per contract year carries what no county book holds — the contract's
+    fund less the county funds, and any spend not booked to a county. The books therefore
+    always add up to the contract's whole fund and spend, and the clearing (whose rate is
+    computed on the city-level pool) is right whatever the county split."""
     terms = terms_for(contract)
     if terms.clearing == FinanceTerms.Clearing.YEARLY_USAGE:
         position = fund_position(contract)
@@ -275,34 +300,38 @@ def clearing_statement(contract: Contract) -> ClearingStatement:
         Contract.objects.filter(program=contract.program, service_cycle_start=contract.service_cycle_start,
                                 service_cycle_end=contract.service_cycle_end).select_related("program__region").order_by("year")
     )
-    books, missing = [], []
-    for area in area_books(contract):
-        fund = spend = NIL
-        known = False
-        for c in contracts:
+    region = contract.program.region
+    counties = [a for a in area_books(contract) if a != region]
+    county_books: dict[int, list] = {a.pk: [a.name, None, NIL] for a in counties}
+    city_books: list[tuple[str, Decimal | None, Decimal]] = []
+    missing: list[str] = []
+    for c in contracts:
+        whole = fund_position(c)
+        allocated_fund = allocated_spend = NIL
+        for area in counties:
             position = fund_position(c, area)
-            spend += position.medical_spend
+            book = county_books[area.pk]
+            book[2] += position.medical_spend
+            allocated_spend += position.medical_spend
             if position.fund is None:
                 missing.append(f"{c.year} {area.name}")
                 continue
-            known = True
-            fund += position.fund
-        if known or spend:
-            # a county with claims but no premium allocated still counts its spend
-            books.append((area.name, fund, spend))
-    if not books:
-        # premium not allocated to county books: one city-level book per year
-        books, missing = [], []
-        for c in contracts:
-            position = fund_position(c)
-            if position.fund is None:
-                missing.append(str(c.year))
-                continue
-            books.append((f"{c.year} {c.program.region.name}", position.fund, position.medical_spend))
+            book[1] = (book[1] or NIL) + position.fund
+            allocated_fund += position.fund
+        if whole.fund is None:
+            missing.append(f"{c.year} {region.name}")
+        rest_fund = ((whole.fund or NIL) - allocated_fund).quantize(NIL)
+        rest_spend = (whole.medical_spend - allocated_spend).quantize(NIL)
+        if rest_fund or rest_spend or not counties:
+            label = (_("%(year)s %(region)s (not allocated to a county)") if counties else "%(year)s %(region)s") % {
+                "year": c.year, "region": region.name}
+            city_books.append((label, rest_fund, rest_spend))
+    books = [(label, fund, spend) for label, fund, spend in county_books.values() if fund is not None or spend]
+    books += city_books
     clearing = None
-    if books and sum(b[1] for b in books) > 0:
+    if books and sum((b[1] or NIL) for b in books) > 0:
         clearing = calc.pooled_clearing(
-            [calc.ClearingBook(label, fund, spend) for label, fund, spend in books],
+            [calc.ClearingBook(label, fund or NIL, spend) for label, fund, spend in books],
             retention_limit=terms.retention_limit, authority_loss_share=terms.authority_loss_share,
         )
     return ClearingStatement(contract, terms.clearing, contracts, books, clearing, None, missing)

@@ -168,7 +168,9 @@ def pooled_clearing(
     with exact():
         fund = medical_spend = ZERO
         for book in books:
-            book_fund = to_amount(book.fund, f"fund of {book.label}")
+            # a book may be negative (a city-level deduction booked to no county); the pooled
+            # fund may not (cycle_clearing refuses it)
+            book_fund = to_amount(book.fund, f"fund of {book.label}", allow_negative=True)
             book_spend = to_amount(book.medical_spend, f"medical_spend of {book.label}")
             fund += book_fund
             medical_spend += book_spend

@@ -144,3 +144,48 @@ def test_premium_suspension_lists_unpaid_overdue_installments_only_where_the_ter
     FinanceTerms.objects.filter(contract=zhenping).update(unpaid_suspends_liability=False)
     assert selectors.premium_suspension(zhenping, dt.date(2026, 7, 1)) == []
     assert [i.seq for i in selectors.installments_overdue(zhenping, dt.date(2026, 7, 1))] == [2]
+
+
+@pytest.mark.django_db
+def test_a_city_wide_premium_is_carried_by_a_city_level_book_so_the_pooled_fund_is_whole(finance_user):
+    # The demo's Tongliao: the premium computed on the city-wide provisional headcount
+    # (2,217,285 × 114.23 = 253,280,465.55), no county split; claims booked to 科尔沁区.
+    contract = Contract.objects.select_related("program__region").get(code="tongliao-2025")
+    services.premium_schedule_generate(contract=contract, user=finance_user)
+    manual(contract, HORQIN, "26599.70")
+    instant(contract, KAILU, "1286400.00")
+    statement = selectors.clearing_statement(contract)
+    assert statement.books == [
+        ("科尔沁区", None, D("26599.70")),  # spend shown, fund not invented
+        ("开鲁县", None, D("1286400.00")),
+        ("2025 通辽市（未分配到旗县）", D("253280465.55"), D("0.00")),
+    ]
+    assert (statement.total_fund, statement.total_spend) == (D("253280465.55"), D("1312999.70"))
+    assert len(statement.missing) == 9  # every county book: premium not allocated
+    c = statement.clearing
+    assert (c.fund, c.medical_spend, c.balance) == (D("253280465.55"), D("1312999.70"), D("251967465.85"))
+    assert (c.insurer_kept, c.returned_to_fund) == (D("7598413.97"), D("244369051.88"))
+
+    from finance import reports
+
+    books = reports.clearing_document(contract).sections[0]
+    assert books.rows == [
+        ["科尔沁区", None, D("26599.70"), None],
+        ["开鲁县", None, D("1286400.00"), None],
+        ["2025 通辽市（未分配到旗县）", D("253280465.55"), D("0.00"), D("253280465.55")],
+        ["合计（市级统筹）", D("253280465.55"), D("1312999.70"), D("251967465.85")],
+    ]
+    assert books.notes[0].startswith("以下账簿未分配保费收入（计入市级未分配行，合计含全部基金）：2025 科尔沁区、")
+
+
+@pytest.mark.django_db
+def test_county_books_with_their_own_premium_leave_only_the_unallocated_rest_to_the_city_line(tongliao, finance_user):
+    # 科尔沁区 and 开鲁县 carry 114,230.00 each; a city-level assessment deduction of 1,000.00
+    # is in no county book: the city line carries −1,000.00 so the total is the contract's fund
+    services.penalty_impose(contract=tongliao, kind="assessment_deduction", amount=D("1000.00"), area=None,
+                            imposed_on=dt.date(2025, 12, 1), reason="assessment", user=finance_user)
+    instant(tongliao, HORQIN, "100000.00")
+    statement = selectors.clearing_statement(tongliao)
+    assert statement.books == [("科尔沁区", D("114230.00"), D("100000.00")), ("开鲁县", D("114230.00"), D("0.00")),
+                               ("2025 通辽市（未分配到旗县）", D("-1000.00"), D("0.00"))]
+    assert statement.clearing.fund == selectors.fund_position(tongliao).fund == D("227460.00")

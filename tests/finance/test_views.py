@@ -170,3 +170,28 @@ def test_report_periods(kind, text, bounds):
     from finance.forms import period_bounds
 
     assert period_bounds(kind, text) == bounds
+
+
+@pytest.mark.django_db
+def test_a_county_report_labels_the_contracts_premium_as_the_whole_contracts(client, finance_user):
+    # Tongliao's premium is computed and received for the whole city: the 科尔沁区 report must
+    # not print the city's receipts as "received in the period" beside the county's "—"
+    contract = Contract.objects.get(code="tongliao-2025")
+    services.premium_schedule_generate(contract=contract, user=finance_user, event_dates={"signing": dt.date(2025, 5, 8)})
+    first = contract.premium_installments.get(seq=1)
+    services.installment_record_receipt(installment=first, amount=first.amount, received_on=dt.date(2025, 6, 5), user=finance_user)
+    client.force_login(finance_user)
+
+    def cells(params):
+        xlsx = client.get("/finance/contracts/tongliao-2025/report/", {"kind": "annual", "period": "2025", "fmt": "xlsx", **params})
+        return [[c for c in row if c is not None] for row in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True)]
+
+    county = cells({"area": HORQIN})
+    flat = [c for row in county for c in row]
+    assert ["全合同保费分期（通辽市）"] in county
+    assert ["本期全合同收款（通辽市，未分配到科尔沁区）：202,624,372.44"] in county
+    assert ["保费收入", "—"] in county and ["已收保费", "—"] in county  # not 0.00
+    assert ["—：保费按全合同（通辽市）核定和收取，未分配到科尔沁区；参见清算表的市级行。"] in county
+    assert not any(isinstance(c, str) and c.startswith("本期收款") for c in flat)
+    city = cells({})
+    assert ["保费分期"] in city and ["本期收款：202,624,372.44"] in city and ["已收保费", "202,624,372.44"] in city
