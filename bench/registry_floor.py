@@ -23,7 +23,6 @@ these server settings. A CHECKPOINT precedes (2) and (3), so neither pays for th
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -98,16 +97,9 @@ def main() -> None:
 
     django.setup()
     from django.db import connection
-    from registry_import import bare_copy, empty_registry, run_import
+    from registry_import import bare_copy, run_import, start_bench, uptime
 
-    from insurance_admin.accounts.models import User
-
-    if connection.vendor != "postgresql":
-        sys.exit("DATABASE_URL must point at a PostgreSQL bench database")
-    print("load before:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
-    user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True, "is_staff": True})
-    with connection.cursor() as cur:
-        empty_registry(cur)
+    user = start_bench()
     copy_s = bare_copy(args.first)
     print(f"bare COPY of {args.first}: {copy_s:.1f} s")
     with connection.cursor() as cur:
@@ -117,7 +109,7 @@ def main() -> None:
         floor_s = durable_write_floor(workdir)
     copy_again = bare_copy(args.first)
     print(f"bare COPY again: {copy_again:.1f} s")
-    print("load after:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    print("load after:", uptime())
     print()
     slow, fast = max(copy_s, copy_again), min(copy_s, copy_again)
     print(f"bare COPY {fast:.1f} / {slow:.1f} s (before / after, sorted); 6x = {6 * fast:.1f} / {6 * slow:.1f} s")

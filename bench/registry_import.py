@@ -46,6 +46,25 @@ def empty_registry(cursor) -> None:
     )
 
 
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def start_bench():
+    """Refuse anything but PostgreSQL, note the machine's load, empty the registry; the bench user."""
+    from django.db import connection
+
+    from insurance_admin.accounts.models import User
+
+    if connection.vendor != "postgresql":
+        sys.exit("DATABASE_URL must point at a PostgreSQL bench database")
+    print("load before:", uptime())
+    user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True, "is_staff": True})
+    with connection.cursor() as cur:
+        empty_registry(cur)
+    return user
+
+
 def bare_copy(path: str) -> float:
     from django.db import connection
 
@@ -187,14 +206,7 @@ def main() -> None:
 
     from django.db import connection
 
-    from insurance_admin.accounts.models import User
-
-    if connection.vendor != "postgresql":
-        sys.exit("DATABASE_URL must point at a PostgreSQL bench database")
-    print("load before:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
-    user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True, "is_staff": True})
-    with connection.cursor() as cur:
-        empty_registry(cur)
+    user = start_bench()
 
     if args.slow:
         connection.execute_wrappers.append(SlowStatements(args.slow))
@@ -214,7 +226,7 @@ def main() -> None:
     print(f"lookup median: by ID number {id_ms:.2f} ms, by psn_no {psn_ms:.2f} ms")
     rows_per_s = first.rows_read / first_s
     baseline = None if args.skip_baseline else import_export_baseline(args.first, args.baseline_rows)
-    print("load after:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    print("load after:", uptime())
     print()
     print(f"first import {first_s:.1f} s (target < 30 s) = {first_s / copy_s:.2f}x bare COPY {copy_s:.1f} s (target <= 6x)")
     print(f"re-import {second_s:.1f} s (target < 45 s)")
