@@ -46,6 +46,13 @@ HEADCOUNT_CATEGORIES = {
 }
 
 
+def _in_order(mapping: dict, known: dict) -> list[tuple]:
+    """A JSON object's items in the order of `known`'s keys, others after by key: PostgreSQL's
+    jsonb keeps keys sorted by length, SQLite in insertion order; a page must not depend on it."""
+    rank = {key: i for i, key in enumerate(known)}
+    return sorted(mapping.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0]))
+
+
 def _share_display(part: Decimal, whole: Decimal) -> str:
     """part / whole as a percentage to 0.01 %, trailing zeros dropped ("10%", "2.5%")."""
     return f"{(part * 100 / whole).quantize(Decimal('0.01')).normalize():f}%"
@@ -171,15 +178,15 @@ class PremiumSchedule(models.Model):
 
         names = dict(Area.objects.filter(code__in=[c for c in self.headcounts if c]).values_list("code", "name"))
         lines = []
-        for code, counts in self.headcounts.items():
+        for code, counts in sorted(self.headcounts.items()):  # the region-wide count ("") first
             area = names.get(code, code) if code else self.contract.program.region.name
-            parts = [f"{HEADCOUNT_CATEGORIES.get(cat, cat)} {n:,}" for cat, n in counts.items()]
+            parts = [f"{HEADCOUNT_CATEGORIES.get(cat, cat)} {n:,}" for cat, n in _in_order(counts, HEADCOUNT_CATEGORIES)]
             lines.append(gettext("%(area)s: %(counts)s") % {"area": area, "counts": gettext(", ").join(parts)})
         return lines
 
     def event_lines(self) -> list[str]:
         """The recorded events with their dates, in the user's language (keys stay in storage)."""
-        return [f"{PREMIUM_EVENTS.get(key, key)} {on}" for key, on in self.event_dates.items()]
+        return [f"{PREMIUM_EVENTS.get(key, key)} {on}" for key, on in _in_order(self.event_dates, PREMIUM_EVENTS)]
 
 
 class HeadcountChange(models.Model):
