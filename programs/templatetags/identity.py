@@ -20,8 +20,8 @@ def name_for(name: str, user) -> str:
 def payee_for(claim, user) -> str:
     """A claim's payee with bank and account: in full for the roles that pay or need
     identities (`masking.can_see_payment_details`), the name and account masked otherwise."""
-    if masking.can_see_payment_details(user):
-        name, account = claim.payee_name, claim.bank_account
-    else:
-        name, account = masking.mask_name(claim.payee_name), masking.mask_account(claim.bank_account)
-    return " · ".join(part for part in (name, claim.bank_name if claim.bank_account else "", account if claim.bank_account else "") if part)
+    full = masking.can_see_payment_details(user)
+    parts = [claim.payee_name if full else masking.mask_name(claim.payee_name)]
+    if claim.bank_account:
+        parts += [claim.bank_name, claim.bank_account if full else masking.mask_account(claim.bank_account)]
+    return " · ".join(part for part in parts if part)
