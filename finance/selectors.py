@@ -348,4 +348,4 @@ def areas_for(user, contract: Contract) -> list[Area]:
 
 
 def entries_for(user, contract: Contract):
-    return LedgerEntry.objects.for_user(user).filter(contract=contract).select_related("created_by", "reverses").order_by("-booked_on", "-id")
+    return LedgerEntry.objects.for_user(user).filter(contract=contract).select_related("created_by", "reverses", "deposit").order_by("-booked_on", "-id")
