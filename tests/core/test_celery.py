@@ -76,3 +76,19 @@ def test_heartbeat_through_a_real_worker_process_on_redis_and_postgres():
             worker.kill()
             out, _ = worker.communicate()
     assert "record_heartbeat" in out
+
+
+@pytest.mark.skipif(bool(settings.REDIS_URL), reason="the filesystem broker is the embedded default's")
+def test_filesystem_broker_keeps_its_exchange_tables_under_var_not_the_working_directory(tmp_path, monkeypatch):
+    from kombu import Connection, Exchange, Queue
+
+    monkeypatch.chdir(tmp_path)
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    exchange = Exchange(f"guard-{uuid.uuid4().hex[:8]}", type="direct")
+    queue = Queue(exchange.name, exchange, routing_key=exchange.name)
+    with Connection(settings.CELERY_BROKER_URL, transport_options=options) as conn:
+        conn.Producer().publish({"x": 1}, exchange=exchange, routing_key=exchange.name, declare=[queue])
+        queue(conn.channel()).purge()
+    assert not (tmp_path / "control").exists()
+    assert (Path(options["control_folder"]) / f"{exchange.name}.exchange").exists()
+    (Path(options["control_folder"]) / f"{exchange.name}.exchange").unlink()
