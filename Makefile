@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
 MO := locale/zh_Hans/LC_MESSAGES/django.mo
 
-.PHONY: help setup run test demo-users lint messages bench clean
+.PHONY: help setup run test demo-users lint messages bench bench-smoke clean
 
 help:
 	@echo "make run    set up and start the app at http://127.0.0.1:8000 (embedded default, demo data)"
@@ -46,6 +46,11 @@ run: setup
 
 test: $(STAMP) $(MO)
 	DJANGO_SETTINGS_MODULE=insurance_admin.settings.test $(BIN)/python -m pytest
+
+# Every script under bench/ at a toy size (figures printed, not asserted); PostgreSQL scripts
+# too when DATABASE_URL points at a PostgreSQL server (each uses a throw-away database).
+bench-smoke: $(STAMP)
+	$(BIN)/python bench/smoke.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -66,7 +66,9 @@ def approved_claims(n: int):
         Enrollment.objects.create(person=person, contract=contract, area=county, employment="retired",
                                   enrolled_from=contract.period_start)
         claim = Claim.objects.create(claim_no=f"B{i:06d}", contract=contract, person=person, area=county,
-                                     registered_by=caseworker, status=Claim.Status.SUBMITTED)
+                                     registered_by=caseworker, status=Claim.Status.SUBMITTED,
+                                     claim_kind="inpatient", fixmedins_name="南阳市中心医院",
+                                     begndate=dt.date(2026, 2, 20), enddate=dt.date(2026, 3, 2))
         claim.settlements.create(
             contract=contract, person=person, area=county, source="manual", setl_id=f"B{i:06d}-1", psn_no=person.psn_no,
             fixmedins_name="南阳市中心医院", hosp_lv="3A", begndate=dt.date(2026, 2, 20), enddate=dt.date(2026, 3, 2),
