@@ -10,7 +10,11 @@ from unfold.admin import TabularInline
 from unfold.contrib.import_export.forms import ImportForm as UnfoldImportForm
 from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminTextareaWidget
 
-from insurance_admin.core.admin_scoping import ReadOnlyScopedAdmin, ScopedAdmin, ScopedFormFieldsMixin
+from insurance_admin.core.admin_scoping import (
+    ReadOnlyScopedAdmin,
+    ScopedAdmin,
+    ScopedFormFieldsMixin,
+)
 
 from .forms import EnrollmentInlineFormSet, InsuredPersonAdminForm
 from .masking import can_see_full_identity, mask_certno, mask_name

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
@@ -42,7 +43,7 @@ def _revert_payload(obj, user, **changes) -> dict:
     request.user = user
     form = model_admin.get_form(request, obj)(instance=obj)
     data = {}
-    for name, field in form.fields.items():
+    for name in form.fields:
         value = form[name].value()
         if value is None:
             continue
@@ -331,3 +332,25 @@ def test_parties_of_other_regions_and_their_bank_accounts_are_hidden(client, adm
     assert beijing_insurer.name not in page and "0200235229023101911" not in page
     assert _missing(client.get(f"/admin/programs/party/{beijing_insurer.pk}/change/"))
     assert client.get(_version_url(beijing_insurer)).status_code == 404
+
+
+def test_the_scope_rule_check_runs_with_the_system_checks():
+    from django.core import checks
+
+    assert [e for e in checks.run_checks(tags=[checks.Tags.admin]) if e.id == "core.E017"] == []
+    assert admin_scoping.check_scope_rules in checks.registry.registry.registered_checks
+
+
+def test_every_admin_of_an_area_scoped_model_is_a_scoped_admin_with_scoped_related_filters(caseworker):
+    request = RequestFactory().get("/")
+    request.user = caseworker
+    for model, model_admin in admin.site._registry.items():
+        if admin_scoping.scope_rule(model) != "for_user":
+            continue
+        assert isinstance(model_admin, admin_scoping.ScopedAdmin), model._meta.label
+        for item in model_admin.get_list_filter(request):
+            if isinstance(item, str):
+                assert not get_fields_from_path(model, item)[-1].is_relation, (model._meta.label, item)
+            elif isinstance(item, tuple) and issubclass(item[1], admin.RelatedFieldListFilter):
+                assert issubclass(item[1], (admin_scoping.ScopedRelatedFieldListFilter,
+                                            admin_scoping.ScopedRelatedOnlyFieldListFilter)), (model._meta.label, item)
