@@ -354,3 +354,35 @@ def test_every_admin_of_an_area_scoped_model_is_a_scoped_admin_with_scoped_relat
             elif isinstance(item, tuple) and issubclass(item[1], admin.RelatedFieldListFilter):
                 assert issubclass(item[1], (admin_scoping.ScopedRelatedFieldListFilter,
                                             admin_scoping.ScopedRelatedOnlyFieldListFilter)), (model._meta.label, item)
+
+
+@pytest.mark.parametrize("who", ["superuser", "administrator"])
+def test_every_admin_page_with_a_row_renders_for_a_superuser_and_a_regional_administrator(client, who, horqin_person,
+                                                                                          caseworker):
+    user = (User.objects.create_superuser("superuser_root", password="pw-12345") if who == "superuser"
+            else UserFactory(username="adm_tl", role="administrator", area_codes=["150500"]))
+    _claim(horqin_person, "150502", "tongliao-2025", caseworker)
+    finance = UserFactory(username="fin_tl", role="finance", area_codes=["150500"])
+    finance_services.premium_schedule_generate(contract=Contract.objects.get(code="tongliao-2025"), user=finance)
+    installment = PremiumInstallment.objects.filter(contract__code="tongliao-2025").first()
+    finance_services.installment_record_receipt(installment=installment, amount=Decimal("1.00"),
+                                                received_on=dt.date(2025, 3, 1), user=finance)
+    client.force_login(user)
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        base = f"/admin/{opts.app_label}/{opts.model_name}/"
+        request = RequestFactory().get(base)
+        request.user = user
+        if not model_admin.has_view_or_change_permission(request):
+            continue
+        assert client.get(base).status_code == 200, base
+        obj = model_admin.get_queryset(request).first()
+        if obj is None:
+            continue
+        assert client.get(f"{base}{obj.pk}/change/").status_code == 200, base
+        from programs.masking import can_see_full_identity
+
+        expected = 403 if getattr(model_admin, "history_needs_full_identity", False) and not can_see_full_identity(user) else 200
+        assert client.get(f"{base}{obj.pk}/history/").status_code == expected, base
+        if hasattr(opts, "simple_history_manager_attribute") and obj.history.exists():
+            assert client.get(_version_url(obj)).status_code == expected, base
