@@ -33,6 +33,9 @@ class UserAdmin(ScopedAdmin, BaseUserAdmin):
     """Users whose areas all lie within the administrator's own scope (User.objects.for_user):
     their list, change, password and history pages; everyone else is a 404."""
 
+    # A revert restores every field of the old version, also those the administrator's form does
+    # not show (is_superuser): users change through their change page only.
+    history_read_only = True
     form = UserChangeForm
     add_form = StaffCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -50,8 +53,10 @@ class UserAdmin(ScopedAdmin, BaseUserAdmin):
         access = ["is_active", "is_staff", "groups", "areas"]
         if request.user.is_superuser:
             access += ["is_superuser", "user_permissions"]
+        # a past version shows no password (not even its hash): it is not audited, and reads as text
+        login = ["username"] if getattr(request, "_history_read_only", False) else ["username", "password"]
         return [
-            (None, {"fields": ["username", "password"]}),
+            (None, {"fields": login}),
             (_("Personal info"), {"fields": ["last_name", "first_name", "email", "phone"]}),
             (_("Access"), {"fields": access}),
             (_("Important dates"), {"fields": ["last_login", "date_joined"]}),

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
+from django.forms import MultiWidget
 from django.test import RequestFactory
 
 from claims.models import Claim, ClaimTerms
@@ -47,7 +48,11 @@ def _revert_payload(obj, user, **changes) -> dict:
         value = form[name].value()
         if value is None:
             continue
-        if isinstance(value, (list, tuple)):
+        widget = form.fields[name].widget
+        if isinstance(widget, MultiWidget):  # admin date + time inputs
+            for i, part in enumerate(widget.decompress(value)):
+                data[f"{name}_{i}"] = "" if part is None else str(part)
+        elif isinstance(value, (list, tuple)):
             data[name] = [str(v) for v in value]
         elif isinstance(value, bool):
             if value:
@@ -386,3 +391,20 @@ def test_every_admin_page_with_a_row_renders_for_a_superuser_and_a_regional_admi
         assert client.get(f"{base}{obj.pk}/history/").status_code == expected, base
         if hasattr(opts, "simple_history_manager_attribute") and obj.history.exists():
             assert client.get(_version_url(obj)).status_code == expected, base
+
+
+def test_an_administrator_cannot_revert_a_user_to_a_version_that_was_superuser(client, administrator_tongliao, caseworker):
+    caseworker.is_superuser = True
+    caseworker.save()
+    superuser_version = caseworker.history.latest().history_id
+    caseworker.is_superuser = False
+    caseworker.save()
+    url = f"/admin/accounts/user/{caseworker.pk}/history/{superuser_version}/"
+    client.force_login(administrator_tongliao)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert caseworker.password not in page.text and caseworker.password.split("$")[-1] not in page.text
+    response = client.post(url, _revert_payload(caseworker, administrator_tongliao))
+    assert response.status_code == 403
+    caseworker.refresh_from_db()
+    assert caseworker.is_superuser is False
