@@ -70,7 +70,8 @@ class SettlementConfirmImportForm(ConfirmImportForm):
 @admin.register(Settlement)
 class SettlementAdmin(ImportMixin, ReadOnlyScopedAdmin):
     """Instant settlements with the engine's recomputation beside the platform's figure; a
-    hospital's monthly file can be imported here (preview with row errors, then confirm)."""
+    hospital's monthly file can be imported here (preview with row errors, then confirm).
+    Read-only: settlements come from the platform; corrections are deductions/recoveries."""
 
     resource_classes = [SettlementResource]
     import_form_class = SettlementImportForm
@@ -105,8 +106,6 @@ class SettlementAdmin(ImportMixin, ReadOnlyScopedAdmin):
         if contract is not None:
             contract = Contract.objects.for_user(request.user).select_related("program", "benefit_plan").get(pk=contract.pk)
         return {"contract": contract, "month": data.get("month"), "user": request.user}
-
-    # read-only: settlements come from the platform; corrections are deductions/recoveries
 
     def _check(self, obj):
         return getattr(obj, "verification", None)
