@@ -44,3 +44,8 @@ def certno_for(user, certno: str) -> str:
 
 def name_for(user, name: str) -> str:
     return name if can_see_full_identity(user) else mask_name(name)
+
+
+def mask_birth_date(value: str) -> str:
+    """****-**-**: every digit of a birth date hidden, its shape kept."""
+    return "".join("*" if ch.isdigit() else ch for ch in value or "")

@@ -1,3 +1,5 @@
+import io
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,8 +11,10 @@ from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .forms import ImportUploadForm
+from .identity_access import identity_access_record
 from .masking import can_see_full_identity
 from .models import Contract, ImportBatch, InsuredPerson
+from .registry.rejected import rejected_rows_for
 
 
 def _year(request, user) -> int:
@@ -54,6 +58,7 @@ def person_detail(request, pk: int):
         from insurance_admin.core.audit import person_history
 
         history = person_history(user, person)
+    identity_access_record(user=user, person=person, where=request.get_full_path())
     return render(
         request,
         "programs/person_detail.html",
@@ -172,7 +177,8 @@ def import_batch_rejected(request, pk: int):
     if not batch.rejected_file:
         raise Http404
     name = f"{batch.file_name.rsplit('.', 1)[0]}-rejected.csv"
-    return FileResponse(batch.rejected_file.open("rb"), as_attachment=True, filename=name, content_type="text/csv")
+    content = rejected_rows_for(request.user, batch, where=request.path)
+    return FileResponse(io.BytesIO(content), as_attachment=True, filename=name, content_type="text/csv")
 
 
 # --- headcount snapshots ------------------------------------------------------------------------

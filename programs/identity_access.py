@@ -1,0 +1,19 @@
+"""The record of full identities seen (`IdentityAccess`): written whenever a full ID number is
+shown to a user entitled to it, so supervisors can answer "who looked at this person"."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from .masking import can_see_full_identity
+from .models import IdentityAccess, ImportBatch, InsuredPerson
+
+
+@transaction.atomic
+def identity_access_record(*, user, where: str, person: InsuredPerson | None = None,
+                           import_batch: ImportBatch | None = None, rows: int = 1) -> IdentityAccess | None:
+    """One access by `user` at `where` (a URL path or an export's name) to `person` or to the
+    rows of `import_batch`; nothing when the user only sees masked identities."""
+    if not can_see_full_identity(user):
+        return None
+    return IdentityAccess.objects.create(user=user, person=person, import_batch=import_batch, where=where[:300], rows=rows)
