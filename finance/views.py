@@ -266,7 +266,11 @@ def _send(document, fmt: str) -> HttpResponse:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def clearing(request, code: str, fmt: str):
-    return _send(reports.clearing_document(_contract(request.user, code)), fmt)
+    """The whole pool for users of the whole region; a county user gets their own county books
+    only (as the report by county: another county's book is not theirs to read)."""
+    contract = _contract(request.user, code)
+    areas = None if selectors.sees_whole_region(request.user, contract) else selectors.areas_for(request.user, contract)
+    return _send(reports.clearing_document(contract, areas=areas), fmt)
 
 
 @login_required
@@ -282,7 +286,7 @@ def report(request, code: str):
         area = next((a for a in selectors.areas_for(request.user, contract) if a.code == request.GET["area"]), None)
         if area is None:
             raise Http404
-    elif contract.program.region.pk not in {a.pk for a in Area.objects.for_user(request.user)}:
+    elif not selectors.sees_whole_region(request.user, contract):
         # a county user reports on their own county, not on the whole region
         raise Http404
     try:
