@@ -67,3 +67,18 @@ def test_a_city_finance_user_still_gets_the_whole_pool(client, tongliao, finance
     values = _values(client.get(f"/finance/contracts/{tongliao.code}/clearing.xlsx").content)
     assert "科尔沁区" in values and "开鲁县" in values and 100000 in values and 205614 in values
     assert Decimal("342690") in [Decimal(str(v)) for v in values if isinstance(v, (int, float))]
+
+
+def test_a_county_finance_user_sees_their_county_not_the_region_on_the_pages(client, tongliao, finance_tongliao):
+    client.force_login(UserFactory(username="fin_horqin", role="finance", area_codes=[HORQIN]))
+    for url in ("/finance/", f"/finance/contracts/{tongliao.code}/"):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "科尔沁区" in page.text and "105,614.00" in page.text, url  # their own book
+        # 开鲁县's fund and spend, the region's totals (the contract's premium schedule, with its
+        # headcount per county, stays: premium belongs to the whole contract)
+        for other in ("228,460.00", "100,000.00", "205,614.00"):
+            assert other not in page.text, (url, other)
+    client.force_login(finance_tongliao)
+    page = client.get(f"/finance/contracts/{tongliao.code}/")
+    assert "开鲁县" in page.text and "205,614.00" in page.text
