@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .forms import ImportUploadForm
-from .identity_access import identity_access_record
+from .identity_access import identity_access_record, identity_access_record_persons
 from .masking import can_see_full_identity
 from .models import Contract, ImportBatch, InsuredPerson
 from .registry.rejected import rejected_rows_for
@@ -29,6 +29,9 @@ def workbench(request):
     can_search = user.has_perm("programs.view_insuredperson")
     search = selectors.search_persons(user, request.GET.get("q", ""), year) if can_search else None
     contracts = Contract.objects.for_user(user).select_related("program", "insurer").filter(year=year)
+    if search is not None and search.rows:
+        # the result list shows full ID numbers to the window roles; the query is not kept
+        identity_access_record_persons(user=user, persons=[row.person for row in search.rows], where=request.path)
     return render(
         request,
         "programs/workbench.html",

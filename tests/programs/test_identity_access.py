@@ -110,3 +110,20 @@ def test_the_identity_trail_is_scoped_to_the_readers_areas(client, caseworker, h
         client.force_login(reader)
         body = client.get(reverse("audit_log"), {"trail": "identity"}).text
         assert body.count("查看了完整身份") == expected, reader.username
+
+
+def test_a_search_result_with_full_ids_is_recorded_without_the_query(client, caseworker, supervisor, horqin_person):
+    client.force_login(caseworker)
+    page = client.get(reverse("home"), {"q": horqin_person.certno})
+    assert horqin_person.certno in page.text
+    access = IdentityAccess.objects.get()
+    assert (access.user, access.person, access.where) == (caseworker, horqin_person, "/")
+    client.force_login(supervisor)  # masked results: nothing recorded
+    client.get(reverse("home"), {"q": horqin_person.certno})
+    assert IdentityAccess.objects.count() == 1
+
+
+def test_an_address_carrying_an_id_number_is_kept_masked():
+    from programs.identity_access import _where
+
+    assert _where("/people/?q=15050219800301001X") == "/people/?q=1505**********001X"
