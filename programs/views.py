@@ -1,11 +1,10 @@
-import io
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
@@ -180,8 +179,9 @@ def import_batch_rejected(request, pk: int):
     if not batch.rejected_file:
         raise Http404
     name = f"{batch.file_name.rsplit('.', 1)[0]}-rejected.csv"
-    content = rejected_rows_for(request.user, batch, where=request.path)
-    return FileResponse(io.BytesIO(content), as_attachment=True, filename=name, content_type="text/csv")
+    response = StreamingHttpResponse(rejected_rows_for(request.user, batch, where=request.path), content_type="text/csv")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
 
 
 # --- headcount snapshots ------------------------------------------------------------------------
