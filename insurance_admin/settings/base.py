@@ -230,13 +230,29 @@ UNFOLD = {
     "SIDEBAR": {"show_search": True, "show_all_applications": True},
 }
 
+# Every handler masks full ID numbers in what it writes (request paths carry `?q=<ID number>`):
+# insurance_admin/core/logmasking.py; gunicorn's access log gets the same filter in CoreConfig.ready.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"mask_identities": {"()": "insurance_admin.core.logmasking.IdentityMaskingFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_identities"]},
+        # runserver's request lines (Django's own django.server handler, with the filter)
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["mask_identities"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        # Django's default console and mail_admins handlers have no mask (and ADMINS is not
+        # set): its records ("Not Found: /?q=...") reach the masked root handler instead
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 if not DEBUG:
