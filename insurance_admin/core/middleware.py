@@ -133,6 +133,11 @@ IDLE_KEY = "_idle_last_seen"
 IDLE_WRITE_EVERY = 30  # seconds: the last-seen time is written at most this often
 
 
+def idle_clock_start(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        request.session[IDLE_KEY] = int(time.time())
+
+
 class SessionIdleTimeoutMiddleware:
     """A signed-in session ends after SESSION_IDLE_TIMEOUT seconds without a request (window
     terminals are shared; the absolute SESSION_COOKIE_AGE still applies). The next request
