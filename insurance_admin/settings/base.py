@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.templatetags.static import static
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -236,6 +237,8 @@ UNFOLD = {
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": True,
     "SIDEBAR": {"show_search": True, "show_all_applications": True},
+    # related-object forms and look-ups in pop-up windows, not unfold's iframe (X-Frame-Options DENY)
+    "SCRIPTS": [lambda request: static("js/admin_popups.js")],
 }
 
 LOGGING = {

@@ -58,3 +58,21 @@ def test_site_and_admin_pages_run_under_the_policy_without_violations(seeded, li
     page.goto(f"{url}/admin/claims/claim/")
     assert page.evaluate("typeof window.Alpine") == "object"
     assert problems == []
+
+
+def test_admin_look_ups_open_in_a_pop_up_window_not_a_refused_frame(seeded, live_server, page):
+    """Unfold would load the raw-id look-up in an <iframe>, which X-Frame-Options DENY leaves
+    empty; static/js/admin_popups.js opens Django's pop-up window instead."""
+    UserFactory(username="root_popup", is_superuser=True, is_staff=True)
+    enrollment = EnrollmentFactory(person=PersonFactory(name="包宝山", area_code="150502"))
+    problems = _watch(page)
+    _login(page, live_server.url, "root_popup")
+    page.goto(f"{live_server.url}/admin/programs/enrollment/{enrollment.pk}/change/")
+    with page.context.expect_page() as popup_info:
+        page.click("a.related-lookup")
+    popup = popup_info.value
+    popup.wait_for_load_state()
+    assert "_popup=1" in popup.url and "/admin/programs/insuredperson/" in popup.url
+    assert popup.locator("#result_list").count() == 1
+    assert page.locator("#modal-content iframe").count() == 0
+    assert problems == []
