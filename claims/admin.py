@@ -213,7 +213,7 @@ class ClaimAdmin(ReadOnlyScopedAdmin):
     def slip_link(self, obj):
         if obj.status not in documents.PRINTABLE:
             return "—"
-        return format_html('<a href="{}" target="_blank">{}</a>', reverse("claim_slip", args=[obj.pk]), _("Print"))
+        return format_html('<a href="{}" target="_blank">{}</a>', reverse("claim_slip", args=[obj.pk]), _("Preview"))
 
 
 class SlipPrintInline(TabularInline):

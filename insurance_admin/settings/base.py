@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.templatetags.static import static
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -64,6 +66,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy (SECURE_CSP; the admin's SECURE_CSP_ADMIN, chosen by the next one)
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # X-Frame-Options DENY everywhere, no-store for signed-in users, the admin's CSP
+    "insurance_admin.core.middleware.SecurityHeadersMiddleware",
     # Before anything reads the database: web requests wait at most WEB_LOCK_TIMEOUT_MS for a lock.
     "insurance_admin.core.middleware.LockTimeoutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -72,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # SESSION_IDLE_TIMEOUT: a signed-in session idle that long is signed out
+    "insurance_admin.core.middleware.SessionIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Axes must be last: it turns a locked-out login into a response.
@@ -92,6 +100,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
                 "insurance_admin.core.context_processors.navigation",
             ],
         },
@@ -133,6 +142,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)  # one working day
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Signed out after this many seconds without a request (shared window terminals); 0 = never.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=15 * 60)
 
 # Failed-login throttling (django-axes): lock a username+IP pair after 5 failures for 30 min.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -228,6 +239,8 @@ UNFOLD = {
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": True,
     "SIDEBAR": {"show_search": True, "show_all_applications": True},
+    # related-object forms and look-ups in pop-up windows, not unfold's iframe (X-Frame-Options DENY)
+    "SCRIPTS": [lambda request: static("js/admin_popups.js")],
 }
 
 # Every handler masks full ID numbers in what it writes (request paths carry `?q=<ID number>`):
@@ -254,6 +267,38 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
+
+# --- Content-Security-Policy (Django's own middleware): only this site's files; an inline
+# <script>/<style> runs only with the request's nonce (`{{ csp_nonce }}`). Style attributes stay
+# allowed (style-src-attr): progress bars and chart boxes are sized by them, and CSS in an
+# attribute can neither run script nor read the page. The admin (django-unfold: Alpine.js
+# evaluates its expressions, inline <style> blocks) gets SECURE_CSP_ADMIN from
+# SecurityHeadersMiddleware.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+SECURE_CSP_ADMIN = {
+    **SECURE_CSP,
+    "script-src": [CSP.SELF, CSP.NONCE, CSP.UNSAFE_EVAL],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],  # a nonce here would switch 'unsafe-inline' off
+}
+X_FRAME_OPTIONS = "DENY"  # and SecurityHeadersMiddleware overrides views that ask for SAMEORIGIN
+
+# HTTPS only, told to browsers (HSTS): set once the site is served over HTTPS alone.
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False) else None
 
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
