@@ -88,6 +88,7 @@ MESSAGES = {
     "changed_settlement": _("Settlement %(value)s was already imported with different content; correct it by a deduction or recovery, not by re-import."),
     "other_contract": _("Settlement %(value)s belongs to another contract or is a manual claim."),
     "failed": _("The import failed: %(detail)s"),
+    "check_failed": _("The check of the file failed: %(detail)s"),
 }
 
 
