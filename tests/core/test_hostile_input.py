@@ -414,6 +414,15 @@ def test_contract_setup_forms_refuse_hostile_values_by_name(client, finance_user
     assert _finance_state(zhenping) == before
 
 
+@pytest.mark.parametrize("deposit", ["abc", NUL, "99999999999999999999", "1e30", ""], ids=ids)
+def test_cases_closed_for_a_forged_deposit_id_is_404_not_500(client, finance_user, zhenping, deposit):
+    client.force_login(finance_user)
+    before = _finance_state(zhenping)
+    response = client.post(f"/finance/contracts/{zhenping.code}/do/closed/", {"closed_on": "2026-03-01", "deposit": deposit})
+    assert response.status_code == 404
+    assert _finance_state(zhenping) == before
+
+
 @pytest.mark.parametrize("count", ["99999999999999999999", "1e30", NUL], ids=ids)
 def test_headcounts_beyond_any_county_are_refused(client, finance_user, zhenping, count):
     client.force_login(finance_user)
