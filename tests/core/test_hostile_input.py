@@ -579,3 +579,26 @@ def test_a_batch_left_validating_by_a_dead_worker_is_taken_up_again(db):
                                  uploaded_file=upload(csv_bytes([tongliao_row("S1", person)])), user=user)
     HospitalBatch.objects.filter(pk=batch.pk).update(status=HospitalBatch.Status.VALIDATING)  # the worker died here
     assert imports.batch_validate(batch.pk).status == HospitalBatch.Status.VALIDATED
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"hifp_pay": "1e30"}, [(2, "hifp_pay（统筹基金支出）", "金额 1e30 过大（最多 999,999,999,999.99）。")]),
+    ({"hifp_pay": "123456789012345"}, [(2, "hifp_pay（统筹基金支出）", "金额 123456789012345 过大（最多 999,999,999,999.99）。")]),
+    ({"hifp_pay": "NaN"}, [(2, "hifp_pay（统筹基金支出）", "“NaN”不是金额。")]),
+    ({"hifmi_pay": "-Infinity"}, [(2, "hifmi_pay（大病保险支出）", "“-Infinity”不是金额。")]),
+    ({"psn_name": "包\x00宝山"}, [(2, "psn_name（姓名）", "该值含有空字符（\\x00）。")]),
+    ({"certno": "1\x00"}, [(2, "certno（身份证号）", "该值含有空字符（\\x00）。")]),
+    ({"enddate": "9999-12-31", "setl_time": ""},
+     [(2, "enddate（出院日期）", "日期 9999-12-31 不在合同期间 2025-01-01 – 2025-12-31 内。")]),
+], ids=["1e30", "15-digits", "NaN", "-Infinity", "NUL-name", "NUL-certno", "9999-12-31"])
+def test_hostile_cells_in_a_hospital_file_refuse_it_by_row_and_column(overrides, expected):
+    user = UserFactory(username="fin_tl", role="finance", area_codes=["150500"])
+    person = EnrollmentFactory(person=PersonFactory(name="包宝山")).person
+    contract = Contract.objects.get(code="tongliao-2025")
+    before = (Settlement.objects.count(), Deduction.objects.count(), Recovery.objects.count())
+    batch = imports.batch_upload(contract=contract, month=dt.date(2025, 3, 1), user=user,
+                                 uploaded_file=upload(csv_bytes([tongliao_row("S1", person, **overrides)])))
+    batch = imports.batch_validate(batch.pk)
+    assert batch.status == HospitalBatch.Status.REFUSED
+    assert [(e["row"], e["column"], e["message"]) for e in imports.rendered_errors(batch.errors)] == expected
+    assert (Settlement.objects.count(), Deduction.objects.count(), Recovery.objects.count()) == before
