@@ -602,3 +602,41 @@ def test_hostile_cells_in_a_hospital_file_refuse_it_by_row_and_column(overrides,
     assert batch.status == HospitalBatch.Status.REFUSED
     assert [(e["row"], e["column"], e["message"]) for e in imports.rendered_errors(batch.errors)] == expected
     assert (Settlement.objects.count(), Deduction.objects.count(), Recovery.objects.count()) == before
+
+
+@pytest.mark.parametrize(("value", "cleaned", "error"), [
+    ("999999999999.99", Decimal("999999999999.99"), None),
+    ("000000000000001.50", Decimal("1.50"), None),
+    (" 12.5 ", Decimal("12.5"), None),
+    ("1000000000000.00", None, "金额 1000000000000.00 过大（最多 999,999,999,999.99）。"),
+    ("1.005", None, "金额 1.005 超过两位小数。"),
+    ("-0.01", None, "金额 -0.01 为负数。"),
+    ("1E5", None, "“1E5”不是金额。"),
+    ("1,000", None, "“1,000”不是金额。"),
+    ("１２", None, "“１２”不是金额。"),
+    ("9" * 41, None, "“99999999999999999999…”不是金额。"),
+    ("sNaN", None, "“sNaN”不是金额。"),
+])
+def test_money_field_boundaries(value, cleaned, error):
+    from django import forms
+
+    from insurance_admin.core.forms import FieldNamedErrors, MoneyField
+
+    class Form(FieldNamedErrors, forms.Form):
+        amount = MoneyField(label="金额（元）")
+
+    form = Form({"amount": value})
+    assert form.is_valid() is (error is None)
+    if error is None:
+        assert form.cleaned_data["amount"] == cleaned
+    else:
+        assert form.errors["amount"] == [f"金额（元）：{error}"]
+
+
+def test_the_largest_amounts_the_columns_hold_give_a_result_not_a_500(client, caseworker, horqin_person):
+    client.force_login(caseworker)
+    response = client.post(reverse("trial", args=[horqin_person.pk, "tongliao-2025"]),
+                           _trial_data(inscp_scp_amt="999999999999.99", hifp_pay="0"))
+    assert response.status_code == 200
+    [result] = response.context["results"]
+    assert Decimal("0") < result["payable"] <= Decimal("380000.00")  # the contract's cap
