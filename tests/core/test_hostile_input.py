@@ -640,3 +640,25 @@ def test_the_largest_amounts_the_columns_hold_give_a_result_not_a_500(client, ca
     assert response.status_code == 200
     [result] = response.context["results"]
     assert Decimal("0") < result["payable"] <= Decimal("380000.00")  # the contract's cap
+
+
+@pytest.mark.parametrize("cell", [{"psn_name": "包\x00山"}, {"certno": "1505\x00"}, {"admdvs": "\x00"}],
+                         ids=["name", "certno", "admdvs"])
+def test_an_enrollment_list_with_nul_is_refused_at_upload_with_a_message(client, cell):
+    from programs.models import ImportBatch, InsuredPerson
+    from tests.programs.registry_helpers import csv_bytes as list_bytes
+    from tests.programs.registry_helpers import person_row
+
+    user = UserFactory(username="root", is_superuser=True)
+    client.force_login(user)
+    data = list_bytes([person_row(1), person_row(2, **cell)], encoding="utf-8")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client.post(reverse("import_batch_list"), {
+        "contract": Contract.objects.get(code="tongliao-2025").pk, "file": SimpleUploadedFile("list.csv", data),
+        "effective_date": "2025-01-01", "mode": "full", "source": "group",
+    })
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"] == [
+        "文件含有空字符（\\x00），不是文本名单；请另存为 UTF-8 CSV 或 XLSX 后再上传。"]
+    assert not ImportBatch.objects.exists() and not InsuredPerson.objects.exists()
