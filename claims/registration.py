@@ -199,6 +199,8 @@ def claim_register(
         )
     if begndate and begndate > enddate:
         raise RegistrationRefused(_("The admission date is after the discharge date."), code="dates")
+    if enddate > today:
+        raise RegistrationRefused(_("The discharge date %(date)s is in the future.") % {"date": enddate}, code="future_discharge")
     terms = terms_of(contract)
     if terms and terms.filing_window_months is not None:
         last = deadlines.filing_deadline(contract.period_end, terms.filing_window_months)
@@ -219,6 +221,8 @@ def claim_register(
               "register anyway.") % {"list": "; ".join(d.label for d in duplicates)},
             code="possible_duplicate", links=[(d.label, d.url) for d in duplicates],
         )
+    if documents:
+        _check_received_on(received_on, enddate, today)
     claim = Claim(
         claim_no=f"tmp-{timezone.now().timestamp()}-{user.pk}",
         contract=contract, person=person, area=enrollment.area, registered_by=user,
@@ -281,6 +285,17 @@ def _check_records(records: list[dict]) -> None:
             )
 
 
+def _check_received_on(received_on: dt.date, enddate: dt.date, today: dt.date) -> None:
+    """Documents about a stay exist only after the discharge, and not after today."""
+    if received_on < enddate:
+        raise RegistrationRefused(
+            _("The documents cannot have been received (%(received)s) before the discharge (%(discharge)s).")
+            % {"received": received_on, "discharge": enddate}, code="received_before_discharge",
+        )
+    if received_on > today:
+        raise RegistrationRefused(_("The date %(value)s is in the future.") % {"value": received_on}, code="received_in_future")
+
+
 def _receive(claim: Claim, documents, received_on: dt.date, user) -> int:
     have = set(claim.documents.values_list("requirement_id", flat=True))
     new = [ClaimDocument(claim=claim, requirement=r, received_on=received_on, received_by=user)
@@ -298,6 +313,7 @@ def claim_documents_receive(*, claim: Claim, documents: list[DocumentRequirement
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     if claim.status not in (S.REGISTERED, S.RETURNED):
         raise ValidationError(_("Documents are recorded only while a claim is registered or returned."))
+    _check_received_on(received_on, claim.enddate, timezone.localdate())
     _receive(claim, documents, received_on, user)
     if claim.status == S.REGISTERED and not missing_documents(claim):
         from .workflow import claim_transition

@@ -216,7 +216,10 @@ def _setup_penalty(contract, d, user, request):
 
 
 def _setup_cases_closed(contract, d, user, request):
-    deposit = get_object_or_404(GuaranteeDeposit.objects.for_user(user), contract=contract, pk=request.POST.get("deposit"))
+    pk = request.POST.get("deposit", "")
+    if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):  # a forged id: as unknown as a missing one
+        raise Http404
+    deposit = get_object_or_404(GuaranteeDeposit.objects.for_user(user), contract=contract, pk=pk)
     services.deposit_cases_closed(deposit=deposit, closed_on=d["closed_on"], objection=d["objection"], user=user)
 
 
