@@ -26,7 +26,8 @@ MAX_AMOUNT = Decimal("999999999999.99")
 MIN_DATE = dt.date(1900, 1, 1)
 MAX_DATE = dt.date(2100, 12, 31)
 
-_AMOUNT_RE = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
+# Plain digits, or digits grouped by thousands with commas as people type them ("10,000,000.00").
+_AMOUNT_RE = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?", re.ASCII)
 _SHOWN = 20  # characters of a refused value quoted back
 
 
@@ -61,7 +62,8 @@ class FieldNamedErrors:
 class MoneyField(forms.DecimalField):
     """An amount in yuan for a `DecimalField(max_digits=14, decimal_places=2)` column: plain
     digits with at most two decimals, within 0 (or `min_value`) .. 999,999,999,999.99.
-    `NaN`, `Infinity`, exponents, thousands separators and non-ASCII digits are refused."""
+    Thousands separators are accepted where they group correctly ("10,000,000.00"); `NaN`,
+    `Infinity`, exponents, misplaced commas and non-ASCII digits are refused."""
 
     default_error_messages = {
         "invalid": _("“%(value)s” is not an amount."),
@@ -86,6 +88,7 @@ class MoneyField(forms.DecimalField):
             text = str(value).strip()
         if len(text) > 40 or not _AMOUNT_RE.fullmatch(text):
             raise ValidationError(self.error_messages["invalid"], code="invalid", params={"value": shown(text)})
+        text = text.replace(",", "")
         whole, _dot, cents = text.lstrip("-").partition(".")
         if len(whole.lstrip("0")) > 12:
             raise ValidationError(self.error_messages["too_large"], code="too_large", params={"value": shown(text)})
