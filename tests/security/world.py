@@ -39,6 +39,7 @@ ROLE_AREAS = {
     "caseworker": A_COUNTY,
     "reviewer": A_REGION,
     "finance": A_REGION,
+    "finance_county": A_COUNTY,  # finance documents of one county (clearing, reports)
     "supervisor": A_REGION,
     "administrator": A_REGION,
 }
@@ -67,7 +68,7 @@ def _guard_users() -> dict:
         user = User.objects.create(username=f"guard_{role}", is_staff=True, first_name=f"守卫{role}")
         user.set_password(GUARD_PASSWORD)
         user.save()
-        user.groups.set([Group.objects.get(name=role)])
+        user.groups.set([Group.objects.get(name=role.removesuffix("_county"))])
         user.areas.set([Area.objects.get(code=code)])
         users[role] = user
     # Staff member of area A without any permission: every write must be refused.
@@ -303,9 +304,15 @@ _MIN_LEN = 3
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
+#: Free-text fields whose values are a shared vocabulary offered on forms, not identifiers.
+VOCABULARY_FIELDS = {("programs.enrollment", "category_detail")}
+
+
 def _text_values(obj) -> list[str]:
     values = []
     for field in obj._meta.concrete_fields:
+        if (obj._meta.label_lower, field.name) in VOCABULARY_FIELDS:
+            continue
         if isinstance(field, (models.CharField, models.TextField)) and not field.choices and not field.primary_key:
             value = getattr(obj, field.attname)
             if value:
