@@ -209,7 +209,7 @@ def deadlines_scan(*, today: dt.date | None = None) -> ScanResult:
 
 
 def _due_stages(today: dt.date) -> list[tuple[str, Q, Callable[[Deadline], str]]]:
-    open_ = Q(met_on__isnull=True) | Q(met_on__gt=today)
+    open_ = Q(met_on__isnull=True)  # met by now (whatever day the scan is for): nothing to remind
     escalate_from = today - dt.timedelta(days=escalate_after_days())
     return [
         (STAGE.DUE_SOON, open_ & Q(remind_on__lte=today, due_date__gte=today), lambda d: d.role),
