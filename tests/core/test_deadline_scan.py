@@ -154,3 +154,50 @@ def test_the_daily_scan_is_a_database_crontab_due_at_06_00_shanghai_time(celery_
     assert due_at(dt.datetime(2026, 12, 6, 6, 0, 5, tzinfo=SHANGHAI)) is True
     assert due_at(dt.datetime(2026, 12, 6, 5, 59, tzinfo=SHANGHAI)) is False  # 21:59 UTC
     assert due_at(dt.datetime(2026, 12, 5, 14, 0, tzinfo=SHANGHAI)) is False  # 06:00 UTC is not the hour
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_scanning_at_once_create_and_mail_each_reminder_once(seeded, settings):
+    """Two scans started together (a second beat firing, a redelivered message on another
+    worker): the unique key and the e-mail claim leave one inbox row and one e-mail per
+    recipient. On PostgreSQL the two really overlap; SQLite serialises their writes."""
+    import threading
+
+    from django.db import close_old_connections, connection
+
+    from tests.factories import EnrollmentFactory, PersonFactory
+
+    settings.DEADLINE_DUE_SOON_DAYS = {"default": 5, "claim_service": 3}
+    caseworker = UserFactory(username="cw_race", role="caseworker", area_codes=["150502"], email="race@example.cn")
+    UserFactory(username="cw_race2", role="caseworker", area_codes=["150500"], email="race2@example.cn")
+    person = EnrollmentFactory(person=PersonFactory(name="包宝山", area_code="150502")).person
+    contract = Contract.objects.get(code="tongliao-2025")
+    registration.claim_register(
+        user=caseworker, person=person, contract=contract, claim_kind="inpatient", place="in_region",
+        fixmedins_code="H1", fixmedins_name="通辽市医院", begndate=dt.date(2025, 9, 1), enddate=dt.date(2025, 9, 10),
+        records=[{"setl_id": "M-R1", "medfee_sumamt": D("100.00"), "inscp_scp_amt": D("100.00"), "hifp_pay": D("0")}],
+        documents=registration.requirements_for(program=contract.program, claim_kind="inpatient", place="in_region"),
+        received_on=dt.date(2025, 9, 26))
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def scan():
+        try:
+            barrier.wait(timeout=10)
+            results.append(deadlines_scan(today=dt.date(2025, 10, 14)))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=scan) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sorted(Notification.objects.values_list("recipient__username", "stage")) == [
+        ("cw_race", "due_soon"), ("cw_race2", "due_soon")]
+    assert sum(r.emails_sent for r in results) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["race2@example.cn", "race@example.cn"]
