@@ -75,13 +75,18 @@ def payable_sync(payable: HospitalPayable, user=None) -> None:
                    label=f"{payable.fixmedins_name} {payable.period:%Y-%m}", rule=payable.reference, met=met, **common)
 
 
-def fund_sync(fund: RevolvingFund, user=None) -> None:
+def fund_sync(fund: RevolvingFund, user=None, entry_kind: str | None = None) -> None:
+    """The opening's deadline and the top-ups'. A debit (a claim paid from the fund, the
+    frequent movement) meets or re-opens none of them: nothing to do."""
+    if entry_kind == E.DEBIT:
+        return
     paid, last = _booked(fund, [E.OPENING])
     met = Met(on=last, what="opening amount paid in", by=user) if fund.opening_amount > 0 and paid >= fund.opening_amount else None
     deadline_track(kind="revolving_opening", obj=fund, due_date=fund.due_date if fund.opening_amount > 0 else None,
                    label=fund.contract.code, rule=fund.basis, met=met, **_common(fund.contract))
-    for topup in fund.topups.all():
-        topup_sync(topup, user=user, fund=fund)
+    if entry_kind in (None, E.TOPUP, E.REVERSAL):
+        for topup in fund.topups.all():
+            topup_sync(topup, user=user, fund=fund)
 
 
 def topup_due(month: dt.date) -> dt.date:
@@ -135,11 +140,13 @@ SYNC = {
 }
 
 
-def sync(obj, *, user=None) -> None:
+def sync(obj, *, user=None, entry_kind: str | None = None) -> None:
     """Bring the deadline records of a finance row in step with it (rows without obligations
-    are ignored)."""
+    are ignored); `entry_kind` is the ledger entry just booked against it, if any."""
     func = SYNC.get(type(obj))
-    if func is not None:
+    if func is fund_sync:
+        fund_sync(obj, user=user, entry_kind=entry_kind)
+    elif func is not None:
         func(obj, user=user)
 
 

@@ -118,7 +118,7 @@ def _book(target, *, kind: str, amount: Decimal, booked_on: dt.date, user, refer
     # F() so that the stored balance is the database's own sum even if the object was stale
     type(target).objects.filter(pk=target.pk).update(**{field: F(field) + amount})
     target.refresh_from_db(fields=[field])
-    deadlines.sync(target, user=user)
+    deadlines.sync(target, user=user, entry_kind=kind)
     return entry
 
 
