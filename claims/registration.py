@@ -352,4 +352,44 @@ def claim_extend(*, claim: Claim, reason: str, user) -> Claim:
     claim.extended_by = user
     claim_deadline_set(claim)
     claim.save()
+    claim_deadline_track(claim, user=user)
     return claim
+
+
+# --- the claim's deadline record (insurance_admin.core.deadlines) ---------------------------
+
+#: the role that answers for a claim's service time
+CLAIM_DEADLINE_ROLE = "caseworker"
+
+
+def claim_deadline_track(claim: Claim, *, user=None, met_on: dt.date | None = None) -> None:
+    """Keep the claim's deadline record in step with the claim (same transaction): tracked
+    from complete documents, met once the claim is paid (or closed by rejection/withdrawal),
+    re-opened with its new due date when a returned claim is completed again."""
+    from insurance_admin.core.deadlines import Met, deadline_track
+
+    met = None
+    if claim.status in CLOSED:
+        met = Met(on=met_on or timezone.localdate(), what=f"claim {claim.status}", by=user)
+    rule = deadline_rule(claim) if claim.due_date is not None else None
+    deadline_track(
+        kind="claim_service", obj=claim, due_date=claim.due_date, label=claim.claim_no, role=CLAIM_DEADLINE_ROLE,
+        contract_id=claim.contract_id, area_id=claim.area_id, provisional=claim.due_provisional, rule=claim.due_rule,
+        working_days=rule is not None and rule.unit == deadlines.WORKING,
+        link=reverse("claim_detail", args=[claim.pk]), met=met,
+    )
+
+
+def claims_deadlines_backfill() -> int:
+    """Derive the deadline records of every claim with a due date (idempotent); a closed claim's
+    deadline is met on the day of its closing status change."""
+    closed_on = {}
+    for claim_id, at in (ClaimStatusChange.objects.filter(to_status__in=CLOSED).order_by("at")
+                         .values_list("claim_id", "at")):
+        closed_on[claim_id] = timezone.localdate(at)
+    count = 0
+    for claim in Claim.objects.filter(due_date__isnull=False).iterator(chunk_size=2000):
+        with transaction.atomic():
+            claim_deadline_track(claim, met_on=closed_on.get(claim.pk))
+        count += 1
+    return count

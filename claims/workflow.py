@@ -74,6 +74,7 @@ def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents
     locked.status = to
     locked.save()
     ClaimStatusChange.objects.create(claim=locked, from_status=previous, to_status=to, by=user, reason=reason)
+    registration.claim_deadline_track(locked, user=user)
     return locked
 
 

@@ -217,12 +217,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "finance.tasks.revolving_topups_monthly",
         "schedule": crontab(minute=30, hour=6, day_of_month=1),
     },
+    # Deadlines (issue 20): states, reminders and escalations every morning, local time.
+    "deadlines-daily-scan": {
+        "task": "insurance_admin.core.tasks.deadlines_scan",
+        "schedule": crontab(minute=0, hour=6),
+    },
     # Staging tables of registry imports nobody confirmed, finished or will restart.
     "registry-stages-clean": {
         "task": "programs.tasks.import_stages_clean_task",
         "schedule": crontab(minute=15, hour=3),
     },
 }
+# Deadline reminders: calendar days before the due date per deadline kind ("default" for the
+# rest); days after the due date when the escalation role is told; who that is.
+DEADLINE_DUE_SOON_DAYS = {"default": 5, "claim_service": 3, "premium_installment": 10}
+DEADLINE_ESCALATE_AFTER_DAYS = env.int("DEADLINE_ESCALATE_AFTER_DAYS", default=3)
+DEADLINE_ESCALATION_ROLE = "supervisor"
+# --- E-mail (reminders): console in the embedded default; production sets EMAIL_BACKEND (SMTP) and EMAIL_HOST…
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@insurance-admin.local")
+SITE_URL = env.str("SITE_URL", default="")  # prefixes the links in reminder e-mails
 REGISTRY_STAGE_KEEP_DAYS = 7  # an unconfirmed or failed import keeps its checked rows this long
 REGISTRY_BULK_MIN_ROWS = 100_000  # a first list this big (and >= the registry) rebuilds indexes
 
