@@ -1,6 +1,7 @@
 """The layer contract (pyproject.toml, [tool.importlinter]) holds: no lower layer imports a
 higher one beyond the imports listed there as debt."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,5 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_no_lower_layer_imports_a_higher_one():
     lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
     assert lint, "import-linter is a dev dependency (pip install -e '.[dev]')"
-    proc = subprocess.run([lint, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    # PYTHONPATH: analyse this tree, whichever checkout the virtualenv's editable install names
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([lint, "--no-cache"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

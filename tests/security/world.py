@@ -168,6 +168,16 @@ def _extras() -> None:
         for terms in model.objects.all():
             terms.save()
 
+    # Inbox reminders of deadlines in area B and in area A, each to a demo user of that area
+    # (never to a guard user: marking one's own reminder read is a write the user may make).
+    from insurance_admin.core.models import Deadline, Notification
+
+    for username, contract in (("caseworker_taikang", "taikang-2025"), ("caseworker", "tongliao-2025")):
+        deadline = Deadline.objects.filter(contract__code=contract).order_by("pk").first()
+        assert deadline is not None, f"the demo data has no deadline of {contract}"
+        Notification.objects.create(recipient=User.objects.get(username=username), deadline=deadline,
+                                    stage=Notification.Stage.OVERDUE, text=f"守卫提醒 {deadline.label}", link="/")
+
     # Users of other areas: one of area B, one bound to A and B (an A administrator must not
     # see or change either).
     b_admin = User.objects.create(username="guard_b_admin", is_staff=True, first_name="朝阳哨兵管理员")
