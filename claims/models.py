@@ -108,6 +108,11 @@ class SettlementCheck(models.Model):
     difference = models.DecimalField(_("difference"), **MONEY, null=True, blank=True, help_text=_("engine − platform"))
     plan_version = models.PositiveIntegerField(_("plan version"))
     recomputed_at = models.DateTimeField(_("recomputed at"))
+    not_covered = models.CharField(
+        _("not covered"), max_length=200, blank=True,
+        help_text=_("why the person was not covered on the discharge date, naming the period (the engine pays 0); "
+                    "empty: covered"),
+    )
 
     class Meta:
         verbose_name = _("verification")

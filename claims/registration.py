@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from insurance_admin.core.workdays import load_calendar
+from programs.coverage import coverage_timeline
 from programs.models import Contract, InsuredPerson
 
 from . import deadlines
@@ -199,6 +200,11 @@ def claim_register(
         )
     if begndate and begndate > enddate:
         raise RegistrationRefused(_("The admission date is after the discharge date."), code="dates")
+    timeline = coverage_timeline(person=person, contract=contract)
+    for day in sorted({enddate, *(r["enddate"] for r in records if r.get("enddate"))}):
+        coverage = timeline.on(day)
+        if not coverage.covered:  # the year and the cover of a record are those of its discharge date
+            raise RegistrationRefused(coverage.message, code="not_covered")
     terms = terms_of(contract)
     if terms and terms.filing_window_months is not None:
         last = deadlines.filing_deadline(contract.period_end, terms.filing_window_months)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from . import registration
 from .models import Claim, ClaimStatusChange, Settlement
-from .services import ROW_FIELDS, calculation_commit, row_record, trial_calculate
+from .services import ROW_FIELDS, NotCovered, calculation_commit, row_record, trial_calculate
 
 S = Claim.Status
 
@@ -58,12 +58,15 @@ def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents
             )
         locked.documents_complete_on = documents_complete_on or timezone.localdate()
         registration.claim_deadline_set(locked)
-    if to == S.CALCULATED:
-        locked.trial_payable = _trial(locked)
-    if to == S.APPROVED:
-        if user.pk == locked.registered_by_id:
-            raise PermissionDenied(_("The reviewer who approves cannot be the caseworker who registered the claim."))
-        _approve(locked, user)
+    try:
+        if to == S.CALCULATED:
+            locked.trial_payable = _trial(locked)
+        if to == S.APPROVED:
+            if user.pk == locked.registered_by_id:
+                raise PermissionDenied(_("The reviewer who approves cannot be the caseworker who registered the claim."))
+            _approve(locked, user)
+    except NotCovered as exc:  # discharged where the person was not covered: pays nothing
+        raise TransitionRefused(str(exc), code="not_covered") from None
     previous = locked.status
     locked.status = to
     locked.save()

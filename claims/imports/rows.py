@@ -105,6 +105,10 @@ def column_label(column: str) -> str:
 
 
 def render_error(error: dict) -> str:
+    if error["code"] == "not_covered":
+        from programs.coverage import not_covered_message
+
+        return not_covered_message(**error["params"])
     message = MESSAGES.get(error["code"], error["code"])
     return str(message) % error.get("params", {}) if error.get("params") else str(message)
 
@@ -431,6 +435,9 @@ def resolve_chunk(rows: list[ChunkRow], ctx: RowContext, scope: frozenset | None
         .filter(contract=ctx.contract, person_id__in=set(by_psn.values()) | set(by_cert.values()))
         .values_list("person_id", "area_id")
     )
+    from programs.coverage import coverage_timelines
+
+    timelines = coverage_timelines(contract=ctx.contract, person_ids=list(enrolled))
     known = {
         s["setl_id"]: s
         for s in Settlement.objects.filter(setl_id__in=[r.values["setl_id"] for r in rows]).values(
@@ -455,6 +462,11 @@ def resolve_chunk(rows: list[ChunkRow], ctx: RowContext, scope: frozenset | None
         row.area_id = enrolled.get(row.person_id)
         if row.area_id is None:
             errors.add(number, "psn_no" if v["psn_no"] else "certno", "not_enrolled", contract=ctx.contract.name)
+            continue
+        coverage = timelines[row.person_id].on(v["enddate"])
+        if not coverage.covered:  # discharged where the person was not covered (the period named)
+            errors.add(number, "enddate", "not_covered", reason=coverage.reason, on=coverage.on,
+                       start=coverage.period_from or "", end=coverage.period_to or "")
             continue
         if scope is not None and row.area_id not in scope:
             from programs.models import Area
