@@ -223,3 +223,11 @@ class DocumentsForm(forms.Form):
 
 class ExtensionForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("reason for the extension"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PaymentForm(forms.Form):
+    """What finance records with the PAID step; the workflow names whatever is missing."""
+
+    paid_on = forms.DateField(label=gettext_lazy("payment date"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}))
+    voucher_no = forms.CharField(label=gettext_lazy("voucher number"), max_length=40, required=False)

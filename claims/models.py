@@ -247,6 +247,9 @@ class Claim(models.Model):
     approved_by = models.ForeignKey("accounts.User", verbose_name=_("approved by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     payable = models.DecimalField(_("payable"), **MONEY, null=True, blank=True)
+    # the payment, recorded by finance with the PAID step (its ledger entry carries them too)
+    paid_on = models.DateField(_("payment date"), null=True, blank=True)
+    payment_voucher = models.CharField(_("voucher number"), max_length=40, blank=True)
     history = HistoricalRecords()
 
     objects = ClaimQuerySet.as_manager()

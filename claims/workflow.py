@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import registration
+from . import hooks, registration
 from .models import Claim, ClaimStatusChange, Settlement
 from .services import ROW_FIELDS, NotCovered, calculation_commit, row_record, trial_calculate
 
@@ -38,7 +38,8 @@ class TransitionRefused(ValidationError):
 
 
 @transaction.atomic
-def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents_complete_on=None) -> Claim:
+def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents_complete_on=None,
+                     paid_on=None, voucher_no: str = "") -> Claim:
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
     allowed = TRANSITIONS[locked.status]
     if to not in allowed:
@@ -67,6 +68,8 @@ def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents
             _approve(locked, user)
     except NotCovered as exc:  # discharged where the person was not covered: pays nothing
         raise TransitionRefused(str(exc), code="not_covered") from None
+    if to == S.PAID:
+        _pay(locked, user, paid_on, voucher_no.strip())
     previous = locked.status
     locked.status = to
     locked.save()
@@ -98,3 +101,16 @@ def _approve(claim: Claim, user) -> None:
     claim.payable = sum((c.payable for c in calculations), Decimal("0"))
     claim.approved_by = user
     claim.approved_at = timezone.now()
+
+
+def _pay(claim: Claim, user, paid_on, voucher_no: str) -> None:
+    """Record the payment and book it in the same transaction (finance's handler, registered
+    in claims.hooks, debits the fund the contract's terms name). Refused, naming the fields,
+    without payee account, payment date and voucher number."""
+    missing = [label for label, value in ((_("payee account"), claim.bank_account.strip()),
+                                          (_("payment date"), paid_on), (_("voucher number"), voucher_no)) if not value]
+    if missing:
+        raise TransitionRefused(_("A payment needs %(fields)s.") % {"fields": "、".join(missing)}, code="payment")
+    claim.paid_on, claim.payment_voucher = paid_on, voucher_no
+    hooks.claim_paid_notify(hooks.ClaimPayment(claim=claim, amount=claim.payable, paid_on=paid_on, voucher_no=voucher_no,
+                                               payee_account=claim.bank_account.strip(), user=user))

@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class FinanceConfig(AppConfig):
     name = "finance"
     verbose_name = _("Finance")
+
+    def ready(self) -> None:
+        # claims calls this inside the claim's PAID transition (claims/hooks.py): the payment
+        # leaves the contract's fund in the same transaction.
+        from claims.hooks import register_claim_paid
+
+        from .services import claim_payment_book
+
+        register_claim_paid(claim_payment_book)
