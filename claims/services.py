@@ -228,8 +228,10 @@ def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progre
     persons = {str(person_id): engine_attributes(timeline) for person_id, timeline in timelines.items()}
     evaluator = Evaluator(benefit_plan.engine_plan(), persons)
 
-    def coverage_of(person_id: int, day) -> Coverage:
-        return timeline_or_empty(timelines, person_id, contract).on(day)
+    def coverage_of(person_id: int, day) -> Coverage | None:
+        """None when covered (the common case, answered without building a Coverage)."""
+        timeline = timeline_or_empty(timelines, person_id, contract)
+        return None if timeline.covers(day) else timeline.on(day)
 
     now = timezone.now()
     summary = RecomputeSummary(0, 0, ZERO, ZERO)
@@ -266,7 +268,7 @@ def _check_rows(evaluator, coverage_of, chunk, platform_index, contract_id, vers
     with translation.override(settings.LANGUAGE_CODE):  # stored text: the installation's language
         for row in chunk:
             coverage = coverage_of(row[1], row[3])
-            if not coverage.covered:
+            if coverage is not None:
                 flags[row[0]] = coverage.message[:200]
     covered = [r for r in chunk if r[0] not in flags]
     result = evaluator.run([row_record(r) for r in covered])

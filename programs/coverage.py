@@ -135,6 +135,16 @@ class CoverageTimeline:
         return Coverage(day, True, COVERED, since if day >= since else start, end, e["id"], e["area_id"], e["category"],
                         e["category_detail"], e["employment"], **fixed)
 
+    def covers(self, day: dt.date) -> bool:
+        """`on(day).covered`, without building the answer in the common case (an enrollment
+        without dated states, not suspended): the recomputation asks it for every record."""
+        e = self.enrollment
+        if e is None or self.periods or e["status"] == Enrollment.Status.SUSPENDED:
+            return self.on(day).covered
+        end = e["enrolled_to"]
+        return (self.period_start <= day <= self.period_end and e["enrolled_from"] <= day
+                and (end is None or day <= end))
+
     def attribute_changes(self) -> list[tuple[dt.date, dict]]:
         """The rule attributes from each date on which they changed while covered, ascending
         (one entry for a person whose attributes never changed in the year)."""

@@ -93,3 +93,18 @@ def test_attributes_are_those_of_the_date_and_the_batch_loader_agrees(tongliao):
     timeline = coverage_timelines(contract=tongliao)[person.pk]
     assert timeline.on(D(2025, 3, 10)) == march and timeline.on(D(2025, 8, 10)) == august
     assert [start for start, _ in timeline.attribute_changes()] == [D(2025, 1, 1), D(2025, 7, 1)]
+
+
+def test_the_quick_answer_agrees_with_the_full_one_on_every_day(tongliao):
+    horqin = Area.objects.get(code="150502")
+    plain = EnrollmentFactory(enrolled_from=D(2025, 3, 1), status="terminated", enrolled_to=D(2025, 9, 30))
+    changed = EnrollmentFactory(status="suspended", attributes_from=D(2025, 10, 1))
+    EnrollmentPeriod.objects.create(enrollment=changed, area=horqin, category="ordinary", employment="active",
+                                    status="exited", valid_from=D(2025, 1, 1), valid_to=D(2025, 2, 28))
+    timelines = coverage_timelines(contract=tongliao)
+    for enrollment in (plain, changed):
+        timeline = timelines[enrollment.person_id]
+        for offset in range(-3, 370):
+            day = D(2025, 1, 1) + dt.timedelta(days=offset)
+            assert timeline.covers(day) == timeline.on(day).covered, (enrollment, day)
+
