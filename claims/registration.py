@@ -200,8 +200,20 @@ def claim_register(
         )
     if begndate and begndate > enddate:
         raise RegistrationRefused(_("The admission date is after the discharge date."), code="dates")
+    discharges = sorted({enddate, *(r["enddate"] for r in records if r.get("enddate"))})
+    if discharges[-1] > today:
+        raise RegistrationRefused(
+            _("Discharge date %(date)s is in the future (today is %(today)s).") % {"date": discharges[-1], "today": today},
+            code="future_discharge",
+        )
+    if documents and received_on < discharges[-1]:
+        raise RegistrationRefused(
+            _("Documents received on %(received)s, before the discharge date %(date)s.")
+            % {"received": received_on, "date": discharges[-1]},
+            code="received_before_discharge",
+        )
     timeline = coverage_timeline(person=person, contract=contract)
-    for day in sorted({enddate, *(r["enddate"] for r in records if r.get("enddate"))}):
+    for day in discharges:
         coverage = timeline.on(day)
         if not coverage.covered:  # the year and the cover of a record are those of its discharge date
             raise RegistrationRefused(coverage.message, code="not_covered")
@@ -277,6 +289,13 @@ def _check_records(records: list[dict]) -> None:
                 links=[(where, reverse("claim_detail", args=[existing.claim_id]) if existing.claim_id
                         else reverse("admin:claims_settlement_change", args=[existing.pk]))],
             )
+        hifp, inscp = Decimal(record.get("hifp_pay") or 0), Decimal(record.get("inscp_scp_amt") or 0)
+        if hifp > inscp:
+            raise RegistrationRefused(
+                _("Record %(n)s: basic pooled fund paid (hifp_pay) %(hifp)s exceeds the amount within policy scope "
+                  "(inscp_scp_amt) %(inscp)s.") % {"n": i, "hifp": hifp, "inscp": inscp},
+                code="hifp_above_scope",
+            )
         total = Decimal(record["medfee_sumamt"])
         parts = sum((Decimal(record.get(f) or 0) for f in _PARTS), Decimal("0"))
         if abs(total - parts) > IDENTITY_TOLERANCE:
@@ -304,6 +323,9 @@ def claim_documents_receive(*, claim: Claim, documents: list[DocumentRequirement
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     if claim.status not in (S.REGISTERED, S.RETURNED):
         raise ValidationError(_("Documents are recorded only while a claim is registered or returned."))
+    if received_on < claim.enddate:
+        raise ValidationError(_("Documents received on %(received)s, before the discharge date %(date)s.")
+                              % {"received": received_on, "date": claim.enddate}, code="received_before_discharge")
     _receive(claim, documents, received_on, user)
     if claim.status == S.REGISTERED and not missing_documents(claim):
         from .workflow import claim_transition

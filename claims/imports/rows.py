@@ -83,6 +83,8 @@ MESSAGES = {
     "other_hospital": _("Hospital %(value)s differs from the file's hospital %(expected)s."),
     "unknown_person": _("No insured person with %(value)s."),
     "person_mismatch": _("psn_no and certno belong to different persons."),
+    "future_discharge": _("Discharge date %(value)s is in the future (today is %(today)s)."),
+    "hifp_above_scope": _("Basic pooled fund paid %(hifp)s exceeds the amount within policy scope %(inscp)s."),
     "not_enrolled": _("The person is not enrolled in %(contract)s."),
     "out_of_scope": _("The person's area %(area)s is outside your areas."),
     "changed_settlement": _("Settlement %(value)s was already imported with different content; correct it by a deduction or recovery, not by re-import."),
@@ -356,6 +358,9 @@ def clean_row(number: int, raw: dict, ctx: RowContext, errors: RowErrors) -> dic
         if name == "enddate" and day and not (contract.period_start <= day <= contract.period_end):
             errors.add(number, name, "outside_contract", value=day.isoformat(),
                        start=contract.period_start.isoformat(), end=contract.period_end.isoformat())
+    today = timezone.localdate()
+    if values["enddate"] and values["enddate"] > today:
+        errors.add(number, "enddate", "future_discharge", value=values["enddate"].isoformat(), today=today.isoformat())
     if values["begndate"] and values["enddate"] and values["begndate"] > values["enddate"]:
         errors.add(number, "begndate", "begndate_after_enddate", begndate=values["begndate"].isoformat(),
                    enddate=values["enddate"].isoformat())
@@ -397,6 +402,9 @@ def clean_row(number: int, raw: dict, ctx: RowContext, errors: RowErrors) -> dic
         if abs(values["medfee_sumamt"] - total) > MONEY_TOLERANCE:
             errors.add(number, "medfee_sumamt", "identity", medfee=values["medfee_sumamt"], parts=total,
                        diff=abs(values["medfee_sumamt"] - total))
+    if (_text(raw.get("hifp_pay")) and _text(raw.get("inscp_scp_amt")) and values["hifp_pay"] is not None
+            and values["inscp_scp_amt"] is not None and values["hifp_pay"] > values["inscp_scp_amt"]):
+        errors.add(number, "hifp_pay", "hifp_above_scope", hifp=values["hifp_pay"], inscp=values["inscp_scp_amt"])
     if values["fixmedins_code"]:
         if not ctx.hospital:
             ctx.hospital[:] = [values["fixmedins_code"], values["fixmedins_name"]]
