@@ -39,11 +39,17 @@ def rss_mib() -> float:
 
 
 def empty_registry(cursor) -> None:
-    cursor.execute(
-        "TRUNCATE programs_enrollmentperiod, programs_smsnotification, programs_headcountsnapshot, "
-        "programs_importbatch, programs_historicalenrollment, programs_historicalinsuredperson, "
-        "programs_enrollment, programs_insuredperson CASCADE"
-    )
+    from django.db import transaction
+
+    from finance.ledger_triggers import truncate_guard_lifted
+
+    # CASCADE reaches the ledger through claims; the bench database's ledger may go with them.
+    with transaction.atomic(), truncate_guard_lifted(cursor):
+        cursor.execute(
+            "TRUNCATE programs_enrollmentperiod, programs_smsnotification, programs_headcountsnapshot, "
+            "programs_importbatch, programs_historicalenrollment, programs_historicalinsuredperson, "
+            "programs_enrollment, programs_insuredperson CASCADE"
+        )
 
 
 def uptime() -> str:

@@ -7,11 +7,11 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import TabularInline
 from unfold.contrib.import_export.forms import ImportForm
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
-from insurance_admin.core.admin_scoping import ScopedAdmin, ScopedFormFieldsMixin
+from insurance_admin.core.admin_scoping import ReadOnlyScopedAdmin, ScopedAdmin
 from programs.masking import can_see_payment_details, mask_account, mask_name
 from programs.models import Contract
 
@@ -68,9 +68,10 @@ class SettlementConfirmImportForm(ConfirmImportForm):
 
 
 @admin.register(Settlement)
-class SettlementAdmin(ImportMixin, ScopedFormFieldsMixin, ModelAdmin):
+class SettlementAdmin(ImportMixin, ReadOnlyScopedAdmin):
     """Instant settlements with the engine's recomputation beside the platform's figure; a
-    hospital's monthly file can be imported here (preview with row errors, then confirm)."""
+    hospital's monthly file can be imported here (preview with row errors, then confirm).
+    Read-only: settlements come from the platform; corrections are deductions/recoveries."""
 
     resource_classes = [SettlementResource]
     import_form_class = SettlementImportForm
@@ -84,9 +85,6 @@ class SettlementAdmin(ImportMixin, ScopedFormFieldsMixin, ModelAdmin):
     search_fields = ["=setl_id", "=psn_no", "fixmedins_name"]
     show_full_result_count = False
     raw_id_fields = ["person"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).for_user(request.user)
 
     def has_import_permission(self, request):
         return request.user.has_perm("claims.import_hospitalbatch")
@@ -108,12 +106,6 @@ class SettlementAdmin(ImportMixin, ScopedFormFieldsMixin, ModelAdmin):
         if contract is not None:
             contract = Contract.objects.for_user(request.user).select_related("program", "benefit_plan").get(pk=contract.pk)
         return {"contract": contract, "month": data.get("month"), "user": request.user}
-
-    def has_change_permission(self, request, obj=None):
-        return False  # settlements come from the platform; corrections are deductions/recoveries
-
-    def has_add_permission(self, request):
-        return False
 
     def _check(self, obj):
         return getattr(obj, "verification", None)
@@ -148,7 +140,7 @@ class ClaimTermsAdmin(ScopedAdmin):
 
 
 @admin.register(DocumentRequirement)
-class DocumentRequirementAdmin(ModelAdmin):
+class DocumentRequirementAdmin(ScopedAdmin):
     list_display = ["program", "position", "label", "required", "claim_kinds", "places"]
     list_filter = ["program", "required"]
     list_editable = ["position", "required"]
@@ -171,7 +163,7 @@ def print_slips(modeladmin, request, queryset):
 
 
 @admin.register(Claim)
-class ClaimAdmin(ScopedAdmin):
+class ClaimAdmin(ReadOnlyScopedAdmin):
     """Claims of the user's areas (read here; they change through the workflow only)."""
 
     list_display = ["claim_no", "person", "contract", "area", "status", "fixmedins_name", "enddate", "due_date", "payable",
@@ -182,15 +174,6 @@ class ClaimAdmin(ScopedAdmin):
     raw_id_fields = ["person"]
     actions = [print_slips]
     history_needs_full_identity = True
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_print_slip_permission(self, request):
         return request.user.has_perm(documents.PERM_PRINT_SLIP)
@@ -230,7 +213,7 @@ class ClaimAdmin(ScopedAdmin):
     def slip_link(self, obj):
         if obj.status not in documents.PRINTABLE:
             return "—"
-        return format_html('<a href="{}" target="_blank">{}</a>', reverse("claim_slip", args=[obj.pk]), _("Print"))
+        return format_html('<a href="{}" target="_blank">{}</a>', reverse("claim_slip", args=[obj.pk]), _("Preview"))
 
 
 class SlipPrintInline(TabularInline):
@@ -249,7 +232,7 @@ class SlipPrintInline(TabularInline):
 
 
 @admin.register(SettlementSlip)
-class SettlementSlipAdmin(ScopedFormFieldsMixin, ModelAdmin):
+class SettlementSlipAdmin(ReadOnlyScopedAdmin):
     """The print log: every slip with each of its prints (who, when, which copy)."""
 
     list_display = ["number", "claim", "contract", "issued_at", "issued_by", "copies"]
@@ -263,20 +246,11 @@ class SettlementSlipAdmin(ScopedFormFieldsMixin, ModelAdmin):
     def get_queryset(self, request):
         from django.db.models import Count
 
-        return super().get_queryset(request).for_user(request.user).annotate(copy_count=Count("prints"))
+        return super().get_queryset(request).annotate(copy_count=Count("prints"))
 
     @admin.display(description=_("copies printed"), ordering="copy_count")
     def copies(self, obj):
         return obj.copy_count
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class HospitalBatchLogInline(admin.TabularInline):
@@ -291,7 +265,7 @@ class HospitalBatchLogInline(admin.TabularInline):
 
 
 @admin.register(HospitalBatch)
-class HospitalBatchAdmin(ModelAdmin):
+class HospitalBatchAdmin(ReadOnlyScopedAdmin):
     """Read-only record of hospital files; uploads and confirmations happen on the page
     /claims/hospital-batches/ (or through the settlement import above)."""
 
@@ -302,36 +276,10 @@ class HospitalBatchAdmin(ModelAdmin):
     inlines = [HospitalBatchLogInline]
     exclude = ["errors", "preview"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).for_user(request.user)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class _AdjustmentAdmin(ScopedAdmin):
+class _AdjustmentAdmin(ReadOnlyScopedAdmin):
     """Deductions and recoveries are recorded on the batch page (services with audit); the
     admin shows them with their history."""
-
-    def get_queryset(self, request):
-        from .models import Settlement as S
-
-        return super().get_queryset(request).filter(settlement__in=S.objects.for_user(request.user))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Deduction)
@@ -348,11 +296,8 @@ class RecoveryAdmin(_AdjustmentAdmin):
 
 
 @admin.register(HospitalSettlementTerms)
-class HospitalSettlementTermsAdmin(ScopedFormFieldsMixin, ModelAdmin):
+class HospitalSettlementTermsAdmin(ScopedAdmin):
     """When the insurer pays hospitals, per contract (DOMAIN.md §6); a contract without terms
     pays by agreement."""
 
     list_display = ["contract", "rule", "pay_day", "report_by_day", "working_days", "source"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(contract__in=Contract.objects.for_user(request.user))

@@ -11,5 +11,6 @@ urlpatterns = [
     path("<int:pk>/deductions/", views.deduction_add, name="hospital_batch_deduction_add"),
     path("<int:pk>/deductions/<int:deduction_pk>/confirm/", views.deduction_confirm, name="hospital_batch_deduction_confirm"),
     path("<int:pk>/recoveries/", views.recovery_add, name="hospital_batch_recovery_add"),
+    path("<int:pk>/retry/", views.batch_retry, name="hospital_batch_retry"),
     path("<int:pk>/post/", views.batch_post, name="hospital_batch_post"),
 ]

@@ -5,7 +5,7 @@ Small files are checked and imported inside the request; large ones by Celery ta
 after commit, with a progress bar that polls `batch_progress_json` (so it survives a reload).
 """
 
-import datetime as dt
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from insurance_admin.core.forms import DateInRangeField, FieldNamedErrors, MoneyField
 from programs.masking import can_see_full_identity, mask_certno, mask_name
 from programs.models import Contract
 
@@ -34,11 +35,11 @@ INLINE_BYTES = 512 * 1024
 INLINE_ROWS = 3000
 
 
-class BatchUploadForm(forms.Form):
+class BatchUploadForm(FieldNamedErrors, forms.Form):
     contract = forms.ModelChoiceField(label=_("contract"), queryset=Contract.objects.none())
-    month = forms.DateField(label=_("settlement month"), input_formats=["%Y-%m"],
+    month = DateInRangeField(label=_("settlement month"), input_formats=["%Y-%m"],
                             widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
-    reported_on = forms.DateField(label=_("reported on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    reported_on = DateInRangeField(label=_("reported on"), not_future=True, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                   help_text=_("the day the hospital's report arrived"))
     file = forms.FileField(label=_("file"), help_text=_("CSV (UTF-8 or GBK) or XLSX with the national setlinfo column names"))
 
@@ -50,12 +51,12 @@ class BatchUploadForm(forms.Form):
 
 class DeductionForm(forms.Form):
     setl_id = forms.CharField(label=_("settlement id"), max_length=40)
-    amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2, min_value=0.01)
+    amount = MoneyField(label=_("amount"), min_value=Decimal("0.01"))
     reason = forms.CharField(label=_("reason"), max_length=500)
 
 
 class RecoveryForm(DeductionForm):
-    found_on = forms.DateField(label=_("found on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    found_on = DateInRangeField(label=_("found on"), not_future=True, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
 
 def _batch(user, pk: int) -> HospitalBatch:
@@ -216,8 +217,13 @@ def deduction_confirm(request, pk: int, deduction_pk: int):
     party = request.POST.get("party", "")
     if deduction is None or party not in imports.PARTIES:
         raise Http404
+    on_field = DateInRangeField(label=_("confirmed on"), required=False, not_future=True)
     try:
-        on = dt.date.fromisoformat(request.POST.get("on") or timezone.localdate().isoformat())
+        on = on_field.clean(request.POST.get("on")) or timezone.localdate()
+    except ValidationError as exc:
+        messages.error(request, f"{on_field.label}: {' '.join(exc.messages)}")
+        return redirect(reverse("hospital_batch_detail", args=[pk]) + "#deductions")
+    try:
         imports.deduction_confirm(deduction=deduction, party=party, on=on, user=request.user)
     except (ValueError, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
@@ -242,6 +248,24 @@ def recovery_add(request, pk: int):
     else:
         messages.error(request, " ".join(f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items()))
     return redirect(reverse("hospital_batch_detail", args=[pk]) + "#recoveries")
+
+
+@login_required
+@permission_required("claims.import_hospitalbatch", raise_exception=True)
+@require_POST
+def batch_retry(request, pk: int):
+    """A FAILED batch (its check or import raised) is checked again from the stored file."""
+    batch = _batch(request.user, pk)
+    try:
+        batch = imports.batch_retry(batch=batch, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("hospital_batch_detail", pk=pk)
+    if batch.file.size <= INLINE_BYTES:
+        imports.batch_validate(batch.pk)
+    else:
+        validate_hospital_batch.delay_on_commit(batch.pk)
+    return redirect("hospital_batch_detail", pk=pk)
 
 
 @login_required

@@ -198,9 +198,10 @@ def _installments(items) -> str:
 @permission_required("claims.change_claim", raise_exception=True)
 def claim_documents_view(request, pk: int):
     claim = _claim_for(request.user, pk)
-    form = DocumentsForm(request.POST, requirements=DocumentRequirement.objects.filter(program=claim.contract.program))
+    form = DocumentsForm(request.POST, requirements=DocumentRequirement.objects.filter(program=claim.contract.program),
+                         enddate=claim.enddate)
     if not form.is_valid():
-        messages.error(request, _("Choose the documents received and the date."))
+        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
         return redirect("claim_detail", claim.pk)
     try:
         claim = registration.claim_documents_receive(
@@ -221,7 +222,7 @@ def claim_extend_view(request, pk: int):
     form = ExtensionForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(_("A reason is required."))
+            raise ValidationError([m for errors in form.errors.values() for m in errors])
         with transaction.atomic():
             claim = registration.claim_extend(claim=claim, reason=form.cleaned_data["reason"], user=request.user)
     except ValidationError as exc:

@@ -1,7 +1,8 @@
 """Settlement slips (结算单) in pretix's three layers: a service that issues slips and records
 every print (`slips_issue`), the slip's content built from the STORED calculation
 (`slip_pages`), and the render function (`slip_render`: pages → one PDF). `slips_print` chains
-them and is what views and admin actions call.
+them and is what a print (a POST: the claim page's button, the admin's batch action) calls;
+`slips_preview` renders the same pages marked as a preview and records nothing (a GET).
 
 A slip exists only for an approved or paid claim. Its number is drawn once, at the first
 print, sequential per contract; copy 1 is the original, every later print a counted reprint
@@ -67,6 +68,24 @@ def slip_number(contract: Contract, sequence: int) -> str:
 # --- service: issue and record ----------------------------------------------------------------
 
 
+def _printable_claims(ids: list[int], user, *, lock: bool) -> dict[int, Claim]:
+    """The claims by id, or PermissionDenied / SlipRefused for the whole batch."""
+    if not user.has_perm(PERM_PRINT_SLIP):
+        raise PermissionDenied(_("You may not print settlement slips."))
+    rows = Claim.objects.for_user(user).filter(pk__in=ids).order_by("pk")
+    found = {c.pk: c for c in (rows.select_for_update() if lock else rows)}
+    if len(found) != len(ids):
+        raise PermissionDenied(_("A claim lies outside your areas."))
+    refused = [found[pk] for pk in ids if found[pk].status not in PRINTABLE]
+    if refused:
+        raise SlipRefused(
+            _("A settlement slip is printed only for an approved or paid claim: %(claims)s.")
+            % {"claims": "、".join(f"{c.claim_no}（{Claim.Status(c.status).label}）" for c in refused)},
+            code="not_approved",
+        )
+    return found
+
+
 @transaction.atomic
 def slips_issue(*, claims: Sequence[Claim], user) -> list[SlipPrint]:
     """Record one print of each claim's slip, issuing the slip (number) at its first print.
@@ -74,20 +93,9 @@ def slips_issue(*, claims: Sequence[Claim], user) -> list[SlipPrint]:
     Returns the prints in the order of `claims`. Refuses the whole batch when the user may not
     print, a claim lies outside the user's areas, or a claim is not approved or paid.
     """
-    if not user.has_perm(PERM_PRINT_SLIP):
-        raise PermissionDenied(_("You may not print settlement slips."))
     ids = list(dict.fromkeys(c.pk for c in claims))
     # Claim rows locked: concurrent prints of one slip take copy numbers one after the other.
-    locked = {c.pk: c for c in Claim.objects.for_user(user).select_for_update().filter(pk__in=ids).order_by("pk")}
-    if len(locked) != len(ids):
-        raise PermissionDenied(_("A claim lies outside your areas."))
-    refused = [locked[pk] for pk in ids if locked[pk].status not in PRINTABLE]
-    if refused:
-        raise SlipRefused(
-            _("A settlement slip is printed only for an approved or paid claim: %(claims)s.")
-            % {"claims": "、".join(f"{c.claim_no}（{Claim.Status(c.status).label}）" for c in refused)},
-            code="not_approved",
-        )
+    locked = _printable_claims(ids, user, lock=True)
     now = timezone.now()
     slips = {s.claim_id: s for s in SettlementSlip.objects.filter(claim_id__in=ids)}
     new_ids = [pk for pk in ids if pk not in slips]
@@ -139,6 +147,30 @@ def slips_print(*, claims: Sequence[Claim], user) -> bytes:
             SlipPrint.objects.filter(pk__in=[p.pk for p in prints]).delete()
             SettlementSlip.objects.filter(pk__in=slip_ids, prints__isnull=True).delete()
         raise
+
+
+def slips_preview(*, claims: Sequence[Claim], user) -> bytes:
+    """The slips as they would print, marked "preview, not an official slip" on every page.
+
+    Writes nothing: no slip number is drawn, no print is counted, so looking at a slip (a GET,
+    which any page or image of another site can make the browser send) never uses up the
+    original (原件). Same checks as printing: permission, areas, approved or paid.
+    """
+    ids = list(dict.fromkeys(c.pk for c in claims))
+    found = _printable_claims(ids, user, lock=False)
+    slips = {s.claim_id: s for s in SettlementSlip.objects.filter(claim_id__in=ids)}
+    copies = dict(
+        SlipPrint.objects.filter(slip__in=slips.values()).values("slip_id").annotate(m=Max("copy_no")).values_list("slip_id", "m")
+    )
+    now = timezone.now()
+    unsaved = []
+    for pk in ids:
+        slip = slips.get(pk) or SettlementSlip(claim=found[pk], contract_id=found[pk].contract_id, number="")
+        unsaved.append(SlipPrint(slip=slip, copy_no=copies.get(slip.pk, 0) + 1, printed_by=user, printed_at=now))
+    pages = slip_pages(unsaved, user=user)
+    for page in pages:
+        page["preview"] = True
+    return slip_render(pages)
 
 
 # --- content ----------------------------------------------------------------------------------

@@ -25,12 +25,14 @@ def _contracts(request):
 
 
 class ClaimFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=_("claim number"), field_name="claim_no", lookup_expr="iexact")
+    q = django_filters.CharFilter(label=_("claim number"), field_name="claim_no", lookup_expr="iexact", max_length=40)
     status = django_filters.MultipleChoiceFilter(label=_("status"), choices=Claim.Status.choices)
     contract = django_filters.ModelChoiceFilter(label=_("contract"), queryset=_contracts)
     area = django_filters.ModelChoiceFilter(label=_("area"), queryset=_areas)
-    area_code = django_filters.CharFilter(field_name="area__code", widget=forms.HiddenInput)
-    hospital = django_filters.CharFilter(label=_("hospital"), field_name="fixmedins_name", lookup_expr="icontains")
+    area_code = django_filters.CharFilter(field_name="area__code", widget=forms.HiddenInput, max_length=12)
+    # bounded: a 50,000-character LIKE pattern is "too complex" for SQLite (a 500) and slow anywhere
+    hospital = django_filters.CharFilter(label=_("hospital"), field_name="fixmedins_name", lookup_expr="icontains",
+                                         max_length=200)
     due_from = django_filters.DateFilter(label=_("due from"), field_name="due_date", lookup_expr="gte", widget=DATE)
     due_to = django_filters.DateFilter(label=_("due until"), field_name="due_date", lookup_expr="lte", widget=DATE)
     overdue = django_filters.BooleanFilter(

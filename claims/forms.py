@@ -1,12 +1,13 @@
 """The caseworker's trial-calculation (试算) form, shaped by the contract's own rules: only
 the amount fields its base formulas read and the attributes its rules test are asked for."""
 
-import json
 from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from insurance_admin.core.forms import DateInRangeField, FieldNamedErrors, MoneyField
 
 from .engine import SettlementRecord, compile_plan
 from .engine.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
@@ -33,13 +34,18 @@ def _choices(values, labels=CODE_LABELS):
     return [("", "—")] + [(v, labels.get(v, v)) for v in values]
 
 
-class TrialRecordForm(forms.Form):
+#: Free text typed at the window (notes, reasons): long enough for any real note, short enough
+#: that a pasted file or a 50,000-character attack is refused with a message.
+TEXT_MAX = 2000
+
+
+class TrialRecordForm(FieldNamedErrors, forms.Form):
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
         kinds, amounts, attributes = plan_inputs(plan)
         self.amount_fields = amounts
         self.fields["setl_id"] = forms.CharField(label=gettext_lazy("settlement id"), required=False, max_length=40)
-        self.fields["enddate"] = forms.DateField(label=gettext_lazy("discharge date"), widget=forms.DateInput(attrs={"type": "date"}))
+        self.fields["enddate"] = DateInRangeField(label=gettext_lazy("discharge date"), widget=forms.DateInput(attrs={"type": "date"}))
         self.fields["claim_kind"] = forms.ChoiceField(label=gettext_lazy("claim kind"), choices=_choices(kinds))
         places = plan.places or PLACES
         if "place" in attributes:
@@ -51,24 +57,32 @@ class TrialRecordForm(forms.Form):
         if "designated" in attributes:
             self.fields["designated"] = forms.BooleanField(label=gettext_lazy("designated institution/pharmacy"), required=False)
         for name in amounts:
-            self.fields[name] = forms.DecimalField(
-                label=FIELD_LABELS.get(name, name), max_digits=14, decimal_places=2, min_value=Decimal("0"), required=False
-            )
+            self.fields[name] = MoneyField(label=FIELD_LABELS.get(name, name), required=False)
         if "fulamt_ownpay_amt" in amounts:
             self.fields["items"] = forms.CharField(
                 label=gettext_lazy("itemised lines"),
                 required=False,
+                max_length=100_000,
                 widget=forms.Textarea(attrs={"rows": 2}),
                 help_text=gettext_lazy('JSON, e.g. [{"code": "D001", "type": "drug", "amount": "12000.00"}]'),
             )
 
     def clean_items(self):
+        from .engine.io import load_json, parse_amount, where_item
+
         raw = (self.cleaned_data.get("items") or "").strip()
         if not raw:
             return ()
         try:
-            data = json.loads(raw, parse_float=Decimal)
-            return tuple(ItemLine(str(i["code"]), str(i["type"]), Decimal(str(i["amount"]))) for i in data)
+            data = load_json(raw)  # numbers as Decimal, NaN/Infinity and deep nesting refused
+            if not isinstance(data, list):
+                raise TypeError
+            lines = []
+            for n, item in enumerate(data):
+                if not (isinstance(item, dict) and isinstance(item.get("code"), str) and isinstance(item.get("type"), str)):
+                    raise TypeError
+                lines.append(ItemLine(item["code"], item["type"], parse_amount(item["amount"], where_item(n), "amount")))
+            return tuple(lines)
         except (ValueError, KeyError, TypeError, InvalidOperation):
             raise forms.ValidationError(_("Itemised lines must be a JSON list of {code, type, amount}.")) from None
 
@@ -133,7 +147,7 @@ REGISTRATION_LABELS = {
 }
 
 
-class ClaimRegistrationForm(forms.Form):
+class ClaimRegistrationForm(FieldNamedErrors, forms.Form):
     """The claim: what happened where, who is paid, which documents came in. The contract's
     rules decide which kinds and places are offered."""
 
@@ -149,8 +163,8 @@ class ClaimRegistrationForm(forms.Form):
             label=gettext_lazy("hospital level"), choices=_choices(HOSP_LEVELS, {"3A": "三甲"}), required="hosp_lv" in attributes
         )
         date = forms.DateInput(attrs={"type": "date"})
-        self.fields["begndate"] = forms.DateField(label=gettext_lazy("admission date"), widget=date, required=False)
-        self.fields["enddate"] = forms.DateField(label=gettext_lazy("discharge date"), widget=date)
+        self.fields["begndate"] = DateInRangeField(label=gettext_lazy("admission date"), widget=date, required=False, not_future=True)
+        self.fields["enddate"] = DateInRangeField(label=gettext_lazy("discharge date"), widget=date, not_future=True)
         self.fields["payee_name"] = forms.CharField(label=gettext_lazy("payee"), max_length=60, required=False,
                                                     help_text=gettext_lazy("empty: the insured person"))
         self.fields["bank_name"] = forms.CharField(label=gettext_lazy("bank"), max_length=100, required=False)
@@ -158,14 +172,28 @@ class ClaimRegistrationForm(forms.Form):
         self.fields["documents"] = forms.ModelMultipleChoiceField(
             label=gettext_lazy("documents received"), queryset=requirements, required=False, widget=forms.CheckboxSelectMultiple
         )
-        self.fields["received_on"] = forms.DateField(label=gettext_lazy("documents received on"), widget=date, required=False)
-        self.fields["notes"] = forms.CharField(label=gettext_lazy("notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+        self.fields["received_on"] = DateInRangeField(label=gettext_lazy("documents received on"), widget=date, required=False,
+                                                      not_future=True)
+        self.fields["notes"] = forms.CharField(label=gettext_lazy("notes"), required=False, max_length=TEXT_MAX,
+                                               widget=forms.Textarea(attrs={"rows": 2}))
         self.fields["confirm_duplicate"] = forms.BooleanField(
             label=gettext_lazy("I checked the possible duplicate: register anyway"), required=False
         )
 
+    def clean(self):
+        data = super().clean()
+        received_before_discharge(self, data.get("received_on"), data.get("enddate"))
+        return data
 
-class SettlementRecordForm(forms.Form):
+
+def received_before_discharge(form, received_on, enddate) -> None:
+    """Documents about a stay exist only once the stay ended: refuse a receipt date before it."""
+    if received_on and enddate and received_on < enddate:
+        form.add_error("received_on", _("The documents cannot have been received (%(received)s) before the discharge "
+                                        "(%(discharge)s).") % {"received": received_on, "discharge": enddate})
+
+
+class SettlementRecordForm(FieldNamedErrors, forms.Form):
     """One basic-insurance settlement (the national `setlinfo` fields, DOMAIN.md §3)."""
 
     def __init__(self, *args, plan, **kwargs):
@@ -175,9 +203,8 @@ class SettlementRecordForm(forms.Form):
         self.fields["mdtrt_id"] = forms.CharField(label=gettext_lazy("visit id"), max_length=40, required=False)
         extra = [a for a in amounts if a not in RECORD_AMOUNTS]  # over_cap_amt, drug_amount …
         for name in (*RECORD_AMOUNTS, *extra):
-            self.fields[name] = forms.DecimalField(
-                label=FIELD_LABELS.get(name) or REGISTRATION_LABELS.get(name, name), max_digits=14, decimal_places=2,
-                min_value=Decimal("0"), required=name == "medfee_sumamt",
+            self.fields[name] = MoneyField(
+                label=FIELD_LABELS.get(name) or REGISTRATION_LABELS.get(name, name), required=name == "medfee_sumamt",
             )
         if "drug_list" in attributes:
             self.fields["drug_list"] = forms.ChoiceField(label=gettext_lazy("special-drug list"), choices=_choices(DRUG_LISTS), required=False)
@@ -212,22 +239,30 @@ class TransitionForm(forms.Form):
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class DocumentsForm(forms.Form):
-    def __init__(self, *args, requirements, **kwargs):
+class DocumentsForm(FieldNamedErrors, forms.Form):
+    def __init__(self, *args, requirements, enddate=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.enddate = enddate
         self.fields["documents"] = forms.ModelMultipleChoiceField(
             label=gettext_lazy("documents received"), queryset=requirements, widget=forms.CheckboxSelectMultiple
         )
-        self.fields["received_on"] = forms.DateField(label=gettext_lazy("received on"), widget=forms.DateInput(attrs={"type": "date"}))
+        self.fields["received_on"] = DateInRangeField(label=gettext_lazy("received on"), not_future=True,
+                                                      widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        received_before_discharge(self, data.get("received_on"), self.enddate)
+        return data
 
 
-class ExtensionForm(forms.Form):
-    reason = forms.CharField(label=gettext_lazy("reason for the extension"), widget=forms.Textarea(attrs={"rows": 2}))
+class ExtensionForm(FieldNamedErrors, forms.Form):
+    reason = forms.CharField(label=gettext_lazy("reason for the extension"), max_length=TEXT_MAX,
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class PaymentForm(forms.Form):
+class PaymentForm(FieldNamedErrors, forms.Form):
     """What finance records with the PAID step; the workflow names whatever is missing."""
 
-    paid_on = forms.DateField(label=gettext_lazy("payment date"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
+    paid_on = DateInRangeField(label=gettext_lazy("payment date"), required=False, not_future=True,
+                               widget=forms.DateInput(attrs={"type": "date"}))
     voucher_no = forms.CharField(label=gettext_lazy("voucher number"), max_length=40, required=False)

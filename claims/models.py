@@ -16,6 +16,22 @@ def _money(verbose: str, **kwargs):
     return models.DecimalField(verbose, **MONEY, default=0, **kwargs)
 
 
+class ContractRowsQuerySet(models.QuerySet):
+    """Rows that belong to a contract: visible to the users who see the contract."""
+
+    def for_user(self, user):
+        from programs.models import Contract
+
+        return self if area_scope_ids(user) is None else self.filter(contract__in=Contract.objects.for_user(user))
+
+
+class SettlementRowsQuerySet(models.QuerySet):
+    """Rows about one settlement (deductions, recoveries): visible with the settlement."""
+
+    def for_user(self, user):
+        return self if area_scope_ids(user) is None else self.filter(settlement__in=Settlement.objects.for_user(user))
+
+
 class SettlementQuerySet(models.QuerySet):
     def for_user(self, user) -> "SettlementQuerySet":
         ids = area_scope_ids(user)
@@ -336,6 +352,8 @@ class ClaimTerms(models.Model):
     filing_rule_text = models.TextField(_("filing clause"), blank=True)
     history = HistoricalRecords()
 
+    objects = ContractRowsQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("claim terms")
         verbose_name_plural = _("claim terms")
@@ -349,6 +367,13 @@ class ClaimTerms(models.Model):
         return str(self.contract)
 
 
+class DocumentRequirementQuerySet(models.QuerySet):
+    def for_user(self, user) -> "DocumentRequirementQuerySet":
+        from programs.models import Program
+
+        return self if area_scope_ids(user) is None else self.filter(program__in=Program.objects.for_user(user))
+
+
 class DocumentRequirement(models.Model):
     """One line of a program's document checklist; the one-time notice (一次性告知书) lists the
     required lines not yet received. Empty kind/place lists mean: every claim."""
@@ -360,6 +385,8 @@ class DocumentRequirement(models.Model):
     places = models.JSONField(_("only for places"), default=list, blank=True)
     required = models.BooleanField(_("required"), default=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    objects = DocumentRequirementQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("required document")
@@ -431,6 +458,11 @@ class SettlementSlip(models.Model):
         return self.number
 
 
+class SlipPrintQuerySet(models.QuerySet):
+    def for_user(self, user) -> "SlipPrintQuerySet":
+        return self if area_scope_ids(user) is None else self.filter(slip__in=SettlementSlip.objects.for_user(user))
+
+
 class SlipPrint(models.Model):
     """One print of a slip (append-only: the print log is the audit trail of who printed what,
     when). Copy 1 is the original; every later copy is a reprint (补打)."""
@@ -440,6 +472,8 @@ class SlipPrint(models.Model):
     printed_by = models.ForeignKey("accounts.User", verbose_name=_("printed by"), on_delete=models.PROTECT, related_name="+")
     printed_at = models.DateTimeField(_("printed at"))
     batch_size = models.PositiveIntegerField(_("slips in the same document"), default=1)
+
+    objects = SlipPrintQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("slip print")
@@ -484,6 +518,8 @@ class HospitalSettlementTerms(models.Model):
     working_days = models.PositiveSmallIntegerField(_("working days to pay"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=200, blank=True, help_text=_("contract clause"))
     history = HistoricalRecords()
+
+    objects = ContractRowsQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("hospital settlement terms")
@@ -599,6 +635,11 @@ class HospitalBatchSettlement(models.Model):
         return f"{self.batch_id}:{self.row_no}"
 
 
+class HospitalBatchLogQuerySet(models.QuerySet):
+    def for_user(self, user) -> "HospitalBatchLogQuerySet":
+        return self if area_scope_ids(user) is None else self.filter(batch__in=HospitalBatch.objects.for_user(user))
+
+
 class HospitalBatchLog(models.Model):
     """Append-only audit of a batch: one row per step (upload, validation, confirmation,
     import, refusal), with who, the file hash and a summary of counts and totals."""
@@ -609,6 +650,8 @@ class HospitalBatchLog(models.Model):
     at = models.DateTimeField(_("at"), auto_now_add=True)
     file_sha256 = models.CharField(_("file SHA-256"), max_length=64)
     summary = models.JSONField(_("summary"), default=dict)
+
+    objects = HospitalBatchLogQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("batch log entry")
@@ -634,6 +677,8 @@ class Deduction(models.Model):
     authority_confirmed_on = models.DateField(_("confirmed by the authority"), null=True, blank=True)
     insurer_confirmed_on = models.DateField(_("confirmed by the insurer"), null=True, blank=True)
     history = HistoricalRecords()
+
+    objects = SettlementRowsQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("deduction")
@@ -664,6 +709,8 @@ class Recovery(models.Model):
     offset_batch = models.ForeignKey(HospitalBatch, verbose_name=_("offset against batch"), on_delete=models.PROTECT,
                                      null=True, blank=True, related_name="recoveries_offset")
     history = HistoricalRecords()
+
+    objects = SettlementRowsQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("recovery")

@@ -206,12 +206,6 @@ def claim_register(
             _("Discharge date %(date)s is in the future (today is %(today)s).") % {"date": discharges[-1], "today": today},
             code="future_discharge",
         )
-    if documents and received_on < discharges[-1]:
-        raise RegistrationRefused(
-            _("Documents received on %(received)s, before the discharge date %(date)s.")
-            % {"received": received_on, "date": discharges[-1]},
-            code="received_before_discharge",
-        )
     timeline = coverage_timeline(person=person, contract=contract)
     for day in discharges:
         coverage = timeline.on(day)
@@ -237,6 +231,8 @@ def claim_register(
               "register anyway.") % {"list": "; ".join(d.label for d in duplicates)},
             code="possible_duplicate", links=[(d.label, d.url) for d in duplicates],
         )
+    if documents:
+        _check_received_on(received_on, discharges[-1], today)
     claim = Claim(
         claim_no=f"tmp-{timezone.now().timestamp()}-{user.pk}",
         contract=contract, person=person, area=enrollment.area, registered_by=user,
@@ -306,6 +302,17 @@ def _check_records(records: list[dict]) -> None:
             )
 
 
+def _check_received_on(received_on: dt.date, enddate: dt.date, today: dt.date) -> None:
+    """Documents about a stay exist only after the discharge, and not after today."""
+    if received_on < enddate:
+        raise RegistrationRefused(
+            _("The documents cannot have been received (%(received)s) before the discharge (%(discharge)s).")
+            % {"received": received_on, "discharge": enddate}, code="received_before_discharge",
+        )
+    if received_on > today:
+        raise RegistrationRefused(_("The date %(value)s is in the future.") % {"value": received_on}, code="received_in_future")
+
+
 def _receive(claim: Claim, documents, received_on: dt.date, user) -> int:
     have = set(claim.documents.values_list("requirement_id", flat=True))
     new = [ClaimDocument(claim=claim, requirement=r, received_on=received_on, received_by=user)
@@ -323,9 +330,7 @@ def claim_documents_receive(*, claim: Claim, documents: list[DocumentRequirement
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     if claim.status not in (S.REGISTERED, S.RETURNED):
         raise ValidationError(_("Documents are recorded only while a claim is registered or returned."))
-    if received_on < claim.enddate:
-        raise ValidationError(_("Documents received on %(received)s, before the discharge date %(date)s.")
-                              % {"received": received_on, "date": claim.enddate}, code="received_before_discharge")
+    _check_received_on(received_on, claim.enddate, timezone.localdate())
     _receive(claim, documents, received_on, user)
     if claim.status == S.REGISTERED and not missing_documents(claim):
         from .workflow import claim_transition
@@ -364,4 +369,44 @@ def claim_extend(*, claim: Claim, reason: str, user) -> Claim:
     claim.extended_by = user
     claim_deadline_set(claim)
     claim.save()
+    claim_deadline_track(claim, user=user)
     return claim
+
+
+# --- the claim's deadline record (insurance_admin.core.deadlines) ---------------------------
+
+#: the role that answers for a claim's service time
+CLAIM_DEADLINE_ROLE = "caseworker"
+
+
+def claim_deadline_track(claim: Claim, *, user=None, met_on: dt.date | None = None) -> None:
+    """Keep the claim's deadline record in step with the claim (same transaction): tracked
+    from complete documents, met once the claim is paid (or closed by rejection/withdrawal),
+    re-opened with its new due date when a returned claim is completed again."""
+    from insurance_admin.core.deadlines import Met, deadline_track
+
+    met = None
+    if claim.status in CLOSED:
+        met = Met(on=met_on or timezone.localdate(), what=f"claim {claim.status}", by=user)
+    rule = deadline_rule(claim) if claim.due_date is not None else None
+    deadline_track(
+        kind="claim_service", obj=claim, due_date=claim.due_date, label=claim.claim_no, role=CLAIM_DEADLINE_ROLE,
+        contract_id=claim.contract_id, area_id=claim.area_id, provisional=claim.due_provisional, rule=claim.due_rule,
+        working_days=rule is not None and rule.unit == deadlines.WORKING,
+        link=reverse("claim_detail", args=[claim.pk]), met=met,
+    )
+
+
+def claims_deadlines_backfill() -> int:
+    """Derive the deadline records of every claim with a due date (idempotent); a closed claim's
+    deadline is met on the day of its closing status change."""
+    closed_on = {}
+    for claim_id, at in (ClaimStatusChange.objects.filter(to_status__in=CLOSED).order_by("at")
+                         .values_list("claim_id", "at")):
+        closed_on[claim_id] = timezone.localdate(at)
+    count = 0
+    for claim in Claim.objects.filter(due_date__isnull=False).iterator(chunk_size=2000):
+        with transaction.atomic():
+            claim_deadline_track(claim, met_on=closed_on.get(claim.pk))
+        count += 1
+    return count

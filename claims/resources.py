@@ -6,9 +6,10 @@ file is imported whole or not at all. Large files belong on the page (a Celery t
 import hashlib
 
 from django.core.exceptions import ValidationError
-from import_export import fields, resources
+from import_export import fields, resources, widgets
 
 from insurance_admin.core.encodings import EncodingFallbackCSV
+from insurance_admin.core.exports import NeutralisedExportMixin
 from programs.masking import mask_certno, mask_name
 from programs.models import Contract
 
@@ -34,7 +35,7 @@ class SniffedCSV(EncodingFallbackCSV):
     undecodable_message = imports.MESSAGES["encoding"]
 
 
-class SettlementResource(resources.ModelResource):
+class SettlementResource(NeutralisedExportMixin, resources.ModelResource):
     certno = fields.Field(attribute=None, column_name="certno", readonly=True)
 
     def __init__(self, contract: Contract | None = None, user=None, month=None, **kwargs):
@@ -121,9 +122,11 @@ class SettlementResource(resources.ModelResource):
         return ""  # identities are not exported from settlements
 
 
-class ClaimExportResource(resources.Resource):
+class ClaimExportResource(NeutralisedExportMixin, resources.Resource):
     """A claim list as a spreadsheet. Identities are always masked: an export leaves the
-    system, and nobody downstream needs full ID numbers (DOMAIN.md §1, personal data)."""
+    system, and nobody downstream needs full ID numbers (DOMAIN.md §1, personal data). Text
+    typed at the window (a hospital name) is neutralised (`core.exports`); amounts are
+    Decimals, so the XLSX has numeric cells."""
 
     claim_no = fields.Field(attribute="claim_no", column_name="理赔编号")
     contract = fields.Field(attribute="contract__code", column_name="合同")
@@ -136,8 +139,9 @@ class ClaimExportResource(resources.Resource):
     enddate = fields.Field(attribute="enddate", column_name="出院日期")
     documents_complete_on = fields.Field(attribute="documents_complete_on", column_name="材料齐全日期")
     due_date = fields.Field(attribute="due_date", column_name="办结时限")
-    trial_payable = fields.Field(attribute="trial_payable", column_name="试算金额")
-    payable = fields.Field(attribute="payable", column_name="核定赔付金额")
+    trial_payable = fields.Field(attribute="trial_payable", column_name="试算金额",
+                                 widget=widgets.DecimalWidget(coerce_to_string=False))
+    payable = fields.Field(attribute="payable", column_name="核定赔付金额", widget=widgets.DecimalWidget(coerce_to_string=False))
 
     class Meta:
         export_order = ("claim_no", "contract", "area", "person", "certno", "status", "hospital", "begndate", "enddate",

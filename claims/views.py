@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_http_methods
 
 from programs import selectors as program_selectors
 from programs.masking import can_see_full_identity
@@ -88,17 +89,23 @@ def trial(request, person_pk: int, contract_code: str):
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 @permission_required("claims.print_slip", raise_exception=True)
 def slip_pdf(request, pk: int):
-    """结算单: the claim's slip as a PDF; every call is a recorded print (copy 1 the original,
-    later ones 补打). Out-of-area claims are a 404; claims not approved are refused."""
+    """结算单: a GET is a preview marked as such on every page and records nothing; a POST (the
+    claim page's button, CSRF-checked) is a recorded print (copy 1 the original, later ones 补打).
+    Out-of-area claims are a 404; claims not approved are refused."""
     claim = get_object_or_404(Claim.objects.for_user(request.user), pk=pk)
+    printing = request.method == "POST"
     try:
-        pdf = documents.slips_print(claims=[claim], user=request.user)
+        if printing:
+            pdf = documents.slips_print(claims=[claim], user=request.user)
+        else:
+            pdf = documents.slips_preview(claims=[claim], user=request.user)
     except documents.SlipRefused as exc:
         return render(request, "claims/slip_refused.html", {"claim": claim, "messages_": exc.messages}, status=409)
-    return pdf_response(pdf, f"slip-{claim.claim_no}.pdf")
+    return pdf_response(pdf, f"slip-{claim.claim_no}{'' if printing else '-preview'}.pdf")
 
 
 def pdf_response(pdf: bytes, filename: str, *, attachment: bool = False) -> HttpResponse:

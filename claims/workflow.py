@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from insurance_admin.core.forms import check_text, named
+
 from . import hooks, registration
 from .models import Claim, ClaimStatusChange, Settlement
 from .services import ROW_FIELDS, NotCovered, calculation_commit, row_record, trial_calculate
@@ -51,6 +53,10 @@ def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents
         raise PermissionDenied(_("You may not make a claim %(to)s.") % {"to": S(to).label})
     if to in NEEDS_REASON and not reason.strip():
         raise TransitionRefused(_("A reason is required."), code="reason")
+    try:
+        check_text(reason, max_length=2000)
+    except ValidationError as exc:
+        raise TransitionRefused(named(_("reason"), " ".join(exc.messages)), code="reason") from None
     if to == S.DOCUMENTS_COMPLETE:
         missing = registration.missing_documents(locked)
         if missing:
@@ -74,6 +80,7 @@ def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents
     locked.status = to
     locked.save()
     ClaimStatusChange.objects.create(claim=locked, from_status=previous, to_status=to, by=user, reason=reason)
+    registration.claim_deadline_track(locked, user=user)
     return locked
 
 

@@ -14,3 +14,9 @@ class FinanceConfig(AppConfig):
         from .services import claim_payment_book
 
         register_claim_paid(claim_payment_book)
+
+        from insurance_admin.core.deadlines import register_backfill
+
+        from .deadlines import finance_deadlines_backfill
+
+        register_backfill("finance", finance_deadlines_backfill)

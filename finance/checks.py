@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from .ledger_triggers import TRIGGER_NAMES, installed_triggers
+from .ledger_triggers import TABLE, expected_triggers, trigger_states
 from .models import LedgerEntry
 from .services import BALANCE_FIELD, BOOK_OF_MODEL
 
@@ -64,4 +64,24 @@ def reversal_mismatches() -> list[Mismatch]:
 def missing_triggers() -> list[str]:
     if connection.vendor not in ("sqlite", "postgresql"):
         return []
-    return sorted(set(TRIGGER_NAMES) - installed_triggers(connection))
+    return sorted(set(expected_triggers(connection.vendor)) - set(trigger_states(connection)))
+
+
+TRIGGER_STATE_PROBLEMS = {
+    "D": "is DISABLED (pg_trigger.tgenabled = 'D'): the ledger can be changed",
+    "R": "fires only in replica mode (pg_trigger.tgenabled = 'R'): the ledger can be changed",
+    "O": "is skipped under session_replication_role = replica (pg_trigger.tgenabled = 'O'; "
+         "expected ENABLE ALWAYS)",
+}
+
+
+def trigger_problems() -> list[str]:
+    """Every append-only trigger of the ledger exists and fires always; one line per problem."""
+    if connection.vendor not in ("sqlite", "postgresql"):
+        return []
+    states = trigger_states(connection)
+    problems = [f"append-only trigger missing on {TABLE}: {name}" for name in missing_triggers()]
+    for name in expected_triggers(connection.vendor):
+        if (state := states.get(name)) in TRIGGER_STATE_PROBLEMS:
+            problems.append(f"append-only trigger {name} on {TABLE} {TRIGGER_STATE_PROBLEMS[state]}")
+    return problems

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import PREMIUM_EVENTS, GuaranteeDeposit, Penalty
+from insurance_admin.core.forms import DateInRangeField, MoneyField
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+from .models import PREMIUM_EVENTS, GuaranteeDeposit, Penalty
 
 
 def _today():
@@ -22,15 +22,15 @@ def _today():
 class MovementForm(forms.Form):
     """A money movement against one row: receipt, payment, return, debit, settlement."""
 
-    amount = forms.DecimalField(label=_("Amount (yuan)"), min_value=0, **MONEY)
-    on_date = forms.DateField(label=_("Date"), initial=_today)
+    amount = MoneyField(label=_("Amount (yuan)"), min_value=0)
+    on_date = DateInRangeField(label=_("Date"), initial=_today)
     reference = forms.CharField(label=_("Reference"), max_length=80, required=False, help_text=_("e.g. bank voucher number"))
     memo = forms.CharField(label=_("Memo"), max_length=300, required=False)
 
 
 class ReverseForm(forms.Form):
     reason = forms.CharField(label=_("Reason for the reversal"), max_length=300)
-    on_date = forms.DateField(label=_("Date"), initial=_today)
+    on_date = DateInRangeField(label=_("Date"), initial=_today)
 
 
 def parse_headcounts(text: str) -> dict[str, dict[str, int]]:
@@ -42,6 +42,9 @@ def parse_headcounts(text: str) -> dict[str, dict[str, int]]:
         parts = re.split(r"[\s,，]+", line.strip())
         if len(parts) != 3 or not parts[2].isdigit():
             raise ValidationError(_("Line %(n)s: write “area-code category count”, e.g. “411324 active 3001”.") % {"n": number})
+        if len(parts[2]) > 7:  # more persons than live in any county (and than a premium column can multiply)
+            raise ValidationError(_("Line %(n)s: the count %(count)s is too large (at most 9,999,999).")
+                                  % {"n": number, "count": parts[2][:20]})
         area = "" if parts[0] == "-" else parts[0]
         result.setdefault(area, {})[parts[1]] = int(parts[2])
     if not result:
@@ -67,44 +70,44 @@ class ScheduleForm(forms.Form):
 
 class HeadcountChangeForm(forms.Form):
     headcounts = HeadcountsField(label=_("New headcounts"))
-    effective_on = forms.DateField(label=_("Effective on"), initial=_today)
+    effective_on = DateInRangeField(label=_("Effective on"), initial=_today)
     reason = forms.CharField(label=_("Reason"), max_length=300)
-    due_date = forms.DateField(label=_("Due date of the difference"), required=False)
+    due_date = DateInRangeField(label=_("Due date of the difference"), required=False)
 
 
 class EventForm(forms.Form):
     event = forms.ChoiceField(label=_("Event"), choices=list(PREMIUM_EVENTS.items()))
-    on_date = forms.DateField(label=_("Date"), initial=_today)
+    on_date = DateInRangeField(label=_("Date"), initial=_today)
 
 
 class DepositForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=GuaranteeDeposit.Kind.choices)
-    required = forms.DecimalField(label=_("Required amount (yuan)"), min_value=0, **MONEY)
+    required = MoneyField(label=_("Required amount (yuan)"), min_value=0)
     basis = forms.CharField(label=_("Basis"), max_length=300)
 
 
 class CasesClosedForm(forms.Form):
-    closed_on = forms.DateField(label=_("Cases closed on"), initial=_today)
+    closed_on = DateInRangeField(label=_("Cases closed on"), initial=_today)
     objection = forms.BooleanField(label=_("Objection raised"), required=False)
 
 
 class RevolvingOpenForm(forms.Form):
-    last_year_income = forms.DecimalField(label=_("Last year's income (yuan)"), min_value=0, **MONEY)
+    last_year_income = MoneyField(label=_("Last year's income (yuan)"), min_value=0)
 
 
 class TopUpForm(forms.Form):
-    month = forms.DateField(label=_("Month"), help_text=_("Any day of the month."), initial=lambda: _today().replace(day=1))
-    paid_on = forms.DateField(label=_("Paid on"), required=False, help_text=_("Empty: compute only."))
+    month = DateInRangeField(label=_("Month"), help_text=_("Any day of the month."), initial=lambda: _today().replace(day=1))
+    paid_on = DateInRangeField(label=_("Paid on"), required=False, help_text=_("Empty: compute only."))
 
 
 class PenaltyForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Penalty.Kind.choices)
-    amount = forms.DecimalField(label=_("Amount (yuan)"), min_value=0, required=False, **MONEY,
+    amount = MoneyField(label=_("Amount (yuan)"), required=False,
                                 help_text=_("Empty: computed from the base at the contract's rate."))
-    base = forms.DecimalField(label=_("Base (yuan)"), min_value=0, required=False, **MONEY)
+    base = MoneyField(label=_("Base (yuan)"), required=False)
     area = forms.ModelChoiceField(label=_("Area"), queryset=None, required=False)
-    imposed_on = forms.DateField(label=_("Imposed on"), initial=_today)
-    due_date = forms.DateField(label=_("Due date"), required=False)
+    imposed_on = DateInRangeField(label=_("Imposed on"), initial=_today)
+    due_date = DateInRangeField(label=_("Due date"), required=False)
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
     def __init__(self, *args, areas=None, **kwargs):
@@ -133,6 +136,8 @@ def period_bounds(kind: str, text: str) -> tuple[dt.date, dt.date]:
         raise ValidationError(_("Write the period as %(example)s.") % {
             "example": {"monthly": "2025-03", "quarterly": "2025-Q1", "semiannual": "2025-H1", "annual": "2025"}[kind]})
     year = int(match.group(1))
+    if not 1900 <= year <= 2100:
+        raise ValidationError(_("The year %(year)s is outside 1900 – 2100.") % {"year": year})
     if kind == "annual":
         return dt.date(year, 1, 1), dt.date(year, 12, 31)
     n = int(match.group(2))

@@ -120,7 +120,12 @@ def _contract_meta(contract: Contract) -> list[tuple[str, str]]:
     ]
 
 
-def clearing_document(contract: Contract) -> Document:
+def clearing_document(contract: Contract, areas: list[Area] | None = None) -> Document:
+    """The clearing statement of the whole pool; with `areas` (a county-bound reader's county
+    books) only those books, without the pool's total, result and formulas, which hold the
+    other counties' figures."""
+    if areas is not None:
+        return _county_clearing_document(contract, areas)
     with translation.override("zh-hans"):
         statement = selectors.clearing_statement(contract)
         sections: list[Section] = []
@@ -172,6 +177,35 @@ def clearing_document(contract: Contract) -> Document:
             formulas = [_("This contract has no clearing rule.")]
         return Document(title=title, meta=_contract_meta(contract) + meta, sections=sections, formulas=formulas,
                         filename=f"clearing-{contract.code}")
+
+
+def _county_clearing_document(contract: Contract, areas: list[Area]) -> Document:
+    with translation.override("zh-hans"):
+        statement = selectors.clearing_statement(contract)
+        names = {a.name for a in areas if a != contract.program.region}
+        sections: list[Section] = []
+        if statement.kind == FinanceTerms.Clearing.CYCLE:
+            title = _("Service-cycle clearing statement")
+            rows = [[label, fund, spend, None if fund is None else fund - spend]
+                    for label, fund, spend in statement.books if label in names]
+            missing = [m for m in statement.missing if m.split(" ", 1)[-1] in names]
+            notes = [_("Premium income not allocated to these books (it is carried by the city-level line, so the "
+                       "total holds the whole fund): %(books)s") % {"books": "、".join(missing)}] if missing else []
+            sections.append(Section(_("Books pooled"), [_("Book"), _("Fund (premium − deductions)"),
+                                                        _("Medical spend (claims − recoveries)"), _("Balance")], rows, notes))
+            period = f"{contract.service_cycle_start:%Y-%m-%d} – {contract.service_cycle_end:%Y-%m-%d}"
+            meta = [(_("Service cycle"), period), (_("Contract years included"), "、".join(str(c.year) for c in statement.contracts))]
+        elif statement.kind == FinanceTerms.Clearing.YEARLY_USAGE:
+            title, meta = _("Yearly fund-usage and rolling-surplus statement"), [(_("Contract year"), str(contract.year))]
+        else:
+            title, meta = _("Clearing statement"), []
+        meta.append((_("Area"), "、".join(sorted(names)) or contract.program.region.name))
+        formulas = [_("Only the books of your areas are shown. The pooled total, the clearing result and its formulas "
+                      "are computed on the whole region's pool (%(region)s) and shown to its users.") % {
+            "region": contract.program.region.name}]
+        codes = "-".join(sorted(a.code for a in areas))
+        return Document(title=title, meta=_contract_meta(contract) + meta, sections=sections, formulas=formulas,
+                        filename=f"clearing-{contract.code}-{codes}")
 
 
 # --- periodic reports -----------------------------------------------------------------------

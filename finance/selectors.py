@@ -341,6 +341,12 @@ def contracts_for(user):
     return Contract.objects.for_user(user).select_related("program__region").order_by("-year", "code")
 
 
+def sees_whole_region(user, contract: Contract) -> bool:
+    """Whether `user` may read the contract's region-level figures (the whole pool, the
+    city-level lines); a county-bound user reads their own county books only."""
+    return contract.program.region_id in set(Area.objects.for_user(user).values_list("pk", flat=True))
+
+
 def areas_for(user, contract: Contract) -> list[Area]:
     """The contract's county books the user may see."""
     visible = set(Area.objects.for_user(user).values_list("pk", flat=True))

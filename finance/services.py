@@ -21,6 +21,7 @@ from insurance_admin.core.workdays import load_calendar
 from programs.models import Area, Contract
 
 from . import calculations as calc
+from . import deadlines
 from .calculations import seed as calc_seed
 from .calculations._money import fmt_money, to_amount
 from .calculations.penalties import CONFIDENTIALITY_BREACH_RATE, EARLY_TERMINATION_RATE
@@ -77,6 +78,7 @@ def _save(obj, user, reason: str) -> None:
     obj._history_user = user
     obj._change_reason = reason
     obj.save()
+    deadlines.sync(obj, user=user)
 
 
 def _relations(model) -> list[str]:
@@ -119,6 +121,7 @@ def _book(target, *, kind: str, amount: Decimal, booked_on: dt.date, user, refer
     # F() so that the stored balance is the database's own sum even if the object was stale
     type(target).objects.filter(pk=target.pk).update(**{field: F(field) + amount})
     target.refresh_from_db(fields=[field])
+    deadlines.sync(target, user=user, entry_kind=kind)
     return entry
 
 
@@ -431,6 +434,7 @@ def revolving_topup_compute(*, fund: RevolvingFund, month: dt.date, user) -> Rev
                            amount=calc.revolving_topup(fund.opening_amount, balance))
     topup.full_clean()
     topup.save()
+    deadlines.sync(topup, user=user)
     return topup
 
 

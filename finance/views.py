@@ -47,14 +47,16 @@ def dashboard(request):
     today = timezone.localdate()
     rows = []
     for contract in selectors.contracts_for(request.user):
-        position = selectors.fund_position(contract)
+        # the region's row only for users of the whole region (a county user reads their county)
+        whole = selectors.sees_whole_region(request.user, contract)
+        position = selectors.fund_position(contract) if whole else None
         rows.append({
             "contract": contract,
             "position": position,
             "overdue": selectors.installments_overdue(contract, today),
             "suspension": selectors.premium_suspension(contract, today),
             "areas": [(a, selectors.fund_position(contract, a)) for a in selectors.areas_for(request.user, contract)]
-            if len(selectors.area_books(contract)) > 1 else [],
+            if len(selectors.area_books(contract)) > 1 or not whole else [],
         })
     return render(request, "finance/dashboard.html", {"rows": rows, "today": today})
 
@@ -67,7 +69,8 @@ def contract_detail(request, code: str):
     today = timezone.localdate()
     fund = RevolvingFund.objects.filter(contract=contract).first()
     areas = selectors.areas_for(user, contract)
-    position = selectors.fund_position(contract)
+    whole = selectors.sees_whole_region(user, contract)
+    position = selectors.fund_position(contract) if whole else None
     context = {
         "contract": contract,
         "today": today,
@@ -84,8 +87,10 @@ def contract_detail(request, code: str):
         "payables": HospitalPayable.objects.for_user(user).filter(contract=contract).select_related("area")[:200],
         "entries": selectors.entries_for(user, contract)[:100],
         "position": position,
-        "usage_lines": reports.usage_lines(position.usage) if position.usage else [],
-        "area_positions": [(a, selectors.fund_position(contract, a)) for a in areas] if len(selectors.area_books(contract)) > 1 else [],
+        "usage_lines": reports.usage_lines(position.usage) if position and position.usage else [],
+        "area_positions": [(a, selectors.fund_position(contract, a)) for a in areas]
+        if len(selectors.area_books(contract)) > 1 or not whole else [],
+        "sees_whole_region": whole,
         "areas": areas,
         "report_kinds": reports.REPORT_KINDS,
         "can_manage": user.has_perm(MANAGE),
@@ -211,7 +216,10 @@ def _setup_penalty(contract, d, user, request):
 
 
 def _setup_cases_closed(contract, d, user, request):
-    deposit = get_object_or_404(GuaranteeDeposit.objects.for_user(user), contract=contract, pk=request.POST.get("deposit"))
+    pk = request.POST.get("deposit", "")
+    if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):  # a forged id: as unknown as a missing one
+        raise Http404
+    deposit = get_object_or_404(GuaranteeDeposit.objects.for_user(user), contract=contract, pk=pk)
     services.deposit_cases_closed(deposit=deposit, closed_on=d["closed_on"], objection=d["objection"], user=user)
 
 
@@ -266,7 +274,11 @@ def _send(document, fmt: str) -> HttpResponse:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def clearing(request, code: str, fmt: str):
-    return _send(reports.clearing_document(_contract(request.user, code)), fmt)
+    """The whole pool for users of the whole region; a county user gets their own county books
+    only (as the report by county: another county's book is not theirs to read)."""
+    contract = _contract(request.user, code)
+    areas = None if selectors.sees_whole_region(request.user, contract) else selectors.areas_for(request.user, contract)
+    return _send(reports.clearing_document(contract, areas=areas), fmt)
 
 
 @login_required
@@ -282,7 +294,7 @@ def report(request, code: str):
         area = next((a for a in selectors.areas_for(request.user, contract) if a.code == request.GET["area"]), None)
         if area is None:
             raise Http404
-    elif contract.program.region.pk not in {a.pk for a in Area.objects.for_user(request.user)}:
+    elif not selectors.sees_whole_region(request.user, contract):
         # a county user reports on their own county, not on the whole region
         raise Http404
     try:

@@ -10,7 +10,11 @@ from unfold.admin import TabularInline
 from unfold.contrib.import_export.forms import ImportForm as UnfoldImportForm
 from unfold.widgets import UnfoldAdminDecimalFieldWidget, UnfoldAdminTextareaWidget
 
-from insurance_admin.core.admin_scoping import ScopedAdmin, ScopedFormFieldsMixin
+from insurance_admin.core.admin_scoping import (
+    ReadOnlyScopedAdmin,
+    ScopedAdmin,
+    ScopedFormFieldsMixin,
+)
 
 from .forms import EnrollmentInlineFormSet, InsuredPersonAdminForm
 from .masking import can_see_full_identity, mask_certno, mask_name
@@ -150,9 +154,10 @@ class InsuredPersonAdmin(ScopedAdmin):
         return ["masked_name", "masked_certno", "sex", "psn_no"]
 
     def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
         if can_see_full_identity(request.user):
-            return []
-        return ["masked_name", "masked_certno", "sex", "psn_no"]
+            return readonly
+        return [*readonly, *(f for f in ["masked_name", "masked_certno", "sex", "psn_no"] if f not in readonly)]
 
     @admin.display(description=_("ID number"))
     def masked_certno(self, obj):
@@ -185,7 +190,8 @@ class EnrollmentAdmin(ScopedAdmin):
         return str(obj.person)
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if can_see_full_identity(request.user) else ["person"]
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if can_see_full_identity(request.user) or "person" in readonly else [*readonly, "person"]
 
 
 class BenefitPlanForm(forms.ModelForm):
@@ -354,21 +360,15 @@ EnrollmentAdminWithImport.inlines = [EnrollmentPeriodInline]
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(ScopedAdmin):
+class ImportBatchAdmin(ReadOnlyScopedAdmin):
     list_display = ["file_name", "contract", "effective_date", "mode", "status", "rows_read", "rows_rejected",
                     "rows_added", "rows_changed", "rows_exited", "created_by", "created_at"]
     list_filter = ["status", "contract"]
     readonly_fields = [f.name for f in ImportBatch._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(SmsNotification)
-class SmsNotificationAdmin(ScopedAdmin):
+class SmsNotificationAdmin(ReadOnlyScopedAdmin):
     list_display = ["key", "masked_person", "status", "attempts", "created_at", "sent_at", "backend"]
     list_filter = ["status"]
     fields = ["key", "masked_person", "message", "status", "attempts", "created_at", "sent_at", "backend",
@@ -389,18 +389,8 @@ class SmsNotificationAdmin(ScopedAdmin):
                                             requeued) % {"count": requeued})
 
     def get_queryset(self, request):
-        from insurance_admin.accounts.scoping import area_scope_ids
-
-        qs = super().get_queryset(request).select_related("person")
-        ids = area_scope_ids(request.user)
-        return qs if ids is None else qs.filter(enrollment__area_id__in=ids)
+        return super().get_queryset(request).select_related("person")
 
     @admin.display(description=_("insured person"))
     def masked_person(self, obj):
         return str(obj.person)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

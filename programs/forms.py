@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from insurance_admin.core.forms import DateInRangeField
+
 from .models import Enrollment, InsuredPerson
 
 
@@ -57,7 +59,7 @@ class ImportUploadForm(forms.Form):
 
     contract = forms.ModelChoiceField(label=gettext_lazy("Contract"), queryset=None)
     file = forms.FileField(label=gettext_lazy("File (CSV in UTF-8 or GBK, or XLSX)"))
-    effective_date = forms.DateField(
+    effective_date = DateInRangeField(
         label=gettext_lazy("Effective date"),
         help_text=gettext_lazy("Additions, changes and exits in this list take effect on this date."),
         widget=forms.DateInput(attrs={"type": "date"}),

@@ -44,3 +44,11 @@ def certno_for(user, certno: str) -> str:
 
 def name_for(user, name: str) -> str:
     return name if can_see_full_identity(user) else mask_name(name)
+
+
+_DIGITS_HIDDEN = str.maketrans("0123456789", "*" * 10)
+
+
+def mask_birth_date(value: str) -> str:
+    """****-**-**: every digit of a birth date hidden, its shape kept."""
+    return (value or "").translate(_DIGITS_HIDDEN)

@@ -25,6 +25,21 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
 
+class PartyQuerySet(models.QuerySet):
+    def for_user(self, user) -> "PartyQuerySet":
+        """A party is visible to users who see one of its contracts. A party not yet named in any
+        contract belongs to no region: it stays visible to staff so that the administrator who
+        has just entered it can name it in a contract (it holds no insured person's data)."""
+        if area_scope_ids(user) is None:
+            return self
+        contracts = Contract.objects.for_user(user)
+        return self.filter(
+            Q(pk__in=contracts.values("authority_id"))
+            | Q(pk__in=contracts.values("insurer_id"))
+            | (Q(contracts_as_authority__isnull=True) & Q(contracts_as_insurer__isnull=True))
+        ).distinct()
+
+
 class Party(models.Model):
     """甲方 (authority / policyholder) or 乙方 (insurer)."""
 
@@ -41,6 +56,8 @@ class Party(models.Model):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     history = HistoricalRecords()
 
+    objects = PartyQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("party")
         verbose_name_plural = _("parties")
@@ -55,6 +72,11 @@ class Party(models.Model):
         return self.name
 
 
+class PartyContactQuerySet(models.QuerySet):
+    def for_user(self, user) -> "PartyContactQuerySet":
+        return self if area_scope_ids(user) is None else self.filter(party__in=Party.objects.for_user(user))
+
+
 class PartyContact(models.Model):
     """A named contact of a party, e.g. the insurer's service team (组长, 理赔A岗 …)."""
 
@@ -63,6 +85,8 @@ class PartyContact(models.Model):
     role = models.CharField(_("role"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=60, blank=True)
     email = models.EmailField(_("email"), blank=True)
+
+    objects = PartyContactQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("contact")
@@ -282,6 +306,11 @@ class Contract(models.Model):
         return self.slip_title or f"{self.program.name}结算单"
 
 
+class PremiumRateQuerySet(models.QuerySet):
+    def for_user(self, user) -> "PremiumRateQuerySet":
+        return self if area_scope_ids(user) is None else self.filter(contract__in=Contract.objects.for_user(user))
+
+
 class PremiumRate(models.Model):
     """Per-capita premium of one category of insured person (筹资标准), yuan per person-year."""
 
@@ -301,6 +330,8 @@ class PremiumRate(models.Model):
     per_capita = models.DecimalField(_("per-capita premium"), **MONEY, validators=NON_NEGATIVE)
     note = models.CharField(_("note"), max_length=200, blank=True)
     history = HistoricalRecords()
+
+    objects = PremiumRateQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("premium rate")
@@ -595,6 +626,7 @@ def _engine_plan(rules: dict):
     return plan
 
 
+from .access_models import IdentityAccess  # noqa: E402,F401
 from .registry_models import (  # noqa: E402,F401  (same app; split only for file size)
     EnrollmentPeriod,
     HeadcountSnapshot,

@@ -125,6 +125,13 @@ class ImportBatch(models.Model):
         return f"{self.file_name} ({self.contract.code}, {self.get_status_display()})"
 
 
+class EnrollmentPeriodQuerySet(models.QuerySet):
+    def for_user(self, user) -> "EnrollmentPeriodQuerySet":
+        from .models import Enrollment
+
+        return self if area_scope_ids(user) is None else self.filter(enrollment__in=Enrollment.objects.for_user(user))
+
+
 class EnrollmentPeriod(models.Model):
     """A past state of an enrollment's attributes, valid from..to (both inclusive).
 
@@ -152,6 +159,8 @@ class EnrollmentPeriod(models.Model):
     batch = models.ForeignKey(
         ImportBatch, verbose_name=_("import"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+
+    objects = EnrollmentPeriodQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("enrollment period")
@@ -222,6 +231,13 @@ class HeadcountSnapshot(models.Model):
         return f"{self.contract_id} {self.kind} {self.as_of} {self.area_id} {self.category}: {self.headcount}"
 
 
+class SmsNotificationQuerySet(models.QuerySet):
+    def for_user(self, user) -> "SmsNotificationQuerySet":
+        """Messages about enrollments in the user's areas."""
+        ids = area_scope_ids(user)
+        return self if ids is None else self.filter(enrollment__area_id__in=ids)
+
+
 class SmsNotification(models.Model):
     """An SMS to an insured person, queued in the transaction that decided it and sent by a
     task after commit. `key` is unique: the same event never queues (or sends) twice; a
@@ -249,6 +265,8 @@ class SmsNotification(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     message_id = models.CharField(_("gateway message id"), max_length=100, blank=True)
     error = models.TextField(_("error"), blank=True)
+
+    objects = SmsNotificationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("SMS notification")

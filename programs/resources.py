@@ -15,6 +15,7 @@ from import_export.formats.base_formats import XLSX
 from import_export.results import RowResult
 
 from insurance_admin.core.encodings import EncodingFallbackCSV
+from insurance_admin.core.exports import NeutralisedExportMixin
 
 from . import services
 from .masking import mask_certno, mask_name
@@ -25,7 +26,7 @@ from .registry.rows import RowContext, check_row, reasons
 IMPORT_FORMATS = [EncodingFallbackCSV, XLSX]
 
 
-class EnrollmentListResource(resources.ModelResource):
+class EnrollmentListResource(NeutralisedExportMixin, resources.ModelResource):
     class Meta:
         model = Enrollment
         fields = ()

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from insurance_admin.accounts.scoping import area_scope_ids
 
@@ -32,6 +33,12 @@ class PersonSearch:
     rows: list[PersonRow] = field(default_factory=list)
     certno_problem: str = ""  # the typed ID number is itself invalid (told, still searched)
     truncated: bool = False
+    problem: str = ""  # the query itself is refused (NUL character, too long): told, not searched
+
+
+#: Longer than any name, ID number or person number; a longer query is refused, not searched
+#: (a 50,000-character LIKE pattern is "too complex" for SQLite and slow anywhere).
+SEARCH_MAX = 100
 
 
 def _enrollments_prefetch(user) -> Prefetch:
@@ -133,6 +140,11 @@ def search_persons(user, query: str, year: int) -> PersonSearch:
     query = (query or "").strip()
     if not query:
         return PersonSearch(query="", kind="", year=year)
+    if "\x00" in query or len(query) > SEARCH_MAX:
+        # PostgreSQL refuses NUL in a string literal (a 500): refuse it here, shown without it
+        problem = (_("The search cannot contain NUL characters (\\x00).") if "\x00" in query
+                   else _("The search is too long (at most %(max)s characters).") % {"max": SEARCH_MAX})
+        return PersonSearch(query=query.replace("\x00", "")[:SEARCH_MAX], kind="", year=year, problem=problem)
     result = PersonSearch(query=query, kind="name", year=year)
     if looks_like_certno(query):
         result.kind = "certno"

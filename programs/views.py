@@ -1,16 +1,19 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .forms import ImportUploadForm
+from .identity_access import identity_access_record, identity_access_record_persons
 from .masking import can_see_full_identity
 from .models import Contract, ImportBatch, InsuredPerson
+from .registry.rejected import rejected_rows_for
 
 
 def _year(request, user) -> int:
@@ -25,6 +28,9 @@ def workbench(request):
     can_search = user.has_perm("programs.view_insuredperson")
     search = selectors.search_persons(user, request.GET.get("q", ""), year) if can_search else None
     contracts = Contract.objects.for_user(user).select_related("program", "insurer").filter(year=year)
+    if search is not None and search.rows:
+        # the result list shows full ID numbers to the window roles; the query is not kept
+        identity_access_record_persons(user=user, persons=[row.person for row in search.rows], where=request.path)
     return render(
         request,
         "programs/workbench.html",
@@ -54,6 +60,7 @@ def person_detail(request, pk: int):
         from insurance_admin.core.audit import person_history
 
         history = person_history(user, person)
+    identity_access_record(user=user, person=person, where=request.get_full_path())
     return render(
         request,
         "programs/person_detail.html",
@@ -172,7 +179,9 @@ def import_batch_rejected(request, pk: int):
     if not batch.rejected_file:
         raise Http404
     name = f"{batch.file_name.rsplit('.', 1)[0]}-rejected.csv"
-    return FileResponse(batch.rejected_file.open("rb"), as_attachment=True, filename=name, content_type="text/csv")
+    response = StreamingHttpResponse(rejected_rows_for(request.user, batch, where=request.path), content_type="text/csv")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
 
 
 # --- headcount snapshots ------------------------------------------------------------------------

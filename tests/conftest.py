@@ -7,6 +7,26 @@ from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
 pytest_plugins = ("celery.contrib.pytest",)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_lifts_the_ledger_truncate_guard():
+    """PostgreSQL: the ledger refuses TRUNCATE (finance migration 0005), and a transactional
+    test's flush truncates every table. The flush lifts the guard inside its own transaction
+    (`execute_sql_flush` runs the statements in one atomic block) and puts it back."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    from finance.ledger_triggers import TABLE, TRUNCATE_GUARD_OFF, TRUNCATE_GUARD_ON
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        sql = original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        return [TRUNCATE_GUARD_OFF, *sql, TRUNCATE_GUARD_ON] if sql and TABLE in tables else sql
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original
+
+
 def require_or_skip(available: bool, what: str, env_flag: str) -> None:
     """Skip a test whose service is absent, unless CI demands it (then it fails)."""
     if available:

@@ -46,6 +46,8 @@ class TrialInput:
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MAX_AMOUNT = Decimal("999999999999.99")
+# Dates of stays: anything outside is a typing error (and 0001/9999 overflow date arithmetic).
+_MIN_DATE, _MAX_DATE = date(1900, 1, 1), date(2100, 12, 31)
 
 # Settlement fields of DOMAIN.md §3 the engine does not read; accepted and ignored so that a
 # platform record can be passed as it is.
@@ -95,8 +97,16 @@ class _Where:
         return TrialInputError(f"{self.label}: missing field {name}{why}")
 
 
+def where_item(index: int) -> _Where:
+    """The place of an itemised line in messages (the trial page's item lines)."""
+    return _Where("item", index, None)
+
+
 def parse_amount(value: Any, where: _Where, name: str) -> Decimal:
-    """An amount in yuan: a string or JSON number, non-negative, at most two decimals."""
+    """An amount in yuan: a string or JSON number, non-negative, at most two decimals.
+    `null` is refused, not read as 0: leaving the field out means 0."""
+    if value is None:
+        raise where.field(name, "null is not an amount (leave the field out for 0)")
     if type(value) is str:
         whole, dot, cents = value.partition(".")
         if whole.isdigit() and whole.isascii() and (not dot or (cents.isdigit() and cents.isascii())):
@@ -111,6 +121,8 @@ def parse_amount(value: Any, where: _Where, name: str) -> Decimal:
             raise where.field(name, f"negative amount {_quote(value)}")
         raise where.field(name, f"malformed amount {_quote(value)}")
     if isinstance(value, Decimal):  # a JSON number, parsed from its text
+        if value.is_finite() and abs(value) > _MAX_AMOUNT:  # before quantize: 1e30 has too many digits for it
+            raise where.field(name, f"amount {_quote(value)} too large")
         try:
             amount = value.quantize(CENT)
         except InvalidOperation:
@@ -142,9 +154,13 @@ def _bool(value: Any, where: _Where, name: str) -> bool:
 def _date(value: Any, where: _Where, name: str) -> date:
     if isinstance(value, str) and _DATE_RE.match(value):
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            if not _MIN_DATE <= parsed <= _MAX_DATE:
+                raise where.field(name, f"date {_quote(value)} outside {_MIN_DATE}..{_MAX_DATE}")
+            return parsed
     raise where.field(name, f"malformed date {_quote(value)} (expected YYYY-MM-DD)")
 
 
@@ -159,9 +175,12 @@ def _reject_constant(name: str) -> Any:
 
 
 def load_json(text: str | bytes) -> Any:
-    """JSON with every number as Decimal (never float)."""
+    """JSON with every number as Decimal (never float). Nesting deeper than the interpreter's
+    recursion limit is refused with a message, not a RecursionError."""
     try:
         return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_reject_constant)
+    except RecursionError:
+        raise TrialInputError("input: JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise TrialInputError(f"input: invalid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
     except UnicodeDecodeError as exc:
@@ -267,8 +286,7 @@ def _parse_settlement(
     }
     for name, value in raw.items():
         if name in _AMOUNTS:
-            if value is not None:
-                kwargs[name] = parse_amount(value, where, name)
+            kwargs[name] = parse_amount(value, where, name)
         elif name in ("setl_id", "psn_no", "enddate", "claim_kind"):
             continue
         elif name == "place":

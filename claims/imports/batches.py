@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,6 +38,8 @@ from .rows import (
     file_format,
     scan,
 )
+
+logger = logging.getLogger(__name__)
 
 # --- progress (outside the import transaction, readable by the web process) ---------------
 
@@ -145,10 +148,32 @@ def _claim(batch_id: int, expected: str, new: str) -> HospitalBatch | None:
 
 def batch_validate(batch_id: int) -> HospitalBatch:
     """Check every row of a PENDING batch; VALIDATED with counts and a preview, or REFUSED
-    with the error list. Writes no settlement."""
-    batch = _claim(batch_id, HospitalBatch.Status.PENDING, HospitalBatch.Status.VALIDATING)
-    if batch is None:
-        return HospitalBatch.objects.get(pk=batch_id)
+    with the error list. Writes no settlement.
+
+    Like `batch_apply`, the batch is shown as VALIDATING (committed), then locked FOR UPDATE
+    SKIP LOCKED while it is checked: a redelivered message finds it locked and does nothing,
+    while a batch left VALIDATING by a worker that died is checked again by the redelivery.
+    An unexpected exception during the check ends the batch FAILED with the reason (it can be
+    retried, `batch_retry`), never VALIDATING for good."""
+    _claim(batch_id, HospitalBatch.Status.PENDING, HospitalBatch.Status.VALIDATING)
+    batch = None
+    try:
+        with transaction.atomic():
+            locked = (HospitalBatch.objects.select_for_update(skip_locked=True)
+                      .filter(pk=batch_id, status=HospitalBatch.Status.VALIDATING).values_list("pk", flat=True).first())
+            if locked is None:
+                return HospitalBatch.objects.get(pk=batch_id)
+            batch = HospitalBatch.objects.select_related("contract__program", "uploaded_by").get(pk=batch_id)
+            _validate_locked(batch)
+    except Exception as exc:
+        if batch is None:
+            raise
+        logger.exception("hospital batch %s: the check failed", batch_id)
+        _fail(batch, exc, "check_failed")
+    return batch
+
+
+def _validate_locked(batch: HospitalBatch) -> None:
     total = _safe_count(batch)
     progress_write(batch.pk, "validating", 0, total)
     errors = RowErrors()
@@ -158,11 +183,38 @@ def batch_validate(batch_id: int) -> HospitalBatch:
     batch.preview = result.preview or []
     batch.errors, batch.error_count = errors.items, errors.count
     batch.status = HospitalBatch.Status.REFUSED if errors else HospitalBatch.Status.VALIDATED
-    with transaction.atomic():
-        batch.save()
-        _log(batch, "refused" if errors else "validated", None, rows=result.rows, new=result.new,
-             unchanged=result.unchanged, errors=errors.count)
+    batch.save()
+    _log(batch, "refused" if errors else "validated", None, rows=result.rows, new=result.new,
+         unchanged=result.unchanged, errors=errors.count)
     progress_write(batch.pk, "validated", result.rows, result.rows)
+
+
+def _fail(batch: HospitalBatch, exc: Exception, code: str) -> None:
+    """End a batch FAILED with the exception as its reason (its own transaction)."""
+    batch.status = HospitalBatch.Status.FAILED
+    batch.errors = [{"row": None, "column": "", "code": code, "params": {"detail": f"{type(exc).__name__}: {exc}"[:300]}}]
+    batch.error_count = 1
+    with transaction.atomic():
+        batch.save(update_fields=["status", "errors", "error_count"])
+        _log(batch, "failed", None, error=type(exc).__name__)
+    progress_write(batch.pk, "done", 0, 0)
+
+
+@transaction.atomic
+def batch_retry(*, batch: HospitalBatch, user) -> HospitalBatch:
+    """Put a FAILED batch back to PENDING so that its stored file is checked again (then
+    confirmed and imported as usual). Anything else is refused."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext
+
+    batch = HospitalBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status != HospitalBatch.Status.FAILED:
+        raise ValidationError(gettext("Only a failed batch can be retried."), code="not_failed")
+    batch.status = HospitalBatch.Status.PENDING
+    batch.errors, batch.error_count, batch.confirmed_by = [], 0, None
+    batch.save(update_fields=["status", "errors", "error_count", "confirmed_by"])
+    _log(batch, "retried", user)
+    progress_write(batch.pk, "", 0, 0)
     return batch
 
 
@@ -219,12 +271,7 @@ def batch_apply(batch_id: int) -> HospitalBatch:
     except Exception as exc:
         if batch is None:
             raise
-        batch.status = HospitalBatch.Status.FAILED
-        batch.errors = [{"row": None, "column": "", "code": "failed", "params": {"detail": f"{type(exc).__name__}: {exc}"[:300]}}]
-        batch.error_count = 1
-        with transaction.atomic():
-            batch.save(update_fields=["status", "errors", "error_count"])
-            _log(batch, "failed", None, error=type(exc).__name__)
+        _fail(batch, exc, "failed")
         raise
     finally:
         if batch is not None:

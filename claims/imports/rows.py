@@ -78,6 +78,8 @@ MESSAGES = {
     "bad_code": _("“%(value)s” is not one of: %(allowed)s."),
     "not_boolean": _("“%(value)s” is not yes/no (1/0)."),
     "too_long": _("“%(value)s” is longer than %(max)s characters."),
+    "too_large": _("Amount %(value)s is too large (at most 999,999,999,999.99)."),
+    "nul": _("The value contains a NUL character (\\x00)."),
     "identity": _("Total medical cost %(medfee)s differs from the sum of its four parts %(parts)s by %(diff)s (more than 0.01)."),
     "duplicate_setl_id": _("Settlement id %(value)s already appears in row %(first)s."),
     "other_hospital": _("Hospital %(value)s differs from the file's hospital %(expected)s."),
@@ -90,6 +92,7 @@ MESSAGES = {
     "changed_settlement": _("Settlement %(value)s was already imported with different content; correct it by a deduction or recovery, not by re-import."),
     "other_contract": _("Settlement %(value)s belongs to another contract or is a manual claim."),
     "failed": _("The import failed: %(detail)s"),
+    "check_failed": _("The check of the file failed: %(detail)s"),
 }
 
 
@@ -133,8 +136,8 @@ class RowErrors:
     def add(self, row: int | None, column: str, code: str, **params) -> None:
         self.count += 1
         if len(self.items) < MAX_STORED_ERRORS:
-            self.items.append({"row": row, "column": column, "code": code,
-                               "params": {k: str(v) for k, v in params.items()}})
+            self.items.append({"row": row, "column": _storable(column), "code": code,
+                               "params": {k: _storable(str(v)) for k, v in params.items()}})
 
     def __bool__(self) -> bool:
         return self.count > 0
@@ -247,6 +250,11 @@ def _text(value) -> str:
     return str(value).strip()
 
 
+def _storable(text: str) -> str:
+    """Text that a JSON column takes on PostgreSQL (jsonb refuses \\u0000), shown as �."""
+    return text.replace("\x00", "\ufffd")
+
+
 def parse_amount(value) -> Decimal:
     """Yuan with at most two decimals; empty is zero. Raises ValueError(code)."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -262,6 +270,8 @@ def parse_amount(value) -> Decimal:
         raise ValueError("not_amount")
     if amount < 0:
         raise ValueError("negative")
+    if amount.adjusted() >= 12:  # beyond DecimalField(max_digits=14, decimal_places=2); 1e30 cannot even be quantized
+        raise ValueError("too_large")
     if amount != amount.quantize(CENT):
         raise ValueError("too_precise")
     return amount.quantize(CENT)
@@ -331,6 +341,11 @@ def clean_row(number: int, raw: dict, ctx: RowContext, errors: RowErrors) -> dic
     """The row's stored values (Settlement field names), or None after recording its errors.
     Pure: no database access (persons and known settlements are checked per chunk)."""
     before = errors.count
+    nul = [name for name, value in raw.items() if isinstance(value, str) and "\x00" in value]
+    if nul:  # PostgreSQL takes no NUL in text, not even in a query: refuse the row before any look-up
+        for name in nul:
+            errors.add(number, name, "nul")
+        return None
     values: dict = {}
     for name in TEXT_FIELDS:
         value = _text(raw.get(name))
@@ -540,7 +555,7 @@ def scan(
                     return result
             result.rows += 1
             if len(result.preview) < PREVIEW_ROWS:
-                result.preview.append({k: _text(raw.get(k)) for k in KNOWN_COLUMNS if k in raw})
+                result.preview.append({k: _storable(_text(raw.get(k))) for k in KNOWN_COLUMNS if k in raw})
             values = clean_row(number, raw, ctx, errors)
             if values is None:
                 continue

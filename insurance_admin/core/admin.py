@@ -1,17 +1,16 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
-from unfold.admin import ModelAdmin
 
+from .admin_scoping import ScopedAdmin
 from .models import CalendarDay, CalendarYear
 
 
 @admin.register(CalendarYear)
-class CalendarYearAdmin(SimpleHistoryAdmin, ModelAdmin):
+class CalendarYearAdmin(ScopedAdmin):
     list_display = ["year", "published", "source"]
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(SimpleHistoryAdmin, ModelAdmin):
+class CalendarDayAdmin(ScopedAdmin):
     """Entered from the State Council's notice each year (holidays and 调休 make-up days)."""
 
     list_display = ["date", "is_workday", "name"]

@@ -6,3 +6,16 @@ class CoreConfig(AppConfig):
     name = "insurance_admin.core"
     label = "core"
     verbose_name = _("Operations")
+
+    def ready(self):
+        from .logmasking import attach_to_gunicorn
+
+        attach_to_gunicorn()  # no full ID number in the access log (logmasking.py)
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from .middleware import idle_clock_start
+
+        # the idle clock starts at the login (saved with the login's session write), so the
+        # first requests after it need no session write of their own
+        user_logged_in.connect(idle_clock_start, dispatch_uid="core.idle_clock_start")

@@ -1,7 +1,9 @@
 """The audit trail as supervisors read it: who changed what, when, before and after.
 
 Rows come from django-simple-history tables, scoped to the reader's areas and masked for
-readers who may not see full identities.
+readers who may not see full identities. The "identity" trail lists who saw full identities
+(`programs.IdentityAccess`: a person's page, an unmasked export), scoped the same way and
+always masked.
 """
 
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids
 from programs.masking import can_see_full_identity, mask_certno, mask_name, mask_phone
-from programs.models import Contract, Enrollment, InsuredPerson, Program
+from programs.models import Contract, Enrollment, IdentityAccess, InsuredPerson, Program
 
 ACTION_LABELS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
 _IDENTITY_MASKS = {"certno": mask_certno, "name": mask_name, "phone": mask_phone}
@@ -39,6 +41,7 @@ TRAILS = {
     "person": (_("Insured persons"), _person_history),
     "enrollment": (_("Enrollments"), _enrollment_history),
     "contract": (_("Contracts"), _contract_history),
+    "identity": (_("Full identities seen"), IdentityAccess.objects.for_user),
 }
 
 
@@ -109,9 +112,25 @@ def _entry(record, masked: bool) -> AuditEntry:
     )
 
 
+def _access_entry(access: IdentityAccess) -> AuditEntry:
+    """One look at full identities; the person's name and ID masked whoever reads it."""
+    if access.person is not None:
+        label = str(access.person)  # masked by InsuredPerson.__str__
+    else:
+        label = _("Rejected rows of %(file)s (%(rows)s rows)") % {
+            "file": access.import_batch.file_name, "rows": access.rows}
+    who = access.user.get_full_name() or access.user.username
+    return AuditEntry(when=access.accessed_at, who=str(who), action=str(_("saw the full identity")),
+                      object_label=str(label), object_id=access.pk, reason=access.where, changes=[])
+
+
 def audit_page(user, trail: str, page: int = 1, per_page: int = 50):
     """A page of the named trail, newest first; returns (page object, entries)."""
     _label, source = TRAILS[trail]
+    if trail == "identity":
+        qs = source(user).select_related("user", "person", "import_batch").order_by("-accessed_at", "-id")
+        page_obj = Paginator(qs, per_page).get_page(page)
+        return page_obj, [_access_entry(a) for a in page_obj.object_list]
     qs = source(user).select_related("history_user").order_by("-history_date", "-history_id")
     page_obj = Paginator(qs, per_page).get_page(page)
     masked = not can_see_full_identity(user)

@@ -1,3 +1,4 @@
+from insurance_admin.core.deadlines import unread_count
 from programs.masking import can_see_full_identity
 
 
@@ -10,4 +11,6 @@ def navigation(request):
         "nav_can_admin": user.is_staff,
         "nav_full_identity": can_see_full_identity(user),
         "nav_roles": [g.name for g in user.groups.all()],
+        # a callable: the count query runs only where a template shows it (the header)
+        "inbox_unread": lambda: unread_count(user),
     }

@@ -12,12 +12,13 @@ not web requests and keep PostgreSQL's default (wait as long as it takes).
 """
 
 import logging
+import time
 
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 logger = logging.getLogger(__name__)
 
@@ -93,3 +94,86 @@ def registry_busy_response(request):
                    request.method, request.path, len(applying))
     response._has_been_logged = True
     return response
+
+
+class SecurityHeadersMiddleware:
+    """Deployment posture that every response shares (issue 17):
+
+    - `X-Frame-Options: DENY` on every response, whoever set SAMEORIGIN before (unfold and
+      import-export decorate admin views with `xframe_options_sameorigin`); no page of this
+      site is ever framed.
+    - `Cache-Control: no-store, private` on every response to a signed-in user (pages, exports,
+      PDFs): a shared window terminal's browser cache and any proxy keep no personal data.
+      Static files are answered by WhiteNoise before this middleware and keep their caching.
+    - The admin's Content-Security-Policy (`SECURE_CSP_ADMIN`): django-unfold runs Alpine.js,
+      which evaluates its attribute expressions (needs 'unsafe-eval'), and writes inline
+      styles; the rest of the site gets the strict `SECURE_CSP`. Must sit below
+      `ContentSecurityPolicyMiddleware`, which reads the choice on the way out.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        admin_csp = getattr(settings, "SECURE_CSP_ADMIN", None)
+        if admin_csp is not None and request.path_info.startswith(ADMIN_PREFIX) and not hasattr(response, "_csp_config"):
+            response._csp_config = admin_csp
+        response.headers["X-Frame-Options"] = "DENY"
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path_info.startswith(UNCACHED_EXEMPT):
+            response.headers["Cache-Control"] = "no-store, private"
+            response.headers.pop("Expires", None)
+        return response
+
+
+ADMIN_PREFIX = "/admin/"
+UNCACHED_EXEMPT = ("/static/",)
+IDLE_KEY = "_idle_last_seen"
+IDLE_WRITE_EVERY = 30  # seconds: the last-seen time is written at most this often
+
+
+def idle_clock_start(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        request.session[IDLE_KEY] = int(time.time())
+
+
+class SessionIdleTimeoutMiddleware:
+    """A signed-in session ends after SESSION_IDLE_TIMEOUT seconds without a request (window
+    terminals are shared; the absolute SESSION_COOKIE_AGE still applies). The next request
+    is sent to the login page, which says why, and comes back after the login (`next`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timeout = getattr(settings, "SESSION_IDLE_TIMEOUT", 0)
+        user = getattr(request, "user", None)
+        if timeout and user is not None and user.is_authenticated:
+            now = int(time.time())
+            last = request.session.get(IDLE_KEY)
+            if last is not None and now - last > timeout:
+                return self._expired(request)
+            if last is None or now - last >= min(IDLE_WRITE_EVERY, timeout):
+                request.session[IDLE_KEY] = now
+        return self.get_response(request)
+
+    @staticmethod
+    def _expired(request):
+        from django.contrib import messages
+        from django.contrib.auth import logout
+        from django.contrib.auth.views import redirect_to_login
+
+        logout(request)
+        minutes = max(1, round(settings.SESSION_IDLE_TIMEOUT / 60))
+        messages.warning(
+            request,
+            ngettext(
+                "You were signed out after %(minutes)d minute without activity. Please log in again.",
+                "You were signed out after %(minutes)d minutes without activity. Please log in again.",
+                minutes,
+            ) % {"minutes": minutes},
+        )
+        # a POST is not replayed after the login: back to the page that sent it, else home
+        next_url = request.get_full_path() if request.method in ("GET", "HEAD") else "/"
+        return redirect_to_login(next_url)

@@ -1,6 +1,7 @@
 import socket
 
 from celery import shared_task
+from django.db import OperationalError
 from django.db.models import F
 from django.utils import timezone
 
@@ -19,3 +20,21 @@ def record_heartbeat(source: str = "worker") -> str:
             source=source, defaults={"hostname": hostname, "seen_at": timezone.now(), "beats": 1}
         )
     return hostname
+
+
+@shared_task(
+    name="insurance_admin.core.tasks.deadlines_scan",
+    autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=600, max_retries=5,
+)
+def deadlines_scan(today_iso: str | None = None) -> dict:
+    """Beat, every morning (Asia/Shanghai): recompute deadline states and send the reminders
+    and escalations due. Idempotent by database state (unique inbox rows, e-mails claimed per
+    row), so a retry, a second beat firing or a second worker sends nothing twice; a day beat
+    missed is caught up by the next scan (stages are "on or after" conditions)."""
+    import datetime as dt
+
+    from .deadlines import deadlines_scan as scan
+
+    result = scan(today=dt.date.fromisoformat(today_iso) if today_iso else None)
+    return {"today": result.today.isoformat(), "states_changed": result.states_changed,
+            "notifications_created": result.notifications_created, "emails_sent": result.emails_sent}

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.templatetags.static import static
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -64,6 +66,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy (SECURE_CSP; the admin's SECURE_CSP_ADMIN, chosen by the next one)
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # X-Frame-Options DENY everywhere, no-store for signed-in users, the admin's CSP
+    "insurance_admin.core.middleware.SecurityHeadersMiddleware",
     # Before anything reads the database: web requests wait at most WEB_LOCK_TIMEOUT_MS for a lock.
     "insurance_admin.core.middleware.LockTimeoutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -72,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # SESSION_IDLE_TIMEOUT: a signed-in session idle that long is signed out
+    "insurance_admin.core.middleware.SessionIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Axes must be last: it turns a locked-out login into a response.
@@ -92,6 +100,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
                 "insurance_admin.core.context_processors.navigation",
             ],
         },
@@ -133,6 +142,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)  # one working day
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Signed out after this many seconds without a request (shared window terminals); 0 = never.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=15 * 60)
 
 # Failed-login throttling (django-axes): lock a username+IP pair after 5 failures for 30 min.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -206,12 +217,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "finance.tasks.revolving_topups_monthly",
         "schedule": crontab(minute=30, hour=6, day_of_month=1),
     },
+    # Deadlines (issue 20): states, reminders and escalations every morning, local time.
+    "deadlines-daily-scan": {
+        "task": "insurance_admin.core.tasks.deadlines_scan",
+        "schedule": crontab(minute=0, hour=6),
+    },
     # Staging tables of registry imports nobody confirmed, finished or will restart.
     "registry-stages-clean": {
         "task": "programs.tasks.import_stages_clean_task",
         "schedule": crontab(minute=15, hour=3),
     },
 }
+# Deadline reminders: calendar days before the due date per deadline kind ("default" for the
+# rest); days after the due date when the escalation role is told; who that is.
+DEADLINE_DUE_SOON_DAYS = {"default": 5, "claim_service": 3, "premium_installment": 10}
+DEADLINE_ESCALATE_AFTER_DAYS = env.int("DEADLINE_ESCALATE_AFTER_DAYS", default=3)
+DEADLINE_ESCALATION_ROLE = "supervisor"
+# --- E-mail (reminders): console in the embedded default; production sets EMAIL_BACKEND (SMTP) and EMAIL_HOST…
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@insurance-admin.local")
+SITE_URL = env.str("SITE_URL", default="")  # prefixes the links in reminder e-mails
 REGISTRY_STAGE_KEEP_DAYS = 7  # an unconfirmed or failed import keeps its checked rows this long
 REGISTRY_BULK_MIN_ROWS = 100_000  # a first list this big (and >= the registry) rebuilds indexes
 
@@ -228,16 +253,66 @@ UNFOLD = {
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": True,
     "SIDEBAR": {"show_search": True, "show_all_applications": True},
+    # related-object forms and look-ups in pop-up windows, not unfold's iframe (X-Frame-Options DENY)
+    "SCRIPTS": [lambda request: static("js/admin_popups.js")],
 }
 
+# Every handler masks full ID numbers in what it writes (request paths carry `?q=<ID number>`):
+# insurance_admin/core/logmasking.py; gunicorn's access log gets the same filter in CoreConfig.ready.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"mask_identities": {"()": "insurance_admin.core.logmasking.IdentityMaskingFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_identities"]},
+        # runserver's request lines (Django's own django.server handler, with the filter)
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["mask_identities"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        # Django's default console and mail_admins handlers have no mask (and ADMINS is not
+        # set): its records ("Not Found: /?q=...") reach the masked root handler instead
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
+
+# --- Content-Security-Policy (Django's own middleware): only this site's files; an inline
+# <script>/<style> runs only with the request's nonce (`{{ csp_nonce }}`). Style attributes stay
+# allowed (style-src-attr): progress bars and chart boxes are sized by them, and CSS in an
+# attribute can neither run script nor read the page. The admin (django-unfold: Alpine.js
+# evaluates its expressions, inline <style> blocks) gets SECURE_CSP_ADMIN from
+# SecurityHeadersMiddleware.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+SECURE_CSP_ADMIN = {
+    **SECURE_CSP,
+    "script-src": [CSP.SELF, CSP.NONCE, CSP.UNSAFE_EVAL],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],  # a nonce here would switch 'unsafe-inline' off
+}
+X_FRAME_OPTIONS = "DENY"  # and SecurityHeadersMiddleware overrides views that ask for SAMEORIGIN
+
+# HTTPS only, told to browsers (HSTS): set once the site is served over HTTPS alone.
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False) else None
 
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True

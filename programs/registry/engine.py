@@ -9,7 +9,6 @@ row by row) are staged by COPY on PostgreSQL and executemany elsewhere.
 """
 
 import contextlib
-import csv
 import datetime as dt
 import io
 import re
@@ -17,6 +16,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+
+from insurance_admin.core import exports
 
 from .files import FIELDS
 from .rows import CHECKED, REJECTED_COLUMNS, VALID_COLUMNS
@@ -228,9 +229,10 @@ def counts(batch_id: int) -> tuple[int, int]:
 
 
 def rejected_csv(batch_id: int, header_reason: str, header_line: str) -> bytes:
-    """The rejected rows with their reasons, as UTF-8 CSV with a BOM (opens in Excel)."""
+    """The rejected rows with their reasons, as UTF-8 CSV with a BOM (opens in Excel). Cells
+    are the file's own text, so formula-looking ones are neutralised (`core.exports`)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = exports.writer(out)
     writer.writerow([header_line, *FIELDS, header_reason])
     with connection.cursor() as cur:
         cur.execute(

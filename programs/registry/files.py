@@ -125,9 +125,23 @@ def sniff_upload(path: str, name: str) -> tuple[str, str]:
         for _row in iter_xlsx(path):
             break
         return fmt, ""
+    if _contains_nul(path):
+        raise StructuralError(_("The file contains NUL characters (\\x00): it is not a text list. Save it again as "
+                                "UTF-8 CSV or XLSX."))
     encoding = detect_encoding(path)
     names, _n = read_csv_header(path, encoding)
     map_header(names)
     return fmt, encoding
+
+
+def _contains_nul(path: str) -> bool:
+    """A NUL byte is a NUL character in UTF-8 and GB18030 alike (neither uses 0x00 inside a
+    multi-byte character); PostgreSQL stores no NUL in text, so such a list would stop the
+    validation half-way instead of rejecting rows."""
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            if b"\x00" in block:
+                return True
+    return False
 
 

@@ -50,7 +50,8 @@ def reasons() -> dict[str, str]:
         "certno_province": _("ID number starts with an unknown province code {code}."),
         "certno_date": _("ID number contains an impossible birth date {date}."),
         "certno_future": _("ID number contains a birth date in the future: {date}."),
-        "certno_check": _("ID number check digit is wrong: expected {expected}, got {got}."),
+        # never the right digit: it would turn a guessed ID number into a valid one
+        "certno_check": _("ID number check digit is wrong."),
         "brdy_format": _("Birth date {value} is not a date (YYYY-MM-DD or YYYYMMDD)."),
         "brdy_future": _("Birth date {value} is in the future."),
         "brdy_mismatch": _("Birth date {value} does not match the ID number ({id_date})."),
@@ -168,7 +169,7 @@ def check_row(values: tuple[str, ...], ctx: RowContext, texts: dict[str, str]) -
         return texts["certno_future"].format(date=certno[6:14]), None
     expected = check_char(certno[:17])
     if certno[17] != expected:
-        return texts["certno_check"].format(expected=expected, got=certno[17]), None
+        return texts["certno_check"], None
     b8 = digits8(brdy)
     if b8 is None or date8(b8) is None:
         return texts["brdy_format"].format(value=brdy), None

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from claims.models import Claim
+from claims.models import Claim, SlipPrint
 from tests.browser.conftest import OUTPUT
 from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
 
@@ -77,14 +77,22 @@ def test_caseworker_registers_and_submits_reviewer_approves(seeded, live_server,
     assert claim.status == "approved" and str(claim.payable) == "4800.00"
     assert claim.documents_complete_on == dt.date(2025, 9, 26)
 
-    # the slip: downloaded with the reviewer's session, read back with pdftotext
-    href = reviewer.get_attribute("#slip-link", "href")
+    # the slip's preview (a GET): downloaded with the reviewer's session, read back with pdftotext;
+    # it is marked as a preview and uses up nothing
+    href = reviewer.get_attribute("#slip-preview", "href")
     response = reviewer.request.get(f"{url}{href}" if href.startswith("/") else href)
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"
-    pdf = OUTPUT / "claim-slip.pdf"
+    pdf = OUTPUT / "claim-slip-preview.pdf"
     pdf.write_bytes(response.body())
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "4,800.00" in text and "肆仟捌佰元整" in text
-    assert claim.claim_no in text
+    assert claim.claim_no in text and "预览 · 非正式单据" in text and "原件" not in text
+    assert not SlipPrint.objects.exists()
+    # printing is the button: a POST with the page's CSRF token, into a new tab
+    with reviewer.context.expect_event("response", lambda r: r.url.endswith("/slip.pdf")) as printed:
+        reviewer.click("#slip-link")
+    assert (printed.value.request.method, printed.value.status) == ("POST", 200)
+    assert printed.value.headers["content-type"] == "application/pdf"
+    assert list(SlipPrint.objects.values_list("copy_no", "printed_by__username")) == [(1, "rv_b")]
     reviewer.reload()
     assert "补打" in reviewer.inner_text("#calculation")  # the next print is a reprint

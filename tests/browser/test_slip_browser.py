@@ -1,5 +1,6 @@
-"""The slip as a caseworker gets it: the claim list in the admin, the batch action, the PDF
-download with the payable amount in figures and in Chinese capitals."""
+"""The slip as a caseworker gets it: the claim list in the admin, the row's preview (records
+nothing), the batch action (a POST: the recorded print), the PDF download with the payable
+amount in figures and in Chinese capitals."""
 
 import datetime as dt
 import subprocess
@@ -35,6 +36,13 @@ def test_caseworker_prints_an_approved_claims_slip_from_the_claim_list(seeded, l
     page.wait_for_url("**/admin/claims/claim/")
     row = page.locator("#result_list tbody tr", has_text="LP-B-1")
     assert "9,000.00" in row.inner_text() or "9000.00" in row.inner_text()
+    # the row's link is a preview (a GET): marked as such, nothing recorded
+    preview = page.request.get(live_server.url + row.locator("a", has_text="预览").get_attribute("href"))
+    assert preview.status == 200 and preview.headers["content-type"] == "application/pdf"
+    (tmp_path / "preview.pdf").write_bytes(preview.body())
+    text = subprocess.run(["pdftotext", str(tmp_path / "preview.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+    assert "预览 · 非正式单据" in text and "原件" not in text
+    assert not SlipPrint.objects.exists()
     row.locator("input.action-select").check()
     page.select_option("select[name=action]", "print_slips")
     OUTPUT.mkdir(parents=True, exist_ok=True)

@@ -41,14 +41,14 @@ def test_basic_fund_paid_above_the_policy_scope_amount_is_refused(caseworker, ho
 
 def test_documents_received_before_the_discharge_are_refused(caseworker, horqin_person):
     assert _refused(caseworker, horqin_person, received_on=dt.date(2025, 3, 1)) == (
-        "received_before_discharge", ["材料收到日期 2025-03-01 早于出院日期 2025-03-02。"])
+        "received_before_discharge", ["材料不可能在出院（2025-03-02）之前收到（2025-03-01）。"])
 
 
 def test_documents_brought_later_cannot_predate_the_discharge(caseworker, horqin_person):
     claim = _register(caseworker, horqin_person, documents=[])
     with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
         claim_documents_receive(claim=claim, documents=[], received_on=dt.date(2025, 2, 28), user=caseworker)
-    assert exc.value.messages == ["材料收到日期 2025-02-28 早于出院日期 2025-03-02。"]
+    assert exc.value.messages == ["材料不可能在出院（2025-03-02）之前收到（2025-02-28）。"]
 
 
 def test_the_limits_themselves_are_accepted(caseworker, horqin_person):

@@ -100,7 +100,13 @@ def zhenping_claim(zhenping_staff):
                            [ZHENPING_RECORD])
 
 
-def _get_slip(client, user, claim):
+def _print_slip(client, user, claim):
+    """A print: the claim page's button posts (CSRF-checked in `test_printing_needs_a_post_with_the_csrf_token`)."""
+    client.force_login(user)
+    return client.post(reverse("claim_slip", args=[claim.pk]))
+
+
+def _preview_slip(client, user, claim):
     client.force_login(user)
     return client.get(reverse("claim_slip", args=[claim.pk]))
 
@@ -108,7 +114,7 @@ def _get_slip(client, user, claim):
 def test_zhenping_slip_shows_costs_bands_payable_in_figures_and_capitals_and_remaining_sum_insured(
     client, zhenping_staff, zhenping_claim, tmp_path
 ):
-    response = _get_slip(client, zhenping_staff["caseworker"], zhenping_claim)
+    response = _print_slip(client, zhenping_staff["caseworker"], zhenping_claim)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = pdf_text(response.content, tmp_path)
     assert "镇平县城镇职工大额医疗费用补助项目合作协议（2026年度）" in text  # no slip title set: the contract's
@@ -140,7 +146,7 @@ def test_taikang_slip_carries_the_contracts_own_title(client, tmp_path):
         "fixmedins_name": "太康县人民医院", "hosp_lv": "2", "enddate": dt.date(2025, 6, 3), "claim_kind": "inpatient",
         "place": "local", "over_cap_amt": Decimal("20000.00"),
     }])
-    text = pdf_text(_get_slip(client, caseworker, claim).content, tmp_path)
+    text = pdf_text(_print_slip(client, caseworker, claim).content, tmp_path)
     assert "周口市城镇职工大额住院医疗费用结算单" in text
     assert "统筹区内" in text and "太康县人民医院" in text
     # retired, local, level-2 hospital: 90 % of 20,000
@@ -150,16 +156,16 @@ def test_taikang_slip_carries_the_contracts_own_title(client, tmp_path):
 def test_id_number_is_masked_for_finance_and_full_for_the_caseworker(client, zhenping_staff, zhenping_claim, tmp_path):
     certno = zhenping_claim.person.certno
     masked = certno[:4] + "*" * 10 + certno[-4:]
-    full = pdf_text(_get_slip(client, zhenping_staff["caseworker"], zhenping_claim).content, tmp_path)
+    full = pdf_text(_print_slip(client, zhenping_staff["caseworker"], zhenping_claim).content, tmp_path)
     assert certno in full and "李建国" in full
-    hidden = pdf_text(_get_slip(client, zhenping_staff["finance"], zhenping_claim).content, tmp_path)
+    hidden = pdf_text(_print_slip(client, zhenping_staff["finance"], zhenping_claim).content, tmp_path)
     assert certno not in hidden and masked in hidden
     assert "李建国" not in hidden and "李**" in hidden
 
 
 def test_second_print_is_a_counted_reprint_and_every_print_is_logged(client, zhenping_staff, zhenping_claim, tmp_path):
-    first = pdf_text(_get_slip(client, zhenping_staff["caseworker"], zhenping_claim).content, tmp_path)
-    second = pdf_text(_get_slip(client, zhenping_staff["reviewer"], zhenping_claim).content, tmp_path)
+    first = pdf_text(_print_slip(client, zhenping_staff["caseworker"], zhenping_claim).content, tmp_path)
+    second = pdf_text(_print_slip(client, zhenping_staff["reviewer"], zhenping_claim).content, tmp_path)
     assert "第1次打印" in first and "原件" in first and "补打" not in first
     assert "第2次打印" in second and "补打" in second and "打印人：钱审核" in second
     assert "结算单号：zhenping-2026-000001" in second  # the number was drawn once
@@ -184,25 +190,74 @@ def test_slip_numbers_are_sequential_per_contract_in_order_of_first_print(zhenpi
     assert SlipPrint.objects.get(slip__claim=other, copy_no=2).batch_size == 3
 
 
-def test_a_claim_not_yet_approved_gets_no_slip(client, zhenping_staff, tmp_path):
+@pytest.mark.parametrize("fetch", [_print_slip, _preview_slip])
+def test_a_claim_not_yet_approved_gets_no_slip(client, zhenping_staff, tmp_path, fetch):
     person = _person("zhenping-2026", "411324", "李建国")
     claim = _approved_claim(person, "zhenping-2026", "411324", zhenping_staff["caseworker"], None, [ZHENPING_RECORD],
                             status=S.SUBMITTED)
-    response = _get_slip(client, zhenping_staff["caseworker"], claim)
+    response = fetch(client, zhenping_staff["caseworker"], claim)
     assert response.status_code == 409
     assert "只有已审批或已支付的理赔才能打印结算单" in response.content.decode()
     assert not SettlementSlip.objects.exists() and not SlipPrint.objects.exists()
 
 
-def test_a_caseworker_cannot_print_another_countys_claim(client, zhenping_claim):
+@pytest.mark.parametrize("fetch", [_print_slip, _preview_slip])
+def test_a_caseworker_cannot_print_another_countys_claim(client, zhenping_claim, fetch):
     taikang_caseworker = UserFactory(role="caseworker", area_codes=["411627"])
-    assert _get_slip(client, taikang_caseworker, zhenping_claim).status_code == 404
+    assert fetch(client, taikang_caseworker, zhenping_claim).status_code == 404
     assert not SlipPrint.objects.exists()
 
 
-def test_a_supervisor_may_read_claims_but_not_print_slips(client, zhenping_staff, zhenping_claim):
-    assert _get_slip(client, zhenping_staff["supervisor"], zhenping_claim).status_code == 403
+@pytest.mark.parametrize("fetch", [_print_slip, _preview_slip])
+def test_a_supervisor_may_read_claims_but_not_print_slips(client, zhenping_staff, zhenping_claim, fetch):
+    assert fetch(client, zhenping_staff["supervisor"], zhenping_claim).status_code == 403
     assert not SlipPrint.objects.exists()
+
+
+def test_opening_the_slip_is_a_preview_marked_on_every_page_that_records_nothing(
+    client, zhenping_staff, zhenping_claim, tmp_path
+):
+    response = _preview_slip(client, zhenping_staff["caseworker"], zhenping_claim)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert 'filename="slip-' in response["Content-Disposition"] and "-preview.pdf" in response["Content-Disposition"]
+    path = tmp_path / "preview.pdf"
+    path.write_bytes(response.content)
+    pages = pdf_pages(response.content, tmp_path)
+    for number in range(1, pages + 1):
+        page = subprocess.run(["pdftotext", "-f", str(number), "-l", str(number), str(path), "-"],
+                              capture_output=True, text=True, check=True).stdout
+        assert "预览 · 非正式单据" in page, f"page {number} has no preview mark"
+    text = pdf_text(response.content, tmp_path)
+    assert "¥9,000.00" in text and "玖仟元整" in text  # the content is the slip's
+    assert "原件" not in text and "补打" not in text and "打印人" not in text
+    assert "结算单号：打印时编号" in text and "预览人：赵经办" in text
+    assert not SettlementSlip.objects.exists() and not SlipPrint.objects.exists()
+    save_png(response.content, "slip-preview")
+    # the first real print is still the original; a later preview changes nothing
+    first = pdf_text(_print_slip(client, zhenping_staff["caseworker"], zhenping_claim).content, tmp_path)
+    assert "原件" in first and "预览" not in first and "结算单号：zhenping-2026-000001" in first
+    again = pdf_text(_preview_slip(client, zhenping_staff["caseworker"], zhenping_claim).content, tmp_path)
+    assert "结算单号：zhenping-2026-000001" in again and "预览 · 非正式单据" in again and "原件" not in again
+    assert list(SlipPrint.objects.values_list("copy_no", flat=True)) == [1]
+
+
+def test_printing_needs_a_post_with_the_csrf_token(zhenping_staff, zhenping_claim, tmp_path):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(zhenping_staff["caseworker"])
+    url = reverse("claim_slip", args=[zhenping_claim.pk])
+    assert browser.post(url).status_code == 403  # a cross-site form cannot print
+    assert not SettlementSlip.objects.exists() and not SlipPrint.objects.exists()
+    page = browser.get(reverse("claim_detail", args=[zhenping_claim.pk])).content.decode()
+    form = re.search(r'<form method="post" action="([^"]+)" target="_blank" class="inline" id="slip-print">'
+                     r'<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)">', page)
+    assert form and form.group(1) == url
+    assert f'href="{url}" target="_blank" id="slip-preview"' in page
+    response = browser.post(url, {"csrfmiddlewaretoken": form.group(2)})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert "原件" in pdf_text(response.content, tmp_path)
+    assert list(SlipPrint.objects.values_list("copy_no", "printed_by__username")) == [(1, "cw_zp")]
 
 
 def test_admin_action_prints_several_slips_into_one_pdf(client, zhenping_staff, zhenping_claim, tmp_path):
@@ -238,7 +293,7 @@ def test_tongliao_slip_lists_every_band_of_a_claim_crossing_three(client, review
         {**record, "enddate": dt.date(2025, 5, 2), "inscp_scp_amt": Decimal("70000")},
     ])
     assert claim.payable == Decimal("33200.00")
-    pdf = _get_slip(client, caseworker, claim).content
+    pdf = _print_slip(client, caseworker, claim).content
     save_png(pdf, "tongliao-two-records")
     text = pdf_text(pdf, tmp_path)
     for line in ("分段 (14,000.00, 22,000.00] × 60% = 4,800.00", "分段 (22,000.00, 30,000.00] × 60% = 4,800.00",
@@ -249,8 +304,8 @@ def test_tongliao_slip_lists_every_band_of_a_claim_crossing_three(client, review
 
 
 def test_slip_renders_to_a_png_with_the_cjk_font_embedded(client, zhenping_staff, zhenping_claim, tmp_path):
-    pdf = _get_slip(client, zhenping_staff["caseworker"], zhenping_claim).content
-    pdf = _get_slip(client, zhenping_staff["caseworker"], zhenping_claim).content  # a reprint: the red mark shows
+    pdf = _print_slip(client, zhenping_staff["caseworker"], zhenping_claim).content
+    pdf = _print_slip(client, zhenping_staff["caseworker"], zhenping_claim).content  # a reprint: the red mark shows
     path = tmp_path / "slip.pdf"
     path.write_bytes(pdf)
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout

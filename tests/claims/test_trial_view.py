@@ -76,7 +76,7 @@ def test_bad_amount_is_refused_on_the_field(client, caseworker, horqin_person):
         reverse("trial", args=[horqin_person.pk, "tongliao-2025"]),
         _form([{"enddate": "2025-05-02", "claim_kind": "inpatient", "place": "in_region", "inscp_scp_amt": "12,3a"}]),
     )
-    assert response.context["formset"].forms[0].errors["inscp_scp_amt"] == ["输入一个数字。"]
+    assert response.context["formset"].forms[0].errors["inscp_scp_amt"] == ["符合政策范围金额：“12,3a”不是金额。"]
     assert response.context["results"] is None
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from finance.checks import balance_mismatches, missing_triggers, reversal_mismatches
+from finance.checks import balance_mismatches, reversal_mismatches, trigger_problems
 from finance.models import LedgerEntry
 
 
@@ -9,7 +9,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         problems = [str(m) for m in balance_mismatches() + reversal_mismatches()]
-        problems += [f"append-only trigger missing: {name}" for name in missing_triggers()]
+        problems += trigger_problems()
         for line in problems:
             self.stderr.write(line)
         if problems:

@@ -10,15 +10,17 @@ from finance.ledger_triggers import create_statements
 
 def recreate_triggers(apps, schema_editor):
     # SQLite rebuilds the ledger table for the new column and drops its append-only
-    # triggers with the old table; PostgreSQL keeps them (the statements are idempotent).
-    for sql in create_statements(schema_editor.connection.vendor):
-        schema_editor.execute(sql)
+    # triggers with the old table. PostgreSQL adds the column in place and keeps them as
+    # migration 0005 left them (ENABLE ALWAYS): re-creating them there would undo that.
+    if schema_editor.connection.vendor == "sqlite":
+        for sql in create_statements("sqlite"):
+            schema_editor.execute(sql)
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('finance', '0004_hospital_terms_live_with_batches'),
+        ('finance', '0005_ledger_refuses_truncate'),
         ('programs', '0010_sms_attempts_message_id'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
