@@ -387,7 +387,8 @@ def claim_deadline_track(claim: Claim, *, user=None, met_on: dt.date | None = No
 
     met = None
     if claim.status in CLOSED:
-        met = Met(on=met_on or timezone.localdate(), what=f"claim {claim.status}", by=user)
+        # a paid claim's obligation is met on the payment date finance records
+        met = Met(on=met_on or claim.paid_on or timezone.localdate(), what=f"claim {claim.status}", by=user)
     rule = deadline_rule(claim) if claim.due_date is not None else None
     deadline_track(
         kind="claim_service", obj=claim, due_date=claim.due_date, label=claim.claim_no, role=CLAIM_DEADLINE_ROLE,
