@@ -374,7 +374,9 @@ def clean_row(number: int, raw: dict, ctx: RowContext, errors: RowErrors) -> dic
             errors.add(number, name, "outside_contract", value=day.isoformat(),
                        start=contract.period_start.isoformat(), end=contract.period_end.isoformat())
     today = timezone.localdate()
-    if values["enddate"] and values["enddate"] > today:
+    # one message per cell: a discharge outside the contract year is already refused for that
+    end = values["enddate"]
+    if end and end > today and contract.period_start <= end <= contract.period_end:
         errors.add(number, "enddate", "future_discharge", value=values["enddate"].isoformat(), today=today.isoformat())
     if values["begndate"] and values["enddate"] and values["begndate"] > values["enddate"]:
         errors.add(number, "begndate", "begndate_after_enddate", begndate=values["begndate"].isoformat(),
