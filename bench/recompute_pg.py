@@ -106,10 +106,10 @@ def io_floor(contract) -> float:
         def flush(chunk):
             with connection.cursor() as cur, cur.cursor.copy(
                 "COPY claims_settlementcheck (settlement_id, contract_id, engine_payable, engine_by_liability,"
-                " platform_payable, difference, plan_version, recomputed_at) FROM STDIN"
+                " platform_payable, difference, plan_version, recomputed_at, not_covered) FROM STDIN"
             ) as copy:
                 for r in chunk:
-                    copy.write_row((r[0], contract.pk, r[hifmi], "{}", r[hifmi], 0, 1, now))
+                    copy.write_row((r[0], contract.pk, r[hifmi], "{}", r[hifmi], 0, 1, now, ""))
 
         for row in rows:
             chunk.append(row)

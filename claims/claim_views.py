@@ -21,7 +21,13 @@ from programs.masking import can_see_full_identity
 
 from . import registration, services
 from .filters import ClaimFilter
-from .forms import ClaimRegistrationForm, DocumentsForm, ExtensionForm, SettlementRecordFormSet
+from .forms import (
+    ClaimRegistrationForm,
+    DocumentsForm,
+    ExtensionForm,
+    PaymentForm,
+    SettlementRecordFormSet,
+)
 from .models import Claim, ClaimTerms, DocumentRequirement, SlipPrint
 from .presentation import CODE_LABELS, explanation_blocks
 from .resources import ClaimExportResource
@@ -140,6 +146,8 @@ def claim_detail(request, pk: int):
         "terms": terms,
         "slip_copies": SlipPrint.objects.filter(slip__claim=claim).count(),
         "suspension": _premium_suspension(claim) if claim.status in (S.CALCULATED, S.SUBMITTED) else [],
+        "payment_form": PaymentForm(initial={"paid_on": timezone.localdate()})
+        if any(a["to"] == S.PAID for a in actions) else None,
         "code_labels": CODE_LABELS,
         "full_identity": can_see_full_identity(user),
     })
@@ -162,8 +170,13 @@ def claim_transition_view(request, pk: int):
     to = request.POST.get("to", "")
     if to not in S.values:
         raise Http404
+    payment = PaymentForm(request.POST) if to == S.PAID else None
+    if payment is not None and not payment.is_valid():
+        messages.error(request, " ".join(e for errors in payment.errors.values() for e in errors))
+        return redirect("claim_detail", claim.pk)
     try:
-        claim = claim_transition(claim=claim, to=to, user=request.user, reason=request.POST.get("reason", ""))
+        claim = claim_transition(claim=claim, to=to, user=request.user, reason=request.POST.get("reason", ""),
+                                 **(payment.cleaned_data if payment is not None else {}))
     except (TransitionRefused, ValidationError) as exc:
         messages.error(request, " ".join(exc.messages))
     except PermissionDenied as exc:

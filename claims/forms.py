@@ -258,3 +258,11 @@ class DocumentsForm(FieldNamedErrors, forms.Form):
 class ExtensionForm(FieldNamedErrors, forms.Form):
     reason = forms.CharField(label=gettext_lazy("reason for the extension"), max_length=TEXT_MAX,
                              widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PaymentForm(FieldNamedErrors, forms.Form):
+    """What finance records with the PAID step; the workflow names whatever is missing."""
+
+    paid_on = DateInRangeField(label=gettext_lazy("payment date"), required=False, not_future=True,
+                               widget=forms.DateInput(attrs={"type": "date"}))
+    voucher_no = forms.CharField(label=gettext_lazy("voucher number"), max_length=40, required=False)

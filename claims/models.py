@@ -124,6 +124,11 @@ class SettlementCheck(models.Model):
     difference = models.DecimalField(_("difference"), **MONEY, null=True, blank=True, help_text=_("engine − platform"))
     plan_version = models.PositiveIntegerField(_("plan version"))
     recomputed_at = models.DateTimeField(_("recomputed at"))
+    not_covered = models.CharField(
+        _("not covered"), max_length=200, blank=True,
+        help_text=_("why the person was not covered on the discharge date, naming the period (the engine pays 0); "
+                    "empty: covered"),
+    )
 
     class Meta:
         verbose_name = _("verification")
@@ -258,6 +263,9 @@ class Claim(models.Model):
     approved_by = models.ForeignKey("accounts.User", verbose_name=_("approved by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     payable = models.DecimalField(_("payable"), **MONEY, null=True, blank=True)
+    # the payment, recorded by finance with the PAID step (its ledger entry carries them too)
+    paid_on = models.DateField(_("payment date"), null=True, blank=True)
+    payment_voucher = models.CharField(_("voucher number"), max_length=40, blank=True)
     history = HistoricalRecords()
 
     objects = ClaimQuerySet.as_manager()

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from insurance_admin.core.workdays import load_calendar
+from programs.coverage import coverage_timeline
 from programs.models import Contract, InsuredPerson
 
 from . import deadlines
@@ -199,8 +200,17 @@ def claim_register(
         )
     if begndate and begndate > enddate:
         raise RegistrationRefused(_("The admission date is after the discharge date."), code="dates")
-    if enddate > today:
-        raise RegistrationRefused(_("The discharge date %(date)s is in the future.") % {"date": enddate}, code="future_discharge")
+    discharges = sorted({enddate, *(r["enddate"] for r in records if r.get("enddate"))})
+    if discharges[-1] > today:
+        raise RegistrationRefused(
+            _("Discharge date %(date)s is in the future (today is %(today)s).") % {"date": discharges[-1], "today": today},
+            code="future_discharge",
+        )
+    timeline = coverage_timeline(person=person, contract=contract)
+    for day in discharges:
+        coverage = timeline.on(day)
+        if not coverage.covered:  # the year and the cover of a record are those of its discharge date
+            raise RegistrationRefused(coverage.message, code="not_covered")
     terms = terms_of(contract)
     if terms and terms.filing_window_months is not None:
         last = deadlines.filing_deadline(contract.period_end, terms.filing_window_months)
@@ -222,7 +232,7 @@ def claim_register(
             code="possible_duplicate", links=[(d.label, d.url) for d in duplicates],
         )
     if documents:
-        _check_received_on(received_on, enddate, today)
+        _check_received_on(received_on, discharges[-1], today)
     claim = Claim(
         claim_no=f"tmp-{timezone.now().timestamp()}-{user.pk}",
         contract=contract, person=person, area=enrollment.area, registered_by=user,
@@ -274,6 +284,13 @@ def _check_records(records: list[dict]) -> None:
                 code="duplicate_setl_id",
                 links=[(where, reverse("claim_detail", args=[existing.claim_id]) if existing.claim_id
                         else reverse("admin:claims_settlement_change", args=[existing.pk]))],
+            )
+        hifp, inscp = Decimal(record.get("hifp_pay") or 0), Decimal(record.get("inscp_scp_amt") or 0)
+        if hifp > inscp:
+            raise RegistrationRefused(
+                _("Record %(n)s: basic pooled fund paid (hifp_pay) %(hifp)s exceeds the amount within policy scope "
+                  "(inscp_scp_amt) %(inscp)s.") % {"n": i, "hifp": hifp, "inscp": inscp},
+                code="hifp_above_scope",
             )
         total = Decimal(record["medfee_sumamt"])
         parts = sum((Decimal(record.get(f) or 0) for f in _PARTS), Decimal("0"))
@@ -370,7 +387,8 @@ def claim_deadline_track(claim: Claim, *, user=None, met_on: dt.date | None = No
 
     met = None
     if claim.status in CLOSED:
-        met = Met(on=met_on or timezone.localdate(), what=f"claim {claim.status}", by=user)
+        # a paid claim's obligation is met on the payment date finance records
+        met = Met(on=met_on or claim.paid_on or timezone.localdate(), what=f"claim {claim.status}", by=user)
     rule = deadline_rule(claim) if claim.due_date is not None else None
     deadline_track(
         kind="claim_service", obj=claim, due_date=claim.due_date, label=claim.claim_no, role=CLAIM_DEADLINE_ROLE,

@@ -10,9 +10,23 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from programs.coverage import (
+    Coverage,
+    CoverageTimeline,
+    coverage_timeline,
+    coverage_timelines,
+    timeline_or_empty,
+)
 from programs.models import BenefitPlan, Contract, Enrollment, InsuredPerson
 
-from .engine import Accumulators, PersonAttributes, SettlementRecord, evaluate, explanation_steps
+from .engine import (
+    Accumulators,
+    DatedAttributes,
+    PersonAttributes,
+    SettlementRecord,
+    evaluate,
+    explanation_steps,
+)
 from .engine.glossary import AMOUNT_FIELDS
 from .engine.records import ItemLine
 from .models import Accumulator, Calculation, Settlement, SettlementCheck
@@ -25,19 +39,34 @@ class NotEnrolled(Exception):
     """The person has no enrollment in force in the contract."""
 
 
+class NotCovered(Exception):
+    """A record's discharge date falls where the person was not covered (before the start,
+    after an end or exit, in a gap, while suspended): it pays nothing and is refused.
+    `coverage` names the period; str() is the message in the user's language."""
+
+    def __init__(self, coverage: Coverage, setl_id: str | None = None) -> None:
+        super().__init__(coverage.message)
+        self.coverage = coverage
+        self.setl_id = setl_id
+
+    def __str__(self) -> str:
+        return self.coverage.message
+
+
+def engine_attributes(timeline: CoverageTimeline) -> PersonAttributes | DatedAttributes:
+    """The person's rule attributes for the engine, as they stood on each record's discharge
+    date: one set, or the dated sets of a person whose category or employment changed."""
+    changes = timeline.attribute_changes()
+    if not changes:
+        return PersonAttributes()
+    if len(changes) == 1:
+        return PersonAttributes(**changes[0][1])
+    return DatedAttributes(tuple(start for start, _ in changes), tuple(PersonAttributes(**a) for _, a in changes))
+
+
 def engine_key(person: InsuredPerson) -> str:
     """The person's key inside engine runs (psn_no where the platform gave one)."""
     return person.psn_no or f"person-{person.pk}"
-
-
-def person_attributes(enrollment: Enrollment) -> PersonAttributes:
-    return PersonAttributes(
-        category=enrollment.category,
-        employment=enrollment.employment,
-        health=enrollment.health,
-        continuous_no_claim_3y=enrollment.continuous_no_claim_3y,
-        student=enrollment.student,
-    )
 
 
 def plan_of(contract: Contract) -> BenefitPlan:
@@ -127,13 +156,20 @@ def trial_calculate(*, contract: Contract, person: InsuredPerson, records: Seque
 
 def _evaluate_for(person: InsuredPerson, contract: Contract, records: Sequence[SettlementRecord], *, lock: bool):
     """Explained evaluation of `records` for one person on top of their approved totals; with
-    `lock`, the enrollment row is locked first (callers that write must be in a transaction)."""
-    enrollment = enrollment_of(person, contract, lock=lock)
+    `lock`, the enrollment row is locked first (callers that write must be in a transaction).
+    Raises NotCovered for the first record discharged where the person was not covered; the
+    attributes are those of each record's discharge date."""
+    enrollment_of(person, contract, lock=lock)
+    timeline = coverage_timeline(person=person, contract=contract)
+    for record in records:
+        coverage = timeline.on(record.enddate)
+        if not coverage.covered:
+            raise NotCovered(coverage, record.setl_id)
     benefit_plan = plan_of(contract)
     key = engine_key(person)
     records = [r if r.psn_no == key else r._replace(psn_no=key) for r in records]
     before = accumulators_of(person, contract)
-    evaluation = evaluate(benefit_plan.engine_plan(), {key: person_attributes(enrollment)}, records, before, explain=True)
+    evaluation = evaluate(benefit_plan.engine_plan(), {key: engine_attributes(timeline)}, records, before, explain=True)
     return evaluation, before, benefit_plan
 
 
@@ -146,6 +182,7 @@ class RecomputeSummary:
     differing: int
     engine_total: Decimal
     platform_total: Decimal
+    not_covered: int = 0  # records discharged where the person was not covered: engine 0, flagged
 
 
 ROW_FIELDS = ("id", "person_id", "setl_id", "enddate", "claim_kind", "place", "hosp_lv", "designated",
@@ -153,7 +190,7 @@ ROW_FIELDS = ("id", "person_id", "setl_id", "enddate", "claim_kind", "place", "h
 # row_record builds records positionally: the amounts must follow the record's own field order.
 assert SettlementRecord._fields[8:8 + len(ENGINE_AMOUNT_FIELDS)] == ENGINE_AMOUNT_FIELDS
 _CHECK_COLUMNS = ("settlement_id", "contract_id", "engine_payable", "engine_by_liability", "platform_payable",
-                  "difference", "plan_version", "recomputed_at")
+                  "difference", "plan_version", "recomputed_at", "not_covered")
 
 
 def row_record(row: tuple) -> SettlementRecord:
@@ -171,7 +208,9 @@ def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progre
     and its difference from the platform's own figure (审核) as SettlementChecks.
 
     Each person's records are accumulated in settlement order (enddate, settlement time, id)
-    from zero, as the platform did. Rows stream from a server-side cursor; the contract's
+    from zero, as the platform did, with the person's attributes on each discharge date; a
+    record discharged where the person was not covered pays nothing, counts toward nothing
+    and is flagged (`SettlementCheck.not_covered` names the period). Rows stream from a server-side cursor; the contract's
     checks are replaced in one transaction (COPY on PostgreSQL), so a crash or a bad plan
     leaves the previous checks in place. `person_ids` (ids or a values() queryset) limits the
     run to those persons' settlements, e.g. the persons of one hospital batch.
@@ -180,20 +219,20 @@ def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progre
 
     benefit_plan = plan_of(contract)
     platform_index = ROW_FIELDS.index(contract.program.platform_paid_field) if contract.program.platform_paid_field else None
-    enrollments = Enrollment.objects.in_force().filter(contract=contract)
     settlements = Settlement.objects.filter(contract=contract)
     checks = SettlementCheck.objects.filter(contract=contract)
     if person_ids is not None:
-        enrollments = enrollments.filter(person_id__in=person_ids)
         settlements = settlements.filter(person_id__in=person_ids)
         checks = checks.filter(settlement__person_id__in=person_ids)
-    persons = {
-        str(e.person_id): person_attributes(e)
-        for e in enrollments.only(
-            "person_id", "category", "employment", "health", "continuous_no_claim_3y", "student"
-        ).iterator(chunk_size=chunk_size)  # not the queryset cache: 10^5 model instances at once
-    }
+    timelines = coverage_timelines(contract=contract, person_ids=person_ids, chunk_size=chunk_size)
+    persons = {str(person_id): engine_attributes(timeline) for person_id, timeline in timelines.items()}
     evaluator = Evaluator(benefit_plan.engine_plan(), persons)
+
+    def coverage_of(person_id: int, day) -> Coverage | None:
+        """None when covered (the common case, answered without building a Coverage)."""
+        timeline = timeline_or_empty(timelines, person_id, contract)
+        return None if timeline.covers(day) else timeline.on(day)
+
     now = timezone.now()
     summary = RecomputeSummary(0, 0, ZERO, ZERO)
     rows = (
@@ -211,28 +250,42 @@ def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progre
             if len(chunk) == chunk_size:
                 # materialised before writing: a COPY must not run while the server-side
                 # cursor on the same connection still has rows to fetch
-                _insert_checks(list(_check_rows(evaluator, chunk, platform_index, contract.pk, benefit_plan.version, now, summary)))
+                _insert_checks(list(_check_rows(evaluator, coverage_of, chunk, platform_index, contract.pk, benefit_plan.version, now, summary)))
                 chunk = []
                 if progress:
                     progress(summary.records)
-        _insert_checks(list(_check_rows(evaluator, chunk, platform_index, contract.pk, benefit_plan.version, now, summary)))
+        _insert_checks(list(_check_rows(evaluator, coverage_of, chunk, platform_index, contract.pk, benefit_plan.version, now, summary)))
     return summary
 
 
-def _check_rows(evaluator, chunk, platform_index, contract_id, version, now, summary: RecomputeSummary):
+def _check_rows(evaluator, coverage_of, chunk, platform_index, contract_id, version, now, summary: RecomputeSummary):
     if not chunk:
         return
-    result = evaluator.run([row_record(r) for r in chunk])
-    for row, payable, by in zip(chunk, result.payables, result.by_liability, strict=True):
+    from django.conf import settings
+    from django.utils import translation
+
+    flags = {}
+    with translation.override(settings.LANGUAGE_CODE):  # stored text: the installation's language
+        for row in chunk:
+            coverage = coverage_of(row[1], row[3])
+            if coverage is not None:
+                flags[row[0]] = coverage.message[:200]
+    covered = [r for r in chunk if r[0] not in flags]
+    result = evaluator.run([row_record(r) for r in covered])
+    computed = {row[0]: (payable, by) for row, payable, by in zip(covered, result.payables, result.by_liability, strict=True)}
+    for row in chunk:
+        payable, by = computed.get(row[0], (ZERO, {}))
         platform = row[platform_index] if platform_index is not None else None
         difference = None if platform is None else payable - platform
         summary.records += 1
+        summary.not_covered += row[0] in flags
         summary.engine_total += payable
         if platform is not None:
             summary.platform_total += platform
             if difference:
                 summary.differing += 1
-        yield (row[0], contract_id, payable, {k: str(v) for k, v in by.items()}, platform, difference, version, now)
+        yield (row[0], contract_id, payable, {k: str(v) for k, v in by.items()}, platform, difference, version, now,
+               flags.get(row[0], ""))
 
 
 def _insert_checks(rows: list[tuple]) -> None:
@@ -257,8 +310,10 @@ def _insert_checks(rows: list[tuple]) -> None:
 
 def settlement_explanation(settlement: Settlement) -> list[dict]:
     """Explain one stored settlement on demand: replay the person's records of the contract
-    in settlement order up to this one, then explain it."""
-    enrollment = enrollment_of(settlement.person, settlement.contract)
+    in settlement order up to this one, then explain it. Records discharged where the person
+    was not covered count toward nothing and are left out; this one, if so, raises NotCovered."""
+    enrollment_of(settlement.person, settlement.contract)
+    timeline = coverage_timeline(person=settlement.person, contract=settlement.contract)
     plan = plan_of(settlement.contract).engine_plan()
     records = []
     rows = (
@@ -267,9 +322,14 @@ def settlement_explanation(settlement: Settlement) -> list[dict]:
         .values_list(*ROW_FIELDS)
     )
     for row in rows:
-        records.append(row_record(row))
         if row[0] == settlement.pk:
+            coverage = timeline.on(row[3])
+            if not coverage.covered:
+                raise NotCovered(coverage, row[2])
+            records.append(row_record(row))
             break
+        if timeline.on(row[3]).covered:
+            records.append(row_record(row))
     key = str(settlement.person_id)
-    evaluation = evaluate(plan, {key: person_attributes(enrollment)}, records, explain=True)
+    evaluation = evaluate(plan, {key: engine_attributes(timeline)}, records, explain=True)
     return explanation_steps(evaluation.results[len(records) - 1].explanation)

@@ -45,8 +45,13 @@ def trial(request, person_pk: int, contract_code: str):
             paste_error = str(exc)
     elif request.method == "POST" and formset.is_valid():
         records = [f.record(i) for i, f in enumerate(formset.forms) if f.has_changed() and f.cleaned_data]
+    not_covered = ""
     if records:
-        evaluation, _before = services.trial_calculate(contract=contract, person=person, records=records)
+        try:
+            evaluation, _before = services.trial_calculate(contract=contract, person=person, records=records)
+        except services.NotCovered as exc:  # pays nothing: said, not calculated
+            not_covered, records = str(exc), []
+    if records:
         results = [
             {
                 "setl_id": r.setl_id,
@@ -76,6 +81,7 @@ def trial(request, person_pk: int, contract_code: str):
             "formset": formset,
             "pasted": pasted,
             "paste_error": paste_error,
+            "not_covered": not_covered,
             "results": results,
             "year_to_date": year_to_date,
             "full_identity": can_see_full_identity(user),

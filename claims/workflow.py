@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 
 from insurance_admin.core.forms import check_text, named
 
-from . import registration
+from . import hooks, registration
 from .models import Claim, ClaimStatusChange, Settlement
-from .services import ROW_FIELDS, calculation_commit, row_record, trial_calculate
+from .services import ROW_FIELDS, NotCovered, calculation_commit, row_record, trial_calculate
 
 S = Claim.Status
 
@@ -40,7 +40,8 @@ class TransitionRefused(ValidationError):
 
 
 @transaction.atomic
-def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents_complete_on=None) -> Claim:
+def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents_complete_on=None,
+                     paid_on=None, voucher_no: str = "") -> Claim:
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
     allowed = TRANSITIONS[locked.status]
     if to not in allowed:
@@ -64,12 +65,17 @@ def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents
             )
         locked.documents_complete_on = documents_complete_on or timezone.localdate()
         registration.claim_deadline_set(locked)
-    if to == S.CALCULATED:
-        locked.trial_payable = _trial(locked)
-    if to == S.APPROVED:
-        if user.pk == locked.registered_by_id:
-            raise PermissionDenied(_("The reviewer who approves cannot be the caseworker who registered the claim."))
-        _approve(locked, user)
+    try:
+        if to == S.CALCULATED:
+            locked.trial_payable = _trial(locked)
+        if to == S.APPROVED:
+            if user.pk == locked.registered_by_id:
+                raise PermissionDenied(_("The reviewer who approves cannot be the caseworker who registered the claim."))
+            _approve(locked, user)
+    except NotCovered as exc:  # discharged where the person was not covered: pays nothing
+        raise TransitionRefused(str(exc), code="not_covered") from None
+    if to == S.PAID:
+        _pay(locked, user, paid_on, voucher_no.strip())
     previous = locked.status
     locked.status = to
     locked.save()
@@ -102,3 +108,16 @@ def _approve(claim: Claim, user) -> None:
     claim.payable = sum((c.payable for c in calculations), Decimal("0"))
     claim.approved_by = user
     claim.approved_at = timezone.now()
+
+
+def _pay(claim: Claim, user, paid_on, voucher_no: str) -> None:
+    """Record the payment and book it in the same transaction (finance's handler, registered
+    in claims.hooks, debits the fund the contract's terms name). Refused, naming the fields,
+    without payee account, payment date and voucher number."""
+    missing = [label for label, value in ((_("payee account"), claim.bank_account.strip()),
+                                          (_("payment date"), paid_on), (_("voucher number"), voucher_no)) if not value]
+    if missing:
+        raise TransitionRefused(_("A payment needs %(fields)s.") % {"fields": "、".join(missing)}, code="payment")
+    claim.paid_on, claim.payment_voucher = paid_on, voucher_no
+    hooks.claim_paid_notify(hooks.ClaimPayment(claim=claim, amount=claim.payable, paid_on=paid_on, voucher_no=voucher_no,
+                                               payee_account=claim.bank_account.strip(), user=user))

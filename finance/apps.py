@@ -7,6 +7,14 @@ class FinanceConfig(AppConfig):
     verbose_name = _("Finance")
 
     def ready(self) -> None:
+        # claims calls this inside the claim's PAID transition (claims/hooks.py): the payment
+        # leaves the contract's fund in the same transaction.
+        from claims.hooks import register_claim_paid
+
+        from .services import claim_payment_book
+
+        register_claim_paid(claim_payment_book)
+
         from insurance_admin.core.deadlines import register_backfill
 
         from .deadlines import finance_deadlines_backfill

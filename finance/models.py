@@ -511,6 +511,24 @@ class HospitalPayable(models.Model):
         return self.amount - self.paid
 
 
+class ClaimsBook(models.Model):
+    """The claims book of a contract whose terms name no revolving fund: what its claim
+    payments took out of the contract's fund. `paid` = Σ entries (payments positive, their
+    reversals negative). Opened by the first payment."""
+
+    contract = models.OneToOneField("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="claims_book")
+    paid = _money(_("paid"), default=ZERO, help_text=_("Yuan; Σ of its entries."))
+
+    objects = ContractScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("claims book")
+        verbose_name_plural = _("claims books")
+
+    def __str__(self) -> str:
+        return f"{self.contract.code}: {self.paid}"
+
+
 LEDGER_KINDS = ["receipt", "withheld", "paid_in", "returned", "forfeited", "opening", "debit", "topup", "settled", "payment", "reversal"]
 #: the target column of each ledger book
 LEDGER_TARGETS = {
@@ -520,6 +538,7 @@ LEDGER_TARGETS = {
     "prepayment": "prepayment",
     "penalty": "penalty",
     "hospital": "hospital_payable",
+    "claims": "claims_book",
 }
 
 
@@ -545,6 +564,7 @@ class LedgerEntry(models.Model):
         PREPAYMENT = "prepayment", _("Pre-payment")
         PENALTY = "penalty", _("Penalties")
         HOSPITAL = "hospital", _("Hospital payments")
+        CLAIMS = "claims", _("Claim payments")
 
     class Kind(models.TextChoices):
         RECEIPT = "receipt", _("Receipt")
@@ -576,6 +596,7 @@ class LedgerEntry(models.Model):
     prepayment = models.ForeignKey(Prepayment, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
     penalty = models.ForeignKey(Penalty, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
     hospital_payable = models.ForeignKey(HospitalPayable, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    claims_book = models.ForeignKey(ClaimsBook, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
     claim = models.ForeignKey("claims.Claim", on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text=_("The claim a revolving-fund debit paid."))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")

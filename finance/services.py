@@ -26,6 +26,7 @@ from .calculations import seed as calc_seed
 from .calculations._money import fmt_money, to_amount
 from .calculations.penalties import CONFIDENTIALITY_BREACH_RATE, EARLY_TERMINATION_RATE
 from .models import (
+    ClaimsBook,
     GuaranteeDeposit,
     HeadcountChange,
     HospitalPayable,
@@ -47,6 +48,7 @@ BALANCE_FIELD = {
     LedgerEntry.Book.PREPAYMENT: "outstanding",
     LedgerEntry.Book.PENALTY: "settled",
     LedgerEntry.Book.HOSPITAL: "paid",
+    LedgerEntry.Book.CLAIMS: "paid",
 }
 BOOK_OF_MODEL = {
     PremiumInstallment: LedgerEntry.Book.PREMIUM,
@@ -55,6 +57,7 @@ BOOK_OF_MODEL = {
     Prepayment: LedgerEntry.Book.PREPAYMENT,
     Penalty: LedgerEntry.Book.PENALTY,
     HospitalPayable: LedgerEntry.Book.HOSPITAL,
+    ClaimsBook: LedgerEntry.Book.CLAIMS,
 }
 
 
@@ -372,6 +375,42 @@ def revolving_fund_debit(*, fund: RevolvingFund, amount: Decimal, paid_on: dt.da
         raise ValidationError(_("The claim belongs to another contract."))
     return _book(_lock(fund), kind=LedgerEntry.Kind.DEBIT, amount=-_positive(amount), booked_on=paid_on, user=user, memo=memo,
                  claim=claim, area=area or (claim.area if claim is not None else None), reference=reference)
+
+
+def claim_payment_reference(claim) -> str:
+    """The idempotency key of a claim's payment entry: a claim is paid once, from one book."""
+    return f"claim-{claim.pk}"
+
+
+@transaction.atomic
+def claim_payment_book(payment) -> LedgerEntry | None:
+    """Book a claim payment (`claims.hooks.ClaimPayment`, called inside the claim's PAID
+    transition) against the fund its contract's terms name: the revolving fund where the
+    contract has one (Taikang: it pays manual claims), the contract's claims book otherwise.
+    The entry carries the claim, the payment date, the voucher number and the payee account;
+    its reversal (`ledger_entry_reverse`) restores the fund. A payable of 0 moves nothing."""
+    from django.conf import settings
+    from django.utils import translation
+
+    claim = payment.claim
+    amount = to_amount(payment.amount, "amount")
+    if amount < 0:
+        raise ValidationError(_("A claim payment cannot be negative."))
+    if not amount:
+        return None
+    with translation.override(settings.LANGUAGE_CODE):  # stored text: the installation's language
+        memo = _("Claim %(no)s paid to account %(account)s, voucher %(voucher)s") % {
+            "no": claim.claim_no, "account": payment.payee_account, "voucher": payment.voucher_no}
+    fields = {"amount": amount, "paid_on": payment.paid_on, "user": payment.user, "claim": claim,
+              "memo": memo[:300], "reference": claim_payment_reference(claim)}
+    fund = RevolvingFund.objects.filter(contract_id=claim.contract_id).first()
+    if fund is not None:
+        return revolving_fund_debit(fund=fund, **fields)
+    if terms_for(claim.contract).revolving_share is not None:
+        raise ValidationError(_("The contract pays claims from its revolving fund, which is not opened yet."))
+    book, _created = ClaimsBook.objects.get_or_create(contract_id=claim.contract_id)
+    return _book(_lock(book), kind=LedgerEntry.Kind.PAYMENT, amount=fields["amount"], booked_on=payment.paid_on,
+                 user=payment.user, reference=fields["reference"], memo=fields["memo"], claim=claim, area=claim.area)
 
 
 def month_end(month: dt.date) -> dt.date:

@@ -42,12 +42,12 @@ from .plan import (
     SharedCap,
 )
 from .plan_dict import PlanFormatError, plan_from_dict, plan_to_dict
-from .records import Accumulators, ItemLine, PersonAttributes, SettlementRecord
+from .records import Accumulators, DatedAttributes, ItemLine, PersonAttributes, SettlementRecord
 from .seed_plans import SEED_PLAN_DICTS, seed_plans
 from .validation import validate_plan
 
 __all__ = [
-    "Accumulators", "Band", "BaseTerm", "CapRow", "CompiledPlan", "EngineInputError", "Evaluation", "Evaluator",
+    "Accumulators", "Band", "BaseTerm", "CapRow", "CompiledPlan", "DatedAttributes", "EngineInputError", "Evaluation", "Evaluator",
     "InvalidPlan", "ItemCap", "ItemLine", "Liability", "LiabilityExplanation", "Parameter", "ParamRef",
     "PersonAttributes", "Plan", "PlanFormatError", "RecordExplanation", "RecordResult", "ResultBatch",
     "ScheduleRow",

@@ -19,7 +19,7 @@ from .compiled import CompiledPlan, Resolution, Tariff, compile_plan
 from .explain import BandPortion, CapCheck, ItemExplanation, LiabilityExplanation, RecordExplanation
 from .glossary import CENT, ZERO
 from .plan import Plan
-from .records import Accumulators, PersonAttributes, SettlementRecord
+from .records import Accumulators, DatedAttributes, PersonAttributes, SettlementRecord
 
 # Exact arithmetic for any realistic amount; rounding happens only in explicit quantize().
 _CONTEXT = Context(prec=40)
@@ -91,10 +91,13 @@ class _PersonState:
     A slot stays None until a record touches it; it is then loaded from the accumulators.
     """
 
-    __slots__ = ("psn", "person", "cache", "lines", "shared", "items")
+    __slots__ = ("psn", "person", "dated", "cache", "lines", "shared", "items")
 
-    def __init__(self, psn: str, person: PersonAttributes, cp: CompiledPlan) -> None:
+    def __init__(self, psn: str, person: PersonAttributes | DatedAttributes, cp: CompiledPlan) -> None:
         self.psn = psn
+        self.dated = person if isinstance(person, DatedAttributes) else None
+        if self.dated is not None:
+            person = self.dated.values[0]
         self.person = person
         self.cache = cp.cache_for(person)
         self.lines: list[list[Decimal] | None] = [None] * len(cp.codes)  # [cum base, cum paid]
@@ -116,7 +119,7 @@ class Evaluator:
     def __init__(
         self,
         plan: Plan | CompiledPlan,
-        persons: Mapping[str, PersonAttributes],
+        persons: Mapping[str, PersonAttributes | DatedAttributes],
         accumulators: Accumulators | None = None,
     ) -> None:
         self.compiled = plan if isinstance(plan, CompiledPlan) else compile_plan(plan)
@@ -155,6 +158,10 @@ class Evaluator:
                 ps = states.get(psn)
                 if ps is None:
                     ps = states[psn] = _PersonState(psn, persons[psn], cp)
+                if ps.dated is not None:  # attributes as they stood on the discharge date
+                    on_day = ps.dated.on(rec.enddate)
+                    if on_day is not ps.person:
+                        ps.person, ps.cache = on_day, cp.cache_for(on_day)
                 entry = ps.cache.get(record_key(rec))
                 res = None if entry is None else entry[bisect_right(breaks, rec.enddate)]
                 if res is None:
@@ -230,7 +237,7 @@ class Evaluator:
 
 def evaluate(
     plan: Plan | CompiledPlan,
-    persons: Mapping[str, PersonAttributes],
+    persons: Mapping[str, PersonAttributes | DatedAttributes],
     records: Iterable[SettlementRecord],
     accumulators: Accumulators | None = None,
     *,

@@ -6,6 +6,7 @@ from JSON; the engine never mutates them.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +28,24 @@ class PersonAttributes:
     health: str = "healthy"
     continuous_no_claim_3y: bool = False
     student: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DatedAttributes:
+    """A person's attributes that changed during the year (a person who became 特困 on 07-01):
+    `values[i]` holds from `starts[i]` (ascending) until the next start. A record is evaluated
+    with the attributes valid on its discharge date (以出院日期为准); the first also holds
+    before its start. The running totals stay the person's own across a change."""
+
+    starts: tuple[date, ...]
+    values: tuple[PersonAttributes, ...]
+
+    def __post_init__(self) -> None:
+        if not self.values or len(self.starts) != len(self.values) or list(self.starts) != sorted(self.starts):
+            raise ValueError("DatedAttributes needs one ascending start date per attributes value")
+
+    def on(self, day: date) -> PersonAttributes:
+        return self.values[max(bisect_right(self.starts, day) - 1, 0)]
 
 
 class ItemLine(NamedTuple):

@@ -85,6 +85,8 @@ MESSAGES = {
     "other_hospital": _("Hospital %(value)s differs from the file's hospital %(expected)s."),
     "unknown_person": _("No insured person with %(value)s."),
     "person_mismatch": _("psn_no and certno belong to different persons."),
+    "future_discharge": _("Discharge date %(value)s is in the future (today is %(today)s)."),
+    "hifp_above_scope": _("Basic pooled fund paid %(hifp)s exceeds the amount within policy scope %(inscp)s."),
     "not_enrolled": _("The person is not enrolled in %(contract)s."),
     "out_of_scope": _("The person's area %(area)s is outside your areas."),
     "changed_settlement": _("Settlement %(value)s was already imported with different content; correct it by a deduction or recovery, not by re-import."),
@@ -108,6 +110,10 @@ def column_label(column: str) -> str:
 
 
 def render_error(error: dict) -> str:
+    if error["code"] == "not_covered":
+        from programs.coverage import not_covered_message
+
+        return not_covered_message(**error["params"])
     message = MESSAGES.get(error["code"], error["code"])
     return str(message) % error.get("params", {}) if error.get("params") else str(message)
 
@@ -367,6 +373,11 @@ def clean_row(number: int, raw: dict, ctx: RowContext, errors: RowErrors) -> dic
         if name == "enddate" and day and not (contract.period_start <= day <= contract.period_end):
             errors.add(number, name, "outside_contract", value=day.isoformat(),
                        start=contract.period_start.isoformat(), end=contract.period_end.isoformat())
+    today = timezone.localdate()
+    # one message per cell: a discharge outside the contract year is already refused for that
+    end = values["enddate"]
+    if end and end > today and contract.period_start <= end <= contract.period_end:
+        errors.add(number, "enddate", "future_discharge", value=values["enddate"].isoformat(), today=today.isoformat())
     if values["begndate"] and values["enddate"] and values["begndate"] > values["enddate"]:
         errors.add(number, "begndate", "begndate_after_enddate", begndate=values["begndate"].isoformat(),
                    enddate=values["enddate"].isoformat())
@@ -408,6 +419,9 @@ def clean_row(number: int, raw: dict, ctx: RowContext, errors: RowErrors) -> dic
         if abs(values["medfee_sumamt"] - total) > MONEY_TOLERANCE:
             errors.add(number, "medfee_sumamt", "identity", medfee=values["medfee_sumamt"], parts=total,
                        diff=abs(values["medfee_sumamt"] - total))
+    if (_text(raw.get("hifp_pay")) and _text(raw.get("inscp_scp_amt")) and values["hifp_pay"] is not None
+            and values["inscp_scp_amt"] is not None and values["hifp_pay"] > values["inscp_scp_amt"]):
+        errors.add(number, "hifp_pay", "hifp_above_scope", hifp=values["hifp_pay"], inscp=values["inscp_scp_amt"])
     if values["fixmedins_code"]:
         if not ctx.hospital:
             ctx.hospital[:] = [values["fixmedins_code"], values["fixmedins_name"]]
@@ -446,6 +460,9 @@ def resolve_chunk(rows: list[ChunkRow], ctx: RowContext, scope: frozenset | None
         .filter(contract=ctx.contract, person_id__in=set(by_psn.values()) | set(by_cert.values()))
         .values_list("person_id", "area_id")
     )
+    from programs.coverage import coverage_timelines
+
+    timelines = coverage_timelines(contract=ctx.contract, person_ids=list(enrolled))
     known = {
         s["setl_id"]: s
         for s in Settlement.objects.filter(setl_id__in=[r.values["setl_id"] for r in rows]).values(
@@ -470,6 +487,11 @@ def resolve_chunk(rows: list[ChunkRow], ctx: RowContext, scope: frozenset | None
         row.area_id = enrolled.get(row.person_id)
         if row.area_id is None:
             errors.add(number, "psn_no" if v["psn_no"] else "certno", "not_enrolled", contract=ctx.contract.name)
+            continue
+        coverage = timelines[row.person_id].on(v["enddate"])
+        if not coverage.covered:  # discharged where the person was not covered (the period named)
+            errors.add(number, "enddate", "not_covered", reason=coverage.reason, on=coverage.on,
+                       start=coverage.period_from or "", end=coverage.period_to or "")
             continue
         if scope is not None and row.area_id not in scope:
             from programs.models import Area

@@ -187,7 +187,8 @@ def test_same_settlement_id_is_refused_with_a_link_to_the_existing_claim(casewor
     first = _register(caseworker, horqin_person)
     before = _counts()
     with pytest.raises(RegistrationRefused) as exc:
-        _register(caseworker, horqin_person, enddate=dt.date(2025, 6, 1), begndate=dt.date(2025, 5, 20))
+        _register(caseworker, horqin_person, enddate=dt.date(2025, 6, 1), begndate=dt.date(2025, 5, 20),
+                  received_on=dt.date(2025, 6, 3))
     assert exc.value.code == "duplicate_setl_id"
     assert exc.value.links == [(f"理赔 {first.claim_no}", f"/claims/{first.pk}/")]
     _nothing_written(before)
@@ -278,7 +279,7 @@ def test_zhenping_filing_window_closes_twelve_months_after_the_year(zhenping_cas
     before = _counts()
     with translation.override("zh-hans"), pytest.raises(RegistrationRefused) as exc:
         _register(zhenping_caseworker, zhenping_person, contract_code="zhenping-2026", today=dt.date(2028, 1, 1),
-                  begndate=dt.date(2026, 7, 1), enddate=dt.date(2026, 7, 9),
+                  received_on=dt.date(2028, 1, 1), begndate=dt.date(2026, 7, 1), enddate=dt.date(2026, 7, 9),
                   records=[_record("Z-2", inscp="70000", hifp="60000", over_cap_amt=Decimal("1000"))])
     assert exc.value.code == "filing_window"
     assert "2027-12-31" in exc.value.messages[0]

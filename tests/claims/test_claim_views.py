@@ -124,6 +124,27 @@ def test_reviewer_approves_on_the_detail_page_and_the_amount_is_fixed(client, ca
     assert "4,800.00" in client.get(reverse("claim_detail", args=[claim.pk])).text
 
 
+def test_finance_pays_on_the_detail_page_with_date_and_voucher(client, caseworker, reviewer, horqin_person):
+    from claims.workflow import claim_transition
+    from finance.models import LedgerEntry
+    from tests.factories import UserFactory
+
+    claim = _register(caseworker, horqin_person, bank_account="6228480000000000000")
+    for step, user in ((S.CALCULATED, caseworker), (S.SUBMITTED, caseworker), (S.APPROVED, reviewer)):
+        claim_transition(claim=claim, to=step, user=user)
+    client.force_login(UserFactory(role="finance", area_codes=["150500"]))
+    page = client.get(reverse("claim_detail", args=[claim.pk]))
+    assert 'value="paid"' in page.text and 'name="voucher_no"' in page.text
+    refused = client.post(reverse("claim_transition", args=[claim.pk]), {"to": "paid", "paid_on": "2025-03-25"}, follow=True)
+    assert "付款须填写凭证号。" in refused.text
+    claim.refresh_from_db()
+    assert claim.status == S.APPROVED
+    client.post(reverse("claim_transition", args=[claim.pk]), {"to": "paid", "paid_on": "2025-03-25", "voucher_no": "记-7"})
+    claim.refresh_from_db()
+    assert (claim.status, claim.paid_on, claim.payment_voucher) == (S.PAID, dt.date(2025, 3, 25), "记-7")
+    assert LedgerEntry.objects.get(claim=claim).amount == Decimal("4800.00")
+
+
 def test_caseworker_does_not_see_approve_for_their_own_claim(client, caseworker, horqin_person):
     claim = _register(caseworker, horqin_person)
     client.force_login(caseworker)

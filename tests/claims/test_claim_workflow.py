@@ -37,7 +37,8 @@ def _claim(person, registered_by, status=S.REGISTERED, with_record=True):
         decided = {"payable": Decimal("4800.00"), "approved_by": UserFactory(role="reviewer", area_codes=["150500"])}
     claim = Claim.objects.create(claim_no=f"C{next(_numbers):06d}", contract=contract, person=person,
                                  area=Area.objects.get(code="150502"), registered_by=registered_by, status=status,
-                                 enddate=dt.date(2025, 3, 2), fixmedins_name="通辽市医院", place="in_region", **decided)
+                                 enddate=dt.date(2025, 3, 2), fixmedins_name="通辽市医院", place="in_region",
+                                 bank_account="6228480000000000000", **decided)
     for requirement in missing_documents(claim):
         ClaimDocument.objects.create(claim=claim, requirement=requirement, received_on=dt.date(2025, 3, 5),
                                      received_by=registered_by)
@@ -49,6 +50,7 @@ def _claim(person, registered_by, status=S.REGISTERED, with_record=True):
     return claim
 
 
+PAYMENT = {"paid_on": dt.date(2025, 3, 25), "voucher_no": "记-0325-01"}
 ACTOR = {"claims.change_claim": "caseworker", "claims.review_claim": "reviewer", "claims.pay_claim": "finance"}
 ALLOWED = [(src, dst) for src, targets in TRANSITIONS.items() for dst in targets]
 REFUSED = [(src, dst) for src in S.values for dst in S.values if dst not in TRANSITIONS[src]]
@@ -58,7 +60,8 @@ REFUSED = [(src, dst) for src in S.values for dst in S.values if dst not in TRAN
 def test_every_allowed_transition(staff, horqin_person, src, dst):
     claim = _claim(horqin_person, staff["caseworker"], status=src)
     actor = staff[ACTOR[TRANSITIONS[src][dst]]]
-    changed = claim_transition(claim=claim, to=dst, user=actor, reason="材料不全，需补充住院病历")
+    payment = PAYMENT if dst == S.PAID else {}
+    changed = claim_transition(claim=claim, to=dst, user=actor, reason="材料不全，需补充住院病历", **payment)
     assert changed.status == dst
     change = ClaimStatusChange.objects.get(claim=claim)
     assert (change.from_status, change.to_status, change.by) == (src, dst, actor)
@@ -115,7 +118,7 @@ def test_approval_runs_the_engine_and_fixes_the_amount(staff, horqin_person):
     assert list(approved.calculations.values_list("payable", flat=True)) == [Decimal("4800.00")]
     acc = Accumulator.objects.get(person=horqin_person, code="critical_illness")
     assert (acc.cumulative_base, acc.cumulative_paid) == (Decimal("22000.00"), Decimal("4800.00"))
-    paid = claim_transition(claim=approved, to=S.PAID, user=staff["finance"])
+    paid = claim_transition(claim=approved, to=S.PAID, user=staff["finance"], **PAYMENT)
     assert paid.payable == Decimal("4800.00")
     # a second claim for the same person continues from the approved totals (worked example)
     second = _claim(horqin_person, staff["caseworker"], status=S.SUBMITTED, with_record=False)

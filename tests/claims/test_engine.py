@@ -476,3 +476,17 @@ def test_beijing_total_sum_insured_3500000_is_shared_by_all_liabilities() -> Non
 
 def test_beijing_2027_discharge_is_outside_the_2026_plan() -> None:
     assert payables(BJ, HEALTHY, bj_in(40404)._replace(enddate=date(2027, 1, 1))) == [D("0.00")]
+
+
+def test_dated_attributes_take_the_discharge_dates_category_and_keep_one_running_total() -> None:
+    from claims.engine import DatedAttributes
+
+    special_from_july = DatedAttributes((date(2025, 1, 1), date(2025, 7, 1)), (ORDINARY, SPECIAL))
+    march, august = tl(22000, 1, enddate=date(2025, 3, 10)), tl(22000, 2, enddate=date(2025, 8, 10))
+    # ordinary in March: (14,000, 22,000] × 60 %; special in August on the same running base:
+    # (22,000, 44,000] → 8,000 × 65 % + 14,000 × 75 %, in both orders of evaluation
+    assert payables("tongliao-2025", special_from_july, march, august) == [D("4800.00"), D("15700.00")]  # type: ignore[arg-type]
+    assert payables("tongliao-2025", special_from_july, august) == [D("9750.00")]  # type: ignore[arg-type]
+    assert payables("tongliao-2025", special_from_july, march) == [D("4800.00")]  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        DatedAttributes((date(2025, 7, 1), date(2025, 1, 1)), (ORDINARY, SPECIAL))

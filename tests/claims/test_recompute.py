@@ -51,7 +51,8 @@ def test_the_admin_lists_differences_for_reviewers(client, reviewer):
     assert [s.setl_id for s in response.context["cl"].result_list] == ["S2"]
 
 
-def test_a_second_recomputation_replaces_the_checks_and_a_failure_keeps_the_old_ones():
+def test_a_second_recomputation_replaces_the_checks_and_a_failure_keeps_the_old_ones(monkeypatch):
+    from claims import services
     from programs.models import BenefitPlan
 
     person = EnrollmentFactory(person=PersonFactory()).person
@@ -60,10 +61,15 @@ def test_a_second_recomputation_replaces_the_checks_and_a_failure_keeps_the_old_
     settlements_recompute(contract=contract)
     settlements_recompute(contract=contract)
     assert SettlementCheck.objects.filter(settlement=s1).count() == 1
-    # a person without an enrollment in force makes the engine refuse the run: nothing changes
+    # a run that fails while writing changes nothing
     stranger = PersonFactory()
     _settlement(stranger, "S9", dt.date(2025, 4, 2), "52000", "30000", "0")
-    with pytest.raises(Exception, match="not in persons"):
+
+    def broken(rows):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "_insert_checks", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
         settlements_recompute(contract=contract)
     assert list(SettlementCheck.objects.values_list("settlement__setl_id", flat=True)) == ["S1"]
     assert BenefitPlan.objects.get(contract=contract).version == 1

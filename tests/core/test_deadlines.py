@@ -66,9 +66,12 @@ def test_tongliao_local_claim_complete_on_2025_09_26_is_due_2025_10_16_and_met_w
     claim = claim_transition(claim=claim, to=S.APPROVED, user=reviewer)
     d.refresh_from_db()
     assert d.met_on is None
-    claim_transition(claim=claim, to=S.PAID, user=finance)
+    if not claim.bank_account:
+        Claim.objects.filter(pk=claim.pk).update(bank_account="6222020200001234567")
+    # met on the day the money left (the payment date finance records), not the day it was keyed
+    claim_transition(claim=claim, to=S.PAID, user=finance, paid_on=dt.date(2025, 10, 15), voucher_no="PZ-001")
     d.refresh_from_db()
-    assert d.met_on is not None and d.met_by == finance and d.met_what == "claim paid" and d.state == "met"
+    assert (d.met_on, d.met_by, d.met_what, d.state) == (dt.date(2025, 10, 15), finance, "claim paid", "met")
 
 
 def test_out_of_area_claim_deadline_moves_with_the_extension(caseworker, horqin_person):

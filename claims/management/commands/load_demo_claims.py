@@ -90,7 +90,9 @@ class Command(BaseCommand):
             return claim
         for step in path:
             actor = {S.APPROVED: rv, S.PAID: fi}.get(step, cw)
-            claim = claim_transition(claim=claim, to=step, user=actor)
+            payment = {"paid_on": claim.documents_complete_on + dt.timedelta(days=14),
+                       "voucher_no": f"DEMO-{claim.claim_no}"} if step == S.PAID else {}
+            claim = claim_transition(claim=claim, to=step, user=actor, **payment)
             if step == target:
                 break
         return claim

@@ -25,6 +25,7 @@ from finance import services
 from finance.calculations.seed import FISCAL_FUNDS_ARRIVED, INVOICE_RECEIVED
 from finance.models import PremiumSchedule
 from insurance_admin.accounts.models import User
+from programs.coverage import coverage_timelines
 from programs.models import Contract, Enrollment
 
 D = Decimal
@@ -75,8 +76,11 @@ class Command(BaseCommand):
         finance as the payable (the production path), so 赔付支出（即时结算） shows them."""
         used = set(Enrollment.objects.in_force().filter(contract=contract, area__code="150502").order_by("id")
                    .values_list("id", flat=True)[:6])  # the persons of the demo manual claims
-        enrollments = (Enrollment.objects.in_force().filter(contract=contract, area__code="150502", category="ordinary")
-                       .exclude(id__in=used).select_related("person").order_by("id")[:len(TONGLIAO_BATCH)])
+        candidates = (Enrollment.objects.in_force().filter(contract=contract, area__code="150502", category="ordinary")
+                      .exclude(id__in=used).select_related("person").order_by("id"))
+        covered = coverage_timelines(contract=contract, person_ids=candidates.values("person_id"))
+        discharged = dt.date(2025, 10, 20)  # only persons covered on the discharge date (programs.coverage)
+        enrollments = [e for e in candidates if covered[e.person_id].on(discharged).covered][:len(TONGLIAO_BATCH)]
         rows = []
         for i, (enrollment, (inscp, hifmi)) in enumerate(zip(enrollments, TONGLIAO_BATCH, strict=True), start=1):
             person = enrollment.person
@@ -110,13 +114,9 @@ class Command(BaseCommand):
         services.installment_record_receipt(installment=first, amount=first.amount, received_on=dt.date(2025, 3, 25), user=user)
         fund = services.revolving_fund_open(contract=contract, last_year_income=D("8200000.00"), user=user)
         services.revolving_fund_record_opening(fund=fund, amount=fund.opening_amount, paid_on=dt.date(2025, 1, 8), user=user)
-        for claim in self._taikang_claims(contract):
-            paid_on = dt.date(2025, claim.enddate.month, 25)
-            month = paid_on.month
-            services.revolving_fund_debit(fund=fund, amount=claim.payable, paid_on=paid_on, user=user, claim=claim,
-                                          memo=f"演示：手工报销支付 {claim.claim_no}")
-            topup = services.revolving_topup_compute(fund=fund, month=dt.date(2025, month, 1), user=user)
-            services.revolving_topup_record_payment(topup=topup, paid_on=paid_on + dt.timedelta(days=5), user=user)
+        for claim in self._taikang_claims(contract):  # paying a claim debits the revolving fund (claims.hooks)
+            topup = services.revolving_topup_compute(fund=fund, month=claim.paid_on.replace(day=1), user=user)
+            services.revolving_topup_record_payment(topup=topup, paid_on=claim.paid_on + dt.timedelta(days=5), user=user)
 
     def _taikang_claims(self, contract) -> list[Claim]:
         """Manual claims registered at the Taikang window and approved, which the revolving fund pays."""
@@ -136,9 +136,10 @@ class Command(BaseCommand):
                 documents=docs, received_on=received, notes=DEMO_PAYOUT_NOTE, today=received,
                 bank_name="中国农业银行", bank_account="6228480000000000000",
             )
-            for step, actor in ((Claim.Status.CALCULATED, cw), (Claim.Status.SUBMITTED, cw), (Claim.Status.APPROVED, rv),
-                                (Claim.Status.PAID, fi)):
+            for step, actor in ((Claim.Status.CALCULATED, cw), (Claim.Status.SUBMITTED, cw), (Claim.Status.APPROVED, rv)):
                 claim = claim_transition(claim=claim, to=step, user=actor)
+            claim = claim_transition(claim=claim, to=Claim.Status.PAID, user=fi, paid_on=dt.date(2025, month, 25),
+                                     voucher_no=f"演示-{claim.claim_no}")
             claims.append(claim)
         return claims
 
