@@ -157,8 +157,12 @@ def print_slips(modeladmin, request, queryset):
     except (documents.SlipRefused, PermissionDenied) as exc:
         modeladmin.message_user(request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
         return None
+    from programs.identity_access import identity_access_record_persons
+
     from .views import pdf_response
 
+    identity_access_record_persons(user=request.user, persons=list({c.person_id: c.person for c in claims}.values()),
+                                   where="admin: slips.pdf")
     return pdf_response(pdf, "slips.pdf", attachment=True)
 
 

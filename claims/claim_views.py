@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from insurance_admin.core.pdf import render_pdf
 from insurance_admin.core.workdays import load_calendar
+from programs.identity_access import identity_access_record, identity_access_record_persons
 from programs.masking import can_see_full_identity
 
 from . import registration, services
@@ -70,6 +71,7 @@ def claim_register_view(request, person_pk: int, contract_code: str):
         else:
             messages.success(request, _("Claim %(no)s registered.") % {"no": claim.claim_no})
             return redirect("claim_detail", claim.pk)
+    identity_access_record(user=user, person=person, where=request.path)
     return render(request, "claims/register.html", {
         "person": person, "contract": contract, "enrollment": enrollment, "form": form, "formset": formset,
         "refusal": refusal, "requirements": requirements, "code_labels": CODE_LABELS,
@@ -98,6 +100,9 @@ def claim_list(request):
     terms = {t.contract_id: t for t in ClaimTerms.objects.filter(contract_id__in={c.contract_id for c in claims})}
     calendar = load_calendar()
     rows = [(c, registration.deadline_status(c, today, terms_by_contract=terms, calendar=calendar)) for c in claims]
+    # the list shows full ID numbers to the roles entitled to them: one access record per person
+    identity_access_record_persons(user=user, persons=list({c.person_id: c.person for c in claims}.values()),
+                                   where=request.path)
     params = request.GET.copy()
     params.pop("page", None)
     params.pop("export", None)
@@ -129,6 +134,7 @@ def claim_detail(request, pk: int):
         and claim.place in terms.out_of_area_places and not claim.extension_reason
         and claim.documents_complete_on is not None and claim.status not in registration.CLOSED
     )
+    identity_access_record(user=user, person=claim.person, where=request.path)
     return render(request, "claims/detail.html", {
         "claim": claim,
         "deadline": registration.deadline_status(claim),

@@ -12,7 +12,7 @@ from programs.models import Area, Contract
 
 from .models import Claim
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 OPEN = [s for s in Claim.Status.values if s not in ("paid", "rejected", "withdrawn")]
 
 

@@ -45,7 +45,7 @@ class TrialRecordForm(FieldNamedErrors, forms.Form):
         kinds, amounts, attributes = plan_inputs(plan)
         self.amount_fields = amounts
         self.fields["setl_id"] = forms.CharField(label=gettext_lazy("settlement id"), required=False, max_length=40)
-        self.fields["enddate"] = DateInRangeField(label=gettext_lazy("discharge date"), widget=forms.DateInput(attrs={"type": "date"}))
+        self.fields["enddate"] = DateInRangeField(label=gettext_lazy("discharge date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
         self.fields["claim_kind"] = forms.ChoiceField(label=gettext_lazy("claim kind"), choices=_choices(kinds))
         places = plan.places or PLACES
         if "place" in attributes:
@@ -162,7 +162,7 @@ class ClaimRegistrationForm(FieldNamedErrors, forms.Form):
         self.fields["hosp_lv"] = forms.ChoiceField(
             label=gettext_lazy("hospital level"), choices=_choices(HOSP_LEVELS, {"3A": "三甲"}), required="hosp_lv" in attributes
         )
-        date = forms.DateInput(attrs={"type": "date"})
+        date = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
         self.fields["begndate"] = DateInRangeField(label=gettext_lazy("admission date"), widget=date, required=False, not_future=True)
         self.fields["enddate"] = DateInRangeField(label=gettext_lazy("discharge date"), widget=date, not_future=True)
         self.fields["payee_name"] = forms.CharField(label=gettext_lazy("payee"), max_length=60, required=False,
@@ -247,7 +247,7 @@ class DocumentsForm(FieldNamedErrors, forms.Form):
             label=gettext_lazy("documents received"), queryset=requirements, widget=forms.CheckboxSelectMultiple
         )
         self.fields["received_on"] = DateInRangeField(label=gettext_lazy("received on"), not_future=True,
-                                                      widget=forms.DateInput(attrs={"type": "date"}))
+                                                      widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def clean(self):
         data = super().clean()
@@ -263,6 +263,7 @@ class ExtensionForm(FieldNamedErrors, forms.Form):
 class PaymentForm(FieldNamedErrors, forms.Form):
     """What finance records with the PAID step; the workflow names whatever is missing."""
 
+    # the browser's date input reads and sends ISO dates whatever the interface language
     paid_on = DateInRangeField(label=gettext_lazy("payment date"), required=False, not_future=True,
-                               widget=forms.DateInput(attrs={"type": "date"}))
+                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     voucher_no = forms.CharField(label=gettext_lazy("voucher number"), max_length=40, required=False)

@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
 from programs import selectors as program_selectors
+from programs.identity_access import identity_access_record
 from programs.masking import can_see_full_identity
 from programs.models import Contract, InsuredPerson
 
@@ -71,6 +72,7 @@ def trial(request, person_pk: int, contract_code: str):
         }
         for li in plan.liabilities
     ]
+    identity_access_record(user=user, person=person, where=request.path)
     return render(
         request,
         "claims/trial.html",
@@ -105,6 +107,7 @@ def slip_pdf(request, pk: int):
             pdf = documents.slips_preview(claims=[claim], user=request.user)
     except documents.SlipRefused as exc:
         return render(request, "claims/slip_refused.html", {"claim": claim, "messages_": exc.messages}, status=409)
+    identity_access_record(user=request.user, person=claim.person, where=request.path)
     return pdf_response(pdf, f"slip-{claim.claim_no}{'' if printing else '-preview'}.pdf")
 
 

@@ -281,7 +281,7 @@ class BenefitPlanAdmin(ScopedAdmin):
 
 class _ListFieldsMixin(forms.Form):
     contract = forms.ModelChoiceField(label=_("Contract"), queryset=Contract.objects.none())
-    effective_date = forms.DateField(label=_("Effective date"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_date = forms.DateField(label=_("Effective date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def set_user(self, user):
         self.fields["contract"].queryset = Contract.objects.for_user(user)

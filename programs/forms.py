@@ -62,7 +62,7 @@ class ImportUploadForm(forms.Form):
     effective_date = DateInRangeField(
         label=gettext_lazy("Effective date"),
         help_text=gettext_lazy("Additions, changes and exits in this list take effect on this date."),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=_Batch.Mode.choices, initial=_Batch.Mode.FULL)
     source = forms.ChoiceField(label=gettext_lazy("Source"), choices=_Batch.Source.choices, initial=_Batch.Source.GROUP)

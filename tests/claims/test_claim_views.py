@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone, translation
 
 from claims.models import Claim
 from claims.registration import requirements_for
@@ -133,8 +134,12 @@ def test_finance_pays_on_the_detail_page_with_date_and_voucher(client, caseworke
     for step, user in ((S.CALCULATED, caseworker), (S.SUBMITTED, caseworker), (S.APPROVED, reviewer)):
         claim_transition(claim=claim, to=step, user=user)
     client.force_login(UserFactory(role="finance", area_codes=["150500"]))
-    page = client.get(reverse("claim_detail", args=[claim.pk]))
+    with translation.override("zh-hans"):
+        page = client.get(reverse("claim_detail", args=[claim.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert 'value="paid"' in page.text and 'name="voucher_no"' in page.text
+    # the date input is filled with today in ISO form, which the browser's date input reads
+    # (a localised "2026/12/05" shows as an empty box and the payment is refused)
+    assert f'name="paid_on" value="{timezone.localdate():%Y-%m-%d}"' in page.text
     refused = client.post(reverse("claim_transition", args=[claim.pk]), {"to": "paid", "paid_on": "2025-03-25"}, follow=True)
     assert "付款须填写凭证号。" in refused.text
     claim.refresh_from_db()
@@ -267,8 +272,9 @@ def test_claim_list_reads_terms_and_calendar_once_per_page(client, caseworker, h
     client.force_login(caseworker)
     # On PostgreSQL every request also sets and resets its lock limit (core.middleware).
     per_request = 2 if connection.vendor == "postgresql" else 0
-    # +1 on every page: the header's unread-inbox count (issue 20)
-    with django_assert_max_num_queries(16 + per_request):  # was 30 for these 6 claims, growing by ~2.5 a row
+    # +1 on every page: the header's unread-inbox count (issue 20); +3 for the page's one
+    # identity-access insert (savepoint, INSERT of all rows, release), whatever the rows
+    with django_assert_max_num_queries(19 + per_request):  # was 30 for these 6 claims, growing by ~2.5 a row
         page = client.get(reverse("claim_list"))
     assert page.text.count('class="overdue"') == 6
 
@@ -311,3 +317,29 @@ def test_the_claim_list_filter_shows_an_area_code_filter_and_offers_all_for_over
     assert 'href="?status=documents_complete">显示我负责的全部区域</a>' in page
     assert claim.claim_no in page  # listed under the filter
     assert claim.claim_no not in client.get(reverse("claim_list"), {"area_code": "150523"}).text
+
+
+def test_claim_pages_showing_full_identities_leave_an_access_record(client, caseworker, reviewer, horqin_person):
+    from claims.workflow import claim_transition
+    from programs.models import IdentityAccess
+
+    claim = _register(caseworker, horqin_person)
+    for step, user in ((S.CALCULATED, caseworker), (S.SUBMITTED, caseworker), (S.APPROVED, reviewer)):
+        claim = claim_transition(claim=claim, to=step, user=user)
+    client.force_login(caseworker)
+    contract = claim.contract
+    for url in (reverse("claim_detail", args=[claim.pk]), reverse("claim_list"), reverse("claim_slip", args=[claim.pk]),
+                reverse("trial", args=[horqin_person.pk, contract.code]),
+                reverse("claim_register", args=[horqin_person.pk, contract.code])):
+        assert client.get(url).status_code == 200, url
+    seen = list(IdentityAccess.objects.filter(user=caseworker).values_list("person_id", "where").order_by("id"))
+    assert seen == [(horqin_person.pk, f"/claims/{claim.pk}/"), (horqin_person.pk, "/claims/"),
+                    (horqin_person.pk, f"/claims/{claim.pk}/slip.pdf"),
+                    (horqin_person.pk, reverse("trial", args=[horqin_person.pk, contract.code])),
+                    (horqin_person.pk, reverse("claim_register", args=[horqin_person.pk, contract.code]))]
+    # a supervisor reads the same claim masked: nothing to record
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(role="supervisor", area_codes=["150500"]))
+    client.get(reverse("claim_detail", args=[claim.pk]))
+    assert IdentityAccess.objects.count() == 5
