@@ -330,4 +330,5 @@ def notification_mark_read(*, notification: Notification, user) -> Notification:
 def unread_count(user) -> int:
     if user is None or not user.is_authenticated:
         return 0
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    # a reminder whose obligation has since been met no longer asks for anything
+    return Notification.objects.filter(recipient=user, read_at__isnull=True, deadline__met_on__isnull=True).count()

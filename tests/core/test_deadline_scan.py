@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from claims import registration
 from claims.models import Claim
@@ -203,3 +204,14 @@ def test_two_workers_scanning_at_once_create_and_mail_each_reminder_once(seeded,
         ("cw_race", "due_soon"), ("cw_race2", "due_soon")]
     assert sum(r.emails_sent for r in results) == 2
     assert sorted(m.to[0] for m in mail.outbox) == ["race2@example.cn", "race@example.cn"]
+
+
+def test_a_reminder_whose_deadline_has_been_met_stops_counting_and_says_so(client, claim, caseworker):
+    deadlines_scan(today=dt.date(2025, 10, 17))
+    client.force_login(caseworker)
+    assert '<span class="badge bad" id="inbox-unread">1</span>' in client.get(reverse("home")).content.decode()
+    # the obligation is met (the claim paid) while the reminder is still unread
+    Deadline.objects.update(met_on=dt.date(2025, 10, 20), met_at=timezone.now(), state="met")
+    assert 'id="inbox-unread"' not in client.get(reverse("home")).content.decode()
+    page = client.get(reverse("inbox"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "已于 2025-10-20 完成" in page and "<b>" not in page.split('id="inbox"')[1]
