@@ -68,7 +68,10 @@ class UserAdmin(ScopedAdmin, BaseUserAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "areas" and not request.user.is_superuser:
             kwargs["required"] = True  # an unbound user would be out of every administrator's reach
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups" and field is not None:
+            field.label_from_instance = lambda group: str(ROLE_LABELS.get(group.name, group.name))
+        return field
 
     @admin.display(description=_("roles"))
     def role_names(self, obj):

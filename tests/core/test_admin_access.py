@@ -3,6 +3,7 @@
 fail-closed scoping of every admin model, and filter sidebars built from scoped querysets."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -260,7 +261,11 @@ def test_a_user_added_with_role_and_areas_can_be_edited_right_away(client, admin
     assert [g.name for g in user.groups.all()] == ["caseworker"]
     assert user.check_password("Kailu-Window-2026")
     assert response["Location"].endswith(f"/admin/accounts/user/{user.pk}/change/")
-    assert client.get(response["Location"]).status_code == 200
+    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert page.status_code == 200
+    # roles are offered by their Chinese names, never their internal keys
+    role_options = re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', page.content.decode().split('name="groups"')[1])
+    assert {"经办员", "审核员"} <= set(role_options) and not {"caseworker", "reviewer"} & set(role_options)
 
 
 def test_the_add_form_requires_areas_within_the_creators_scope(client, administrator_tongliao):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.urls.resolvers import RegexPattern, RoutePattern
+from django.urls.resolvers import RegexPattern
 
 
 @dataclass

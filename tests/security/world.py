@@ -79,12 +79,13 @@ def _guard_users() -> dict:
 
 
 def _extras() -> None:
+    from django.contrib.auth.models import Group
+
     from claims import imports
     from claims.documents import slips_issue
     from claims.models import Claim
     from claims.registration import claim_register, requirements_for
     from claims.workflow import claim_transition
-    from django.contrib.auth.models import Group
     from finance import services as fin
     from insurance_admin.accounts.models import User
     from programs import services as prog
