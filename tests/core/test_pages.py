@@ -43,3 +43,12 @@ def test_the_user_list_names_roles_in_chinese(client):
     assert ">caseworker<" not in body
     # the admin theme's own words, which its package leaves untranslated
     assert "搜索应用和数据表" in body and "Search apps and models" not in body
+
+
+def test_the_server_error_page_is_styled_without_inline_style_the_csp_would_block(rf):
+    from django.views.defaults import server_error
+
+    response = server_error(rf.get("/"))
+    body = response.content.decode()
+    assert response.status_code == 500 and "系统错误" in body
+    assert "<style" not in body and 'href="/static/css/error.css"' in body
