@@ -387,8 +387,9 @@ def claim_deadline_track(claim: Claim, *, user=None, met_on: dt.date | None = No
 
     met = None
     if claim.status in CLOSED:
-        # a paid claim's obligation is met on the payment date finance records
-        met = Met(on=met_on or claim.paid_on or timezone.localdate(), what=f"claim {claim.status}", by=user)
+        # a paid claim's obligation is met on the payment date finance records, whoever asks
+        # (the workflow or the backfill); a rejection or withdrawal on the day it was decided
+        met = Met(on=claim.paid_on or met_on or timezone.localdate(), what=f"claim {claim.status}", by=user)
     rule = deadline_rule(claim) if claim.due_date is not None else None
     deadline_track(
         kind="claim_service", obj=claim, due_date=claim.due_date, label=claim.claim_no, role=CLAIM_DEADLINE_ROLE,
@@ -400,7 +401,7 @@ def claim_deadline_track(claim: Claim, *, user=None, met_on: dt.date | None = No
 
 def claims_deadlines_backfill() -> int:
     """Derive the deadline records of every claim with a due date (idempotent); a closed claim's
-    deadline is met on the day of its closing status change."""
+    deadline is met on its payment date, or else on the day of its closing status change."""
     closed_on = {}
     for claim_id, at in (ClaimStatusChange.objects.filter(to_status__in=CLOSED).order_by("at")
                          .values_list("claim_id", "at")):

@@ -219,3 +219,17 @@ def test_command_refuses_a_bad_date_or_unknown_contract():
         call_command("deadlines", "--as-of", "2026-13-01")
     with pytest.raises(CommandError, match="unknown contract"):
         call_command("deadlines", "--contract", "nope")
+
+
+def test_the_backfill_meets_a_paid_claims_deadline_on_its_payment_date_as_the_workflow_does(
+        caseworker, reviewer, horqin_person):
+    claim = register_claim(caseworker, horqin_person, received_on=dt.date(2025, 9, 26))
+    finance = UserFactory(role="finance", area_codes=["150500"])
+    for step, user in ((S.CALCULATED, caseworker), (S.SUBMITTED, caseworker), (S.APPROVED, reviewer)):
+        claim = claim_transition(claim=claim, to=step, user=user)
+    if not claim.bank_account:
+        Claim.objects.filter(pk=claim.pk).update(bank_account="6222020200001234567")
+    claim_transition(claim=claim, to=S.PAID, user=finance, paid_on=dt.date(2025, 10, 15), voucher_no="PZ-002")
+    Deadline.objects.filter(kind="claim_service").delete()
+    registration.claims_deadlines_backfill()
+    assert Deadline.objects.get(kind="claim_service").met_on == dt.date(2025, 10, 15)
