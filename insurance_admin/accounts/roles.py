@@ -128,8 +128,10 @@ def sync_role_groups(sender=None, **kwargs) -> None:
     from django.contrib.auth.models import Group
 
     # post_migrate fires once per app, in INSTALLED_APPS order, and each app's permissions
-    # are created by its own signal: act on the last one, when all permissions exist.
-    if sender is not None and sender is not list(apps.get_app_configs())[-1]:
+    # are created by its own signal: act on the last one, when all permissions exist. Apps
+    # without a models module get no signal, so the last one that has models is the cue.
+    with_models = [c for c in apps.get_app_configs() if c.models_module is not None]
+    if sender is not None and sender is not with_models[-1]:
         return
     using = kwargs.get("using", "default")
     with transaction.atomic(using=using):

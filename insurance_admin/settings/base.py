@@ -61,6 +61,14 @@ INSTALLED_APPS = [
     "programs",
     "claims",
     "finance",
+    # the supervision layer (above finance): KPIs, complaints, staffing, periodic reports,
+    # assessments, dashboards
+    "insurance_admin.kpis",
+    "insurance_admin.complaints",
+    "insurance_admin.staffing",
+    "insurance_admin.reporting",
+    "insurance_admin.assessments",
+    "insurance_admin.dashboards",
 ]
 
 MIDDLEWARE = [

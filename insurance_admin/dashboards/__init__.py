@@ -1,0 +1,1 @@
+"""The supervisor's dashboard per contract and area, its PDF and XLSX."""
