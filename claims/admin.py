@@ -12,7 +12,7 @@ from unfold.contrib.import_export.forms import ImportForm
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from insurance_admin.core.admin_scoping import ReadOnlyScopedAdmin, ScopedAdmin
-from programs.masking import can_see_payment_details, mask_account, mask_name
+from insurance_admin.core.masking import can_see_payment_details, mask_account, mask_name
 from programs.models import Contract
 
 from . import documents

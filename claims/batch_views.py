@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from insurance_admin.core.forms import DateInRangeField, FieldNamedErrors, MoneyField
-from programs.masking import can_see_full_identity, mask_certno, mask_name
+from insurance_admin.core.masking import can_see_full_identity, mask_certno, mask_name
 from programs.models import Contract
 
 from . import imports

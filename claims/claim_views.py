@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from insurance_admin.core.masking import can_see_full_identity
 from insurance_admin.core.pdf import render_pdf
 from insurance_admin.core.workdays import load_calendar
 from programs.identity_access import identity_access_record, identity_access_record_persons
-from programs.masking import can_see_full_identity
 
 from . import registration, services
 from .filters import ClaimFilter

@@ -22,8 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from insurance_admin.core.masking import certno_for, name_for
 from insurance_admin.core.pdf import render_pdf
-from programs.masking import certno_for, name_for
 from programs.models import Contract, Enrollment
 
 from .models import Calculation, Claim, Settlement, SettlementSlip, SlipPrint

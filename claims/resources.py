@@ -10,7 +10,7 @@ from import_export import fields, resources, widgets
 
 from insurance_admin.core.encodings import EncodingFallbackCSV
 from insurance_admin.core.exports import NeutralisedExportMixin
-from programs.masking import mask_certno, mask_name
+from insurance_admin.core.masking import mask_certno, mask_name
 from programs.models import Contract
 
 from . import imports

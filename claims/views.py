@@ -3,9 +3,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
+from insurance_admin.core.masking import can_see_full_identity
 from programs import selectors as program_selectors
 from programs.identity_access import identity_access_record
-from programs.masking import can_see_full_identity
 from programs.models import Contract, InsuredPerson
 
 from . import documents, services

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from claims import views as claim_views
 from insurance_admin.core import views as core_views
+from programs import audit_views as program_audit_views
 from programs import views as program_views
 
 urlpatterns = [
@@ -28,7 +29,7 @@ urlpatterns = [
     path("supervision/", include("insurance_admin.dashboards.urls")),
     path("inbox/", core_views.inbox, name="inbox"),
     path("inbox/<int:pk>/read/", core_views.inbox_read, name="inbox_read"),
-    path("audit/", core_views.audit_log, name="audit_log"),
+    path("audit/", program_audit_views.audit_log, name="audit_log"),
     path("status/", core_views.system_status, name="system_status"),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

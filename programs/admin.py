@@ -15,9 +15,9 @@ from insurance_admin.core.admin_scoping import (
     ScopedAdmin,
     ScopedFormFieldsMixin,
 )
+from insurance_admin.core.masking import can_see_full_identity, mask_certno, mask_name
 
 from .forms import EnrollmentInlineFormSet, InsuredPersonAdminForm
-from .masking import can_see_full_identity, mask_certno, mask_name
 from .models import (
     Area,
     BenefitPlan,

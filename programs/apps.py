@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class ProgramsConfig(AppConfig):
     name = "programs"
     verbose_name = _("Programs and insured persons")
+
+    def ready(self):
+        from insurance_admin.core.middleware import register_busy_writer
+
+        from .selectors import enrollment_lists_being_applied
+
+        # the 503 page of a request that waited on the registry's locks names the lists
+        register_busy_writer(enrollment_lists_being_applied)

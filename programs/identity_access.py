@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from insurance_admin.core.logmasking import mask_identities
+from insurance_admin.core.masking import can_see_full_identity
 
-from .masking import can_see_full_identity
 from .models import IdentityAccess, ImportBatch, InsuredPerson
 
 

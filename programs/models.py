@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+from insurance_admin.core.masking import mask_certno, mask_name
 
 from .identity import normalize_certno, parse_certno
-from .masking import mask_certno, mask_name
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]

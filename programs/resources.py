@@ -16,9 +16,9 @@ from import_export.results import RowResult
 
 from insurance_admin.core.encodings import EncodingFallbackCSV
 from insurance_admin.core.exports import NeutralisedExportMixin
+from insurance_admin.core.masking import mask_certno, mask_name
 
 from . import services
-from .masking import mask_certno, mask_name
 from .models import Area, Contract, Enrollment, ImportBatch
 from .registry.files import COLUMNS, FIELDS, StructuralError, cell_text
 from .registry.rows import RowContext, check_row, reasons

@@ -444,3 +444,16 @@ def import_batch_progress(batch) -> dict:
         "confirmed": batch.confirmed_at is not None,
         "finished": status in (ImportBatch.Status.DONE, ImportBatch.Status.FAILED) or interrupted,
     }
+
+
+def enrollment_lists_being_applied() -> list[dict]:
+    """The enrollment lists being written now, as the "please wait" page shows them
+    (insurance_admin.core.middleware.register_busy_writer)."""
+    from .models import ImportBatch
+
+    rows = []
+    for batch in ImportBatch.objects.filter(status=ImportBatch.Status.APPLYING).select_related("contract").order_by("pk"):
+        progress = import_batch_progress(batch)
+        rows.append({"label": batch.contract.name, "step": progress.get("phase") or progress.get("status_display"),
+                     "percent": progress["percent"], "eta_seconds": progress["eta_seconds"]})
+    return rows

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .masking import mask_phone
+from insurance_admin.core.masking import mask_phone
 
 logger = logging.getLogger(__name__)
 

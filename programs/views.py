@@ -8,10 +8,11 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
+from insurance_admin.core.masking import can_see_full_identity
+
 from . import selectors, services
 from .forms import ImportUploadForm
 from .identity_access import identity_access_record, identity_access_record_persons
-from .masking import can_see_full_identity
 from .models import Contract, ImportBatch, InsuredPerson
 from .registry.rejected import rejected_rows_for
 
@@ -57,7 +58,7 @@ def person_detail(request, pk: int):
     year = _year(request, user)
     history = []
     if user.has_perm("core.view_audit_log"):
-        from insurance_admin.core.audit import person_history
+        from .audit import person_history
 
         history = person_history(user, person)
     identity_access_record(user=user, person=person, where=request.get_full_path())

@@ -513,7 +513,7 @@ def resolve_chunk(rows: list[ChunkRow], ctx: RowContext, scope: frozenset | None
 
 
 def _mask(certno: str) -> str:
-    from programs.masking import mask_certno
+    from insurance_admin.core.masking import mask_certno
 
     return mask_certno(certno)
 

@@ -15,7 +15,7 @@ from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 
-from programs.masking import can_see_full_identity
+from insurance_admin.core.masking import can_see_full_identity
 
 #: Reference data visible to all staff, with no area of its own. Everything else scopes itself
 #: with a `for_user(user)` queryset method.

@@ -1,5 +1,5 @@
 from insurance_admin.core.deadlines import unread_count
-from programs.masking import can_see_full_identity
+from insurance_admin.core.masking import can_see_full_identity
 
 
 def navigation(request):

@@ -63,17 +63,22 @@ class LockTimeoutMiddleware:
         return registry_busy_response(request)
 
 
-def registry_busy_response(request):
-    """503: what holds the tables (the enrollment lists being applied), when to try again."""
-    from programs import selectors
-    from programs.models import ImportBatch
+#: Functions that list the big writes under way, each as dicts with "label" (what is being
+#: written, for people), "step", "percent" and "eta_seconds" (or None). Apps above core
+#: register theirs (programs: the enrollment lists being applied) in their AppConfig.ready,
+#: so core names no higher app.
+_busy_writers: list = []
 
-    applying = [
-        {"batch": batch, "progress": selectors.import_batch_progress(batch)}
-        for batch in ImportBatch.objects.filter(status=ImportBatch.Status.APPLYING)
-        .select_related("contract").order_by("pk")
-    ]
-    etas = [a["progress"]["eta_seconds"] for a in applying if a["progress"]["eta_seconds"] is not None]
+
+def register_busy_writer(func) -> None:
+    if func not in _busy_writers:
+        _busy_writers.append(func)
+
+
+def registry_busy_response(request):
+    """503: what holds the tables (the big writes under way), when to try again."""
+    applying = [item for writer in _busy_writers for item in writer()]
+    etas = [a["eta_seconds"] for a in applying if a["eta_seconds"] is not None]
     retry = min(max(max(etas, default=5), 3), 30)
     if not request.accepts("text/html"):
         response = JsonResponse(

@@ -6,25 +6,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from .audit import TRAILS, audit_page
 from .deadlines import notification_mark_read
 from .models import CalendarYear, Heartbeat, Notification
 
 HEARTBEAT_STALE_SECONDS = 180
-
-
-@login_required
-@permission_required("core.view_audit_log", raise_exception=True)
-def audit_log(request):
-    trail = request.GET.get("trail", "person")
-    if trail not in TRAILS:
-        trail = "person"
-    page_obj, entries = audit_page(request.user, trail, request.GET.get("page", 1))
-    return render(
-        request,
-        "core/audit_log.html",
-        {"trail": trail, "trails": [(k, v[0]) for k, v in TRAILS.items()], "page_obj": page_obj, "entries": entries},
-    )
 
 
 def heartbeat_status() -> list[dict]:

@@ -13,9 +13,14 @@ import io
 from collections.abc import Iterator
 
 from insurance_admin.core import exports
+from insurance_admin.core.masking import (
+    can_see_full_identity,
+    mask_birth_date,
+    mask_certno,
+    mask_name,
+)
 
 from ..identity_access import identity_access_record
-from ..masking import can_see_full_identity, mask_birth_date, mask_certno, mask_name
 from ..models import ImportBatch
 
 MASKS = {"certno": mask_certno, "psn_name": mask_name, "brdy": mask_birth_date}

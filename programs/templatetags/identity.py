@@ -1,6 +1,6 @@
 from django import template
 
-from programs import masking
+from insurance_admin.core import masking
 
 register = template.Library()
 

@@ -390,7 +390,7 @@ def test_every_admin_page_with_a_row_renders_for_a_superuser_and_a_regional_admi
         if obj is None:
             continue
         assert client.get(f"{base}{obj.pk}/change/").status_code == 200, base
-        from programs.masking import can_see_full_identity
+        from insurance_admin.core.masking import can_see_full_identity
 
         expected = 403 if getattr(model_admin, "history_needs_full_identity", False) and not can_see_full_identity(user) else 200
         assert client.get(f"{base}{obj.pk}/history/").status_code == expected, base

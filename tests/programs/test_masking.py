@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from programs.masking import mask_certno, mask_name
+from insurance_admin.core.masking import mask_certno, mask_name
 
 pytestmark = pytest.mark.django_db
 

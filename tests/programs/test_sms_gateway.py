@@ -190,7 +190,7 @@ def test_the_administrator_sends_failed_messages_again_and_nobody_else_can(gatew
 def test_the_console_backend_logs_the_number_masked(caplog):
     import logging
 
-    from programs.masking import mask_phone
+    from insurance_admin.core.masking import mask_phone
 
     assert (mask_phone("13800138000"), mask_phone("12345")) == ("138****8000", "****")
     with caplog.at_level(logging.INFO, logger="programs.sms"):

@@ -1,4 +1,5 @@
-"""Masking of personal data for roles that do not need it (lists, exports, dashboards)."""
+"""Masking of personal data for roles that do not need it (lists, exports, dashboards). In core:
+every layer masks, and the permission names are strings, so nothing here needs a higher app."""
 
 PERM_FULL_IDENTITY = "programs.view_full_identity"
 

@@ -12,8 +12,9 @@ from django.core.paginator import Paginator
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids
-from programs.masking import can_see_full_identity, mask_certno, mask_name, mask_phone
-from programs.models import Contract, Enrollment, IdentityAccess, InsuredPerson, Program
+from insurance_admin.core.masking import can_see_full_identity, mask_certno, mask_name, mask_phone
+
+from .models import Contract, Enrollment, IdentityAccess, InsuredPerson, Program
 
 ACTION_LABELS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
 _IDENTITY_MASKS = {"certno": mask_certno, "name": mask_name, "phone": mask_phone}
