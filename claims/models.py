@@ -8,6 +8,7 @@ from simple_history.models import HistoricalRecords
 
 from claims.engine.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
 from insurance_admin.accounts.scoping import area_scope_ids
+from insurance_admin.core.transitions import StatusChangeBase
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -660,6 +661,20 @@ class HospitalBatchLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id} {self.action}"
+
+
+class HospitalBatchStatusChange(StatusChangeBase):
+    """One status change of a hospital monthly file (claims.imports.batches.HOSPITAL_BATCH_STATES);
+    the HospitalBatchLog beside it keeps each step's counts and totals."""
+
+    batch = models.ForeignKey(HospitalBatch, on_delete=models.CASCADE, related_name="status_changes")
+
+    class Meta(StatusChangeBase.Meta):
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: {self.from_status or '—'} → {self.to_status}"
 
 
 class Deduction(models.Model):

@@ -631,5 +631,6 @@ from .registry_models import (  # noqa: E402,F401  (same app; split only for fil
     EnrollmentPeriod,
     HeadcountSnapshot,
     ImportBatch,
+    ImportBatchStatusChange,
     SmsNotification,
 )

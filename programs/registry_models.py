@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+from insurance_admin.core.transitions import StatusChangeBase
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -123,6 +124,19 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.contract.code}, {self.get_status_display()})"
+
+
+class ImportBatchStatusChange(StatusChangeBase):
+    """One status change of an enrollment list import (programs.services.IMPORT_BATCH_STATES)."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="status_changes")
+
+    class Meta(StatusChangeBase.Meta):
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: {self.from_status or '—'} → {self.to_status}"
 
 
 class EnrollmentPeriodQuerySet(models.QuerySet):

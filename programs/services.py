@@ -19,6 +19,7 @@ from simple_history.utils import update_change_reason
 
 from finance.calculations.premiums import headcount_premium
 from insurance_admin.accounts.scoping import area_scope_ids
+from insurance_admin.core.transitions import StateMachine
 
 from .identity import normalize_certno, parse_certno
 from .models import (
@@ -28,6 +29,7 @@ from .models import (
     Enrollment,
     HeadcountSnapshot,
     ImportBatch,
+    ImportBatchStatusChange,
     InsuredPerson,
     SmsNotification,
 )
@@ -104,6 +106,21 @@ def benefit_plan_update(*, benefit_plan: BenefitPlan, rules: dict, reason: str =
 
 IMPORT_STALE_AFTER = dt.timedelta(minutes=10)
 
+_B = ImportBatch.Status
+#: An enrollment list's way (ImportBatch): the only place its status changes.
+IMPORT_BATCH_STATES = StateMachine(ImportBatch, ImportBatchStatusChange, "batch", {
+    _B.PENDING: {_B.VALIDATING, _B.FAILED},
+    # VALIDATING -> VALIDATING: a worker that died while validating is replaced
+    _B.VALIDATING: {_B.VALIDATING, _B.VALIDATED, _B.FAILED},
+    # VALIDATED -> FAILED: not confirmed in time (import_stages_clean)
+    _B.VALIDATED: {_B.APPLYING, _B.FAILED},
+    # APPLYING -> APPLYING: a redelivered task takes up a dead worker's application;
+    # APPLYING -> VALIDATED: an interrupted application is restarted (import_batch_retry)
+    _B.APPLYING: {_B.APPLYING, _B.DONE, _B.FAILED, _B.VALIDATED},
+    _B.DONE: set(),
+    _B.FAILED: {_B.VALIDATED},  # restarted after a failure (import_batch_retry)
+})
+
 
 def _batch_progress(batch_id: int, **fields) -> None:
     """Progress of a running step, committed at once (the page polls it)."""
@@ -111,9 +128,12 @@ def _batch_progress(batch_id: int, **fields) -> None:
 
 
 def _batch_fail(batch_id: int, message: str) -> None:
-    ImportBatch.objects.filter(pk=batch_id).update(
-        status=ImportBatch.Status.FAILED, error=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
-    )
+    def prepare(batch):
+        batch.error = message
+        batch.finished_at = batch.heartbeat_at = timezone.now()
+        return ["error", "finished_at", "heartbeat_at"]
+
+    IMPORT_BATCH_STATES.move_by_pk(batch_id, ImportBatch.Status.FAILED, message=message, prepare=prepare)
 
 
 @transaction.atomic
@@ -158,6 +178,7 @@ def import_batch_create(
     batch.encoding = encoding
     batch.full_clean()
     batch.save()
+    IMPORT_BATCH_STATES.created(batch, by=user)
     from .tasks import import_batch_validate_task
 
     import_batch_validate_task.delay_on_commit(batch.pk)
@@ -188,25 +209,25 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
     changes. Claimed under a row lock (a redelivered task finds nothing to do); a batch
     whose worker died while validating is taken up again after IMPORT_STALE_AFTER."""
     now = timezone.now()
-    with transaction.atomic():
-        batch = (
-            ImportBatch.objects.select_for_update(skip_locked=True)
-            .filter(pk=batch_id)
-            .filter(
-                Q(status=ImportBatch.Status.PENDING)
-                | Q(status=ImportBatch.Status.VALIDATING, heartbeat_at__lt=now - IMPORT_STALE_AFTER)
-            )
-            .first()
-        )
-        if batch is None:
-            return None
-        batch.status = ImportBatch.Status.VALIDATING
+
+    def prepare(batch):
         batch.attempts += 1
         batch.started_at = batch.heartbeat_at = now
         batch.phase = "reading"
         batch.error = ""
         batch.bytes_read = batch.rows_read = batch.rows_valid = batch.rows_rejected = 0
-        batch.save()
+        return ["attempts", "started_at", "heartbeat_at", "phase", "error", "bytes_read", "rows_read", "rows_valid",
+                "rows_rejected"]
+
+    claimed = IMPORT_BATCH_STATES.claim(
+        batch_id,
+        Q(status=ImportBatch.Status.PENDING)
+        | Q(status=ImportBatch.Status.VALIDATING, heartbeat_at__lt=now - IMPORT_STALE_AFTER),
+        ImportBatch.Status.VALIDATING,
+        prepare=prepare,
+    )
+    if claimed is None:
+        return None
     batch = ImportBatch.objects.select_related("contract__program__region").get(pk=batch_id)
     progress = partial(_batch_progress, batch_id)
     try:
@@ -242,10 +263,10 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
         batch.rejected_file.save(f"{stem}-rejected.csv", ContentFile(report), save=False)
     batch.rows_read, batch.rows_rejected, batch.rows_valid = total, rejected, total - rejected
     batch.bytes_read = batch.file_size
-    batch.status = ImportBatch.Status.VALIDATED
     batch.phase = ""
     batch.validated_at = batch.heartbeat_at = timezone.now()
-    batch.save()
+    with transaction.atomic():
+        IMPORT_BATCH_STATES.move(batch, ImportBatch.Status.VALIDATED)
     return batch
 
 
@@ -278,9 +299,9 @@ def import_batch_retry(*, batch: ImportBatch, user) -> ImportBatch:
     )
     if not retryable or not engine.stage_exists(locked.pk):
         raise ValidationError(gettext("This import cannot be restarted; upload the file again."))
-    locked.status = ImportBatch.Status.VALIDATED
     locked.error = ""
-    locked.save(update_fields=["status", "error"])
+    IMPORT_BATCH_STATES.move(locked, ImportBatch.Status.VALIDATED, by=user, message=gettext("restarted"),
+                             update_fields=["error"])
     from .tasks import import_batch_apply_task
 
     import_batch_apply_task.delay_on_commit(locked.pk)
@@ -291,19 +312,17 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
     """Apply a confirmed batch in ONE transaction: persons, additions, dated changes, exits,
     superseded individual policies and the batch's own DONE all commit together, or nothing
     does (a killed worker leaves the registry as before; the batch can be restarted)."""
-    with transaction.atomic():
-        claimed = (
-            ImportBatch.objects.select_for_update(skip_locked=True)
-            .filter(pk=batch_id, confirmed_at__isnull=False,
-                    status__in=[ImportBatch.Status.VALIDATED, ImportBatch.Status.APPLYING])
-            .first()
-        )
-        if claimed is None:
-            return None
-        claimed.status = ImportBatch.Status.APPLYING
-        claimed.attempts += 1
-        claimed.apply_started_at = claimed.heartbeat_at = timezone.now()
-        claimed.save(update_fields=["status", "attempts", "apply_started_at", "heartbeat_at"])
+    def prepare(batch):
+        batch.attempts += 1
+        batch.apply_started_at = batch.heartbeat_at = timezone.now()
+        return ["attempts", "apply_started_at", "heartbeat_at"]
+
+    claimed = IMPORT_BATCH_STATES.claim(
+        batch_id, Q(confirmed_at__isnull=False, status__in=[ImportBatch.Status.VALIDATED, ImportBatch.Status.APPLYING]),
+        ImportBatch.Status.APPLYING, prepare=prepare,
+    )
+    if claimed is None:
+        return None
     try:
         with transaction.atomic():
             # Held until commit: a second worker (a redelivered message) skips the batch,
@@ -343,10 +362,9 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
             batch.rows_exited = result["exited"]
             batch.rows_unchanged = result["unchanged"]
             batch.rows_superseded = len(superseded)
-            batch.status = ImportBatch.Status.DONE
             batch.phase = ""
             batch.finished_at = batch.heartbeat_at = timezone.now()
-            batch.save()
+            IMPORT_BATCH_STATES.move(batch, ImportBatch.Status.DONE)
             transaction.on_commit(lambda: engine.drop_tables(batch_id))
     except Exception as exc:
         _batch_fail(
@@ -378,12 +396,12 @@ def import_stages_clean(*, now=None) -> list[int]:
                 unconfirmed = batch.status == ImportBatch.Status.VALIDATED and batch.confirmed_at is None
                 stale_failure = batch.status == ImportBatch.Status.FAILED and (batch.finished_at or now) < cutoff
                 if unconfirmed and batch.validated_at and batch.validated_at < cutoff:
-                    batch.status = ImportBatch.Status.FAILED
                     batch.error = gettext(
                         "Not confirmed within %(days)d days: the checked rows were discarded. Upload the list again."
                     ) % {"days": days}
                     batch.finished_at = now
-                    batch.save(update_fields=["status", "error", "finished_at"])
+                    IMPORT_BATCH_STATES.move(batch, ImportBatch.Status.FAILED, message=batch.error,
+                                             update_fields=["error", "finished_at"])
                 elif not (stale_failure or batch.status == ImportBatch.Status.DONE):
                     continue
             engine.drop_tables(batch_id)

@@ -17,6 +17,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from insurance_admin.core.transitions import StateMachine
 from insurance_admin.core.workdays import load_calendar
 from programs.models import Contract
 
@@ -24,6 +25,7 @@ from ..models import (
     HospitalBatch,
     HospitalBatchLog,
     HospitalBatchSettlement,
+    HospitalBatchStatusChange,
     HospitalSettlementTerms,
     Recovery,
     Settlement,
@@ -40,6 +42,19 @@ from .rows import (
 )
 
 logger = logging.getLogger(__name__)
+
+_B = HospitalBatch.Status
+#: A hospital monthly file's way (HospitalBatch): the only place its status changes.
+HOSPITAL_BATCH_STATES = StateMachine(HospitalBatch, HospitalBatchStatusChange, "batch", {
+    _B.PENDING: {_B.VALIDATING},
+    _B.VALIDATING: {_B.VALIDATED, _B.REFUSED, _B.FAILED},
+    _B.VALIDATED: {_B.APPLYING},
+    # APPLYING -> REFUSED: a row no longer passes when re-checked inside the import
+    _B.APPLYING: {_B.DONE, _B.REFUSED, _B.FAILED},
+    _B.DONE: set(),
+    _B.REFUSED: set(),
+    _B.FAILED: {_B.PENDING},  # retried (batch_retry)
+})
 
 # --- progress (outside the import transaction, readable by the web process) ---------------
 
@@ -120,14 +135,15 @@ def batch_upload(*, contract: Contract, month: dt.date, uploaded_file, user, rep
     )
     try:
         batch.file_format = file_format(uploaded_file.name)
-    except FileRefused as exc:
+    except FileRefused as exc:  # born refused (a new row's first status, not a transition)
         batch.file_format = os.path.splitext(uploaded_file.name)[1][1:8].lower() or "?"
-        batch.status = HospitalBatch.Status.REFUSED
+        batch.status = HospitalBatch.Status.REFUSED  # status-ok: creation
         batch.errors = [{"row": None, "column": "", "code": exc.code, "params": {}}]
         batch.error_count = 1
     batch.file.save(f"{sha[:16]}-{batch.file_name}", uploaded_file, save=False)
     batch.full_clean()
     batch.save()
+    HOSPITAL_BATCH_STATES.created(batch, by=user)
     _log(batch, "uploaded", user, file_name=batch.file_name, size=uploaded_file.size, status=batch.status)
     progress_write(batch.pk, "", 0, 0)
     return batch
@@ -136,13 +152,8 @@ def batch_upload(*, contract: Contract, month: dt.date, uploaded_file, user, rep
 def _claim(batch_id: int, expected: str, new: str) -> HospitalBatch | None:
     """Move a batch from `expected` to `new` if nobody else has: the row is locked with SKIP
     LOCKED, so a redelivered task finds it taken (or already past `expected`) and does nothing."""
-    with transaction.atomic():
-        batch = (HospitalBatch.objects.select_for_update(skip_locked=True)
-                 .filter(pk=batch_id, status=expected).first())
-        if batch is None:
-            return None
-        batch.status = new
-        batch.save(update_fields=["status"])
+    if HOSPITAL_BATCH_STATES.claim(batch_id, [expected], new) is None:
+        return None
     return HospitalBatch.objects.select_related("contract__program", "uploaded_by").get(pk=batch_id)
 
 
@@ -182,8 +193,7 @@ def _validate_locked(batch: HospitalBatch) -> None:
     batch.fixmedins_code, batch.fixmedins_name = result.hospital
     batch.preview = result.preview or []
     batch.errors, batch.error_count = errors.items, errors.count
-    batch.status = HospitalBatch.Status.REFUSED if errors else HospitalBatch.Status.VALIDATED
-    batch.save()
+    HOSPITAL_BATCH_STATES.move(batch, HospitalBatch.Status.REFUSED if errors else HospitalBatch.Status.VALIDATED)
     _log(batch, "refused" if errors else "validated", None, rows=result.rows, new=result.new,
          unchanged=result.unchanged, errors=errors.count)
     progress_write(batch.pk, "validated", result.rows, result.rows)
@@ -191,11 +201,11 @@ def _validate_locked(batch: HospitalBatch) -> None:
 
 def _fail(batch: HospitalBatch, exc: Exception, code: str) -> None:
     """End a batch FAILED with the exception as its reason (its own transaction)."""
-    batch.status = HospitalBatch.Status.FAILED
     batch.errors = [{"row": None, "column": "", "code": code, "params": {"detail": f"{type(exc).__name__}: {exc}"[:300]}}]
     batch.error_count = 1
     with transaction.atomic():
-        batch.save(update_fields=["status", "errors", "error_count"])
+        HOSPITAL_BATCH_STATES.move(batch, HospitalBatch.Status.FAILED, message=type(exc).__name__,
+                                   update_fields=["errors", "error_count"])
         _log(batch, "failed", None, error=type(exc).__name__)
     progress_write(batch.pk, "done", 0, 0)
 
@@ -210,9 +220,9 @@ def batch_retry(*, batch: HospitalBatch, user) -> HospitalBatch:
     batch = HospitalBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status != HospitalBatch.Status.FAILED:
         raise ValidationError(gettext("Only a failed batch can be retried."), code="not_failed")
-    batch.status = HospitalBatch.Status.PENDING
     batch.errors, batch.error_count, batch.confirmed_by = [], 0, None
-    batch.save(update_fields=["status", "errors", "error_count", "confirmed_by"])
+    HOSPITAL_BATCH_STATES.move(batch, HospitalBatch.Status.PENDING, by=user,
+                               update_fields=["errors", "error_count", "confirmed_by"])
     _log(batch, "retried", user)
     progress_write(batch.pk, "", 0, 0)
     return batch
@@ -263,10 +273,9 @@ def batch_apply(batch_id: int) -> HospitalBatch:
             batch = HospitalBatch.objects.select_related("contract__program", "uploaded_by", "confirmed_by").get(pk=batch_id)
             _import_locked(batch, errors)
     except _Refused:
-        batch.status = HospitalBatch.Status.REFUSED
         batch.errors, batch.error_count = errors.items, errors.count
         with transaction.atomic():
-            batch.save(update_fields=["status", "errors", "error_count"])
+            HOSPITAL_BATCH_STATES.move(batch, HospitalBatch.Status.REFUSED, update_fields=["errors", "error_count"])
             _log(batch, "refused", None, errors=errors.count)
     except Exception as exc:
         if batch is None:
@@ -297,10 +306,9 @@ def _import_locked(batch: HospitalBatch, errors: RowErrors) -> None:
         offset_batch__isnull=True, program=contract.program, fixmedins_code=result.hospital[0]
     ).update(offset_batch=batch)
     batch.row_count, batch.created_count, batch.unchanged_count = result.rows, result.new, result.unchanged
-    batch.status = HospitalBatch.Status.DONE
     batch.applied_at = timezone.now()
     _fill_totals(batch)
-    batch.save()
+    HOSPITAL_BATCH_STATES.move(batch, HospitalBatch.Status.DONE)
     _log(batch, "imported", batch.confirmed_by, **_summary(batch))
 
 
@@ -320,6 +328,7 @@ def batch_record_admin_import(
     )
     batch.full_clean()
     batch.save()
+    HOSPITAL_BATCH_STATES.created(batch, by=user, message="admin")
     HospitalBatchSettlement.objects.bulk_create(
         [HospitalBatchSettlement(settlement_id=int(pk), batch=batch, row_no=row) for pk, row in created]
     )
