@@ -39,6 +39,11 @@ class SettlementQuerySet(models.QuerySet):
         return self if ids is None else self.filter(area_id__in=ids)
 
 
+class SettlementSource(models.TextChoices):
+    INSTANT = "instant", _("Instant settlement")
+    MANUAL = "manual", _("Manual claim")
+
+
 class Settlement(models.Model):
     """One settlement of the basic insurance, with the fields the engine reads (DOMAIN.md §3).
 
@@ -47,9 +52,7 @@ class Settlement(models.Model):
     them. `setl_id` is the idempotency key of every import.
     """
 
-    class Source(models.TextChoices):
-        INSTANT = "instant", _("Instant settlement")
-        MANUAL = "manual", _("Manual claim")
+    Source = SettlementSource
 
     contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="settlements")
     person = models.ForeignKey("programs.InsuredPerson", verbose_name=_("insured person"), on_delete=models.PROTECT, related_name="settlements")
@@ -140,15 +143,18 @@ class SettlementCheck(models.Model):
         return f"{self.settlement_id}: {self.engine_payable} ({self.difference})"
 
 
+class AccumulatorKind(models.TextChoices):
+    LIABILITY = "liability", _("Liability")
+    SHARED_CAP = "shared_cap", _("Shared cap")
+    ITEM = "item", _("Item")
+
+
 class Accumulator(models.Model):
     """Running totals of APPROVED claims for one person, contract and liability (or shared cap,
     or item code). Written only by `claims.services.calculation_commit`, inside the approval
     transaction, after locking the person's enrollment row."""
 
-    class Kind(models.TextChoices):
-        LIABILITY = "liability", _("Liability")
-        SHARED_CAP = "shared_cap", _("Shared cap")
-        ITEM = "item", _("Item")
+    Kind = AccumulatorKind
 
     person = models.ForeignKey("programs.InsuredPerson", on_delete=models.PROTECT, related_name="accumulators")
     contract = models.ForeignKey("programs.Contract", on_delete=models.PROTECT, related_name="accumulators")
@@ -204,21 +210,24 @@ class ClaimQuerySet(models.QuerySet):
         return self if ids is None else self.filter(area_id__in=ids)
 
 
+class ClaimStatus(models.TextChoices):
+    REGISTERED = "registered", _("Registered")
+    DOCUMENTS_COMPLETE = "documents_complete", _("Documents complete")
+    CALCULATED = "calculated", _("Calculated")
+    SUBMITTED = "submitted", _("Submitted for review")
+    APPROVED = "approved", _("Approved")
+    PAID = "paid", _("Paid")
+    RETURNED = "returned", _("Returned")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
 class Claim(models.Model):
     """A manual claim (非即时结算) registered at the window. Its life is the transition table
     below; every change goes through `claims.services.claim_transition` and leaves a
     ClaimStatusChange row. The approved amount is never changed afterwards."""
 
-    class Status(models.TextChoices):
-        REGISTERED = "registered", _("Registered")
-        DOCUMENTS_COMPLETE = "documents_complete", _("Documents complete")
-        CALCULATED = "calculated", _("Calculated")
-        SUBMITTED = "submitted", _("Submitted for review")
-        APPROVED = "approved", _("Approved")
-        PAID = "paid", _("Paid")
-        RETURNED = "returned", _("Returned")
-        REJECTED = "rejected", _("Rejected")
-        WITHDRAWN = "withdrawn", _("Withdrawn")
+    Status = ClaimStatus
 
     claim_no = models.CharField(_("claim number"), max_length=30, unique=True)
     contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="claims")
@@ -278,8 +287,7 @@ class Claim(models.Model):
         permissions = [("review_claim", _("Can approve, return or reject claims")), ("pay_claim", _("Can record claim payments"))]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["registered", "documents_complete", "calculated", "submitted", "approved",
-                                        "paid", "returned", "rejected", "withdrawn"]),
+                condition=Q(status__in=ClaimStatus.values),
                 name="claim_status_valid",
             ),
             # four eyes, also in the database: the approver is never the registering caseworker
@@ -288,8 +296,8 @@ class Claim(models.Model):
                 name="claim_four_eyes",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["approved", "paid"], payable__isnull=False, approved_by__isnull=False)
-                | ~Q(status__in=["approved", "paid"]),
+                condition=Q(status__in=[ClaimStatus.APPROVED.value, ClaimStatus.PAID.value], payable__isnull=False, approved_by__isnull=False)
+                | ~Q(status__in=[ClaimStatus.APPROVED.value, ClaimStatus.PAID.value]),
                 name="claim_approved_has_amount_and_approver",
             ),
             models.CheckConstraint(
@@ -325,14 +333,17 @@ class ClaimStatusChange(models.Model):
         return f"{self.claim_id}: {self.from_status} → {self.to_status}"
 
 
+class ClaimTermsUnit(models.TextChoices):
+    WORKING = "working", _("working days")
+    CALENDAR = "calendar", _("calendar days")
+
+
 class ClaimTerms(models.Model):
     """A contract's manual-claim rules as data (DOMAIN.md §6): the service deadline, counted
     from the day documents became complete, and the filing window. Quoting the contract's own
     words, so a refusal or a due date can say which rule it applies."""
 
-    class Unit(models.TextChoices):
-        WORKING = "working", _("working days")
-        CALENDAR = "calendar", _("calendar days")
+    Unit = ClaimTermsUnit
 
     contract = models.OneToOneField("programs.Contract", verbose_name=_("contract"), on_delete=models.CASCADE, related_name="claim_terms")
     deadline_days = models.PositiveSmallIntegerField(_("deadline (days)"), null=True, blank=True, help_text=_("empty: the contract sets none"))
@@ -497,6 +508,11 @@ class SlipPrint(models.Model):
 # --- Hospital monthly instant settlements (即时结算) ------------------------------------------
 
 
+class HospitalSettlementTermsRule(models.TextChoices):
+    DAY_OF_NEXT_MONTH = "day_of_next_month", _("By a day of the following month")
+    WORKING_DAYS_AFTER_REPORT = "working_days_after_report", _("Working days after the hospital's report")
+
+
 class HospitalSettlementTerms(models.Model):
     """When the insurer pays a hospital's monthly instant settlements (DOMAIN.md §6), as data.
 
@@ -505,9 +521,7 @@ class HospitalSettlementTerms(models.Model):
     of the report. A contract without terms pays "by agreement" (no computed due date).
     """
 
-    class Rule(models.TextChoices):
-        DAY_OF_NEXT_MONTH = "day_of_next_month", _("By a day of the following month")
-        WORKING_DAYS_AFTER_REPORT = "working_days_after_report", _("Working days after the hospital's report")
+    Rule = HospitalSettlementTermsRule
 
     contract = models.OneToOneField("programs.Contract", verbose_name=_("contract"), on_delete=models.CASCADE,
                                     related_name="hospital_settlement_terms")
@@ -547,20 +561,23 @@ class HospitalBatchQuerySet(models.QuerySet):
         return self if ids is None else self.filter(contract__program__region_id__in=ids)
 
 
+class HospitalBatchStatus(models.TextChoices):
+    PENDING = "pending", _("Uploaded")
+    VALIDATING = "validating", _("Validating")
+    VALIDATED = "validated", _("Validated, awaiting confirmation")
+    APPLYING = "applying", _("Importing")
+    DONE = "done", _("Imported")
+    REFUSED = "refused", _("Refused")
+    FAILED = "failed", _("Failed")
+
+
 class HospitalBatch(models.Model):
     """One hospital's monthly instant-settlement file for one contract, from upload to the
     amount payable to the hospital. Rows are written in bulk (no per-row history): the batch
     itself and its HospitalBatchLog rows are the audit record (who, file hash, counts, summary).
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Uploaded")
-        VALIDATING = "validating", _("Validating")
-        VALIDATED = "validated", _("Validated, awaiting confirmation")
-        APPLYING = "applying", _("Importing")
-        DONE = "done", _("Imported")
-        REFUSED = "refused", _("Refused")
-        FAILED = "failed", _("Failed")
+    Status = HospitalBatchStatus
 
     contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="hospital_batches")
     fixmedins_code = models.CharField(_("hospital code"), max_length=30, blank=True)
@@ -606,7 +623,7 @@ class HospitalBatch(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "validating", "validated", "applying", "done", "refused", "failed"]),
+                condition=Q(status__in=HospitalBatchStatus.values),
                 name="hospital_batch_status_valid",
             ),
             models.CheckConstraint(

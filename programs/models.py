@@ -40,12 +40,15 @@ class PartyQuerySet(models.QuerySet):
         ).distinct()
 
 
+class PartyKind(models.TextChoices):
+    AUTHORITY = "authority", _("Authority (policyholder)")
+    INSURER = "insurer", _("Insurer")
+
+
 class Party(models.Model):
     """甲方 (authority / policyholder) or 乙方 (insurer)."""
 
-    class Kind(models.TextChoices):
-        AUTHORITY = "authority", _("Authority (policyholder)")
-        INSURER = "insurer", _("Insurer")
+    Kind = PartyKind
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -64,7 +67,7 @@ class Party(models.Model):
         ordering = ["kind", "name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["authority", "insurer"]), name="party_kind_valid"
+                condition=Q(kind__in=PartyKind.values), name="party_kind_valid"
             ),
         ]
 
@@ -106,15 +109,18 @@ class AreaQuerySet(models.QuerySet):
         return self.filter(level=Area.Level.COUNTY)
 
 
+class AreaLevel(models.TextChoices):
+    POOL = "pool", _("Pooling region")
+    COUNTY = "county", _("County-level area")
+
+
 class Area(models.Model):
     """统筹区 (pooling region, e.g. 通辽市) and its 旗县市区/县区 (county-level areas).
 
     `code` is the GB/T 2260 division code (6 digits) where one exists.
     """
 
-    class Level(models.TextChoices):
-        POOL = "pool", _("Pooling region")
-        COUNTY = "county", _("County-level area")
+    Level = AreaLevel
 
     code = models.CharField(_("code"), max_length=12, unique=True)
     name = models.CharField(_("name"), max_length=60)
@@ -157,11 +163,14 @@ class ProgramQuerySet(models.QuerySet):
         return self if ids is None else self.filter(region_id__in=ids)
 
 
+class ProgramKind(models.TextChoices):
+    CRITICAL_ILLNESS = "critical_illness", _("Residents' critical-illness insurance")
+    EMPLOYEE_SUPPLEMENTARY = "employee_supplementary", _("Employees' large-amount supplementary insurance")
+    INCLUSIVE_COMMERCIAL = "inclusive_commercial", _("Inclusive commercial health insurance")
+
+
 class Program(models.Model):
-    class Kind(models.TextChoices):
-        CRITICAL_ILLNESS = "critical_illness", _("Residents' critical-illness insurance")
-        EMPLOYEE_SUPPLEMENTARY = "employee_supplementary", _("Employees' large-amount supplementary insurance")
-        INCLUSIVE_COMMERCIAL = "inclusive_commercial", _("Inclusive commercial health insurance")
+    Kind = ProgramKind
 
     code = models.SlugField(_("code"), max_length=60, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -183,7 +192,7 @@ class Program(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["critical_illness", "employee_supplementary", "inclusive_commercial"]),
+                condition=Q(kind__in=ProgramKind.values),
                 name="program_kind_valid",
             ),
         ]
@@ -311,18 +320,23 @@ class PremiumRateQuerySet(models.QuerySet):
         return self if area_scope_ids(user) is None else self.filter(contract__in=Contract.objects.for_user(user))
 
 
+class PremiumRateCategory(models.TextChoices):
+    ANY = "any", _("Any category")
+    ORDINARY = "ordinary", _("Ordinary")
+    SPECIAL = "special", _("Special")
+
+
+class PremiumRateEmployment(models.TextChoices):
+    ANY = "any", _("Any employment")
+    ACTIVE = "active", _("Active")
+    RETIRED = "retired", _("Retired")
+
+
 class PremiumRate(models.Model):
     """Per-capita premium of one category of insured person (筹资标准), yuan per person-year."""
 
-    class Category(models.TextChoices):
-        ANY = "any", _("Any category")
-        ORDINARY = "ordinary", _("Ordinary")
-        SPECIAL = "special", _("Special")
-
-    class Employment(models.TextChoices):
-        ANY = "any", _("Any employment")
-        ACTIVE = "active", _("Active")
-        RETIRED = "retired", _("Retired")
+    Category = PremiumRateCategory
+    Employment = PremiumRateEmployment
 
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="premium_rates")
     category = models.CharField(_("category"), max_length=16, choices=Category.choices, default=Category.ANY)
@@ -355,12 +369,15 @@ class InsuredPersonQuerySet(models.QuerySet):
         )
 
 
+class InsuredPersonSex(models.TextChoices):
+    MALE = "1", _("Male")
+    FEMALE = "2", _("Female")
+
+
 class InsuredPerson(models.Model):
     """参保人. Identity is the resident ID number; birth date and sex must agree with it."""
 
-    class Sex(models.TextChoices):
-        MALE = "1", _("Male")
-        FEMALE = "2", _("Female")
+    Sex = InsuredPersonSex
 
     # Unique through a constraint, not unique=True: on PostgreSQL that would add a second,
     # `varchar_pattern_ops` (`_like`) index that only LIKE lookups use — certno is only ever
@@ -387,7 +404,7 @@ class InsuredPerson(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Exact(Length("certno"), 18), name="person_certno_18_chars"),
-            models.CheckConstraint(condition=Q(sex__in=["1", "2"]), name="person_sex_valid"),
+            models.CheckConstraint(condition=Q(sex__in=InsuredPersonSex.values), name="person_sex_valid"),
             models.UniqueConstraint(fields=["certno"], name="person_certno_unique"),
             models.UniqueConstraint(
                 fields=["psn_no"], condition=Q(psn_no__isnull=False), name="person_psn_no_unique"
@@ -430,30 +447,41 @@ class EnrollmentQuerySet(models.QuerySet):
         return self.exclude(status=Enrollment.Status.CANCELLED)
 
 
+class EnrollmentCategory(models.TextChoices):
+    ORDINARY = "ordinary", _("Ordinary")
+    SPECIAL = "special", _("Special")
+
+
+class EnrollmentEmployment(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    RETIRED = "retired", _("Retired")
+
+
+class EnrollmentHealth(models.TextChoices):
+    HEALTHY = "healthy", _("Healthy")
+    PREEXISTING = "preexisting", _("Pre-existing condition")
+
+
+class EnrollmentStatus(models.TextChoices):
+    ACTIVE = "active", _("In force")
+    SUSPENDED = "suspended", _("Suspended")
+    TERMINATED = "terminated", _("Exited")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class EnrollmentSource(models.TextChoices):
+    GROUP = "group", _("Group")
+    INDIVIDUAL = "individual", _("Individual")
+
+
 class Enrollment(models.Model):
     """A person's enrollment in one contract, with the attributes the benefit rules select on."""
 
-    class Category(models.TextChoices):
-        ORDINARY = "ordinary", _("Ordinary")
-        SPECIAL = "special", _("Special")
-
-    class Employment(models.TextChoices):
-        ACTIVE = "active", _("Active")
-        RETIRED = "retired", _("Retired")
-
-    class Health(models.TextChoices):
-        HEALTHY = "healthy", _("Healthy")
-        PREEXISTING = "preexisting", _("Pre-existing condition")
-
-    class Status(models.TextChoices):
-        ACTIVE = "active", _("In force")
-        SUSPENDED = "suspended", _("Suspended")
-        TERMINATED = "terminated", _("Exited")
-        CANCELLED = "cancelled", _("Cancelled")
-
-    class Source(models.TextChoices):
-        GROUP = "group", _("Group")
-        INDIVIDUAL = "individual", _("Individual")
+    Category = EnrollmentCategory
+    Employment = EnrollmentEmployment
+    Health = EnrollmentHealth
+    Status = EnrollmentStatus
+    Source = EnrollmentSource
 
     person = models.ForeignKey(InsuredPerson, verbose_name=_("insured person"), on_delete=models.PROTECT, related_name="enrollments")
     contract = models.ForeignKey(Contract, verbose_name=_("contract"), on_delete=models.PROTECT, related_name="enrollments")
@@ -508,13 +536,13 @@ class Enrollment(models.Model):
                 condition=Q(enrolled_to__isnull=True) | Q(enrolled_to__gte=F("enrolled_from")),
                 name="enrollment_dates_ordered",
             ),
-            models.CheckConstraint(condition=Q(category__in=["ordinary", "special"]), name="enrollment_category_valid"),
-            models.CheckConstraint(condition=Q(employment__in=["active", "retired"]), name="enrollment_employment_valid"),
-            models.CheckConstraint(condition=Q(health__in=["healthy", "preexisting"]), name="enrollment_health_valid"),
+            models.CheckConstraint(condition=Q(category__in=EnrollmentCategory.values), name="enrollment_category_valid"),
+            models.CheckConstraint(condition=Q(employment__in=EnrollmentEmployment.values), name="enrollment_employment_valid"),
+            models.CheckConstraint(condition=Q(health__in=EnrollmentHealth.values), name="enrollment_health_valid"),
             models.CheckConstraint(
-                condition=Q(status__in=["active", "suspended", "terminated", "cancelled"]), name="enrollment_status_valid"
+                condition=Q(status__in=EnrollmentStatus.values), name="enrollment_status_valid"
             ),
-            models.CheckConstraint(condition=Q(source__in=["group", "individual"]), name="enrollment_source_valid"),
+            models.CheckConstraint(condition=Q(source__in=EnrollmentSource.values), name="enrollment_source_valid"),
         ]
         indexes = [
             models.Index(fields=["area", "contract"], name="enrollment_area_contract"),

@@ -34,6 +34,25 @@ class ImportBatchQuerySet(models.QuerySet):
         )
 
 
+class ImportBatchStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    VALIDATING = "validating", _("Validating")
+    VALIDATED = "validated", _("Validated, awaiting confirmation")
+    APPLYING = "applying", _("Applying")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportBatchMode(models.TextChoices):
+    FULL = "full", _("Complete list (additions, changes and exits)")
+    PARTIAL = "partial", _("Additions and changes only")
+
+
+class ImportBatchSource(models.TextChoices):
+    GROUP = "group", _("Group")
+    INDIVIDUAL = "individual", _("Individual")
+
+
 class ImportBatch(models.Model):
     """One uploaded enrollment list and its way through validation and application.
 
@@ -42,21 +61,9 @@ class ImportBatch(models.Model):
     message never runs a step twice; APPLYING runs in one transaction (all or nothing).
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        VALIDATING = "validating", _("Validating")
-        VALIDATED = "validated", _("Validated, awaiting confirmation")
-        APPLYING = "applying", _("Applying")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
-    class Mode(models.TextChoices):
-        FULL = "full", _("Complete list (additions, changes and exits)")
-        PARTIAL = "partial", _("Additions and changes only")
-
-    class Source(models.TextChoices):
-        GROUP = "group", _("Group")
-        INDIVIDUAL = "individual", _("Individual")
+    Status = ImportBatchStatus
+    Mode = ImportBatchMode
+    Source = ImportBatchSource
 
     contract = models.ForeignKey(
         "programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="import_batches"
@@ -115,11 +122,11 @@ class ImportBatch(models.Model):
         permissions = [("import_enrollment_list", _("Can import enrollment lists"))]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "validating", "validated", "applying", "done", "failed"]),
+                condition=Q(status__in=ImportBatchStatus.values),
                 name="import_batch_status_valid",
             ),
-            models.CheckConstraint(condition=Q(mode__in=["full", "partial"]), name="import_batch_mode_valid"),
-            models.CheckConstraint(condition=Q(source__in=["group", "individual"]), name="import_batch_source_valid"),
+            models.CheckConstraint(condition=Q(mode__in=ImportBatchMode.values), name="import_batch_mode_valid"),
+            models.CheckConstraint(condition=Q(source__in=ImportBatchSource.values), name="import_batch_source_valid"),
         ]
 
     def __str__(self) -> str:
@@ -146,6 +153,12 @@ class EnrollmentPeriodQuerySet(models.QuerySet):
         return self if area_scope_ids(user) is None else self.filter(enrollment__in=Enrollment.objects.for_user(user))
 
 
+class EnrollmentPeriodStatus(models.TextChoices):
+    ACTIVE = "active", _("In force")
+    SUSPENDED = "suspended", _("Suspended")
+    EXITED = "exited", _("Exited")
+
+
 class EnrollmentPeriod(models.Model):
     """A past state of an enrollment's attributes, valid from..to (both inclusive).
 
@@ -155,10 +168,7 @@ class EnrollmentPeriod(models.Model):
     covered those days), from the day after the exit to the day before the return.
     """
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", _("In force")
-        SUSPENDED = "suspended", _("Suspended")
-        EXITED = "exited", _("Exited")
+    Status = EnrollmentPeriodStatus
 
     enrollment = models.ForeignKey(
         "programs.Enrollment", verbose_name=_("enrollment"), on_delete=models.CASCADE, related_name="periods"
@@ -184,7 +194,7 @@ class EnrollmentPeriod(models.Model):
             models.CheckConstraint(condition=Q(valid_to__gte=F("valid_from")), name="enrollment_period_ordered"),
             models.UniqueConstraint(fields=["enrollment", "valid_from"], name="enrollment_period_unique_start"),
             models.CheckConstraint(
-                condition=Q(status__in=["active", "suspended", "exited"]), name="enrollment_period_status_valid"
+                condition=Q(status__in=EnrollmentPeriodStatus.values), name="enrollment_period_status_valid"
             ),
         ]
 
@@ -202,15 +212,18 @@ class EnrollmentPeriod(models.Model):
         return Enrollment.Employment(self.employment).label
 
 
+class HeadcountSnapshotKind(models.TextChoices):
+    PROVISIONAL = "provisional", _("Provisional")
+    FINAL = "final", _("Final")
+
+
 class HeadcountSnapshot(models.Model):
     """Headcount of one area and category at a cut-off, with the premium it implies.
 
     `kind` provisional: e.g. Tongliao's 2025-04-30; final: the end of November.
     """
 
-    class Kind(models.TextChoices):
-        PROVISIONAL = "provisional", _("Provisional")
-        FINAL = "final", _("Final")
+    Kind = HeadcountSnapshotKind
 
     contract = models.ForeignKey(
         "programs.Contract", verbose_name=_("contract"), on_delete=models.CASCADE, related_name="headcount_snapshots"
@@ -238,7 +251,7 @@ class HeadcountSnapshot(models.Model):
             models.UniqueConstraint(
                 fields=["contract", "kind", "area", "category", "employment"], name="headcount_snapshot_unique"
             ),
-            models.CheckConstraint(condition=Q(kind__in=["provisional", "final"]), name="headcount_snapshot_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__in=HeadcountSnapshotKind.values), name="headcount_snapshot_kind_valid"),
         ]
 
     def __str__(self) -> str:
@@ -252,16 +265,19 @@ class SmsNotificationQuerySet(models.QuerySet):
         return self if ids is None else self.filter(enrollment__area_id__in=ids)
 
 
+class SmsNotificationStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
 class SmsNotification(models.Model):
     """An SMS to an insured person, queued in the transaction that decided it and sent by a
     task after commit. `key` is unique: the same event never queues (or sends) twice; a
     message the gateway did not take stays queued with the error and is tried again
     (`attempts`) until `SMS_MAX_ATTEMPTS`, then fails."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
+    Status = SmsNotificationStatus
 
     key = models.CharField(_("key"), max_length=100, unique=True)
     person = models.ForeignKey(
@@ -287,7 +303,7 @@ class SmsNotification(models.Model):
         verbose_name_plural = _("SMS notifications")
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["queued", "sent", "failed"]), name="sms_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=SmsNotificationStatus.values), name="sms_status_valid"),
         ]
 
     def __str__(self) -> str:

@@ -86,3 +86,22 @@ def test_a_hospital_file_leaves_one_status_row_per_move_and_a_redelivery_adds_no
                     ("validated", "applying", None), ("applying", "done", None)]
     with pytest.raises(ValidationError):  # only a failed file is retried
         imports.batch_retry(batch=HospitalBatch.objects.get(pk=batch.pk), user=user)
+
+
+def test_check_constraints_on_choices_are_built_from_the_choices():
+    """A `<field>__in` check constraint lists exactly its field's choices (issue 18 item 4):
+    adding a status to the enum changes the constraint, never leaves it behind."""
+    from django.apps import apps
+
+    checked = 0
+    for model in apps.get_models():
+        for constraint in model._meta.constraints:
+            condition = getattr(constraint, "condition", None)
+            for child in getattr(condition, "children", []) if condition is not None else []:
+                if not isinstance(child, tuple) or not child[0].endswith("__in") or "__" in child[0][:-4]:
+                    continue
+                field = model._meta.get_field(child[0][:-4])
+                if field.choices and constraint.name.endswith("_valid"):
+                    assert list(child[1]) == [v for v, _ in field.flatchoices], (model.__name__, constraint.name)
+                    checked += 1
+    assert checked >= 17
