@@ -91,7 +91,7 @@ class _PersonState:
     A slot stays None until a record touches it; it is then loaded from the accumulators.
     """
 
-    __slots__ = ("psn", "person", "dated", "cache", "lines", "shared", "items")
+    __slots__ = ("psn", "person", "dated", "cache", "lines", "shared", "items", "capped")
 
     def __init__(self, psn: str, person: PersonAttributes | DatedAttributes, cp: CompiledPlan) -> None:
         self.psn = psn
@@ -103,6 +103,7 @@ class _PersonState:
         self.lines: list[list[Decimal] | None] = [None] * len(cp.codes)  # [cum base, cum paid]
         self.shared: list[Decimal | None] = [None] * len(cp.shared_codes)
         self.items: dict[tuple[int, str], Decimal] = {}
+        self.capped = False  # a cap (own or shared) has been reached in this run
 
 
 _NO_ACCUMULATORS = Accumulators()
@@ -197,7 +198,8 @@ class Evaluator:
                     amount = raw.quantize(CENT, half_up)
                     if cap is not None:
                         left = cap - st[1]
-                        if amount > left:
+                        if amount >= left:
+                            ps.capped = True
                             amount = left if left > ZERO else ZERO
                     if shared_caps:
                         shared = ps.shared
@@ -206,7 +208,8 @@ class Evaluator:
                             if used is None:
                                 used = acc_shared.get((psn, shared_codes[j]), ZERO)
                             left = limit - used
-                            if amount > left:
+                            if amount >= left:
+                                ps.capped = True
                                 amount = left if left > ZERO else ZERO
                         if amount:
                             for j, _limit in shared_caps:
@@ -229,6 +232,11 @@ class Evaluator:
                     add_payable(total)
                     add_by(by)  # type: ignore[arg-type]
         return ResultBatch(records, payables, by_liability, explanations)
+
+    def persons_at_cap(self) -> list[str]:
+        """The persons (psn_no) whose payments in this run reached an annual cap of theirs, own
+        or shared (the last payment filled it exactly, or was cut by it)."""
+        return sorted(psn for psn, state in self.states.items() if state.capped)
 
     def accumulators(self) -> Accumulators:
         """The starting accumulators overlaid with every total touched so far."""
@@ -330,7 +338,8 @@ def _explained(
         for _code, _name, limit, used in checks:
             left = None if limit is None else (limit - used if limit > used else ZERO)
             lefts.append(left)
-            if left is not None and amount > left:
+            if left is not None and amount >= left:
+                ps.capped = True
                 amount = left
         caps = tuple(
             CapCheck(code, name, limit, used, left,

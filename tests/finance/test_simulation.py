@@ -1,0 +1,123 @@
+"""Renewal simulation (测算, issue 22 items 3–4): the scenario engine over a generated year."""
+
+import copy
+import datetime as dt
+import io
+import json
+import random
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from hypothesis import given
+from hypothesis import strategies as st
+
+from claims.models import Settlement
+from claims.services import plan_of, settlements_recompute
+from finance.simulation import Scenario, simulate, suggested_per_capita
+from programs.models import Area, Contract, Enrollment
+from tests.factories import EnrollmentFactory, PersonFactory
+
+CONTRACT = "tongliao-2025"
+
+
+def _year(seed: int = 7, persons: int = 24) -> Contract:
+    """A generated Tongliao year: ordinary and special persons in two counties, one to four
+    records each (some large enough to reach the 380,000 cap), one person who left in June
+    with a record after it (not covered)."""
+    rng = random.Random(seed)
+    contract = Contract.objects.get(code=CONTRACT)
+    areas = [Area.objects.get(code="150502"), Area.objects.get(code="150521")]
+    number = 0
+    for i in range(persons):
+        area = areas[i % 2]
+        enrollment = EnrollmentFactory(person=PersonFactory(), area=area,
+                                       category="special" if i % 5 == 0 else "ordinary")
+        if i == persons - 1:
+            Enrollment.objects.filter(pk=enrollment.pk).update(enrolled_to=dt.date(2025, 6, 30))
+        for _ in range(rng.randint(1, 4)):
+            number += 1
+            inscp = Decimal(rng.choice([9000, 25000, 60000, 150000, 900000]) + rng.randint(0, 9999)) / 1
+            hifp = (inscp * Decimal("0.4")).quantize(Decimal("0.01"))
+            Settlement.objects.create(
+                contract=contract, person=enrollment.person, area=area, setl_id=f"G{number}",
+                psn_no=enrollment.person.psn_no, enddate=dt.date(2025, rng.randint(1, 12), rng.randint(1, 28)),
+                claim_kind="inpatient", place=rng.choice(["in_region", "out_of_region"]),
+                inscp_scp_amt=inscp, hifp_pay=hifp, hifmi_pay=Decimal("0"))
+    return contract
+
+
+@pytest.mark.django_db
+def test_the_contracts_own_plan_as_scenario_pays_what_the_recomputation_pays_to_the_fen():
+    contract = _year()
+    own = copy.deepcopy(plan_of(contract).rules)
+    result = simulate(contract, Scenario(plan=own), chunk_size=7)
+    recomputed = settlements_recompute(contract=contract)
+    assert result.scenario.payable == result.actual.payable == recomputed.engine_total
+    assert result.records == recomputed.records == Settlement.objects.filter(contract=contract).count()
+    assert result.not_covered == recomputed.not_covered >= 1
+    assert sum(result.scenario.by_liability.values()) == result.scenario.payable
+    assert sum(result.scenario.by_area.values()) == result.scenario.payable
+    assert set(result.scenario.by_area) <= {"科尔沁区", "科尔沁左翼中旗"}
+    assert result.scenario.persons_at_cap == result.actual.persons_at_cap >= 1
+
+
+@pytest.mark.django_db
+def test_a_raised_rate_never_lowers_the_total_nor_anyones_payout():
+    contract = _year(seed=11)
+    raised = copy.deepcopy(plan_of(contract).rules)
+    for liability in raised["liabilities"]:
+        for row in liability.get("schedule", []):
+            for band in row.get("bands", []):
+                band["rate"] = str(min(Decimal(band["rate"]) + Decimal("0.05"), Decimal("1")))
+    result = simulate(contract, Scenario(plan=raised))
+    assert result.scenario.payable > result.actual.payable
+    for person, amount in result.actual.per_person.items():
+        assert result.scenario.per_person[person] >= amount
+
+
+@pytest.mark.django_db
+def test_a_malformed_scenario_is_refused_naming_what_is_wrong():
+    contract = Contract.objects.get(code=CONTRACT)
+    bad = copy.deepcopy(plan_of(contract).rules)
+    bad["liabilities"][0]["schedule"][0]["bands"][0]["rate"] = "abc"
+    with pytest.raises(ValidationError) as exc:
+        simulate(contract, Scenario(plan=bad))
+    assert "方案" in exc.value.messages[0] or "scenario" in exc.value.messages[0]
+
+
+@given(payable=st.decimals(min_value=1, max_value=10**9, places=2),
+       headcount=st.integers(min_value=1, max_value=3_000_000),
+       rate=st.decimals(min_value=0, max_value=Decimal("0.5"), places=4))
+def test_the_suggested_premium_reaches_the_target_surplus_rate_and_a_fen_less_does_not(payable, headcount, rate):
+    p = suggested_per_capita(payable, headcount, surplus_rate=rate)
+    premium = p * headcount
+    assert premium - payable >= rate * premium  # surplus rate reached
+    lower = (p - Decimal("0.01")) * headcount
+    assert p == Decimal("0.01") or lower - payable < rate * lower
+
+
+def test_the_suggested_premium_for_a_loss_ratio():
+    # 1,000,000 paid over 10,000 persons at a 90 % loss ratio: 1,111,111.11… → 111.12 per person
+    assert suggested_per_capita(Decimal("1000000"), 10000, loss_ratio=Decimal("0.9")) == Decimal("111.12")
+    with pytest.raises(ValidationError):
+        suggested_per_capita(Decimal("1"), 1, surplus_rate=Decimal("1"))
+
+
+@pytest.mark.django_db
+def test_the_command_prints_the_json_the_issue_names(tmp_path):
+    contract = _year(seed=3, persons=6)
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps({"plan": plan_of(contract).rules, "per_capita": {"resident": "120.00"},
+                                "target_surplus_rate": "0.03"}), encoding="utf-8")
+    out = io.StringIO()
+    call_command("simulate", "--contract", CONTRACT, "--scenario", str(path), "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert {"contract", "records", "actual", "scenario", "suggested_per_capita"} <= set(data)
+    assert {"payable", "by_liability", "by_area", "persons_at_cap", "loss_ratio", "surplus_rate"} <= set(data["scenario"])
+    assert data["contract"] == CONTRACT
+    assert Decimal(data["scenario"]["payable"]) == settlements_recompute(contract=contract).engine_total
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(CommandError, match="JSON object"):
+        call_command("simulate", "--contract", CONTRACT, "--scenario", str(path))
