@@ -170,7 +170,7 @@ class AssessmentItem(models.Model):
                 problems.append(gettext("enter its scoring rule (full points at, points lost per unit)"))
             if problems:
                 raise ValidationError(gettext("Item “%(item)s” is measured: %(problems)s.") % {
-                    "item": self.name, "problems": gettext("; ").join(problems)})
+                    "item": self.name, "problems": gettext(", ").join(problems)})
 
     @property
     def rule_display(self) -> str:

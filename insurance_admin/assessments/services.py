@@ -67,7 +67,7 @@ def check_weights(items: list[tuple[str, Decimal]]) -> None:
     """The items' weights must sum to exactly 100 points; the error names every item and its weight."""
     total = sum((w for _n, w in items), Decimal("0"))
     if total != HUNDRED:
-        listing = _("、").join(f"{name} {fmt_points(weight)}" for name, weight in items)
+        listing = _(", ").join(f"{name} {fmt_points(weight)}" for name, weight in items)
         raise ValidationError(_("The weights of the items must sum to 100 points; they sum to %(total)s (%(items)s).") % {
             "total": fmt_points(total), "items": listing or "—"}, code="weights")
 
