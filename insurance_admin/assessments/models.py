@@ -358,6 +358,9 @@ class ItemScore(models.Model):
             models.CheckConstraint(condition=Q(points__gte=0, points__lte=models.F("weight")), name="item_score_within_weight"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.item.name} {fmt_points(self.points)}"
+
 
 class SupervisionWarning(models.Model):
     """约谈 (an interview of the insurer's head with a deadline to rectify, seeds 002 art. 40 /
