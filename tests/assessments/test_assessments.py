@@ -372,3 +372,41 @@ def test_the_run_and_decide_pages_show_scores_grade_outcome_and_the_finance_effe
     finance = client_for(fin_user)
     assert finance.get(f"/supervision/assessments/{a.pk}/").status_code == 200
     assert finance.get("/supervision/assessments/contracts/tongliao-2025/run/").status_code == 403
+
+
+# --- the KPI this app registers for itself (merged with h-dashboard's claim KPIs) ----------
+
+
+@pytest.mark.django_db
+def test_on_time_rate_counts_claims_paid_on_or_before_their_due_date(horqin_person, sup):
+    import itertools
+
+    from claims.models import Claim
+    from insurance_admin.kpis import registry
+
+    numbers = itertools.count(1)
+    approver = UserFactory(role="reviewer", area_codes=["150500"])
+    tongliao = contract("tongliao-2025")
+
+    def paid(area, due, on):
+        return Claim.objects.create(
+            claim_no=f"KPI{next(numbers):05d}", contract=tongliao, person=horqin_person, area=Area.objects.get(code=area),
+            registered_by=sup, status=Claim.Status.PAID, enddate=dt.date(2025, 9, 1), fixmedins_name="通辽市医院",
+            place="in_region", bank_account="6228480000000000000", payable=D("100.00"), approved_by=approver,
+            due_date=due, paid_on=on)
+
+    paid(HORQIN, dt.date(2025, 10, 10), dt.date(2025, 10, 10))  # exactly on the limit: on time
+    paid(HORQIN, dt.date(2025, 10, 10), dt.date(2025, 10, 11))  # one day late
+    paid(KAILU, dt.date(2025, 10, 20), dt.date(2025, 10, 15))
+    paid(HORQIN, dt.date(2025, 9, 1), dt.date(2025, 9, 30))  # late, but paid before the period
+    kpi = registry.get("claims.on_time_rate").func
+    october = (dt.date(2025, 10, 1), dt.date(2025, 10, 31))
+    assert kpi(tongliao, None, *october) == D("66.67")
+    assert kpi(tongliao, ["150500"], *october) == D("66.67")  # the region takes its counties
+    assert kpi(tongliao, [HORQIN], *october) == D("50.00")
+    assert kpi(tongliao, [KAILU], *october) == D("100.00")
+    assert kpi(tongliao, None, dt.date(2025, 11, 1), dt.date(2025, 11, 30)) is None
+    a = services.assessment_compute(contract=tongliao, period_start=october[0], period_end=october[1], user=sup)
+    score = a.scores.get(item__name="理赔时限")
+    assert (score.value, score.points) == (D("66.67"), D("0.00"))  # 25 − (98 − 66.67) × 1 < 0: floor 0
+    assert score.basis == "手工报销按时赔付率 66.67%，满分线 98%：25 − 31.33 × 1 = 0（最低0分）"
