@@ -338,12 +338,14 @@ def deposit_return(*, deposit: GuaranteeDeposit, amount: Decimal, returned_on: d
 
 
 @transaction.atomic
-def deposit_forfeit(*, deposit: GuaranteeDeposit, amount: Decimal, on_date: dt.date, reason: str, user) -> LedgerEntry:
-    """Part of the deposit kept by the authority after the assessment."""
+def deposit_forfeit(*, deposit: GuaranteeDeposit, amount: Decimal, on_date: dt.date, reason: str, user,
+                    reference: str = "") -> LedgerEntry:
+    """Part of the deposit kept by the authority after the assessment. `reference` links the
+    entry to what caused it (an assessment of the supervision layer names itself there)."""
     if not reason.strip():
         raise ValidationError({"reason": _("Name the assessment that forfeits the deposit.")})
     return _book(_lock(deposit), kind=LedgerEntry.Kind.FORFEITED, amount=-_positive(amount), booked_on=on_date, user=user,
-                 memo=reason.strip()[:300])
+                 memo=reason.strip()[:300], reference=reference)
 
 
 # --- revolving fund (Taikang) ---------------------------------------------------------------
@@ -502,6 +504,47 @@ def penalty_impose(*, contract: Contract, kind: str, imposed_on: dt.date, reason
     penalty = Penalty(contract=contract, area=area, kind=kind, base=base, rate=rate, amount=_positive(amount),
                       imposed_on=imposed_on, due_date=due_date, reason=reason.strip()[:300], created_by=user)
     _save(penalty, user, "penalty imposed")
+    return penalty
+
+
+@transaction.atomic
+def premium_deduction_book(*, contract: Contract, installment: PremiumInstallment, amount: Decimal, on_date: dt.date,
+                           reason: str, reference: str, user) -> Penalty:
+    """A premium deduction by the assessment (seed 001 art. 3 and 11.5: the last installment is
+    paid "according to the assessment"). Recorded as an assessment-deduction penalty (the fund
+    position subtracts it from the premium income) and settled at once by set-off against the
+    installment it is taken from: the authority pays that installment short by the
+    deduction, so one SETTLED entry on the penalty and one RECEIPT entry on the installment
+    (memo: set-off, no cash) close both; without the set-off the installment would stay
+    outstanding and overdue, and suspend the insurer's liability. The set-off is at most what is
+    still outstanding on the installment; any rest of the penalty stays open to be settled
+    (`penalty_settle`), e.g. when the installment was paid in full before the assessment.
+
+    `reference` (the caller's own key, e.g. the assessment's) is written on both entries; a
+    second call with a reference already booked returns the first call's penalty."""
+    if not reference:
+        raise ValidationError({"reference": _("A reference is required.")})
+    amount = _positive(amount)
+    existing = LedgerEntry.objects.filter(book=LedgerEntry.Book.PENALTY, reference=reference).select_related("penalty").first()
+    if existing is not None:
+        return existing.penalty
+    if installment.contract_id != contract.pk:
+        raise ValidationError(_("The installment belongs to another contract."))
+    penalty = penalty_impose(contract=contract, kind=Penalty.Kind.ASSESSMENT_DEDUCTION, amount=amount, imposed_on=on_date,
+                             reason=reason, user=user, due_date=installment.due_date)
+    installment = _lock(installment)
+    setoff = min(amount, installment.outstanding)
+    if setoff > 0:
+        from django.conf import settings
+        from django.utils import translation
+
+        with translation.override(settings.LANGUAGE_CODE):  # stored text: the installation's language
+            memo = (_("Set off against the assessment deduction (no cash): %(reason)s") % {"reason": reason.strip()})[:300]
+        _book(_lock(penalty), kind=LedgerEntry.Kind.SETTLED, amount=setoff, booked_on=on_date, user=user, reference=reference,
+              memo=memo)
+        _book(installment, kind=LedgerEntry.Kind.RECEIPT, amount=setoff, booked_on=on_date, user=user, reference=reference,
+              memo=memo)
+    penalty.refresh_from_db()
     return penalty
 
 

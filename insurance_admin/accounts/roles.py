@@ -25,6 +25,15 @@ _VIEW_FINANCE_ADMIN = [
                   "penalty", "hospitalpayable", "ledgerentry")
 ]
 
+# Assessments (issue 21): the templates and results are read by supervisors and finance (whose
+# ledger the outcome moves); supervisors of the authority record the daily supervision of
+# their county, record warnings, compute and decide assessments; administrators keep the
+# templates (items, weights, grades, money rules) as data.
+_VIEW_ASSESSMENTS = ["assessments.view_assessmenttemplate", "assessments.view_assessmentitem", "assessments.view_gradeband",
+                     "assessments.view_assessment", "assessments.view_supervisionwarning"]
+_SUPERVISE = [*_VIEW_ASSESSMENTS, "assessments.view_supervisionrecord", "assessments.add_supervisionrecord",
+              "assessments.add_supervisionwarning", "assessments.add_assessment", "assessments.decide_assessment"]
+
 # Enrollment list imports (issue 6): a county caseworker imports their county's rows only.
 _IMPORT_LISTS = ["programs.view_importbatch", "programs.import_enrollment_list"]
 
@@ -56,11 +65,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 "claims.print_slip", "programs.view_headcountsnapshot", "programs.add_headcountsnapshot",
                 "finance.view_finance", "finance.manage_finance", *_VIEW_FINANCE_ADMIN,
                 # hospital monthly files: import them and follow what is payable to hospitals
-                "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement"],
+                "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement", *_VIEW_ASSESSMENTS],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
                    "claims.view_claim", "claims.view_settlementslip", "finance.view_finance", "claims.view_hospitalbatch",
-                   "programs.view_importbatch", "programs.view_headcountsnapshot", "programs.view_smsnotification"],
+                   "programs.view_importbatch", "programs.view_headcountsnapshot", "programs.view_smsnotification", *_SUPERVISE],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,
@@ -94,6 +103,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_heartbeat",
         "django_celery_beat.view_periodictask",
         "django_celery_beat.change_periodictask",
+        *_VIEW_ASSESSMENTS,
+        "assessments.view_supervisionrecord",
+        *[f"assessments.{action}_{model}" for model in ("assessmenttemplate", "assessmentitem", "gradeband")
+          for action in ("add", "change", "delete")],
     ],
 }
 

@@ -100,6 +100,7 @@ class Deadline(models.Model):
         PREPAYMENT = "prepayment", _("Pre-payment")
         PREPAYMENT_RETURN = "prepayment_return", _("Pre-payment return")
         DEPOSIT_RETURN = "deposit_return", _("Deposit return")
+        ASSESSMENT_REREVIEW = "assessment_rereview", _("Assessment re-review")
 
     class State(models.TextChoices):
         UPCOMING = "upcoming", _("Upcoming")

@@ -6,3 +6,7 @@ class KpisConfig(AppConfig):
     name = "insurance_admin.kpis"
     label = "kpis"
     verbose_name = _("Performance indicators")
+
+    def ready(self):
+        # Register the KPIs: each module's functions register themselves on import.
+        from . import claims_service  # noqa: F401

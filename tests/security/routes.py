@@ -125,6 +125,8 @@ PK_MODELS = {
     "import_batch_": "programs.ImportBatch",
     "finance:entry_reverse": "finance.LedgerEntry",
     "inbox_": "core.Notification",
+    "assessments:record_": "assessments.SupervisionRecord",
+    "assessments:assessment_": "assessments.Assessment",
 }
 
 

@@ -45,6 +45,14 @@ READ_ONLY = ["nobody", "supervisor"]
 #: Remove an entry when the fix lands (the strict xfail turns red to say so).
 KNOWN_HOLES: dict[tuple[str, str], str] = {}
 
+#: (route key, role) where a READ_ONLY role writes in its own area by design, with the reason.
+#: The other-areas test still runs for them (foreign objects: 404 and nothing written).
+WRITES_BY_DESIGN: dict[tuple[str, str], str] = {
+    ("assessments:record_add", "supervisor"): "issue 21: the county offices' supervisors record the daily supervision",
+    ("assessments:run", "supervisor"): "issue 21: supervisors compute an assessment (a draft, no money moves)",
+    ("assessments:warning_add", "supervisor"): "issue 21: supervisors record an interview (约谈) with the insurer",
+}
+
 #: Scan the user's own pages too (finds e.g. a county's clearing.xlsx with the whole region).
 #: Off until its findings are classified into KNOWN_HOLES (not done yet: see the report).
 CHECK_OWN_PAGES_FOR_LEAKS = True
@@ -64,6 +72,8 @@ def _params(roles, suffix=""):
     out = []
     for route in TESTED:
         for role in roles:
+            if suffix == "/own" and (route.key, role) in WRITES_BY_DESIGN:
+                continue
             hole = _hole(route.key, role + suffix)
             marks = [pytest.mark.xfail(strict=True, reason=f"issue 17 hole {hole}")] if hole else []
             out.append(pytest.param(route, role, id=f"{role}-{route.key}", marks=marks))

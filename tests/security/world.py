@@ -179,6 +179,23 @@ def _extras() -> None:
         Notification.objects.create(recipient=User.objects.get(username=username), deadline=deadline,
                                     stage=Notification.Stage.OVERDUE, text=f"守卫提醒 {deadline.label}", link="/")
 
+    # Assessments of B (issue 21): a daily supervision record of 太康县 with an evidence file, a
+    # decided failed assessment (its re-review deadline, its deduction-free outcome) and an
+    # interview; none of area A, whose supervisors may record and assess by design.
+    from insurance_admin.assessments import services as assess
+    from insurance_admin.assessments.models import AssessmentItem
+
+    sv = User.objects.get(username="supervisor")
+    item = AssessmentItem.objects.get(template__contract=taikang, name="服务质量")
+    assess.supervision_record_add(contract=taikang, area=county, item=item, on_date=dt.date(2025, 6, 3), points=D("-45"),
+                                  finding="哨兵督查发现窗口无人", user=sv,
+                                  evidence=SimpleUploadedFile("哨兵佐证.pdf", b"%PDF-1.4 guard evidence"))
+    assess.supervision_record_add(contract=taikang, area=county, item=AssessmentItem.objects.get(template__contract=taikang,
+                                  name="协议履行"), on_date=dt.date(2025, 6, 3), points=D("-30"), finding="哨兵协议未履行", user=sv)
+    failed = assess.assessment_compute(contract=taikang, period_start=dt.date(2025, 1, 1), period_end=dt.date(2025, 12, 31), user=sv)
+    assess.assessment_decide(assessment=failed, assessed_on=dt.date(2026, 1, 9), user=sv)
+    assess.warning_record(contract=taikang, kind="interview", on_date=dt.date(2026, 1, 12), reason="哨兵约谈事由", user=sv)
+
     # Users of other areas: one of area B, one bound to A and B (an A administrator must not
     # see or change either).
     b_admin = User.objects.create(username="guard_b_admin", is_staff=True, first_name="朝阳哨兵管理员")
@@ -316,7 +333,8 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 #: Free-text fields whose values are a shared vocabulary offered on forms, not identifiers.
-VOCABULARY_FIELDS = {("programs.enrollment", "category_detail")}
+VOCABULARY_FIELDS = {("programs.enrollment", "category_detail"),
+                     ("assessments.assessment", "grade")}  # the grade labels of the templates (优秀/良好/合格/不合格)
 
 
 def _text_values(obj) -> list[str]:
