@@ -125,6 +125,7 @@ PK_MODELS = {
     "import_batch_": "programs.ImportBatch",
     "finance:entry_reverse": "finance.LedgerEntry",
     "inbox_": "core.Notification",
+    "complaints:": "complaints.Complaint",
 }
 
 
