@@ -349,7 +349,11 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 #: Free-text fields whose values are a shared vocabulary offered on forms, not identifiers.
-VOCABULARY_FIELDS = {("programs.enrollment", "category_detail")}
+VOCABULARY_FIELDS = {
+    ("programs.enrollment", "category_detail"),
+    # post titles (组长, 副组长, 承保A岗 …): the staffing roster offers the same words as its roles
+    ("programs.partycontact", "role"),
+}
 
 
 def _text_values(obj) -> list[str]:
