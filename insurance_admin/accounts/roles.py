@@ -54,6 +54,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "claims.add_claim",
         "claims.change_claim",
         "claims.print_slip",
+        # complaints received at the window
+        "complaints.view_complaint",
+        "complaints.add_complaint",
     ],
     # Second pair of eyes on claims: reads people in full, changes nothing here.
     "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity", "claims.run_trial", "claims.view_settlement",
@@ -69,7 +72,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
                    "claims.view_claim", "claims.view_settlementslip", "finance.view_finance", "claims.view_hospitalbatch",
-                   "programs.view_importbatch", "programs.view_headcountsnapshot", "programs.view_smsnotification", *_SUPERVISE],
+                   "programs.view_importbatch", "programs.view_headcountsnapshot", "programs.view_smsnotification", *_SUPERVISE,
+                   # complaints: registers those from the authority, assigns, answers and closes them
+                   "complaints.view_complaint", "complaints.add_complaint", "complaints.manage_complaint",
+                   "complaints.view_complaintterms",
+                   # the joint office's roster against the contract's commitments
+                   "staffing.view_staffmember", "staffing.view_staffingcommitment"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,
@@ -107,6 +115,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "assessments.view_supervisionrecord",
         *[f"assessments.{action}_{model}" for model in ("assessmenttemplate", "assessmentitem", "gradeband")
           for action in ("add", "change", "delete")],
+        # complaint clocks per contract, the roster and the staffing commitments
+        "complaints.view_complaintterms",
+        "complaints.change_complaintterms",
+        *[f"staffing.{action}_staffmember" for action in ("view", "add", "change", "delete")],
+        "staffing.view_staffingcommitment",
+        "staffing.change_staffingcommitment",
     ],
 }
 

@@ -1,3 +1,4 @@
+"""Complaints (投诉) received at the window, by phone or from the authority, on an answer clock."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +7,11 @@ class ComplaintsConfig(AppConfig):
     name = "insurance_admin.complaints"
     label = "complaints"
     verbose_name = _("Complaints")
+
+    def ready(self) -> None:
+        from insurance_admin.core.deadlines import register_backfill
+
+        from . import kpis  # noqa: F401  (registers the KPIs)
+        from .services import complaints_deadlines_backfill
+
+        register_backfill("complaints", complaints_deadlines_backfill)

@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "complaints"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.complaint_list, name="list"),
+    path("new/", views.complaint_register_view, name="register"),
+    path("<int:pk>/", views.complaint_detail, name="detail"),
+    path("<int:pk>/assign/", views.complaint_assign_view, name="assign"),
+    path("<int:pk>/transition/", views.complaint_transition_view, name="transition"),
+]

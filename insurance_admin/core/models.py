@@ -101,6 +101,7 @@ class Deadline(models.Model):
         PREPAYMENT_RETURN = "prepayment_return", _("Pre-payment return")
         DEPOSIT_RETURN = "deposit_return", _("Deposit return")
         ASSESSMENT_REREVIEW = "assessment_rereview", _("Assessment re-review")
+        COMPLAINT_ANSWER = "complaint_answer", _("Complaint answer")
 
     class State(models.TextChoices):
         UPCOMING = "upcoming", _("Upcoming")

@@ -1,3 +1,4 @@
+"""The joint office's roster per contract and area, checked against the contract's commitments."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +7,6 @@ class StaffingConfig(AppConfig):
     name = "insurance_admin.staffing"
     label = "staffing"
     verbose_name = _("Staffing")
+
+    def ready(self) -> None:
+        from . import kpis  # noqa: F401  (registers the KPI)

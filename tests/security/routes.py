@@ -127,6 +127,7 @@ PK_MODELS = {
     "inbox_": "core.Notification",
     "assessments:record_": "assessments.SupervisionRecord",
     "assessments:assessment_": "assessments.Assessment",
+    "complaints:": "complaints.Complaint",
 }
 
 

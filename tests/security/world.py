@@ -33,6 +33,8 @@ B_PAYEE_NAME = "欧阳哨兵乙"
 B_BANK_ACCOUNT = "6217000099998888777"
 B_HOSPITAL = ("H41162799999", "太康哨兵专科医院")
 B_PARTY_ACCOUNT = "41050166770800000999"
+B_STAFF_NAME = "欧阳哨兵戊"
+B_COMPLAINANT = "欧阳哨兵丁"
 
 # Roles, each bound to ONE area of region A.
 ROLE_AREAS = {
@@ -164,8 +166,10 @@ def _extras() -> None:
     # A first version of the terms the migrations seeded without history.
     from claims.models import ClaimTerms, HospitalSettlementTerms
     from finance.models import FinanceTerms
+    from insurance_admin.complaints.models import ComplaintTerms
+    from insurance_admin.staffing.models import StaffingCommitment
 
-    for model in (ClaimTerms, HospitalSettlementTerms, FinanceTerms):
+    for model in (ClaimTerms, HospitalSettlementTerms, FinanceTerms, ComplaintTerms, StaffingCommitment):
         for terms in model.objects.all():
             terms.save()
 
@@ -195,6 +199,7 @@ def _extras() -> None:
     failed = assess.assessment_compute(contract=taikang, period_start=dt.date(2025, 1, 1), period_end=dt.date(2025, 12, 31), user=sv)
     assess.assessment_decide(assessment=failed, assessed_on=dt.date(2026, 1, 9), user=sv)
     assess.warning_record(contract=taikang, kind="interview", on_date=dt.date(2026, 1, 12), reason="哨兵约谈事由", user=sv)
+    _supervision_extras(cw, county)
 
     # Users of other areas: one of area B, one bound to A and B (an A administrator must not
     # see or change either).
@@ -204,6 +209,32 @@ def _extras() -> None:
     multi = User.objects.create(username="guard_multi", is_staff=True, first_name="跨区哨兵经办员")
     multi.groups.set([Group.objects.get(name="caseworker")])
     multi.areas.set(Area.objects.filter(code__in=[A_REGION, "411600"]))
+
+
+def _supervision_extras(cw_b, county_b) -> None:
+    """Complaints and roster members in area B (distinctive names) and in area A."""
+    from insurance_admin.accounts.models import User
+    from insurance_admin.complaints.services import complaint_register, complaint_transition
+    from insurance_admin.staffing.models import StaffMember
+    from programs.models import Area, Contract
+
+    taikang = Contract.objects.get(code="taikang-2025")
+    tongliao = Contract.objects.get(code="tongliao-2025")
+    horqin = Area.objects.get(code=A_COUNTY)
+    b_member = StaffMember.objects.create(contract=taikang, area=county_b, name=B_STAFF_NAME, team_role="window",
+                                          medical_background=True, at_window=True, phone="13899997777",
+                                          active_from=dt.date(2025, 1, 1))
+    StaffMember.objects.create(contract=tongliao, area=horqin, name="科尔沁窗口员", team_role="window", at_window=True,
+                               medical_background=True, active_from=dt.date(2025, 1, 1))
+    complaint_register(user=cw_b, contract=taikang, area=county_b, channel="window", category="staff_conduct",
+                       complexity="simple", summary="哨兵投诉内容", received_on=dt.date(2025, 9, 1),
+                       complainant_name=B_COMPLAINANT, complainant_phone="13899996666", about_staff=b_member)
+    cw_a = User.objects.get(username="caseworker")
+    supervisor = User.objects.get(username="supervisor")
+    own = complaint_register(user=cw_a, contract=tongliao, area=horqin, channel="phone", category="claim_time",
+                             complexity="simple", summary="科尔沁投诉内容", received_on=dt.date(2025, 9, 1),
+                             complainant_name="科尔沁投诉人")
+    complaint_transition(complaint=own, to="investigating", user=supervisor, assignee=supervisor)
 
 
 # --- whose is an object ------------------------------------------------------------------
@@ -333,8 +364,12 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 #: Free-text fields whose values are a shared vocabulary offered on forms, not identifiers.
-VOCABULARY_FIELDS = {("programs.enrollment", "category_detail"),
-                     ("assessments.assessment", "grade")}  # the grade labels of the templates (优秀/良好/合格/不合格)
+VOCABULARY_FIELDS = {
+    ("programs.enrollment", "category_detail"),
+    ("assessments.assessment", "grade"),  # the grade labels of the templates (优秀/良好/合格/不合格)
+    # post titles (组长, 副组长, 承保A岗 …): the staffing roster offers the same words as its roles
+    ("programs.partycontact", "role"),
+}
 
 
 def _text_values(obj) -> list[str]:
@@ -363,7 +398,8 @@ def identifiers_by_scope(ownership: Ownership, scopes: dict[str, set[int]]) -> d
 
     wanted = {m for m in site._registry} | {apps.get_model("claims", "SettlementSlip"), apps.get_model("programs", "PartyContact")}
     wanted |= {apps.get_model(*label.split(".")) for label in (
-        "claims.settlement", "claims.claimdocument", "programs.smsnotification", "programs.headcountsnapshot")}
+        "claims.settlement", "claims.claimdocument", "programs.smsnotification", "programs.headcountsnapshot",
+        "complaints.complaint")}
     objects = []
     for model in wanted:
         if model._meta.label_lower in GLOBAL_MODELS:
