@@ -7,9 +7,10 @@ person's accumulators (locked inside `calculation_commit`) and fixes the amount 
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from insurance_admin.core.forms import check_text, named
@@ -80,6 +81,31 @@ def claim_transition(*, claim: Claim, to: str, user, reason: str = "", documents
     locked.status = to
     locked.save()
     ClaimStatusChange.objects.create(claim=locked, from_status=previous, to_status=to, by=user, reason=reason)
+    registration.claim_deadline_track(locked, user=user)
+    return locked
+
+
+@transaction.atomic
+def claim_payment_reversed(*, claim: Claim, user, reason: str) -> Claim:
+    """Finance reversed the claim's payment (a transfer returned by the bank, a double payment):
+    the claim is APPROVED again with its approved amount, ready to be paid anew; the payment
+    date and voucher are cleared, a ClaimStatusChange records who and why, and the service
+    deadline re-opens. Not in TRANSITIONS (no button makes a paid claim unpaid): finance's
+    `ledger_entry_reverse` calls it inside the reversal's transaction, so the fund and the claim
+    move together or not at all."""
+    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    if locked.status != S.PAID:
+        raise TransitionRefused(
+            _("A claim that is %(from)s cannot become %(to)s.") % {"from": S(locked.status).label, "to": S.APPROVED.label},
+            code="transition",
+        )
+    if not user.has_perm("claims.pay_claim"):
+        raise PermissionDenied(_("You may not make a claim %(to)s.") % {"to": S.APPROVED.label})
+    locked.status, locked.paid_on, locked.payment_voucher = S.APPROVED, None, ""
+    locked.save()
+    with translation.override(settings.LANGUAGE_CODE):  # stored text: the installation's language
+        note = _("payment reversed: %(reason)s") % {"reason": reason.strip()}
+    ClaimStatusChange.objects.create(claim=locked, from_status=S.PAID, to_status=S.APPROVED, by=user, reason=note)
     registration.claim_deadline_track(locked, user=user)
     return locked
 
