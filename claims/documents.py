@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from insurance_admin.core.pdf import render_pdf
+from programs.coverage import Coverage, coverage_timelines, timeline_or_empty
 from programs.masking import certno_for, name_for
 from programs.models import Contract, Enrollment
 
@@ -207,6 +208,19 @@ def _fee_table(program, settlements: list[Settlement]) -> list[dict]:
     return rows
 
 
+def _person_on(coverage: Coverage) -> dict:
+    """Category and employment as they stood on the discharge date, for the slip's first table
+    (empty when the person was not covered that day: an approved claim normally was)."""
+    if not coverage.covered:
+        return {"covered": False, "message": coverage.message}
+    return {
+        "covered": True,
+        "category": Enrollment.Category(coverage.category).label,
+        "category_detail": coverage.category_detail,
+        "employment": Enrollment.Employment(coverage.employment).label,
+    }
+
+
 def _display_name(user) -> str:
     return (user.get_full_name() or user.username) if user else ""
 
@@ -221,12 +235,12 @@ def slip_pages(prints: Sequence[SlipPrint], *, user) -> list[dict]:
         Prefetch("settlements", queryset=Settlement.objects.order_by("enddate", "setl_time", "id")),
         Prefetch("calculations", queryset=Calculation.objects.order_by("id")),
     ).in_bulk(claim_ids)
-    enrollments = {
-        (e.person_id, e.contract_id): e
-        for e in Enrollment.objects.filter(
-            person_id__in={c.person_id for c in claims.values()}, contract_id__in={c.contract_id for c in claims.values()}
-        ).order_by("enrolled_from", "pk")  # the latest enrollment wins
-    }
+    # the person as they stood on the discharge date (以出院日期为准), not as the registry says now
+    by_contract: dict[int, list[Claim]] = {}
+    for claim in claims.values():
+        by_contract.setdefault(claim.contract_id, []).append(claim)
+    timelines = {contract_id: coverage_timelines(contract=group[0].contract, person_ids=[c.person_id for c in group])
+                 for contract_id, group in by_contract.items()}
     pages = []
     for record in prints:
         claim = claims[record.slip.claim_id]
@@ -234,7 +248,7 @@ def slip_pages(prints: Sequence[SlipPrint], *, user) -> list[dict]:
         settlements = list(claim.settlements.all())
         calculations = list(claim.calculations.all())
         by_setl = {c.setl_id: c for c in calculations}
-        enrollment = enrollments.get((person.pk, contract.pk))
+        on_discharge = timeline_or_empty(timelines[contract.pk], person.pk, contract).on(claim.enddate)
         fees = _fee_table(contract.program, settlements)
         pages.append({
             "title": contract.effective_slip_title,
@@ -247,7 +261,7 @@ def slip_pages(prints: Sequence[SlipPrint], *, user) -> list[dict]:
             "person_name": name_for(user, person.name),
             "person_certno": certno_for(user, person.certno),
             "person": person,
-            "enrollment": enrollment,
+            "on_discharge": _person_on(on_discharge),
             "records": [
                 {
                     "settlement": s,
