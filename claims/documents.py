@@ -27,7 +27,7 @@ from programs.coverage import Coverage, coverage_timelines, timeline_or_empty
 from programs.masking import certno_for, name_for
 from programs.models import Contract, Enrollment
 
-from .models import Calculation, Claim, Settlement, SettlementSlip, SlipPrint
+from .models import Calculation, Claim, Deduction, Settlement, SettlementSlip, SlipPrint
 from .presentation import CODE_LABELS, HOSP_LEVEL_LABELS, explanation_blocks
 
 PERM_PRINT_SLIP = "claims.print_slip"
@@ -187,9 +187,17 @@ def _liability_totals(calculations: list[Calculation]) -> list[dict]:
             code = step.get("liability")
             if "liability_name" in step:
                 names[code] = step["liability_name"]
+            if step["step"] == "deduction":  # the reviewer's deduction: paid less, cap room kept
+                row = totals[code]
+                row["paid"] -= Decimal(step["amount"])
+                row["deducted"] += Decimal(step["amount"])
+                row["after"] = Decimal(step["cum_paid_after"])
+                row["remaining"] = None if step["remaining"] is None else Decimal(step["remaining"])
+                continue
             if step["step"] != "payable":
                 continue
-            row = totals.setdefault(code, {"code": code, "paid": Decimal("0"), "before": Decimal(step["cum_paid_before"])})
+            row = totals.setdefault(code, {"code": code, "paid": Decimal("0"), "deducted": Decimal("0"),
+                                           "before": Decimal(step["cum_paid_before"])})
             row["paid"] += Decimal(step["amount"])
             row["after"] = Decimal(step["cum_paid_after"])
             row["remaining"] = None if step["remaining"] is None else Decimal(step["remaining"])
@@ -234,6 +242,7 @@ def slip_pages(prints: Sequence[SlipPrint], *, user) -> list[dict]:
     ).prefetch_related(
         Prefetch("settlements", queryset=Settlement.objects.order_by("enddate", "setl_time", "id")),
         Prefetch("calculations", queryset=Calculation.objects.order_by("id")),
+        Prefetch("deductions", queryset=Deduction.objects.select_related("settlement", "recorded_by").order_by("id")),
     ).in_bulk(claim_ids)
     # the person as they stood on the discharge date (以出院日期为准), not as the registry says now
     by_contract: dict[int, list[Claim]] = {}
@@ -278,6 +287,8 @@ def slip_pages(prints: Sequence[SlipPrint], *, user) -> list[dict]:
                 for s in settlements if s.setl_id in by_setl
             ],
             "liabilities": _liability_totals(calculations),
+            "deductions": list(claim.deductions.all()),
+            "deducted": sum((d.amount for d in claim.deductions.all()), Decimal("0.00")),
             "payable": claim.payable,
             "payable_capitals": amount_in_capitals(claim.payable),
             "registered_by": _display_name(claim.registered_by),
