@@ -288,9 +288,9 @@ class _AdjustmentAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(Deduction)
 class DeductionAdmin(_AdjustmentAdmin):
-    list_display = ["settlement", "batch", "amount", "reason", "hospital_confirmed_on", "authority_confirmed_on",
+    list_display = ["settlement", "batch", "claim", "amount", "reason", "hospital_confirmed_on", "authority_confirmed_on",
                     "insurer_confirmed_on", "recorded_by"]
-    list_select_related = ["settlement", "batch", "recorded_by"]
+    list_select_related = ["settlement", "batch", "claim", "recorded_by"]
 
 
 @admin.register(Recovery)

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,6 +24,7 @@ from programs.identity_access import identity_access_record, identity_access_rec
 from . import registration, services
 from .filters import ClaimFilter
 from .forms import (
+    ClaimDeductionForm,
     ClaimRegistrationForm,
     DocumentsForm,
     ExtensionForm,
@@ -32,8 +34,15 @@ from .forms import (
 from .models import Claim, ClaimTerms, DocumentRequirement, SlipPrint
 from .presentation import CODE_LABELS, explanation_blocks
 from .resources import ClaimExportResource
+from .review import claim_review
 from .views import enrolled_or_404
-from .workflow import NEEDS_REASON, TRANSITIONS, TransitionRefused, claim_transition
+from .workflow import (
+    NEEDS_REASON,
+    TRANSITIONS,
+    TransitionRefused,
+    claim_deduction_record,
+    claim_transition,
+)
 
 S = Claim.Status
 
@@ -127,6 +136,11 @@ def claim_detail(request, pk: int):
         for to, perm in TRANSITIONS[claim.status].items() if user.has_perm(perm)
         and not (to == S.APPROVED and user.pk == claim.registered_by_id)
     ]
+    # approving has its own form, below the facts the reviewer confirms having checked
+    approve = next((a for a in actions if a["to"] == S.APPROVED), None)
+    actions = [a for a in actions if a["to"] != S.APPROVED]
+    under_review = claim.status in (S.CALCULATED, S.SUBMITTED)
+    can_deduct = claim.status == S.SUBMITTED and user.has_perm("claims.record_deduction")
     calculations = list(claim.calculations.order_by("id"))
     terms = registration.terms_of(claim.contract)
     can_extend = (
@@ -144,6 +158,11 @@ def claim_detail(request, pk: int):
         "missing": registration.missing_documents(claim),
         "settlements": claim.settlements.order_by("enddate", "id"),
         "actions": actions,
+        "approve": approve,
+        "review": claim_review(claim) if under_review else None,
+        "deductions": claim.deductions.select_related("settlement", "recorded_by").order_by("id"),
+        "deduction_form": ClaimDeductionForm(settlements=claim.settlements.order_by("enddate", "id"), prefix="d")
+        if can_deduct else None,
         "calculations": [
             {"calc": c, "blocks": explanation_blocks(c.explanation)} for c in calculations
         ],
@@ -176,6 +195,11 @@ def claim_transition_view(request, pk: int):
     to = request.POST.get("to", "")
     if to not in S.values:
         raise Http404
+    if to == S.APPROVED and request.POST.get("confirm_review") != "1":
+        # the form's checkbox is `required` (no JavaScript needed); this holds without the browser's check too
+        messages.error(request, _("To approve, first confirm that you have checked the calculation, the platform "
+                                  "check and the duplicate warnings."))
+        return redirect("claim_detail", claim.pk)
     payment = PaymentForm(request.POST) if to == S.PAID else None
     if payment is not None and not payment.is_valid():
         messages.error(request, " ".join(e for errors in payment.errors.values() for e in errors))
@@ -197,6 +221,30 @@ def claim_transition_view(request, pk: int):
 
 def _installments(items) -> str:
     return "；".join(f"{i.terms_display}（{i.due_date:%Y-%m-%d}，{i.outstanding:,.2f}）" for i in items)
+
+
+@login_required
+@require_POST
+@permission_required("claims.record_deduction", raise_exception=True)
+def claim_deduction_view(request, pk: int):
+    """A reviewer's deduction (拒付/扣减) on a record of a manual claim under review."""
+    claim = _claim_for(request.user, pk)
+    settlements = claim.settlements.order_by("enddate", "id")
+    form = ClaimDeductionForm(request.POST, settlements=settlements, prefix="d")
+    try:
+        if not form.is_valid():
+            raise ValidationError([m for errors in form.errors.values() for m in errors])
+        data = form.cleaned_data
+        deduction = claim_deduction_record(claim=claim, settlement=settlements.get(pk=data["settlement"]),
+                                           amount=data["amount"], reason=data["reason"], user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Deduction of %(amount)s recorded on %(setl_id)s; approval pays the engine's amount "
+                                    "less it.") % {"amount": f"{deduction.amount:,.2f}", "setl_id": deduction.settlement.setl_id})
+    return redirect(reverse("claim_detail", args=[claim.pk]) + "#deductions")
 
 
 @login_required

@@ -24,9 +24,10 @@ from django.utils.translation import gettext_lazy
 
 from insurance_admin.core.masking import certno_for, name_for
 from insurance_admin.core.pdf import render_pdf
+from programs.coverage import Coverage, coverage_timelines, timeline_or_empty
 from programs.models import Contract, Enrollment
 
-from .models import Calculation, Claim, Settlement, SettlementSlip, SlipPrint
+from .models import Calculation, Claim, Deduction, Settlement, SettlementSlip, SlipPrint
 from .presentation import CODE_LABELS, HOSP_LEVEL_LABELS, explanation_blocks
 
 PERM_PRINT_SLIP = "claims.print_slip"
@@ -186,9 +187,17 @@ def _liability_totals(calculations: list[Calculation]) -> list[dict]:
             code = step.get("liability")
             if "liability_name" in step:
                 names[code] = step["liability_name"]
+            if step["step"] == "deduction":  # the reviewer's deduction: paid less, cap room kept
+                row = totals[code]
+                row["paid"] -= Decimal(step["amount"])
+                row["deducted"] += Decimal(step["amount"])
+                row["after"] = Decimal(step["cum_paid_after"])
+                row["remaining"] = None if step["remaining"] is None else Decimal(step["remaining"])
+                continue
             if step["step"] != "payable":
                 continue
-            row = totals.setdefault(code, {"code": code, "paid": Decimal("0"), "before": Decimal(step["cum_paid_before"])})
+            row = totals.setdefault(code, {"code": code, "paid": Decimal("0"), "deducted": Decimal("0"),
+                                           "before": Decimal(step["cum_paid_before"])})
             row["paid"] += Decimal(step["amount"])
             row["after"] = Decimal(step["cum_paid_after"])
             row["remaining"] = None if step["remaining"] is None else Decimal(step["remaining"])
@@ -207,6 +216,19 @@ def _fee_table(program, settlements: list[Settlement]) -> list[dict]:
     return rows
 
 
+def _person_on(coverage: Coverage) -> dict:
+    """Category and employment as they stood on the discharge date, for the slip's first table
+    (empty when the person was not covered that day: an approved claim normally was)."""
+    if not coverage.covered:
+        return {"covered": False, "message": coverage.message}
+    return {
+        "covered": True,
+        "category": Enrollment.Category(coverage.category).label,
+        "category_detail": coverage.category_detail,
+        "employment": Enrollment.Employment(coverage.employment).label,
+    }
+
+
 def _display_name(user) -> str:
     return (user.get_full_name() or user.username) if user else ""
 
@@ -220,13 +242,14 @@ def slip_pages(prints: Sequence[SlipPrint], *, user) -> list[dict]:
     ).prefetch_related(
         Prefetch("settlements", queryset=Settlement.objects.order_by("enddate", "setl_time", "id")),
         Prefetch("calculations", queryset=Calculation.objects.order_by("id")),
+        Prefetch("deductions", queryset=Deduction.objects.select_related("settlement", "recorded_by").order_by("id")),
     ).in_bulk(claim_ids)
-    enrollments = {
-        (e.person_id, e.contract_id): e
-        for e in Enrollment.objects.filter(
-            person_id__in={c.person_id for c in claims.values()}, contract_id__in={c.contract_id for c in claims.values()}
-        ).order_by("enrolled_from", "pk")  # the latest enrollment wins
-    }
+    # the person as they stood on the discharge date (以出院日期为准), not as the registry says now
+    by_contract: dict[int, list[Claim]] = {}
+    for claim in claims.values():
+        by_contract.setdefault(claim.contract_id, []).append(claim)
+    timelines = {contract_id: coverage_timelines(contract=group[0].contract, person_ids=[c.person_id for c in group])
+                 for contract_id, group in by_contract.items()}
     pages = []
     for record in prints:
         claim = claims[record.slip.claim_id]
@@ -234,7 +257,7 @@ def slip_pages(prints: Sequence[SlipPrint], *, user) -> list[dict]:
         settlements = list(claim.settlements.all())
         calculations = list(claim.calculations.all())
         by_setl = {c.setl_id: c for c in calculations}
-        enrollment = enrollments.get((person.pk, contract.pk))
+        on_discharge = timeline_or_empty(timelines[contract.pk], person.pk, contract).on(claim.enddate)
         fees = _fee_table(contract.program, settlements)
         pages.append({
             "title": contract.effective_slip_title,
@@ -247,7 +270,7 @@ def slip_pages(prints: Sequence[SlipPrint], *, user) -> list[dict]:
             "person_name": name_for(user, person.name),
             "person_certno": certno_for(user, person.certno),
             "person": person,
-            "enrollment": enrollment,
+            "on_discharge": _person_on(on_discharge),
             "records": [
                 {
                     "settlement": s,
@@ -264,6 +287,8 @@ def slip_pages(prints: Sequence[SlipPrint], *, user) -> list[dict]:
                 for s in settlements if s.setl_id in by_setl
             ],
             "liabilities": _liability_totals(calculations),
+            "deductions": list(claim.deductions.all()),
+            "deducted": sum((d.amount for d in claim.deductions.all()), Decimal("0.00")),
             "payable": claim.payable,
             "payable_capitals": amount_in_capitals(claim.payable),
             "registered_by": _display_name(claim.registered_by),

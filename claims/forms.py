@@ -267,3 +267,17 @@ class PaymentForm(FieldNamedErrors, forms.Form):
     paid_on = DateInRangeField(label=gettext_lazy("payment date"), required=False, not_future=True,
                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     voucher_no = forms.CharField(label=gettext_lazy("voucher number"), max_length=40, required=False)
+
+
+class ClaimDeductionForm(FieldNamedErrors, forms.Form):
+    """A reviewer's deduction (拒付/扣减) on one record of a manual claim under review; the
+    workflow checks it against what the engine pays on the record."""
+
+    settlement = forms.TypedChoiceField(label=gettext_lazy("settlement record"), coerce=int)
+    amount = MoneyField(label=gettext_lazy("deduction amount"))
+    reason = forms.CharField(label=gettext_lazy("deduction reason"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, settlements, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["settlement"].choices = [(s.pk, s.setl_id) for s in settlements]

@@ -695,12 +695,19 @@ class HospitalBatchStatusChange(StatusChangeBase):
 
 
 class Deduction(models.Model):
-    """A deduction for non-compliant items (不合规费用) of one instant settlement. It reduces
-    what the hospital is paid only once the hospital, the authority and the insurer have all
-    confirmed it; the amount never exceeds what the platform paid on the settlement."""
+    """A deduction (拒付/扣减) for non-compliant items (不合规费用) of one settlement record.
+
+    On an instant settlement (`batch` set) it reduces what the hospital is paid only once the
+    hospital, the authority and the insurer have all confirmed it; the amount never exceeds
+    what the platform paid on the settlement. On a manual claim's record (`claim` set) the
+    reviewer records it before approving; the approval pays the engine's amount less it,
+    which never goes below zero (`claims.workflow.claim_deduction_record`)."""
 
     settlement = models.ForeignKey(Settlement, verbose_name=_("settlement record"), on_delete=models.PROTECT, related_name="deductions")
-    batch = models.ForeignKey(HospitalBatch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="deductions")
+    batch = models.ForeignKey(HospitalBatch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="deductions",
+                              null=True, blank=True)
+    claim = models.ForeignKey(Claim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="deductions",
+                              null=True, blank=True)
     amount = models.DecimalField(_("amount"), **MONEY, help_text=_("yuan, > 0"))
     reason = models.TextField(_("reason"))
     recorded_by = models.ForeignKey("accounts.User", verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+")
@@ -716,7 +723,12 @@ class Deduction(models.Model):
         verbose_name = _("deduction")
         verbose_name_plural = _("deductions")
         ordering = ["batch", "id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="deduction_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="deduction_amount_positive"),
+            # a deduction belongs to a hospital batch or to a manual claim, never both
+            models.CheckConstraint(condition=Q(batch__isnull=True, claim__isnull=False) | Q(batch__isnull=False, claim__isnull=True),
+                                   name="deduction_batch_or_claim"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.settlement_id}: −{self.amount}"

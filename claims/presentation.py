@@ -143,6 +143,13 @@ def explanation_blocks(steps: list[dict]) -> list[dict]:
             lines.append(
                 f"本次应付 {_y(s['amount'])}；年度累计赔付 {_y(s['cum_paid_before'])} → {_y(s['cum_paid_after'])}{remaining}"
             )
+        elif kind == "deduction":  # the reviewer's deduction (拒付/扣减) on a manual claim
+            current["payable"] = s["payable_after"]
+            remaining = "" if s["remaining"] is None else f"；剩余保险金额 {_y(s['remaining'])}"
+            lines.append(
+                f"审核扣减（拒付）{_y(s['amount'])}（{s['reason']}）：核定应付 {_y(s['payable_after'])}；"
+                f"年度累计赔付 → {_y(s['cum_paid_after'])}{remaining}"
+            )
     return blocks
 
 

@@ -3,7 +3,7 @@ lock) and recomputing stored settlements. The engine itself (claims/engine) is p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -27,6 +27,7 @@ from .engine import (
     evaluate,
     explanation_steps,
 )
+from .engine.explain import money
 from .engine.glossary import AMOUNT_FIELDS
 from .engine.records import ItemLine
 from .models import Accumulator, Calculation, Settlement, SettlementCheck
@@ -119,9 +120,73 @@ def _store_accumulators(person: InsuredPerson, contract: Contract, before: Accum
         )
 
 
+class DeductionExceedsPayable(Exception):
+    """The deductions recorded on a record exceed what the engine pays on it."""
+
+    def __init__(self, setl_id: str, deducted: Decimal, payable: Decimal) -> None:
+        super().__init__(setl_id, deducted, payable)
+        self.setl_id, self.deducted, self.payable = setl_id, deducted, payable
+
+
+@dataclass(frozen=True)
+class RecordDeduction:
+    """What a reviewer deducts (拒付/扣减) from one record's payable, with the reasons."""
+
+    amount: Decimal
+    reasons: tuple[str, ...] = ()
+
+
+def apply_deduction(steps: list[dict], payable: Decimal, by_liability: dict[str, Decimal],
+                    deduction: RecordDeduction, setl_id: str) -> tuple[Decimal, dict[str, Decimal], list[dict], dict[str, Decimal]]:
+    """The record's payable less the deduction, taken from its paying liabilities in plan order
+    (each down to zero at most): (payable, by liability, explanation steps with one `deduction`
+    step after each liability's `payable` step, amount taken per liability). Raises
+    DeductionExceedsPayable when the deduction is larger than the payable."""
+    if deduction.amount > payable:
+        raise DeductionExceedsPayable(setl_id, deduction.amount, payable)
+    left = deduction.amount
+    taken: dict[str, Decimal] = {}
+    for code, amount in by_liability.items():
+        if left <= 0:
+            break
+        take = min(amount, left)
+        if take > 0:
+            taken[code] = take
+            left -= take
+    reason = "；".join(deduction.reasons)
+    out: list[dict] = []
+    for step in steps:
+        out.append(step)
+        code = step.get("liability")
+        if step["step"] == "payable" and code in taken:
+            after = Decimal(step["amount"]) - taken[code]
+            out.append({
+                "step": "deduction", "liability": code, "amount": money(taken[code]), "reason": reason,
+                "payable_after": money(after),
+                "cum_paid_after": money(Decimal(step["cum_paid_after"]) - taken[code]),
+                "remaining": None if step["remaining"] is None else money(Decimal(step["remaining"]) + taken[code]),
+            })
+    net = {code: amount - taken.get(code, ZERO) for code, amount in by_liability.items()}
+    return payable - deduction.amount, {c: a for c, a in net.items() if a > 0}, out, taken
+
+
+def _deducted_accumulators(after: Accumulators, key: str, taken: dict[str, Decimal], steps: list[dict],
+                           shared_codes: set[str]) -> Accumulators:
+    """`after` with the deducted amounts taken off the liabilities' cumulative paid and off each
+    shared cap the liability's payment counted toward (its `cap` steps name them)."""
+    paid, shared = dict(after.paid), dict(after.shared_paid)
+    for code, amount in taken.items():
+        paid[(key, code)] = paid.get((key, code), ZERO) - amount
+        for step in steps:
+            if step["step"] == "cap" and step.get("liability") == code and step["cap"] in shared_codes:
+                shared[(key, step["cap"])] = shared.get((key, step["cap"]), ZERO) - amount
+    return Accumulators.of(after.base, paid, shared, after.item_base)
+
+
 @transaction.atomic
 def calculation_commit(
-    *, contract: Contract, person: InsuredPerson, records: Sequence[SettlementRecord], user=None
+    *, contract: Contract, person: InsuredPerson, records: Sequence[SettlementRecord], user=None,
+    deductions: Mapping[str, RecordDeduction] | None = None,
 ) -> list[Calculation]:
     """Evaluate approved records against the person's accumulators and persist both.
 
@@ -129,22 +194,34 @@ def calculation_commit(
     same person and contract run one after the other and the second sees the first's totals:
     no cap can be exceeded by concurrent approvals. On SQLite the immediate transaction mode
     serialises writers instead.
+
+    `deductions` (by setl_id) are taken off the records' payables: the stored calculation pays
+    the engine's amount less the deduction, its explanation shows the deduction step, and the
+    person's cumulative paid grows by what is paid, not by what was deducted.
     """
     evaluation, before, benefit_plan = _evaluate_for(person, contract, records, lock=True)
-    _store_accumulators(person, contract, before, evaluation.accumulators)
-    calculations = [
-        Calculation(
+    after = evaluation.accumulators
+    key = engine_key(person)
+    shared_codes = {cap.code for cap in benefit_plan.engine_plan().shared_caps}
+    calculations = []
+    for result in evaluation.results:
+        steps = explanation_steps(result.explanation)
+        payable, by_liability = result.payable, dict(result.by_liability)
+        deduction = (deductions or {}).get(result.setl_id or "")
+        if deduction is not None and deduction.amount:
+            payable, by_liability, steps, taken = apply_deduction(steps, payable, by_liability, deduction, result.setl_id or "")
+            after = _deducted_accumulators(after, key, taken, steps, shared_codes)
+        calculations.append(Calculation(
             contract=contract,
             person=person,
             setl_id=result.setl_id or "",
-            payable=result.payable,
-            by_liability={code: str(amount) for code, amount in result.by_liability.items()},
-            explanation=explanation_steps(result.explanation),
+            payable=payable,
+            by_liability={code: str(amount) for code, amount in by_liability.items()},
+            explanation=steps,
             plan_version=benefit_plan.version,
             created_by=user,
-        )
-        for result in evaluation.results
-    ]
+        ))
+    _store_accumulators(person, contract, before, after)
     return Calculation.objects.bulk_create(calculations)
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/<int:person_pk>/<slug:contract_code>/", claim_views.claim_register_view, name="claim_register"),
     path("<int:pk>/", claim_views.claim_detail, name="claim_detail"),
     path("<int:pk>/transition/", claim_views.claim_transition_view, name="claim_transition"),
+    path("<int:pk>/deductions/", claim_views.claim_deduction_view, name="claim_deduction"),
     path("<int:pk>/documents/", claim_views.claim_documents_view, name="claim_documents"),
     path("<int:pk>/extend/", claim_views.claim_extend_view, name="claim_extend"),
     path("<int:pk>/notice.pdf", claim_views.claim_notice_pdf, name="claim_notice"),

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from claims.workflow import claim_payment_reversed
 from insurance_admin.core.workdays import load_calendar
 from programs.models import Area, Contract
 
@@ -135,10 +136,14 @@ def ledger_entry_reverse(*, entry: LedgerEntry, reason: str, user, booked_on: dt
     target = _lock(entry.target)
     if LedgerEntry.objects.filter(reverses=entry).exists():
         raise ValidationError(_("This entry has already been reversed."))
-    return _book(
+    reversal = _book(
         target, kind=LedgerEntry.Kind.REVERSAL, amount=-entry.amount, booked_on=booked_on or timezone.localdate(),
         user=user, memo=reason.strip()[:300], reverses=entry, claim=entry.claim, area=entry.area,
     )
+    if entry.claim_id is not None and entry.kind in CLAIM_PAYMENT_KINDS:
+        # the claim's payment is undone: the claim is approved (unpaid) again, in this transaction
+        claim_payment_reversed(claim=entry.claim, user=user, reason=reason)
+    return reversal
 
 
 # --- premiums -------------------------------------------------------------------------------
@@ -379,9 +384,14 @@ def revolving_fund_debit(*, fund: RevolvingFund, amount: Decimal, paid_on: dt.da
                  claim=claim, area=area or (claim.area if claim is not None else None), reference=reference)
 
 
-def claim_payment_reference(claim) -> str:
-    """The idempotency key of a claim's payment entry: a claim is paid once, from one book."""
-    return f"claim-{claim.pk}"
+#: the kinds of entry a claim payment books (revolving-fund debit, claims-book payment)
+CLAIM_PAYMENT_KINDS = (LedgerEntry.Kind.DEBIT, LedgerEntry.Kind.PAYMENT)
+
+
+def claim_payment_reference(claim, attempt: int = 1) -> str:
+    """The key of a claim's payment entry: `claim-<id>` for the first payment, `claim-<id>-<n>`
+    for the n-th after earlier ones were reversed (unique per book: never two live payments)."""
+    return f"claim-{claim.pk}" if attempt == 1 else f"claim-{claim.pk}-{attempt}"
 
 
 @transaction.atomic
@@ -403,8 +413,11 @@ def claim_payment_book(payment) -> LedgerEntry | None:
     with translation.override(settings.LANGUAGE_CODE):  # stored text: the installation's language
         memo = _("Claim %(no)s paid to account %(account)s, voucher %(voucher)s") % {
             "no": claim.claim_no, "account": payment.payee_account, "voucher": payment.voucher_no}
+    earlier = LedgerEntry.objects.filter(claim=claim, kind__in=CLAIM_PAYMENT_KINDS)
+    if earlier.filter(reversed_by__isnull=True).exists():
+        raise ValidationError(_("This claim's payment is booked already; reverse it before paying again."))
     fields = {"amount": amount, "paid_on": payment.paid_on, "user": payment.user, "claim": claim,
-              "memo": memo[:300], "reference": claim_payment_reference(claim)}
+              "memo": memo[:300], "reference": claim_payment_reference(claim, earlier.count() + 1)}
     fund = RevolvingFund.objects.filter(contract_id=claim.contract_id).first()
     if fund is not None:
         return revolving_fund_debit(fund=fund, **fields)

@@ -246,43 +246,6 @@ def headcount_by_area_category(*, contract: Contract, on: dt.date) -> dict[tuple
     return result
 
 
-@dataclass(frozen=True)
-class EnrollmentState:
-    enrollment: Enrollment
-    area_id: int
-    category: str
-    category_detail: str
-    employment: str
-    suspended: bool
-
-
-def enrollment_state_on(*, person: InsuredPerson, contract: Contract, on: dt.date) -> EnrollmentState | None:
-    """The person's enrollment attributes valid on `on` (e.g. a claim's discharge date), or
-    None when they were not covered by the contract that day."""
-    enrollment = (
-        Enrollment.objects.filter(person=person, contract=contract, enrolled_from__lte=on)
-        .exclude(status=Enrollment.Status.CANCELLED)
-        .filter(Q(enrolled_to__isnull=True) | Q(enrolled_to__gte=on))
-        .first()
-    )
-    if enrollment is None:
-        return None
-    period = enrollment.periods.filter(valid_from__lte=on, valid_to__gte=on).first()
-    if period is not None and period.status == EnrollmentPeriod.Status.EXITED:
-        return None  # the person had left that day and came back later
-    if period is not None:
-        return EnrollmentState(enrollment, period.area_id, period.category, period.category_detail,
-                               period.employment, period.status == "suspended")
-    return EnrollmentState(enrollment, enrollment.area_id, enrollment.category, enrollment.category_detail,
-                           enrollment.employment, enrollment.status == Enrollment.Status.SUSPENDED)
-
-
-def person_category_on(*, person: InsuredPerson, contract: Contract, on: dt.date) -> str | None:
-    """"ordinary"/"special" on that date, None when not covered."""
-    state = enrollment_state_on(person=person, contract=contract, on=on)
-    return None if state is None else state.category
-
-
 def premium_rate_for(rates, category: str, employment: str):
     """The per-capita premium for a category and employment: exact match first, then the
     contract's "any" rows."""

@@ -68,6 +68,9 @@ def test_caseworker_registers_and_submits_reviewer_approves(seeded, live_server,
     _login(reviewer, url, "rv_b")
     reviewer.goto(f"{url}/claims/?status=submitted")
     reviewer.click(f"text={claim.claim_no}")
+    reviewer.click("button[value=approved]")  # the confirmation box is required: the browser does not submit
+    assert "已提交审核" in reviewer.inner_text("h1")
+    reviewer.check("#confirm-review")
     reviewer.click("button[value=approved]")
     reviewer.wait_for_selector("#payable")
     assert reviewer.inner_text("#payable") == "4,800.00"

@@ -119,7 +119,7 @@ def test_reviewer_approves_on_the_detail_page_and_the_amount_is_fixed(client, ca
     client.force_login(reviewer)
     page = client.get(reverse("claim_detail", args=[claim.pk]))
     assert 'value="approved"' in page.text and 'value="returned"' in page.text
-    client.post(reverse("claim_transition", args=[claim.pk]), {"to": "approved"})
+    client.post(reverse("claim_transition", args=[claim.pk]), {"to": "approved", "confirm_review": "1"})
     claim.refresh_from_db()
     assert (claim.status, claim.payable, claim.approved_by) == (S.APPROVED, Decimal("4800.00"), reviewer)
     assert "4,800.00" in client.get(reverse("claim_detail", args=[claim.pk])).text
@@ -258,7 +258,8 @@ def test_reviewer_is_warned_of_overdue_premium_before_and_at_approval(client, ca
     page = client.get(reverse("claim_detail", args=[claim.pk]))
     assert 'id="premium-suspension"' in page.text and "50,656,093.11" in page.text  # the 20 % due 2025-12-20
     assert "应缴日期 2025-12-20" in page.text and "remainder" not in page.text
-    response = client.post(reverse("claim_transition", args=[claim.pk]), {"to": "approved"}, follow=True)
+    response = client.post(reverse("claim_transition", args=[claim.pk]), {"to": "approved", "confirm_review": "1"},
+                           follow=True)
     assert "已审批，但保费逾期未缴" in response.text and "remainder" not in response.text
     claim.refresh_from_db()
     assert claim.status == S.APPROVED

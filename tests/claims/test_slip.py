@@ -17,7 +17,7 @@ from django.urls import reverse
 from claims import documents
 from claims.models import Claim, SettlementSlip, SlipPrint
 from claims.workflow import claim_transition
-from programs.models import Area, Contract
+from programs.models import Area, Contract, EnrollmentPeriod
 from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
 
 pytestmark = [
@@ -390,3 +390,25 @@ def test_supervisors_read_the_print_log_of_their_region_only(client, zhenping_st
     client.force_login(elsewhere)
     assert "zhenping-2026-000001" not in client.get(reverse("admin:claims_settlementslip_changelist")).content.decode()
     assert client.get(reverse("admin:claims_settlementslip_change", args=[slip.pk])).status_code == 302
+
+
+def test_the_slip_shows_the_category_as_it_stood_on_the_discharge_date(client, reviewer, tmp_path):
+    """A March discharge approved as ordinary; the registry later makes the person 特困 from
+    07-01: the slip still reads 普通人员 (以出院日期为准), an August claim's slip reads 特殊人群."""
+    caseworker = UserFactory(username="cw_cat", role="caseworker", area_codes=["150502"])
+    person = _person("tongliao-2025", "150502", "包宝山")
+    record = {"claim_kind": "inpatient", "place": "in_region", "hifp_pay": Decimal("30000"), "inscp_scp_amt": Decimal("52000")}
+    march = _approved_claim(person, "tongliao-2025", "150502", caseworker, reviewer,
+                            [{**record, "enddate": dt.date(2025, 3, 2)}])
+    assert march.payable == Decimal("4800.00")  # ordinary: deductible 14,000, (22,000 − 14,000) × 60 %
+    enrollment = person.enrollments.get()
+    EnrollmentPeriod.objects.create(enrollment=enrollment, area=enrollment.area, category="ordinary", employment="active",
+                                    status="active", valid_from=dt.date(2025, 1, 1), valid_to=dt.date(2025, 6, 30))
+    enrollment.category, enrollment.category_detail, enrollment.attributes_from = "special", "特困", dt.date(2025, 7, 1)
+    enrollment.save()
+    text = pdf_text(_print_slip(client, caseworker, march).content, tmp_path)
+    assert "人员类别普通人员 · 在职" in text and "特殊人群" not in text and "特困" not in text
+    august = _approved_claim(person, "tongliao-2025", "150502", caseworker, reviewer,
+                             [{**record, "enddate": dt.date(2025, 8, 12)}])
+    text = pdf_text(_print_slip(client, caseworker, august).content, tmp_path)
+    assert "人员类别特殊人群（特困） · 在职" in text

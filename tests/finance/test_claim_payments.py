@@ -7,6 +7,7 @@ import itertools
 from decimal import Decimal as D
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import translation
 
@@ -81,6 +82,50 @@ def test_paying_a_taikang_claim_debits_the_revolving_fund_by_exactly_the_amount_
     assert taikang_fund.balance == D("410000.00")
     assert (reversal.amount, reversal.claim, reversal.reverses) == (D("18000.00"), claim, entry)
     call_command("finance_check", stdout=open("/dev/null", "w"))
+    # the claim is no longer paid: approved again, same amount, payment fields cleared, one status change
+    claim.refresh_from_db()
+    assert (claim.status, claim.payable, claim.paid_on, claim.payment_voucher) == (S.APPROVED, D("18000.00"), None, "")
+    change = ClaimStatusChange.objects.filter(claim=claim).latest("id")
+    assert (change.from_status, change.to_status, change.by, change.reason) == (
+        S.PAID, S.APPROVED, finance_user, "付款已冲销：银行退票")
+
+    # paid again (a new transfer): the fund moves by exactly the amount once more, a new entry
+    claim_transition(claim=claim, to=S.PAID, user=finance_user, paid_on=dt.date(2025, 4, 8), voucher_no="记-0408-03")
+    taikang_fund.refresh_from_db()
+    again = LedgerEntry.objects.get(claim=claim, kind="debit", reversed_by__isnull=True)
+    assert (taikang_fund.balance, again.amount, again.reference) == (D("392000.00"), D("-18000.00"), f"claim-{claim.pk}-2")
+    assert list(ClaimStatusChange.objects.filter(claim=claim).values_list("to_status", flat=True)) == [
+        S.APPROVED, S.PAID, S.APPROVED, S.PAID]
+    call_command("finance_check", stdout=open("/dev/null", "w"))
+
+
+def test_reversing_a_claim_payment_through_the_finance_page_unpays_the_claim(client, taikang_fund, finance_user):
+    from django.urls import reverse
+
+    claim = _taikang_18000()
+    claim_transition(claim=claim, to=S.PAID, user=finance_user, paid_on=dt.date(2025, 3, 25), voucher_no="记-0325-07")
+    entry = LedgerEntry.objects.get(claim=claim)
+    client.force_login(finance_user)
+    response = client.post(reverse("finance:entry_reverse", args=[entry.pk]), {"reason": "重复支付", "on_date": "2025-04-02"})
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    taikang_fund.refresh_from_db()
+    assert (claim.status, claim.paid_on, taikang_fund.balance) == (S.APPROVED, None, D("410000.00"))
+    page = client.get(reverse("claim_detail", args=[claim.pk])).text
+    assert "付款已冲销：重复支付" in page
+
+
+def test_a_claim_with_a_live_payment_entry_is_not_booked_twice(taikang_fund, finance_user):
+    from claims.hooks import ClaimPayment
+
+    claim = _taikang_18000()
+    claim_transition(claim=claim, to=S.PAID, user=finance_user, paid_on=dt.date(2025, 3, 25), voucher_no="记-0325-07")
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
+        services.claim_payment_book(ClaimPayment(claim=claim, amount=D("18000.00"), paid_on=dt.date(2025, 3, 26),
+                                                 voucher_no="记-0326-01", payee_account=ACCOUNT, user=finance_user))
+    assert exc.value.messages == ["该理赔的付款已入账；须先冲销才能再次付款。"]
+    taikang_fund.refresh_from_db()
+    assert taikang_fund.balance == D("392000.00")
 
 
 def test_a_claim_paid_under_a_contract_without_revolving_fund_books_its_claims_book(finance_user):
