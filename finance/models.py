@@ -115,6 +115,20 @@ class FinanceTerms(models.Model):
     revolving_share = models.DecimalField(
         _("revolving fund share of last year's income"), **RATE, null=True, blank=True, help_text=_("Taikang: 0.05; empty: no revolving fund.")
     )
+    deposit_share = models.DecimalField(
+        _("guarantee deposit withheld from the premium"), **RATE, null=True, blank=True,
+        help_text=_("Share of the year's premium required as a guarantee deposit when the premium schedule is generated "
+                    "(Zhenping: 0.10 contract deposit; Taikang: 0.10 annual deposit); empty: none."),
+    )
+    deposit_withheld = models.BooleanField(
+        _("deposit withheld from the installments"), default=True,
+        help_text=_("Checked: the authority keeps the deposit back from the latest installments (Zhenping). Unchecked: the "
+                    "deposit is opened with the schedule for the amount required and held as it is paid in (Taikang)."),
+    )
+    deposit_kind = models.CharField(
+        _("kind of the withheld deposit"), max_length=16, blank=True,
+        choices=[("contract", _("Contract deposit")), ("annual", _("Annual deposit")), ("assessment", _("Assessment deposit"))],
+    )
     prepayment_amount = _money(_("cross-province pre-payment"), null=True, blank=True, help_text=_("Yuan; empty: none."))
     prepayment_working_days = models.PositiveSmallIntegerField(_("pre-payment due, working days after signing"), null=True, blank=True)
 
@@ -131,6 +145,11 @@ class FinanceTerms(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(clearing__in=["none", "cycle", "yearly_usage"]), name="finance_terms_clearing_valid"),
+            models.CheckConstraint(
+                condition=Q(deposit_share__isnull=True, deposit_kind="")
+                | Q(deposit_share__gt=0, deposit_share__lte=1, deposit_kind__in=["contract", "annual", "assessment"]),
+                name="finance_terms_deposit_share_with_kind",
+            ),
             models.CheckConstraint(
                 condition=Q(retention_limit__gte=0, retention_limit__lte=1, authority_loss_share__gte=0, authority_loss_share__lte=1,
                             operating_cost_rate__gte=0, operating_cost_rate__lte=1, commitment_rate__gte=0, commitment_rate__lte=1,
@@ -281,7 +300,10 @@ class PremiumInstallment(models.Model):
         else:
             text = gettext("Scheduled installment")
         if self.withheld:
-            text += gettext("; %(amount)s withheld as the contract deposit") % {"amount": f"{self.withheld:,.2f}"}
+            annual = FinanceTerms.objects.filter(contract_id=self.contract_id, deposit_kind="annual").exists()
+            words = gettext("; %(amount)s withheld as the annual deposit") if annual \
+                else gettext("; %(amount)s withheld as the contract deposit")
+            text += words % {"amount": f"{self.withheld:,.2f}"}
         if self.due_date is None:
             text += gettext("; due date set when the event is recorded")
         return text
@@ -323,18 +345,35 @@ class GuaranteeDeposit(models.Model):
 
     @property
     def basis_display(self) -> str:
-        """The basis in the user's language. A contract deposit withheld from the premium
+        """The basis in the user's language. A deposit the finance terms require with the
+        schedule and not withheld (Taikang's annual deposit) is described from the schedule's
+        total. A contract deposit withheld from the premium
         (Zhenping) is described from the installments it was taken from (`basis` keeps the
         schedule function's own wording for the audit trail); a basis typed in is shown as typed."""
         withheld = list(PremiumInstallment.objects.filter(contract_id=self.contract_id, withheld__gt=0).order_by("seq"))
         schedule = PremiumSchedule.objects.filter(contract_id=self.contract_id).first()
-        if self.kind != self.Kind.CONTRACT or not withheld or schedule is None or not schedule.total \
+        terms = FinanceTerms.objects.filter(contract_id=self.contract_id).first()
+        withheld_kind = (terms.deposit_kind or self.Kind.CONTRACT) if terms is not None and terms.deposit_share else self.Kind.CONTRACT
+        if terms is not None and terms.deposit_share and not terms.deposit_withheld and self.kind == withheld_kind \
+                and schedule is not None and schedule.total:
+            text = gettext("%(share)s of the year's fund %(total)s = %(amount)s") % {
+                "share": _share_display(self.required, schedule.total), "total": f"{schedule.total:,.2f}",
+                "amount": f"{self.required:,.2f}"}
+            if self.kind == self.Kind.ANNUAL:
+                text += gettext("; returned within 30 days after the year's cases are closed without objection")
+            return text
+        if self.kind != withheld_kind or not withheld or schedule is None or not schedule.total \
                 or sum(i.withheld for i in withheld) != self.required:
             return self.basis
-        return gettext(
-            "%(share)s of the total premium %(total)s = %(amount)s, withheld from installment %(seqs)s; "
-            "released according to the annual assessment"
-        ) % {"share": _share_display(self.required, schedule.total), "total": f"{schedule.total:,.2f}",
+        if self.kind == self.Kind.ANNUAL:
+            text = gettext(
+                "%(share)s of the year's fund %(total)s = %(amount)s, withheld from installment %(seqs)s; "
+                "returned within 30 days after the year's cases are closed without objection")
+        else:
+            text = gettext(
+                "%(share)s of the total premium %(total)s = %(amount)s, withheld from installment %(seqs)s; "
+                "released according to the annual assessment")
+        return text % {"share": _share_display(self.required, schedule.total), "total": f"{schedule.total:,.2f}",
              "amount": f"{self.required:,.2f}", "seqs": gettext(", ").join(str(i.seq) for i in withheld)}
 
 

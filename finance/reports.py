@@ -8,14 +8,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from claims.models import Claim, Settlement
 from programs.models import Area, Contract
 
+from . import basis as fund_basis
 from . import selectors
 from .calculations._money import fmt_money, fmt_share, percent
 from .models import FinanceTerms, HospitalPayable, LedgerEntry, Penalty, PremiumInstallment
@@ -120,6 +120,12 @@ def _contract_meta(contract: Contract) -> list[tuple[str, str]]:
     ]
 
 
+def _clearing_basis() -> str:
+    """The clearing reads the contract year's every record (claims by discharge date, whenever
+    approved or paid; deductions and recoveries whenever imposed)."""
+    return _("%(basis)s, every record of the contract years") % {"basis": fund_basis.BASES[fund_basis.CONTRACT]}
+
+
 def clearing_document(contract: Contract, areas: list[Area] | None = None) -> Document:
     """The clearing statement of the whole pool; with `areas` (a county-bound reader's county
     books) only those books, without the pool's total, result and formulas, which hold the
@@ -158,10 +164,11 @@ def clearing_document(contract: Contract, areas: list[Area] | None = None) -> Do
             period = f"{contract.service_cycle_start:%Y-%m-%d} – {contract.service_cycle_end:%Y-%m-%d}"
             years = "、".join(str(c.year) for c in statement.contracts)
             meta = [(_("Service cycle"), period), (_("Contract years included"), years)]
+            meta.append((_("Basis of the figures"), _clearing_basis()))
         elif statement.kind == FinanceTerms.Clearing.YEARLY_USAGE:
             title = _("Yearly fund-usage and rolling-surplus statement")
             u = statement.usage
-            meta = [(_("Contract year"), str(contract.year))]
+            meta = [(_("Contract year"), str(contract.year)), (_("Basis of the figures"), _clearing_basis())]
             if u is not None:
                 sections.append(Section(_("Result"), [_("Item"), _("Amount / rate")], [
                     [_("Income"), u.income], [_("Operating cost"), u.operating_cost], [_("Usable income"), u.usable_income],
@@ -195,6 +202,7 @@ def _county_clearing_document(contract: Contract, areas: list[Area]) -> Document
                                                         _("Medical spend (claims − recoveries)"), _("Balance")], rows, notes))
             period = f"{contract.service_cycle_start:%Y-%m-%d} – {contract.service_cycle_end:%Y-%m-%d}"
             meta = [(_("Service cycle"), period), (_("Contract years included"), "、".join(str(c.year) for c in statement.contracts))]
+            meta.append((_("Basis of the figures"), _clearing_basis()))
         elif statement.kind == FinanceTerms.Clearing.YEARLY_USAGE:
             title, meta = _("Yearly fund-usage and rolling-surplus statement"), [(_("Contract year"), str(contract.year))]
         else:
@@ -211,17 +219,64 @@ def _county_clearing_document(contract: Contract, areas: list[Area]) -> Document
 # --- periodic reports -----------------------------------------------------------------------
 
 
-def report_document(kind: str, contract: Contract, area: Area | None, start: dt.date, end: dt.date) -> Document:
+def _position_rows(position) -> list[list[object]]:
+    return [
+        [_("Premium income"), _m(position.premium_income)], [_("Premium received"), _m(position.premium_received)],
+        [_("Assessment deductions"), _m(position.deductions)], [_("Recoveries"), _m(position.recoveries)],
+        [_("Claims paid (manual)"), _m(position.claims_manual)], [_("Claims paid (instant)"), _m(position.claims_instant)],
+        [_("Medical spend"), _m(position.medical_spend)], [_("Operating cost"), _m(position.operating_cost)],
+        [_("Usage rate"), position.usage_rate_display], [_("Loss ratio"), position.loss_ratio_display],
+    ]
+
+
+def _claims_by_area(contract: Contract, area_ids, start: dt.date, end: dt.date, basis: str) -> list[list[object]]:
+    """[area, manual count, manual amount, instant count, instant amount, total] per area of the
+    period on `basis` (the same records `basis.fund_figures` sums)."""
+    by_area: dict[str, list] = {}
+    if basis == fund_basis.CASH:
+        entries = fund_basis.claim_payment_entries(contract, area_ids, start, end)
+        for row in entries.values("area__name", "book").annotate(n=Count("claim", distinct=True), s=Sum("amount")):
+            amount = (row["s"] or NIL) * (-1 if row["book"] == LedgerEntry.Book.REVOLVING else 1)
+            cell = by_area.setdefault(row["area__name"], [0, NIL, 0, NIL])
+            cell[0] += row["n"]
+            cell[1] += amount
+        hospital = fund_basis.hospital_payment_entries(contract, area_ids, start, end)
+        for row in hospital.values("area__name").annotate(n=Count("id"), s=Sum("amount")):
+            by_area.setdefault(row["area__name"], [0, NIL, 0, NIL])[2:4] = [row["n"], row["s"] or NIL]
+    else:
+        claims = fund_basis.manual_claims(contract, area_ids, start, end)
+        for row in claims.values("area__name").annotate(n=Count("id"), s=Sum("payable")):
+            by_area.setdefault(row["area__name"], [0, NIL, 0, NIL])[0:2] = [row["n"], row["s"] or NIL]
+        settlements = fund_basis.instant_settlements(contract, area_ids, start, end)
+        for row in settlements.values("area__name").annotate(n=Count("id"), mi=Sum("hifmi_pay"), ob=Sum("hifob_pay")):
+            by_area.setdefault(row["area__name"], [0, NIL, 0, NIL])[2:4] = [row["n"], (row["mi"] or NIL) + (row["ob"] or NIL)]
+    rows = [[name, v[0], v[1].quantize(NIL), v[2], v[3].quantize(NIL), (v[1] + v[3]).quantize(NIL)]
+            for name, v in sorted(by_area.items())]
+    if rows:
+        rows.append([_("Total"), sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows),
+                     sum(r[4] for r in rows), sum(r[5] for r in rows)])
+    return rows
+
+
+def report_document(kind: str, contract: Contract, area: Area | None, start: dt.date, end: dt.date,
+                    basis: str = "contract") -> Document:
     """Monthly payment statement, quarterly fund-usage analysis, semi-annual operating report,
-    annual summary: the period's movements plus the year-to-date position at its end."""
+    annual summary: the period's figures plus the year-to-date position at its end, on one
+    basis (`finance.basis`: the contract year by discharge date, or cash by booking date) —
+    the figures `basis.fund_figures` gives the dashboard for the same basis and period. Nothing
+    dated after the period's end is counted (a receipt, a payment or a status of an
+    installment is read as it stood at the end of the period)."""
+    basis = fund_basis.clean_basis(basis)
     with translation.override("zh-hans"):
         area_ids = selectors.area_ids_of(area) if area is not None and area != contract.program.region else None
         sections: list[Section] = []
+        stated = f"{fund_basis.basis_display(basis)}；{fund_basis.period_display(start, end)}"
 
-        # premium
         # premium: installments and receipts belong to the whole contract, never to a county;
-        # a county report shows them under the region's name and says so
-        installments = PremiumInstallment.objects.filter(contract=contract).order_by("seq")
+        # a county report shows them under the region's name and says so. Receipts are cash:
+        # read by booking date on either basis, as they stood at the period's end.
+        installments = PremiumInstallment.objects.filter(contract=contract).annotate(
+            received_by_end=Sum("entries__amount", filter=Q(entries__booked_on__lte=end))).order_by("seq")
         receipts = LedgerEntry.objects.filter(contract=contract, book=LedgerEntry.Book.PREMIUM, booked_on__range=(start, end))
         received = _m(receipts.aggregate(s=Sum("amount"))["s"] or NIL)
         region = contract.program.region.name
@@ -232,38 +287,38 @@ def report_document(kind: str, contract: Contract, area: Area | None, start: dt.
             premium_title = _("Premium installments of the whole contract (%(region)s)") % {"region": region}
             premium_note = _("Received in the period for the whole contract (%(region)s, not allocated to %(area)s): %(amount)s") % {
                 "region": region, "area": area.name, "amount": received}
+        as_of = _("Received and outstanding as at %(date)s (receipts by booking date).") % {"date": end.isoformat()}
         sections.append(Section(premium_title, [_("No."), _("Kind"), _("Due date"), _("Amount"), _("Withheld"),
-                                                _("Received in total"), _("Outstanding")],
+                                                _("Received by the period end"), _("Outstanding at the period end")],
                                 [[i.seq, i.get_kind_display(), i.due_date.isoformat() if i.due_date else "—", i.amount, i.withheld,
-                                  i.received, i.outstanding] for i in installments],
-                                [premium_note]))
+                                  (i.received_by_end or NIL).quantize(NIL), (i.cash_due - (i.received_by_end or NIL)).quantize(NIL)]
+                                 for i in installments],
+                                [premium_note, as_of]))
 
-        # claims paid in the period
-        claims = Claim.objects.filter(contract=contract, status__in=[Claim.Status.APPROVED, Claim.Status.PAID],
-                                      approved_at__date__range=(start, end))
-        settlements = Settlement.objects.filter(contract=contract, source=Settlement.Source.INSTANT, enddate__range=(start, end))
-        if area_ids is not None:
-            claims, settlements = claims.filter(area_id__in=area_ids), settlements.filter(area_id__in=area_ids)
-        by_area: dict[str, list] = {}
-        for row in claims.values("area__name").annotate(n=Count("id"), s=Sum("payable")):
-            by_area.setdefault(row["area__name"], [0, NIL, 0, NIL])[0:2] = [row["n"], row["s"] or NIL]
-        for row in settlements.values("area__name").annotate(n=Count("id"), mi=Sum("hifmi_pay"), ob=Sum("hifob_pay")):
-            by_area.setdefault(row["area__name"], [0, NIL, 0, NIL])[2:4] = [row["n"], (row["mi"] or NIL) + (row["ob"] or NIL)]
-        rows = [[name, *v, v[1] + v[3]] for name, v in sorted(by_area.items())]
-        if rows:
-            rows.append([_("Total"), sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows),
-                         sum(r[4] for r in rows), sum(r[5] for r in rows)])
-        sections.append(Section(_("Claims paid in the period"), [_("Area"), _("Manual claims"), _("Manual amount"),
-                                                                 _("Instant settlements"), _("Instant amount"), _("Total")], rows))
+        # the period's figures on the basis: the same selector as the dashboard
+        period = fund_basis.fund_figures(contract, area, start, end, basis)
+        sections.append(Section(_("Fund figures of the period"), [_("Item"), _("Amount / rate")], _position_rows(period),
+                                [stated]))
 
-        # hospital payables of the period's months
+        # claims of the period, by area
+        claims_title = _("Claims of the period (by discharge date)") if basis == fund_basis.CONTRACT \
+            else _("Claims paid in the period (by booking date)")
+        sections.append(Section(claims_title, [_("Area"), _("Manual claims"), _("Manual amount"),
+                                               _("Instant settlements"), _("Instant amount"), _("Total")],
+                                _claims_by_area(contract, area_ids, start, end, basis)))
+
+        # hospital payables of the period's months, paid as at the period's end
         payables = HospitalPayable.objects.filter(contract=contract, period__range=(start.replace(day=1), end)).select_related("area")
         if area_ids is not None:
             payables = payables.filter(area_id__in=area_ids)
-        sections.append(Section(_("Hospital payables"), [_("Month"), _("Area"), _("Hospital"), _("Amount payable"), _("Paid"),
-                                                         _("Outstanding"), _("Due date")],
-                                [[p.period.strftime("%Y-%m"), p.area.name, p.fixmedins_name, p.amount, p.paid, p.outstanding,
-                                  p.due_date.isoformat() if p.due_date else "—"] for p in payables]))
+        payables = payables.annotate(paid_by_end=Sum("entries__amount", filter=Q(entries__booked_on__lte=end))).order_by(
+            "period", "area__code", "fixmedins_code", "id")
+        sections.append(Section(_("Hospital payables"), [_("Month"), _("Area"), _("Hospital"), _("Amount payable"),
+                                                         _("Paid by the period end"), _("Outstanding at the period end"),
+                                                         _("Due date")],
+                                [[p.period.strftime("%Y-%m"), p.area.name, p.fixmedins_name, p.amount, (p.paid_by_end or NIL).quantize(NIL),
+                                  (p.amount - (p.paid_by_end or NIL)).quantize(NIL), p.due_date.isoformat() if p.due_date else "—"]
+                                 for p in payables]))
 
         if kind in ("semiannual", "annual"):
             movements = LedgerEntry.objects.filter(contract=contract, booked_on__range=(start, end)).exclude(
@@ -274,30 +329,30 @@ def report_document(kind: str, contract: Contract, area: Area | None, start: dt.
             sections.append(Section(movements_title,
                                     [_("Date"), _("Book"), _("Kind"), _("Amount"), _("Memo")],
                                     [[e.booked_on.isoformat(), e.get_book_display(), e.get_kind_display(), e.amount, e.memo_display]
-                                     for e in movements.order_by("booked_on", "id")]))
+                                     for e in movements.order_by("booked_on", "id")],
+                                    [_("Ledger entries by booking date.")]))
             penalties = Penalty.objects.filter(contract=contract, imposed_on__range=(start, end))
             if area_ids is not None:
                 penalties = penalties.filter(area_id__in=area_ids)
-            sections.append(Section(_("Penalties imposed"), [_("Date"), _("Kind"), _("Amount"), _("Settled"), _("Reason")],
-                                    [[p.imposed_on.isoformat(), p.get_kind_display(), p.amount, p.settled, p.reason] for p in penalties]))
+            penalties = penalties.annotate(settled_by_end=Sum("entries__amount", filter=Q(entries__booked_on__lte=end))).order_by(
+                "imposed_on", "id")
+            sections.append(Section(_("Penalties imposed"), [_("Date"), _("Kind"), _("Amount"), _("Settled by the period end"),
+                                                             _("Reason")],
+                                    [[p.imposed_on.isoformat(), p.get_kind_display(), p.amount, (p.settled_by_end or NIL).quantize(NIL), p.reason]
+                                     for p in penalties]))
 
-        # year-to-date position at the end of the period
-        position = selectors.fund_position(contract, area, start=contract.period_start, end=end)
+        # year-to-date position at the end of the period, on the same basis
+        year_start = contract.period_start
+        position = fund_basis.fund_figures(contract, area, year_start, end, basis)
         formulas = []
         if kind != "monthly":
-            rows = [
-                [_("Premium income"), _m(position.premium_income)], [_("Premium received"), _m(position.premium_received)],
-                [_("Assessment deductions"), _m(position.deductions)], [_("Recoveries"), _m(position.recoveries)],
-                [_("Claims paid (manual)"), _m(position.claims_manual)], [_("Claims paid (instant)"), _m(position.claims_instant)],
-                [_("Medical spend"), _m(position.medical_spend)], [_("Operating cost"), _m(position.operating_cost)],
-                [_("Usage rate"), position.usage_rate_display], [_("Loss ratio"), position.loss_ratio_display],
-            ]
-            notes = []
+            notes = [f"{fund_basis.basis_display(basis)}；{fund_basis.period_display(year_start, end)}"]
             if area_ids is not None and (position.premium_income is None or position.premium_received is None):
                 notes.append(_("—: the premium is computed and received for the whole contract (%(region)s) and not "
                                "allocated to %(area)s; see the clearing statement's city-level line.") % {
                     "region": contract.program.region.name, "area": area.name})
-            sections.append(Section(_("Fund position, year to date"), [_("Item"), _("Amount / rate")], rows, notes))
+            sections.append(Section(_("Fund position, year to date"), [_("Item"), _("Amount / rate")], _position_rows(position),
+                                    notes))
             if position.usage is not None:
                 formulas = usage_lines(position.usage)
             elif position.usable_income:
@@ -308,7 +363,8 @@ def report_document(kind: str, contract: Contract, area: Area | None, start: dt.
         meta = _contract_meta(contract) + [
             (_("Area"), area.name if area is not None else contract.program.region.name),
             (_("Report period"), f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"),
+            (_("Basis of the figures"), str(fund_basis.BASES[basis])),
         ]
         suffix = f"-{area.code}" if area is not None else ""
         return Document(title=title, meta=meta, sections=sections, formulas=formulas,
-                        filename=f"{kind}-{contract.code}{suffix}-{start:%Y%m%d}")
+                        filename=f"{kind}-{contract.code}{suffix}{'-cash' if basis == fund_basis.CASH else ''}-{start:%Y%m%d}")

@@ -11,16 +11,13 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from claims.models import Claim, Settlement
 from programs.models import Area, Contract
 
 from . import calculations as calc
-from .calculations._money import exact, fmt_share, percent, share_of
+from .calculations._money import fmt_share, percent
 from .models import (
     FinanceTerms,
-    HospitalPayable,
     LedgerEntry,
-    Penalty,
     PremiumInstallment,
     PremiumSchedule,
     RevolvingFund,
@@ -112,9 +109,58 @@ def area_books(contract: Contract) -> list[Area]:
     return counties or [region]
 
 
+def snapshot_weights(contract: Contract, books: list[Area]) -> dict[str, Decimal] | None:
+    """Each county book's weight in the contract's latest headcount snapshot (the final one
+    if taken, else the provisional one; `programs.HeadcountSnapshot`): its implied premium
+    (headcount × per-capita) where every row of the snapshot is priced, else its headcount.
+    Keyed by area code; None when there is no snapshot or it counts nobody in these books."""
+    from programs.models import HeadcountSnapshot
+
+    snapshots = HeadcountSnapshot.objects.filter(contract=contract)
+    kind = HeadcountSnapshot.Kind.FINAL if snapshots.filter(kind=HeadcountSnapshot.Kind.FINAL).exists() \
+        else HeadcountSnapshot.Kind.PROVISIONAL
+    rows = list(snapshots.filter(kind=kind).select_related("area"))
+    if not rows:
+        return None
+    priced = all(r.premium is not None for r in rows)
+    book_of = {}
+    for book in books:
+        book_of[book.pk] = book.code
+        for child in Area.objects.filter(parent=book).values_list("pk", flat=True):
+            book_of[child] = book.code
+    weights = {book.code: Decimal(0) for book in books}
+    for row in rows:
+        if row.area_id in book_of:
+            weights[book_of[row.area_id]] += row.premium if priced else Decimal(row.headcount)
+    return weights if any(weights.values()) else None
+
+
+def county_premiums(contract: Contract) -> dict[str, Decimal] | None:
+    """The contract's premium income allocated to its county books, keyed by area code, summing
+    exactly to `premium_income(contract)` — for a premium computed on a region-wide headcount
+    (Tongliao's provisional 2,217,285 residents) whose counties are counted in a headcount
+    snapshot. Allocation: `calculations.allocate_premium` (in proportion to the snapshot's
+    headcount × per-capita premium, remainder fen by largest remainder, ties to the smaller
+    area code). None where the schedule holds county headcounts itself, or there is no
+    snapshot, or the contract has no county books."""
+    schedule = PremiumSchedule.objects.filter(contract=contract).first()
+    if schedule is None or any(code for code in current_headcounts(schedule)):
+        return None
+    region = contract.program.region
+    books = [a for a in area_books(contract) if a != region]
+    if not books:
+        return None
+    weights = snapshot_weights(contract, books)
+    if weights is None:
+        return None
+    return calc.allocate_premium(premium_income(contract), weights)
+
+
 def premium_income(contract: Contract, area: Area | None = None) -> Decimal | None:
     """Accrued premium: the schedule's total plus headcount changes; for an area book the
-    per-capita premium × that area's current headcount (None when not allocated by area)."""
+    per-capita premium × that area's current headcount where the schedule counts by area,
+    else its share of the contract's premium by the headcount snapshot (`county_premiums`);
+    None when not allocated by area."""
     schedule = PremiumSchedule.objects.filter(contract=contract).first()
     if schedule is None:
         return None
@@ -126,13 +172,17 @@ def premium_income(contract: Contract, area: Area | None = None) -> Decimal | No
     codes = [area.code, *Area.objects.filter(parent=area).values_list("code", flat=True)]
     if not any(code in counts for code in codes):
         only_area = list(area_books(contract)) == [area] and set(counts) == {""}
-        return calc.headcount_premium(per_capita, counts[""]) if only_area else None
+        if only_area:
+            return calc.headcount_premium(per_capita, counts[""])
+        allocated = county_premiums(contract)
+        return None if allocated is None else allocated.get(area.code)
     return sum((calc.headcount_premium(per_capita, counts[c]) for c in codes if c in counts), NIL)
 
 
 @dataclass(frozen=True)
 class FundPosition:
-    """One contract year (optionally one area book) at `on_date` or for a period. Amounts yuan."""
+    """One contract year (optionally one area book) for a period on a basis (`finance.basis`).
+    Amounts yuan."""
 
     contract: Contract
     area: Area | None
@@ -156,6 +206,20 @@ class FundPosition:
     hospital_paid: Decimal
     usage: calc.FundUsage | None = None
     warnings: list[str] = field(default_factory=list)
+    basis: str = "contract"  # finance.basis.CONTRACT or CASH
+    areas: tuple[Area, ...] = ()  # the books asked for; empty: the whole contract
+
+    @property
+    def basis_display(self) -> str:
+        from .basis import basis_display
+
+        return basis_display(self.basis)
+
+    @property
+    def period_display(self) -> str:
+        from .basis import period_display
+
+        return period_display(self.start, self.end)
 
     @property
     def usage_rate_display(self) -> str:
@@ -174,81 +238,23 @@ class FundPosition:
         return self.usage_rate is not None and self.usage_rate < self.commitment_rate
 
 
-def claims_paid(contract: Contract, area_ids: list[int] | None, start: dt.date | None = None, end: dt.date | None = None) -> tuple[Decimal, Decimal, Decimal]:
-    """(manual, instant as paid by the platform, instant as verified by the engine).
+def claims_paid(contract: Contract, area_ids: list[int] | None, start: dt.date | None = None, end: dt.date | None = None,
+                basis: str = "contract") -> tuple[Decimal, Decimal, Decimal]:
+    """(manual, instant as paid by the platform, instant as verified by the engine) on `basis`
+    (`finance.basis.claims_figures`): on the contract-year basis by discharge date, whenever
+    approved or paid; on the cash basis by the booking date of the payments."""
+    from .basis import claims_figures
 
-    Manual: approved or paid claims' `payable`, dated by approval. Instant: the platform's
-    hifmi_pay + hifob_pay of instant settlements, dated by discharge; the engine's own figure
-    (verification) where one was computed, the platform's otherwise."""
-    claims = Claim.objects.filter(contract=contract, status__in=[Claim.Status.APPROVED, Claim.Status.PAID])
-    settlements = Settlement.objects.filter(contract=contract, source=Settlement.Source.INSTANT)
-    if area_ids is not None:
-        claims = claims.filter(area_id__in=area_ids)
-        settlements = settlements.filter(area_id__in=area_ids)
-    if start:
-        claims = claims.filter(approved_at__date__gte=start)
-        settlements = settlements.filter(enddate__gte=start)
-    if end:
-        claims = claims.filter(approved_at__date__lte=end)
-        settlements = settlements.filter(enddate__lte=end)
-    manual = _sum(claims, "payable")
-    totals = settlements.aggregate(mi=Sum("hifmi_pay"), ob=Sum("hifob_pay"))
-    instant = (totals["mi"] or NIL) + (totals["ob"] or NIL)
-    checked = settlements.filter(verification__isnull=False)
-    unchecked = settlements.filter(verification__isnull=True).aggregate(mi=Sum("hifmi_pay"), ob=Sum("hifob_pay"))
-    verified = _sum(checked, "verification__engine_payable") + (unchecked["mi"] or NIL) + (unchecked["ob"] or NIL)
-    return manual, instant, verified
+    return claims_figures(contract, area_ids, start, end, basis)
 
 
-def fund_position(contract: Contract, area: Area | None = None, *, start: dt.date | None = None, end: dt.date | None = None) -> FundPosition:
-    terms = terms_for(contract)
-    area_ids = area_ids_of(area) if area is not None and area != contract.program.region else None
-    income = premium_income(contract, area)
-    entries = LedgerEntry.objects.filter(contract=contract)
-    receipts = entries.filter(book=LedgerEntry.Book.PREMIUM)
-    penalties = Penalty.objects.filter(contract=contract)
-    payables = HospitalPayable.objects.filter(contract=contract)
-    received_by_area = receipts.filter(area__isnull=False).exists()
-    if area_ids is not None:
-        penalties = penalties.filter(area_id__in=area_ids)
-        payables = payables.filter(area_id__in=area_ids)
-        receipts = receipts.filter(area_id__in=area_ids)
-    if start:
-        receipts, penalties, payables = receipts.filter(booked_on__gte=start), penalties.filter(imposed_on__gte=start), payables.filter(period__gte=start)
-    if end:
-        receipts, penalties, payables = receipts.filter(booked_on__lte=end), penalties.filter(imposed_on__lte=end), payables.filter(period__lte=end)
-    deductions = _sum(penalties.filter(kind=Penalty.Kind.ASSESSMENT_DEDUCTION))
-    recoveries = _sum(penalties.filter(kind=Penalty.Kind.RECOVERY))
-    manual, instant, verified = claims_paid(contract, area_ids, start, end)
-    with exact():
-        spend = manual + instant - recoveries
-        fund = None if income is None else income - deductions
-        operating_cost = None if fund is None else share_of(fund, terms.operating_cost_rate)
-        usable = None if fund is None else fund - operating_cost
-        usage_rate = spend / usable if usable else None
-        loss_ratio = spend / fund if fund else None
-    usage = None
-    warnings = []
-    if terms.clearing == FinanceTerms.Clearing.YEARLY_USAGE and income and usable and usable > 0 and area_ids is None:
-        usage = calc.fund_usage(
-            fund, spend, terms.opening_rolling_surplus, terms.last_year_premium or NIL,
-            operating_cost_rate=terms.operating_cost_rate, commitment_rate=terms.commitment_rate,
-            warning_threshold=terms.warning_threshold,
-        )
-        if usage.financing_adjustment_warning:
-            warnings.append("rolling_surplus_below_threshold")
-    if usage_rate is not None and usage_rate < terms.commitment_rate and terms.clearing == FinanceTerms.Clearing.YEARLY_USAGE:
-        warnings.append("usage_below_commitment")
-    return FundPosition(
-        contract=contract, area=area, start=start, end=end, premium_income=income,
-        # the authority pays the premium for the whole contract: an area book has a received
-        # figure only where receipts are booked to areas, never the contract's total or 0.00
-        premium_received=_sum(receipts) if area_ids is None or received_by_area else None, deductions=deductions, fund=fund, claims_manual=manual, claims_instant=instant,
-        claims_instant_verified=verified, recoveries=recoveries, medical_spend=spend, operating_cost=operating_cost,
-        usable_income=usable, usage_rate=usage_rate, commitment_rate=terms.commitment_rate, loss_ratio=loss_ratio,
-        hospital_payable=_sum(payables), hospital_paid=_sum(LedgerEntry.objects.filter(hospital_payable__in=payables)),
-        usage=usage, warnings=warnings,
-    )
+def fund_position(contract: Contract, area: Area | None = None, *, start: dt.date | None = None, end: dt.date | None = None,
+                  basis: str = "contract") -> FundPosition:
+    """The fund of one contract year (or one area book) over [start, end] on `basis`: the
+    one selector `finance.basis.fund_figures` (contract-year basis unless told otherwise)."""
+    from .basis import fund_figures
+
+    return fund_figures(contract, area, start, end, basis)
 
 
 # --- clearing -------------------------------------------------------------------------------

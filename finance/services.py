@@ -24,7 +24,7 @@ from programs.models import Area, Contract
 from . import calculations as calc
 from . import deadlines
 from .calculations import seed as calc_seed
-from .calculations._money import fmt_money, to_amount
+from .calculations._money import fmt_money, fmt_share, share_of, to_amount
 from .calculations.penalties import CONFIDENTIALITY_BREACH_RATE, EARLY_TERMINATION_RATE
 from .models import (
     ClaimsBook,
@@ -208,7 +208,11 @@ def premium_schedule_generate(*, contract: Contract, user, headcounts: Mapping[s
     installments = calc.premium_schedule(
         total, plan.rules, contract.signed_on, contract.year, add_working_days, event_dates=events
     )
-    withholding = calc.deposit_withholding(installments, plan.withheld_share) if plan.withheld_share else None
+    # the guarantee deposit the contract's finance terms withhold from the premium (Zhenping's
+    # contract deposit, Taikang's annual deposit: 10 % of the year's fund), as data
+    terms = terms_for(contract)
+    withholding = calc.deposit_withholding(installments, terms.deposit_share) \
+        if terms.deposit_share and terms.deposit_withheld else None
     schedule = PremiumSchedule(
         contract=contract,
         per_capita={k: str(v) for k, v in per_capita.items()},
@@ -229,11 +233,19 @@ def premium_schedule_generate(*, contract: Contract, user, headcounts: Mapping[s
         )
         _save(row, user, "premium schedule generated")
     if withholding is not None:
-        deposit = GuaranteeDeposit(contract=contract, kind=GuaranteeDeposit.Kind.CONTRACT, required=withholding.amount,
-                                   basis=withholding.description[:300])
+        deposit = GuaranteeDeposit(contract=contract, kind=terms.deposit_kind or GuaranteeDeposit.Kind.CONTRACT,
+                                   required=withholding.amount, basis=withholding.description[:300])
         _save(deposit, user, "withheld from the premium")
         _book(deposit, kind=LedgerEntry.Kind.WITHHELD, amount=withholding.amount,
               booked_on=timezone.localdate(), user=user, memo=withholding.description[:300])
+    elif terms.deposit_share:
+        # required with the schedule, held as the insurer pays it in (`deposit_record_payment`)
+        required = share_of(total, terms.deposit_share)
+        deposit = GuaranteeDeposit(
+            contract=contract, kind=terms.deposit_kind or GuaranteeDeposit.Kind.CONTRACT, required=required,
+            basis=f"deposit {fmt_share(terms.deposit_share)} of the year's fund {fmt_money(total)} = {fmt_money(required)}",
+        )
+        _save(deposit, user, "required with the premium schedule")
     return schedule
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from programs.models import Area, Contract
 
+from . import basis as fund_basis
 from . import documents, forms, reports, selectors, services
 from .models import (
     GuaranteeDeposit,
@@ -41,24 +42,38 @@ def _error_text(exc: ValidationError) -> str:
     return "；".join(exc.messages)
 
 
+def _basis_and_period(request, contract: Contract):
+    """?basis=contract|cash&period=2025|2025-H1|2025-Q4|2025-03; default: the contract year."""
+    basis = fund_basis.clean_basis(request.GET.get("basis"))
+    start, end = fund_basis.period_of(request.GET.get("period")) or fund_basis.contract_year(contract)
+    return basis, start, end
+
+
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def dashboard(request):
+    """Each contract's fund on one stated basis and period (`finance.basis.fund_figures`, the
+    selector the reports use): by default the contract year on the contract-year basis."""
     today = timezone.localdate()
     rows = []
     for contract in selectors.contracts_for(request.user):
         # the region's row only for users of the whole region (a county user reads their county)
         whole = selectors.sees_whole_region(request.user, contract)
-        position = selectors.fund_position(contract) if whole else None
+        basis, start, end = _basis_and_period(request, contract)
+        position = fund_basis.fund_figures(contract, None, start, end, basis) if whole else None
         rows.append({
             "contract": contract,
             "position": position,
+            "stated": f"{fund_basis.basis_display(basis)} · {fund_basis.period_display(start, end)}",
             "overdue": selectors.installments_overdue(contract, today),
             "suspension": selectors.premium_suspension(contract, today),
-            "areas": [(a, selectors.fund_position(contract, a)) for a in selectors.areas_for(request.user, contract)]
+            "areas": [(a, fund_basis.fund_figures(contract, a, start, end, basis)) for a in selectors.areas_for(request.user, contract)]
             if len(selectors.area_books(contract)) > 1 or not whole else [],
         })
-    return render(request, "finance/dashboard.html", {"rows": rows, "today": today})
+    return render(request, "finance/dashboard.html", {
+        "rows": rows, "today": today, "bases": fund_basis.BASES, "basis": fund_basis.clean_basis(request.GET.get("basis")),
+        "period": request.GET.get("period", "") if fund_basis.period_of(request.GET.get("period")) else ""})
+
 
 
 @login_required
@@ -70,8 +85,11 @@ def contract_detail(request, code: str):
     fund = RevolvingFund.objects.filter(contract=contract).first()
     areas = selectors.areas_for(user, contract)
     whole = selectors.sees_whole_region(user, contract)
-    position = selectors.fund_position(contract) if whole else None
+    basis, start, end = _basis_and_period(request, contract)
+    position = fund_basis.fund_figures(contract, None, start, end, basis) if whole else None
     context = {
+        "stated": f"{fund_basis.basis_display(basis)} · {fund_basis.period_display(start, end)}",
+        "bases": fund_basis.BASES,
         "contract": contract,
         "today": today,
         "terms": selectors.terms_for(contract),
@@ -88,7 +106,7 @@ def contract_detail(request, code: str):
         "entries": selectors.entries_for(user, contract)[:100],
         "position": position,
         "usage_lines": reports.usage_lines(position.usage) if position and position.usage else [],
-        "area_positions": [(a, selectors.fund_position(contract, a)) for a in areas]
+        "area_positions": [(a, fund_basis.fund_figures(contract, a, start, end, basis)) for a in areas]
         if len(selectors.area_books(contract)) > 1 or not whole else [],
         "sees_whole_region": whole,
         "areas": areas,
@@ -284,7 +302,7 @@ def clearing(request, code: str, fmt: str):
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def report(request, code: str):
-    """?kind=monthly|quarterly|semiannual|annual&period=2025-03&area=150502&fmt=pdf|xlsx"""
+    """?kind=monthly|quarterly|semiannual|annual&period=2025-03&area=150502&fmt=pdf|xlsx&basis=contract|cash"""
     kind, fmt = request.GET.get("kind", ""), request.GET.get("fmt", "pdf")
     if kind not in reports.REPORT_KINDS or fmt not in ("pdf", "xlsx"):
         raise Http404
@@ -302,4 +320,4 @@ def report(request, code: str):
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
         return _back(contract, "reports")
-    return _send(reports.report_document(kind, contract, area, start, end), fmt)
+    return _send(reports.report_document(kind, contract, area, start, end, basis=fund_basis.clean_basis(request.GET.get("basis"))), fmt)

@@ -265,14 +265,19 @@ class SnapshotTable:
     total_premium: object  # Decimal or None when a rate is missing
 
 
-def contract_snapshots(contract: Contract) -> list[SnapshotTable]:
+def contract_snapshots(contract: Contract, area_ids=None) -> list[SnapshotTable]:
+    """The contract's snapshots; with `area_ids` (a county-bound reader's scope) only the rows
+    of those areas, totalled over them (another county's count is not theirs to read)."""
     from finance.calculations.premiums import headcount_premium
 
     from .models import HeadcountSnapshot
 
     tables = []
     for kind in (HeadcountSnapshot.Kind.PROVISIONAL, HeadcountSnapshot.Kind.FINAL):
-        rows = list(contract.headcount_snapshots.filter(kind=kind).select_related("area"))
+        rows = contract.headcount_snapshots.filter(kind=kind).select_related("area")
+        if area_ids is not None:
+            rows = rows.filter(area_id__in=area_ids)
+        rows = list(rows)
         total = sum(r.headcount for r in rows)
         priced = [r for r in rows if r.per_capita is not None]
         premium = None

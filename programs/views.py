@@ -8,6 +8,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
+from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.masking import can_see_full_identity
 
 from . import selectors, services
@@ -210,7 +211,7 @@ def contract_headcount(request, code: str):
         "programs/contract_headcount.html",
         {
             "contract": contract,
-            "tables": selectors.contract_snapshots(contract),
+            "tables": selectors.contract_snapshots(contract, area_scope_ids(request.user)),
             "can_take": request.user.has_perm("programs.add_headcountsnapshot"),
         },
     )

@@ -18,10 +18,21 @@ import calendar
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Final, Literal, Protocol
 
-from ._money import ONE, ZERO, exact, fmt_money, fmt_share, to_amount, to_money, to_rate
+from ._money import (
+    CENT,
+    ONE,
+    ZERO,
+    exact,
+    fmt_money,
+    fmt_share,
+    to_amount,
+    to_decimal,
+    to_money,
+    to_rate,
+)
 
 #: `add_working_days(start, n)` returns the n-th working day after `start` (start not counted),
 #: following the Chinese calendar (statutory holidays off, make-up working days on). The Django
@@ -433,8 +444,43 @@ def supplementary_premium(
 @dataclass(frozen=True)
 class PremiumPlan:
     """A contract family's premium terms as data: installment rules plus an optional deposit
-    withheld from the premium (`withheld_share`, e.g. Decimal("0.10") for Zhenping)."""
+    withheld from the premium (`withheld_share`, e.g. Decimal("0.10") for Zhenping: the contract's
+    wording; the finance services take the share from the contract's `FinanceTerms.deposit_share`)."""
 
     rules: tuple[InstallmentRule, ...]
     withheld_share: Decimal | None = None
     notes: tuple[str, ...] = ()
+
+
+def allocate_premium(total: Decimal | int | str, weights: Mapping[str, Decimal | int]) -> dict[str, Decimal]:
+    """Split a contract's premium over its area books in proportion to `weights` (each book's
+    headcount × per-capita premium from the headcount snapshot, or its headcount), so that
+    the books sum to `total` exactly.
+
+    Rule (largest remainder, deterministic): each book first gets `total × weight ÷ Σ weights`
+    rounded *down* to the fen; the fen still missing (fewer than the number of books) go one
+    each to the books with the largest discarded fraction, ties to the smaller key (the area
+    code). When the snapshot's headcounts are the ones the premium was computed on (Tongliao:
+    Σ county headcounts = the contract's headcount), every book gets exactly its headcount ×
+    per-capita premium and no fen moves. Keys are returned in sorted order; a book of weight
+    0 gets 0.00. A negative weight or a total weight of 0 is an error.
+    """
+    total = to_amount(total, "total", allow_negative=True)
+    if not weights:
+        raise ValueError("no books to allocate the premium to")
+    values = {key: to_decimal(w, f"weight of {key!r}") for key, w in weights.items()}
+    if any(w < 0 for w in values.values()):
+        raise ValueError("a book's weight cannot be negative")
+    whole = sum(values.values(), ZERO)
+    if whole == 0:
+        raise ValueError("the books' weights add up to 0: nothing to allocate by")
+    sign = -1 if total < 0 else 1
+    cents = int((abs(total) * 100).to_integral_value())
+    with exact():
+        exact_cents = {key: Decimal(cents) * w / whole for key, w in sorted(values.items())}
+    floors = {key: int(v.to_integral_value(rounding=ROUND_FLOOR)) for key, v in exact_cents.items()}
+    missing = cents - sum(floors.values())
+    by_fraction = sorted(exact_cents, key=lambda key: (-(exact_cents[key] - floors[key]), key))
+    for key in by_fraction[:missing]:
+        floors[key] += 1
+    return {key: (Decimal(sign * n) / 100).quantize(CENT) for key, n in sorted(floors.items())}

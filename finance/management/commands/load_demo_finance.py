@@ -26,7 +26,8 @@ from finance.calculations.seed import FISCAL_FUNDS_ARRIVED, INVOICE_RECEIVED
 from finance.models import PremiumSchedule
 from insurance_admin.accounts.models import User
 from programs.coverage import coverage_timelines
-from programs.models import Contract, Enrollment
+from programs.models import Contract, Enrollment, HeadcountSnapshot
+from programs.services import headcount_snapshot_take
 
 D = Decimal
 DEMO_PAYOUT_NOTE = "演示理赔（周转金支付，合成数据）"
@@ -63,6 +64,10 @@ class Command(BaseCommand):
 
     def _tongliao(self, user):
         contract = Contract.objects.get(code="tongliao-2025")
+        # the registry counted per county on the provisional cut-off (2025-04-30): the nine
+        # county books carry their share of the premium computed on the city-wide headcount
+        if not contract.headcount_snapshots.exists():
+            headcount_snapshot_take(contract=contract, kind=HeadcountSnapshot.Kind.PROVISIONAL, user=user)
         services.premium_schedule_generate(contract=contract, user=user, event_dates={"signing": dt.date(2025, 5, 8)})
         first, second = contract.premium_installments.order_by("seq")[:2]
         services.installment_record_receipt(installment=first, amount=first.amount, received_on=dt.date(2025, 6, 5), user=user,
