@@ -229,6 +229,7 @@ def premium_schedule_generate(*, contract: Contract, user, headcounts: Mapping[s
         _save(deposit, user, "withheld from the premium")
         _book(deposit, kind=LedgerEntry.Kind.WITHHELD, amount=withholding.amount,
               booked_on=timezone.localdate(), user=user, memo=withholding.description[:300])
+    deadlines.terms_sync(terms_for(contract), user=user)  # the one-off obligations of the terms
     return schedule
 
 

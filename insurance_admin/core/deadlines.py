@@ -106,12 +106,14 @@ def _key(kind: str, obj) -> dict:
 def deadline_track(
     *, kind: str, obj, due_date: dt.date | None, label: str, role: str, contract_id: int | None = None,
     area_id: int | None = None, working_days: bool = False, provisional: bool = False, rule: str = "", link: str = "",
-    met: Met | None = None,
+    met: Met | None = None, consequence: str = "",
 ) -> Deadline | None:
     """Create or update the deadline of (kind, obj) to what the object says now. A due date of
     None (not known yet, or no obligation any more while unmet) removes an unmet record; `met`
     given meets it (or keeps it met), `met` None re-opens a record the object no longer meets
-    (a receipt reversed). Writes only when something changed."""
+    (a receipt reversed). `consequence` names what the contract says happens while the record
+    is overdue (a `Deadline.Consequence`, e.g. the insurer's liability suspended by an unpaid
+    premium installment). Writes only when something changed."""
     key = _key(kind, obj)
     existing = Deadline.objects.select_for_update().filter(**key).first()
     if due_date is None:
@@ -122,7 +124,7 @@ def deadline_track(
     values = {
         "label": label[:200], "role": role, "contract_id": contract_id, "area_id": area_id, "due_date": due_date,
         "working_days": working_days, "provisional": provisional, "rule": rule[:300], "link": link[:300],
-        "remind_on": max(due_date - dt.timedelta(days=due_soon_days(kind)), dt.date.min),
+        "consequence": consequence, "remind_on": max(due_date - dt.timedelta(days=due_soon_days(kind)), dt.date.min),
     }
     if met is None:
         values.update(met_on=None, met_at=None, met_by=None, met_what="")
