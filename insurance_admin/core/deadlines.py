@@ -269,10 +269,30 @@ def notifications_create(*, today: dt.date) -> int:
                     for d in chunk for user_id in sorted(recipients(role_of(d), d.area_id)) if (d.pk, user_id) not in have
                 ]
                 if rows:
-                    before = Notification.objects.filter(deadline__in=[d.pk for d in chunk], stage=stage).count()
-                    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-                    created += Notification.objects.filter(deadline__in=[d.pk for d in chunk], stage=stage).count() - before
+                    created += _insert_new(rows, [d.pk for d in chunk], stage)
     return created
+
+
+def _insert_new(rows: list[Notification], deadline_ids: list[int], stage: str) -> int:
+    """Insert the rows not there yet (the unique key decides) and return how many this process
+    inserted. On PostgreSQL `ON CONFLICT DO NOTHING RETURNING` counts exactly even while another
+    scan inserts the same rows; elsewhere (SQLite, one writer at a time) the count before and
+    after serves."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        now = timezone.now()
+        table = connection.ops.quote_name(Notification._meta.db_table)
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+        params = [p for r in rows for p in (r.recipient_id, r.deadline_id, r.stage, r.text, r.link, now)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (recipient_id, deadline_id, stage, text, link, created_at) VALUES {values} "
+                "ON CONFLICT (deadline_id, stage, recipient_id) DO NOTHING RETURNING id", params)
+            return len(cursor.fetchall())
+    before = Notification.objects.filter(deadline__in=deadline_ids, stage=stage).count()
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return Notification.objects.filter(deadline__in=deadline_ids, stage=stage).count() - before
 
 
 def _chunks(items: Iterable, size: int):
