@@ -260,3 +260,18 @@ def test_the_shanghai_crontab_estimates_the_time_left_to_the_local_hour(celery_a
     assert schedule.is_due(last_run).is_due is False
     schedule.nowfun = lambda: dt.datetime(2026, 12, 5, 22, 0, 1, tzinfo=dt.UTC)  # 06:00:01 in Shanghai
     assert schedule.is_due(last_run).is_due is True
+
+
+def test_editing_the_finance_terms_in_the_admin_meets_the_service_window_in_the_same_save():
+    from django.contrib import admin as django_admin
+    from django.test import RequestFactory
+
+    terms = terms_for(Contract.objects.get(code="taikang-2025"))
+    terms_sync(terms)
+    assert Deadline.objects.get(kind="service_window").met_on is None
+    request = RequestFactory().post("/")
+    request.user = UserFactory(username="admin_tk", role="administrator", area_codes=["411600"])
+    terms.service_window_ready_on = dt.date(2025, 2, 26)
+    django_admin.site._registry[FinanceTerms].save_model(request, terms, None, True)
+    window = Deadline.objects.get(kind="service_window")
+    assert (window.met_on, window.met_by, window.state) == (dt.date(2025, 2, 26), request.user, "met")  # two days late
