@@ -28,6 +28,16 @@ class FinanceTermsAdmin(ScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        """The terms' one-off obligations (service window, annual audit) follow the edit in the
+        same transaction (the admin's change view is atomic)."""
+        from .deadlines import installment_sync, terms_sync
+
+        super().save_model(request, obj, form, change)
+        terms_sync(obj, user=request.user)
+        for inst in obj.contract.premium_installments.all():  # the suspension clause may have changed
+            installment_sync(inst, user=request.user)
+
 
 @admin.register(PremiumSchedule)
 class PremiumScheduleAdmin(ReadOnlyScopedAdmin):

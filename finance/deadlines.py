@@ -11,7 +11,13 @@ What meets what:
 - revolving fund opening: the opening amount paid in; a monthly top-up: its payment booked
   (due at the end of the month after the month it restores; a zero top-up owes nothing);
 - pre-payment: paid in full; its return: returned in full;
-- deposit return (due once the cases are closed without objection): nothing held any more.
+- deposit return (due once the cases are closed without objection): nothing held any more;
+- service window set-up (the terms' working days after signing): its "set up on" date recorded;
+- annual audit (the end of the terms' month in the year after the insurance year): its "done
+  on" date recorded.
+A premium installment of a contract whose terms say unpaid premium suspends the insurer's
+liability carries that consequence: while it is overdue the calendar shows the liability
+suspended.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from django.urls import reverse
 from insurance_admin.core.deadlines import Met, deadline_track
 
 from .models import (
+    FinanceTerms,
     GuaranteeDeposit,
     HospitalPayable,
     LedgerEntry,
@@ -56,13 +63,18 @@ def _common(contract) -> dict:
 
 
 def installment_sync(inst: PremiumInstallment, user=None) -> None:
+    from insurance_admin.core.models import Deadline
+
+    from .selectors import terms_for
+
     cash_due = inst.amount - inst.withheld
     met = None
     if cash_due > 0 and inst.received >= cash_due:
         _total, last = _booked(inst, [E.RECEIPT])
         met = Met(on=last or inst.due_date, what="premium received in full", by=user)
     deadline_track(kind="premium_installment", obj=inst, due_date=inst.due_date if cash_due > 0 else None,
-                   label=f"{inst.contract.code} #{inst.seq}", rule=inst.description, met=met, **_common(inst.contract))
+                   label=f"{inst.contract.code} #{inst.seq}", rule=inst.description, met=met, **_common(inst.contract),
+                   consequence=Deadline.Consequence.LIABILITY_SUSPENDED if terms_for(inst.contract).unpaid_suspends_liability else "")
 
 
 def payable_sync(payable: HospitalPayable, user=None) -> None:
@@ -130,7 +142,38 @@ def deposit_sync(deposit: GuaranteeDeposit, user=None) -> None:
                    label=f"{deposit.contract.code} {deposit.kind}", rule=deposit.basis, met=met, **_common(deposit.contract))
 
 
+def _last_day_of_month(year: int, month: int) -> dt.date:
+    first_next = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return first_next - dt.timedelta(days=1)
+
+
+def terms_sync(terms: FinanceTerms, user=None) -> None:
+    """The one-off obligations the contract's terms set: the service window set-up (working days
+    after signing; not known while the signing date is not on file) and the annual audit (end
+    of the terms' month in the year after the insurance year)."""
+    from insurance_admin.core.workdays import load_calendar
+
+    contract = terms.contract
+    common = _common(contract)
+    due, provisional = None, False
+    if terms.service_window_working_days is not None and contract.signed_on is not None:
+        counted = load_calendar().add_working_days(contract.signed_on, terms.service_window_working_days)
+        due, provisional = counted.date, counted.provisional
+    ready = terms.service_window_ready_on
+    deadline_track(
+        kind="service_window", obj=terms, due_date=due, label=contract.code, working_days=True, provisional=provisional,
+        rule=f"service window within {terms.service_window_working_days} working days of signing",
+        met=Met(on=ready, what="service window set up", by=user) if ready else None, **(common | {"role": "administrator"}))
+    audit_due = _last_day_of_month(contract.year + 1, terms.annual_audit_month) if terms.annual_audit_month else None
+    done = terms.annual_audit_done_on
+    deadline_track(
+        kind="annual_audit", obj=terms, due_date=audit_due, label=f"{contract.code} {contract.year}",
+        rule=f"annual audit of {contract.year} by the end of month {terms.annual_audit_month} of the next year",
+        met=Met(on=done, what="annual audit done", by=user) if done else None, **common)
+
+
 SYNC = {
+    FinanceTerms: terms_sync,
     PremiumInstallment: installment_sync,
     HospitalPayable: payable_sync,
     RevolvingFund: fund_sync,
@@ -153,7 +196,7 @@ def sync(obj, *, user=None, entry_kind: str | None = None) -> None:
 def finance_deadlines_backfill() -> int:
     """Derive the deadline records of every existing finance row (idempotent)."""
     count = 0
-    for model in (PremiumInstallment, HospitalPayable, RevolvingFund, Prepayment, GuaranteeDeposit):
+    for model in (FinanceTerms, PremiumInstallment, HospitalPayable, RevolvingFund, Prepayment, GuaranteeDeposit):
         for obj in model.objects.select_related("contract__program").iterator(chunk_size=2000):
             with transaction.atomic():
                 sync(obj)

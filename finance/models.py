@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext
@@ -131,6 +132,16 @@ class FinanceTerms(models.Model):
     )
     prepayment_amount = _money(_("cross-province pre-payment"), null=True, blank=True, help_text=_("Yuan; empty: none."))
     prepayment_working_days = models.PositiveSmallIntegerField(_("pre-payment due, working days after signing"), null=True, blank=True)
+    # Obligations with a due date that the contract sets once (DOMAIN.md §6), tracked as deadlines
+    # (finance.deadlines.terms_sync); the "done on" dates meet them.
+    service_window_working_days = models.PositiveSmallIntegerField(
+        _("service window set up, working days after signing"), null=True, blank=True, help_text=_("Taikang: 15; empty: no such clause."))
+    service_window_ready_on = models.DateField(_("service window set up on"), null=True, blank=True)
+    annual_audit_month = models.PositiveSmallIntegerField(
+        _("annual audit due by the end of month"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text=_("Of the year after the insurance year (Tongliao: 4, end of April); empty: no audit clause."))
+    annual_audit_done_on = models.DateField(_("annual audit done on"), null=True, blank=True)
 
     history = HistoricalRecords()
     objects = ContractScopedQuerySet.as_manager()
@@ -156,6 +167,8 @@ class FinanceTerms(models.Model):
                             warning_threshold__gte=0, warning_threshold__lte=1),
                 name="finance_terms_rates_are_fractions",
             ),
+            models.CheckConstraint(condition=Q(annual_audit_month__isnull=True) | Q(annual_audit_month__gte=1, annual_audit_month__lte=12),
+                                   name="finance_terms_audit_month_valid"),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 FINANCE_TERMS = {
     # seed 001: unpaid premium suspends liability; 3-year cycle clearing, 3 % kept, loss 4 : 6
-    "tongliao-2025": {"unpaid_suspends_liability": True, "clearing": "cycle"},
+    # annual audit of the natural year by the end of April of the next (art. 12.1)
+    "tongliao-2025": {"unpaid_suspends_liability": True, "clearing": "cycle", "annual_audit_month": 4},
     # seed 002: 5 % operating cost, 90 % usage commitment, rolling surplus, 30 % warning;
     # 2024 income 8,200,000 (the 2025 revolving fund of 410,000 is 5 % of it); the hospital
     # payment rule lives with the hospital batches (claims.HospitalSettlementTerms)
@@ -25,6 +26,8 @@ FINANCE_TERMS = {
         "deposit_share": Decimal("0.10"),
         "deposit_kind": "annual",
         "deposit_withheld": False,
+        # service window, network, staff and training within 15 working days of signing (art. 10)
+        "service_window_working_days": 15,
     },
     # seed 004: yearly self-balancing, no clearing formula in the contract
     # cross-province pre-payment 1,553,100 within 60 working days of signing (art. 21)
@@ -53,6 +56,22 @@ def load_finance_terms(apps, codes=None) -> None:
             continue
         contract = Contract.objects.filter(code=code).first()
         if contract is not None:
-            # a migration's historical model may predate a field (the deposit terms: 0007 adds them)
+            # an early migration's model lacks the terms added later (load_later_terms sets those)
             known = {f.name for f in FinanceTerms._meta.get_fields()}
             FinanceTerms.objects.get_or_create(contract=contract, defaults={k: v for k, v in values.items() if k in known})
+
+
+#: Terms added after the first seeding (migration 0007): set on existing rows where still empty.
+LATER_TERMS = ("service_window_working_days", "annual_audit_month")
+
+
+def load_later_terms(apps) -> None:
+    Contract = apps.get_model("programs", "Contract")
+    FinanceTerms = apps.get_model("finance", "FinanceTerms")
+    for code, values in FINANCE_TERMS.items():
+        contract = Contract.objects.filter(code=code).first()
+        if contract is None:
+            continue
+        for field in LATER_TERMS:
+            if field in values:
+                FinanceTerms.objects.filter(contract=contract, **{f"{field}__isnull": True}).update(**{field: values[field]})

@@ -246,6 +246,7 @@ def premium_schedule_generate(*, contract: Contract, user, headcounts: Mapping[s
             basis=f"deposit {fmt_share(terms.deposit_share)} of the year's fund {fmt_money(total)} = {fmt_money(required)}",
         )
         _save(deposit, user, "required with the premium schedule")
+    deadlines.terms_sync(terms_for(contract), user=user)  # the one-off obligations of the terms
     return schedule
 
 

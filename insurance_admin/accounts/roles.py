@@ -70,7 +70,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 # hospital monthly files: import them and follow what is payable to hospitals
                 "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement", *_VIEW_ASSESSMENTS],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
-    "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
+    "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "core.view_deadline",
+                   "claims.view_settlement",
                    "claims.view_claim", "claims.view_settlementslip", "finance.view_finance", "claims.view_hospitalbatch",
                    "programs.view_importbatch", "programs.view_headcountsnapshot", "programs.view_smsnotification", *_SUPERVISE,
                    # complaints: registers those from the authority, assigns, answers and closes them
@@ -109,6 +110,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.view_group",
         "core.view_audit_log",
         "core.view_heartbeat",
+        "core.view_deadline",  # every deadline of the areas, read-only (the admin and the calendar)
+        "core.view_notification",
+        "core.view_taskfailure",  # failed background tasks (system status page, admin)
         "django_celery_beat.view_periodictask",
         "django_celery_beat.change_periodictask",
         *_VIEW_ASSESSMENTS,

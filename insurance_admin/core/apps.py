@@ -19,3 +19,10 @@ class CoreConfig(AppConfig):
         # the idle clock starts at the login (saved with the login's session write), so the
         # first requests after it need no session write of their own
         user_logged_in.connect(idle_clock_start, dispatch_uid="core.idle_clock_start")
+
+        from celery.signals import task_failure
+
+        from .tasks import record_task_failure
+
+        # failed background tasks, for administrators (system status page, admin)
+        task_failure.connect(record_task_failure, dispatch_uid="core.record_task_failure", weak=False)

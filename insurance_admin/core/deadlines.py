@@ -106,12 +106,14 @@ def _key(kind: str, obj) -> dict:
 def deadline_track(
     *, kind: str, obj, due_date: dt.date | None, label: str, role: str, contract_id: int | None = None,
     area_id: int | None = None, working_days: bool = False, provisional: bool = False, rule: str = "", link: str = "",
-    met: Met | None = None,
+    met: Met | None = None, consequence: str = "",
 ) -> Deadline | None:
     """Create or update the deadline of (kind, obj) to what the object says now. A due date of
     None (not known yet, or no obligation any more while unmet) removes an unmet record; `met`
     given meets it (or keeps it met), `met` None re-opens a record the object no longer meets
-    (a receipt reversed). Writes only when something changed."""
+    (a receipt reversed). `consequence` names what the contract says happens while the record
+    is overdue (a `Deadline.Consequence`, e.g. the insurer's liability suspended by an unpaid
+    premium installment). Writes only when something changed."""
     key = _key(kind, obj)
     existing = Deadline.objects.select_for_update().filter(**key).first()
     if due_date is None:
@@ -122,7 +124,7 @@ def deadline_track(
     values = {
         "label": label[:200], "role": role, "contract_id": contract_id, "area_id": area_id, "due_date": due_date,
         "working_days": working_days, "provisional": provisional, "rule": rule[:300], "link": link[:300],
-        "remind_on": max(due_date - dt.timedelta(days=due_soon_days(kind)), dt.date.min),
+        "consequence": consequence, "remind_on": max(due_date - dt.timedelta(days=due_soon_days(kind)), dt.date.min),
     }
     if met is None:
         values.update(met_on=None, met_at=None, met_by=None, met_what="")
@@ -267,10 +269,30 @@ def notifications_create(*, today: dt.date) -> int:
                     for d in chunk for user_id in sorted(recipients(role_of(d), d.area_id)) if (d.pk, user_id) not in have
                 ]
                 if rows:
-                    before = Notification.objects.filter(deadline__in=[d.pk for d in chunk], stage=stage).count()
-                    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-                    created += Notification.objects.filter(deadline__in=[d.pk for d in chunk], stage=stage).count() - before
+                    created += _insert_new(rows, [d.pk for d in chunk], stage)
     return created
+
+
+def _insert_new(rows: list[Notification], deadline_ids: list[int], stage: str) -> int:
+    """Insert the rows not there yet (the unique key decides) and return how many this process
+    inserted. On PostgreSQL `ON CONFLICT DO NOTHING RETURNING` counts exactly even while another
+    scan inserts the same rows; elsewhere (SQLite, one writer at a time) the count before and
+    after serves."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        now = timezone.now()
+        table = connection.ops.quote_name(Notification._meta.db_table)
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+        params = [p for r in rows for p in (r.recipient_id, r.deadline_id, r.stage, r.text, r.link, now)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (recipient_id, deadline_id, stage, text, link, created_at) VALUES {values} "
+                "ON CONFLICT (deadline_id, stage, recipient_id) DO NOTHING RETURNING id", params)
+            return len(cursor.fetchall())
+    before = Notification.objects.filter(deadline__in=deadline_ids, stage=stage).count()
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return Notification.objects.filter(deadline__in=deadline_ids, stage=stage).count() - before
 
 
 def _chunks(items: Iterable, size: int):

@@ -147,3 +147,45 @@ def check_text(value: str, *, max_length: int) -> None:
 
     ProhibitNullCharactersValidator()(value)
     MaxLengthValidator(max_length)(value)
+
+
+class DeadlineFilterForm(forms.Form):
+    """Filters of the deadline list and calendar: contract and area among the user's own, kind,
+    state; an invalid or foreign choice is refused (the list then shows the user's whole scope
+    cut by the valid filters only)."""
+
+    contract = forms.ModelChoiceField(queryset=None, required=False, label=_("contract"))
+    area = forms.ModelChoiceField(queryset=None, required=False, label=_("area"))
+    kind = forms.ChoiceField(required=False, label=_("kind"))
+    state = forms.ChoiceField(required=False, label=_("state"))
+
+    def __init__(self, *args, user, **kwargs):
+        from django.apps import apps
+
+        from .models import Deadline
+
+        super().__init__(*args, **kwargs)
+        contract_model, area_model = apps.get_model("programs", "Contract"), apps.get_model("programs", "Area")
+        self.fields["contract"].queryset = contract_model.objects.for_user(user).order_by("-year", "name")
+        self.fields["contract"].label_from_instance = lambda c: c.name
+        self.fields["area"].queryset = area_model.objects.for_user(user).order_by("code")
+        self.fields["area"].label_from_instance = lambda a: a.name
+        self.fields["kind"].choices = [("", "---------"), *Deadline.Kind.choices]
+        self.fields["state"].choices = [("", "---------"), *Deadline.State.choices]
+
+    def filters(self) -> dict:
+        """The valid filters as keyword arguments of `visible_deadlines`."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        out = {}
+        if data.get("contract"):
+            out["contract_id"] = data["contract"].pk
+        if data.get("area"):
+            out["area_id"] = data["area"].pk
+        if data.get("kind"):
+            out["kind"] = data["kind"]
+        if data.get("state"):
+            out["state"] = data["state"]
+        return out

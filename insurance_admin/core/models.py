@@ -102,6 +102,11 @@ class Deadline(models.Model):
         DEPOSIT_RETURN = "deposit_return", _("Deposit return")
         ASSESSMENT_REREVIEW = "assessment_rereview", _("Assessment re-review")
         COMPLAINT_ANSWER = "complaint_answer", _("Complaint answer")
+        SERVICE_WINDOW = "service_window", _("Service window set-up")
+        ANNUAL_AUDIT = "annual_audit", _("Annual audit")
+
+    class Consequence(models.TextChoices):
+        LIABILITY_SUSPENDED = "liability_suspended", _("Insurer's liability suspended")
 
     class State(models.TextChoices):
         UPCOMING = "upcoming", _("Upcoming")
@@ -132,6 +137,9 @@ class Deadline(models.Model):
     met_by = models.ForeignKey("accounts.User", verbose_name=_("met by"), on_delete=models.SET_NULL, null=True,
                                blank=True, related_name="+")
     met_what = models.CharField(_("met by what"), max_length=200, blank=True)
+    consequence = models.CharField(
+        _("consequence while overdue"), max_length=32, choices=Consequence.choices, blank=True,
+        help_text=_("what the contract says happens while the obligation is overdue and unmet"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -204,3 +212,54 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient_id}: {self.get_stage_display()} {self.deadline_id}"
+
+
+class CalendarFeed(models.Model):
+    """A user's secret token for the iCal feed of their deadlines (`/deadlines/calendar.ics?token=…`).
+    The token is the only credential of the feed: rotating it replaces it, the old URL stops
+    answering at once."""
+
+    user = models.OneToOneField("accounts.User", verbose_name=_("user"), on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.user_id}"
+
+
+class TaskFailureQuerySet(models.QuerySet):
+    def for_user(self, user) -> "TaskFailureQuerySet":
+        """Failures carry task arguments (ids), no area: administrators' and superusers' reading."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self if user.is_superuser or user.has_perm("core.view_taskfailure") else self.none()
+
+
+class TaskFailure(models.Model):
+    """A Celery task that raised (recorded by the `task_failure` signal), for administrators:
+    shown on the system status page and in the admin. Retries that end well leave nothing."""
+
+    task_id = models.CharField(_("task id"), max_length=64)
+    task_name = models.CharField(_("task"), max_length=200)
+    args = models.CharField(_("arguments"), max_length=500, blank=True)
+    exception = models.CharField(_("exception"), max_length=500)
+    traceback = models.TextField(_("traceback"), blank=True)
+    hostname = models.CharField(_("host"), max_length=200, blank=True)
+    failed_at = models.DateTimeField(_("failed at"))
+
+    objects = TaskFailureQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("failed task")
+        verbose_name_plural = _("failed tasks")
+        ordering = ["-failed_at", "-id"]
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["-failed_at"], name="taskfailure_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} {self.failed_at:%Y-%m-%d %H:%M}"

@@ -38,3 +38,24 @@ def deadlines_scan(today_iso: str | None = None) -> dict:
     result = scan(today=dt.date.fromisoformat(today_iso) if today_iso else None)
     return {"today": result.today.isoformat(), "states_changed": result.states_changed,
             "notifications_created": result.notifications_created, "emails_sent": result.emails_sent}
+
+
+def record_task_failure(sender=None, task_id=None, exception=None, args=None, kwargs=None, einfo=None, **extra) -> None:
+    """Celery's `task_failure` signal: keep a row administrators see on the status page (the
+    result backend is not Django's). Arguments are ids and dates (tasks are thin), cut short;
+    a failure to record never hides the task's own failure."""
+    import logging
+
+    from .models import TaskFailure
+
+    try:
+        TaskFailure.objects.create(
+            task_id=str(task_id or "")[:64], task_name=str(getattr(sender, "name", sender) or "")[:200],
+            args=f"{list(args or [])!r} {dict(kwargs or {})!r}"[:500],
+            exception=f"{type(exception).__name__}: {exception}"[:500],
+            traceback=str(getattr(einfo, "traceback", "") or "")[-10000:],
+            hostname=str(getattr(getattr(sender, "request", None), "hostname", "") or socket.gethostname())[:200],
+            failed_at=timezone.now(),
+        )
+    except Exception:  # the database itself may be what failed
+        logging.getLogger(__name__).exception("could not record the failure of task %s", task_id)

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db import connection
 from django.http import JsonResponse
@@ -37,8 +39,19 @@ def system_status(request):
             "database": connection.vendor,
             "stale_after": HEARTBEAT_STALE_SECONDS,
             "calendar": calendar_status(),
+            "failures": _recent_failures(request.user),
         },
     )
+
+
+def _recent_failures(user, days: int = 7, limit: int = 50):
+    """Failed background tasks of the last week, for those who may read them."""
+    from .models import TaskFailure
+
+    if not (user.is_superuser or user.has_perm("core.view_taskfailure")):
+        return None
+    since = timezone.now() - dt.timedelta(days=days)
+    return list(TaskFailure.objects.for_user(user).filter(failed_at__gte=since)[:limit])
 
 
 def calendar_status(today=None) -> dict:
@@ -83,3 +96,144 @@ def inbox_read(request, pk: int):
     if request.POST.get("open") and note.link and url_has_allowed_host_and_scheme(note.link, allowed_hosts={request.get_host()}):
         return redirect(note.link)
     return redirect("inbox")
+
+
+# --- the deadline calendar (issue 20 item 5) -------------------------------------------------
+
+FEED_WINDOW_PAST_DAYS = 90  # met deadlines older than this leave the feed
+FEED_MAX_EVENTS = 5000
+
+
+def _deadline_filters(request):
+    from .forms import DeadlineFilterForm
+
+    form = DeadlineFilterForm(request.GET or None, user=request.user)
+    query = request.GET.copy()
+    for key in ("page", "month"):
+        query.pop(key, None)
+    return form, form.filters(), query.urlencode()
+
+
+@login_required
+def deadline_list(request):
+    """The user's deadlines as of today, overdue first, every row linking to its object."""
+    from django.core.paginator import Paginator
+
+    from .deadline_calendar import display_label, visible_deadlines
+
+    today = timezone.localdate()
+    form, filters, query = _deadline_filters(request)
+    qs = visible_deadlines(request.user, today, **filters)
+    day = _date_param(request.GET.get("day"))
+    if day is not None:
+        qs = qs.filter(due_date=day)
+    page_obj = Paginator(qs, 100).get_page(request.GET.get("page"))
+    from insurance_admin.accounts.roles import ROLE_LABELS
+
+    rows = []
+    for d in page_obj.object_list:
+        d.role_display = ROLE_LABELS.get(d.role, d.role)
+        rows.append((d, display_label(d)))
+    return render(request, "core/deadlines.html", {
+        "form": form, "query": query, "page_obj": page_obj, "rows": rows, "today": today, "day": day,
+        "feed": _feed_of(request.user),
+    })
+
+
+@login_required
+def deadline_calendar(request):
+    """A month of the user's deadlines on their due days, with holidays and make-up days."""
+    from .deadline_calendar import WEEKDAYS, display_label, month_weeks, visible_deadlines
+
+    today = timezone.localdate()
+    year, month = _month_param(request.GET.get("month"), today)
+    form, filters, query = _deadline_filters(request)
+    weeks_first = dt.date(year, month, 1) - dt.timedelta(days=dt.date(year, month, 1).weekday())
+    weeks_last = weeks_first + dt.timedelta(days=41)
+    deadlines = list(visible_deadlines(request.user, today, **filters).filter(due_date__gte=weeks_first, due_date__lte=weeks_last))
+    for d in deadlines:
+        d.display = display_label(d)
+    weeks = month_weeks(year, month, deadlines, today)
+    first = dt.date(year, month, 1)
+    previous = (first - dt.timedelta(days=1)).replace(day=1)
+    following = (first + dt.timedelta(days=31)).replace(day=1)
+    return render(request, "core/deadline_calendar.html", {
+        "form": form, "query": query, "weeks": weeks, "weekdays": WEEKDAYS, "first": first, "today": today,
+        "previous": previous, "following": following, "per_day": 6, "feed": _feed_of(request.user),
+    })
+
+
+def deadline_feed(request):
+    """The iCal feed of a user's deadlines, authenticated by the user's secret token (calendar
+    programs send no session); without a token, the signed-in user's own feed. A wrong token
+    is a 404 (nothing says whether it ever existed)."""
+    from django.contrib.auth.views import redirect_to_login
+    from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+
+    from .deadline_calendar import feed_user, ical_feed, visible_deadlines
+
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    token = request.GET.get("token", "")
+    if token:
+        user = feed_user(token)
+        if user is None:
+            raise Http404
+    elif request.user.is_authenticated:
+        user = request.user
+    else:
+        return redirect_to_login(request.get_full_path())
+    today = timezone.localdate()
+    from django.db.models import Q
+
+    qs = (visible_deadlines(user, today)
+          .filter(Q(met_on__isnull=True) | Q(due_date__gte=today - dt.timedelta(days=FEED_WINDOW_PAST_DAYS)))
+          .order_by("due_date", "id"))[:FEED_MAX_EVENTS]
+    response = HttpResponse(ical_feed(qs), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="deadlines.ics"'
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@login_required
+@require_POST
+def deadline_feed_rotate(request):
+    """Create the user's feed token, or replace it (the old feed URL stops answering)."""
+    from django.contrib import messages
+    from django.utils.translation import gettext as _
+
+    from .deadline_calendar import feed_token_rotate
+
+    feed_token_rotate(user=request.user)
+    messages.success(request, _("A new calendar feed address was made; the previous one no longer works."))
+    return redirect("deadline_list")
+
+
+def _feed_of(user) -> str:
+    from django.urls import reverse
+
+    from .models import CalendarFeed
+
+    feed = CalendarFeed.objects.filter(user=user).first()
+    return f"{reverse('deadline_feed')}?token={feed.token}" if feed is not None else ""
+
+
+def _date_param(value):
+    from .forms import MAX_DATE, MIN_DATE
+
+    try:
+        day = dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return day if day is not None and MIN_DATE <= day <= MAX_DATE else None
+
+
+def _month_param(value, today) -> tuple[int, int]:
+    try:
+        year, month = (int(x) for x in (value or "").split("-"))
+        if 2000 <= year <= 2100 and 1 <= month <= 12:
+            return year, month
+    except ValueError:
+        pass
+    return today.year, today.month

@@ -247,6 +247,7 @@ GLOBAL_MODELS = {
     "core.calendarday": "national holiday calendar (State Council), the same for every area",
     "core.calendaryear": "national holiday calendar (State Council), the same for every area",
     "core.heartbeat": "worker liveness, no area data",
+    "core.taskfailure": "failed background tasks (task name, ids, exception), no area data; administrators only",
     "axes.accessattempt": "login-failure log (superuser only)",
     "axes.accesslog": "login log (superuser only)",
     "axes.accessfailurelog": "login-failure log (superuser only)",
@@ -434,6 +435,7 @@ WRITABLE_TABLES = {
     "axes_accessfailurelog": "login log",
     "axes_accessattemptexpiration": "login throttling",
     "programs_identityaccess": "the access record that showing a full ID number writes, by design",
+    "core_calendarfeed": "one's own calendar feed token, made or rotated by its owner (no area data)",
 }
 #: Columns that change on login, not through a route.
 IGNORED_COLUMNS = {("accounts_user", "last_login")}
