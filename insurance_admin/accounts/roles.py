@@ -56,11 +56,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 "claims.print_slip", "programs.view_headcountsnapshot", "programs.add_headcountsnapshot",
                 "finance.view_finance", "finance.manage_finance", *_VIEW_FINANCE_ADMIN,
                 # hospital monthly files: import them and follow what is payable to hospitals
-                "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement"],
+                "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement",
+                # periodic reports: read them, generate a period again (a new version)
+                "reporting.view_reportrun", "reporting.regenerate_reportrun", "reporting.view_reportterm"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
                    "claims.view_claim", "claims.view_settlementslip", "finance.view_finance", "claims.view_hospitalbatch",
-                   "programs.view_importbatch", "programs.view_headcountsnapshot", "programs.view_smsnotification"],
+                   "programs.view_importbatch", "programs.view_headcountsnapshot", "programs.view_smsnotification",
+                   "reporting.view_reportrun", "reporting.view_reportterm"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,
@@ -94,6 +97,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_heartbeat",
         "django_celery_beat.view_periodictask",
         "django_celery_beat.change_periodictask",
+        "reporting.view_reportrun",
+        "reporting.view_reportterm",
+        "reporting.add_reportterm",
+        "reporting.change_reportterm",
     ],
 }
 

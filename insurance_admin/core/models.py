@@ -100,6 +100,7 @@ class Deadline(models.Model):
         PREPAYMENT = "prepayment", _("Pre-payment")
         PREPAYMENT_RETURN = "prepayment_return", _("Pre-payment return")
         DEPOSIT_RETURN = "deposit_return", _("Deposit return")
+        PERIODIC_REPORT = "periodic_report", _("Periodic report")
 
     class State(models.TextChoices):
         UPCOMING = "upcoming", _("Upcoming")
