@@ -32,7 +32,16 @@ from finance.selectors import area_books
 from insurance_admin.core.deadlines import Met, deadline_track, deadline_untrack
 from programs.models import Area, Contract
 
-from .models import KIND_MONTHS, Basis, Kind, ReportDue, ReportRun, ReportTerm, period_display, period_label
+from .models import (
+    KIND_MONTHS,
+    Basis,
+    Kind,
+    ReportDue,
+    ReportRun,
+    ReportTerm,
+    period_display,
+    period_label,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from insurance_admin.core.deadlines import state_as_of
@@ -151,7 +152,7 @@ def test_generation_stores_pdf_and_xlsx_with_their_sha256_and_meets_the_deadline
     assert run.parameters["period"] == "2025-Q1" and run.parameters["basis"] == "contract_year"
     due = ReportDue.objects.get(contract=tongliao, kind="quarterly", period_start=dt.date(2025, 1, 1))
     deadline = Deadline.objects.get(kind="periodic_report", object_id=due.pk)
-    assert (deadline.met_on, deadline.met_by, deadline.met_what) == (dt.date.today(), finance_region, "report generated")
+    assert (deadline.met_on, deadline.met_by, deadline.met_what) == (timezone.localdate(), finance_region, "report generated")
 
 
 def test_generating_again_creates_version_2_and_keeps_version_1(tongliao, finance_region, fast_pdf):
@@ -213,9 +214,8 @@ def test_a_second_version_1_is_refused_by_the_database(tongliao, fast_pdf):
 
 
 def test_the_daily_report_task_is_a_database_crontab_at_05_30_shanghai(celery_app):
-    from django_celery_beat.schedulers import ModelEntry
-
     from django_celery_beat.models import PeriodicTask
+    from django_celery_beat.schedulers import ModelEntry
 
     entry = settings.CELERY_BEAT_SCHEDULE["reports-daily"]
     assert entry["task"] == reports_daily.name

@@ -125,6 +125,7 @@ PK_MODELS = {
     "import_batch_": "programs.ImportBatch",
     "finance:entry_reverse": "finance.LedgerEntry",
     "inbox_": "core.Notification",
+    "reporting:run_": "reporting.ReportRun",
 }
 
 
