@@ -68,7 +68,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 "claims.print_slip", "programs.view_headcountsnapshot", "programs.add_headcountsnapshot",
                 "finance.view_finance", "finance.manage_finance", *_VIEW_FINANCE_ADMIN,
                 # hospital monthly files: import them and follow what is payable to hospitals
-                "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement", *_VIEW_ASSESSMENTS],
+                "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement", *_VIEW_ASSESSMENTS,
+                # periodic reports: read them, generate a period again (a new version)
+                "reporting.view_reportrun", "reporting.regenerate_reportrun", "reporting.view_reportterm"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "core.view_deadline",
                    "claims.view_settlement",
@@ -78,7 +80,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                    "complaints.view_complaint", "complaints.add_complaint", "complaints.manage_complaint",
                    "complaints.view_complaintterms",
                    # the joint office's roster against the contract's commitments
-                   "staffing.view_staffmember", "staffing.view_staffingcommitment"],
+                   "staffing.view_staffmember", "staffing.view_staffingcommitment",
+                   "reporting.view_reportrun", "reporting.view_reportterm"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,
@@ -125,6 +128,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *[f"staffing.{action}_staffmember" for action in ("view", "add", "change", "delete")],
         "staffing.view_staffingcommitment",
         "staffing.change_staffingcommitment",
+        "reporting.view_reportrun",
+        "reporting.view_reportterm",
+        "reporting.add_reportterm",
+        "reporting.change_reportterm",
     ],
 }
 

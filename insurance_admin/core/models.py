@@ -107,6 +107,7 @@ class Deadline(models.Model):
 
     class Consequence(models.TextChoices):
         LIABILITY_SUSPENDED = "liability_suspended", _("Insurer's liability suspended")
+        PERIODIC_REPORT = "periodic_report", _("Periodic report")
 
     class State(models.TextChoices):
         UPCOMING = "upcoming", _("Upcoming")

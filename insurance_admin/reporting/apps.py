@@ -1,3 +1,4 @@
+"""Periodic reports generated on schedule and stored as report runs (PDF + XLSX, SHA-256)."""
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +7,10 @@ class ReportingConfig(AppConfig):
     name = "insurance_admin.reporting"
     label = "reporting"
     verbose_name = _("Periodic reports")
+
+    def ready(self):
+        from insurance_admin.core.deadlines import register_backfill
+
+        from .services import report_dues_backfill
+
+        register_backfill("reporting", report_dues_backfill)

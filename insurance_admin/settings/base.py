@@ -230,6 +230,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "insurance_admin.core.tasks.deadlines_scan",
         "schedule": crontab(minute=0, hour=6),
     },
+    # Periodic reports (issue 20): every report whose period has ended, before the deadline scan.
+    "reports-daily": {
+        "task": "insurance_admin.reporting.tasks.reports_daily",
+        "schedule": crontab(minute=30, hour=5),
+    },
     # Staging tables of registry imports nobody confirmed, finished or will restart.
     "registry-stages-clean": {
         "task": "programs.tasks.import_stages_clean_task",

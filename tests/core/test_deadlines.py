@@ -174,12 +174,16 @@ def test_backfill_derives_the_same_records_and_is_idempotent(finance_user):
     before = deadlines()
     Deadline.objects.all().delete()
     call_command("deadlines_backfill", stdout=StringIO())
+    after = deadlines()
     terms_kinds = ("service_window", "annual_audit")
-    assert [r for r in deadlines() if r[0] not in terms_kinds] == before
+    assert [r for r in after if r[0] not in terms_kinds and r[0] != "periodic_report"] == before
     # and the one-off obligations every contract's finance terms set (derived from the terms)
-    assert [r for r in deadlines() if r[0] in terms_kinds] == [
+    assert [r for r in after if r[0] in terms_kinds] == [
         ("service_window", "taikang-2025", dt.date(2025, 2, 24), "administrator", None),
         ("annual_audit", "tongliao-2025 2025", dt.date(2026, 4, 30), "finance", None)]
+    # and the report periods of the seed report terms (reporting): Tongliao 12 + 4 + 1,
+    # Taikang 2, Zhenping 4 + 2
+    assert sum(d[0] == "periodic_report" for d in after) == 25
     stamps = list(Deadline.objects.values_list("updated_at", flat=True))
     call_command("deadlines_backfill", stdout=StringIO())
     assert list(Deadline.objects.values_list("updated_at", flat=True)) == stamps  # nothing rewritten

@@ -128,6 +128,7 @@ PK_MODELS = {
     "assessments:record_": "assessments.SupervisionRecord",
     "assessments:assessment_": "assessments.Assessment",
     "complaints:": "complaints.Complaint",
+    "reporting:run_": "reporting.ReportRun",
 }
 
 
