@@ -14,6 +14,7 @@ from .forms import ImportUploadForm
 from .identity_access import identity_access_record, identity_access_record_persons
 from .masking import can_see_full_identity
 from .models import Contract, ImportBatch, InsuredPerson
+from .person_sections import sections_for
 from .registry.rejected import rejected_rows_for
 
 
@@ -80,6 +81,8 @@ def person_detail(request, pk: int):
             "year_enrollment": selectors.enrollment_for_year(person.visible_enrollments, year),
             "full_identity": can_see_full_identity(user),
             "history": history,
+            # claims, year-to-date totals, instant settlements: registered by the apps above
+            "sections": sections_for(request, person, year),
         },
     )
 
