@@ -57,7 +57,8 @@ def claim_register_view(request, person_pk: int, contract_code: str):
     formset = SettlementRecordFormSet(data, plan=plan, prefix="r")
     if carried:  # from a 试算: its figures as the forms' initial values; nothing registered yet
         claim_initial, records_initial = carried_initial(request.POST, form.fields, formset.empty_form.fields)
-        form = ClaimRegistrationForm(plan=plan, requirements=requirements, prefix="c", initial=claim_initial)
+        form = ClaimRegistrationForm(plan=plan, requirements=requirements, prefix="c",
+                                     initial={**form.initial, **claim_initial})
         formset = SettlementRecordFormSet(plan=plan, prefix="r", initial=records_initial)
     refusal = None
     if data is not None and form.is_valid() and formset.is_valid():

@@ -103,7 +103,9 @@ def _payment_row(deadline, today) -> dict:
 def home(request):
     """The workbench: the role's queues, then the person search and the year's contracts."""
     today = timezone.localdate()
-    return program_views.workbench(request, extra_context={"queues": queues(request.user, today), "today": today})
+    found = queues(request.user, today)
+    request.work_queue_counts = [(q.spec, q.count) for q in found]  # the navigation's, without counting twice
+    return program_views.workbench(request, extra_context={"queues": found, "today": today})
 
 
 def navigation(request):
@@ -116,7 +118,8 @@ def navigation(request):
 
     def nav_queues():
         if not cached:
-            cached.append(queue_counts(user))
+            counted = getattr(request, "work_queue_counts", None)  # the home page counted them already
+            cached.append(counted if counted is not None else queue_counts(user))
         return cached[0]
 
     return {"nav_queues": nav_queues}
