@@ -45,7 +45,7 @@ def test_queue_person_trial_registration(seeded, live_server, page):
     page.fill("input[name=r-0-enddate]", "2025-05-02")
     page.select_option("select[name=r-0-claim_kind]", "inpatient")
     page.select_option("select[name=r-0-place]", "in_region")
-    page.fill("input[name=r-0-inscp_scp_amt]", "70,000.00")
+    page.fill("input[name=r-0-inscp_scp_amt]", "70000")
     page.fill("input[name=r-0-hifp_pay]", "30000")
     page.click("button:has-text('计算')")
     page.wait_for_selector("#trial-results")
