@@ -12,3 +12,9 @@ class ClaimsConfig(AppConfig):
         from .registration import claims_deadlines_backfill
 
         register_backfill("claims", claims_deadlines_backfill)
+
+        from programs.person_sections import register_section
+
+        from .person_picture import person_claims_section
+
+        register_section(person_claims_section)

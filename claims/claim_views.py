@@ -22,6 +22,7 @@ from insurance_admin.core.workdays import load_calendar
 from programs.identity_access import identity_access_record, identity_access_record_persons
 
 from . import registration, services
+from .carry import CARRY_FLAG, carried_initial
 from .filters import ClaimFilter
 from .forms import (
     ClaimDeductionForm,
@@ -59,11 +60,17 @@ def claim_register_view(request, person_pk: int, contract_code: str):
     person, contract, enrollment = enrolled_or_404(user, person_pk, contract_code)
     plan = services.plan_of(contract).engine_plan()
     requirements = DocumentRequirement.objects.filter(program=contract.program)
-    data = request.POST if request.method == "POST" else None
+    carried = request.method == "POST" and bool(request.POST.get(CARRY_FLAG))
+    data = request.POST if request.method == "POST" and not carried else None
     form = ClaimRegistrationForm(data, plan=plan, requirements=requirements, prefix="c")
     formset = SettlementRecordFormSet(data, plan=plan, prefix="r")
+    if carried:  # from a 试算: its figures as the forms' initial values; nothing registered yet
+        claim_initial, records_initial = carried_initial(request.POST, form.fields, formset.empty_form.fields)
+        form = ClaimRegistrationForm(plan=plan, requirements=requirements, prefix="c",
+                                     initial={**form.initial, **claim_initial})
+        formset = SettlementRecordFormSet(plan=plan, prefix="r", initial=records_initial)
     refusal = None
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    if data is not None and form.is_valid() and formset.is_valid():
         d = form.cleaned_data
         try:
             claim = registration.claim_register(

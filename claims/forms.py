@@ -210,10 +210,21 @@ class SettlementRecordForm(FieldNamedErrors, forms.Form):
             self.fields["drug_list"] = forms.ChoiceField(label=gettext_lazy("special-drug list"), choices=_choices(DRUG_LISTS), required=False)
         if "designated" in attributes:
             self.fields["designated"] = forms.BooleanField(label=gettext_lazy("designated institution/pharmacy"), required=False)
+        if "fulamt_ownpay_amt" in amounts:  # per-item caps (Beijing): the lines the trial reads too
+            self.fields["items"] = forms.CharField(
+                label=gettext_lazy("itemised lines"), required=False, max_length=100_000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text=gettext_lazy('JSON, e.g. [{"code": "D001", "type": "drug", "amount": "12000.00"}]'),
+            )
+
+    clean_items = TrialRecordForm.clean_items
 
     def record(self) -> dict:
         d = self.cleaned_data
-        record = {name: d.get(name) or Decimal("0") for name in self.fields if name not in ("setl_id", "mdtrt_id", "drug_list", "designated")}
+        record = {name: d.get(name) or Decimal("0") for name in self.fields
+                  if name not in ("setl_id", "mdtrt_id", "drug_list", "designated", "items")}
+        if d.get("items"):
+            record["items"] = [{"code": i.code, "type": i.item_type, "amount": f"{i.amount:.2f}"} for i in d["items"]]
         record["setl_id"] = d["setl_id"].strip()
         record["mdtrt_id"] = d.get("mdtrt_id", "")
         if "drug_list" in self.fields:

@@ -9,6 +9,7 @@ from programs.identity_access import identity_access_record
 from programs.models import Contract, InsuredPerson
 
 from . import documents, services
+from .carry import CARRY_FLAG, carry_fields
 from .engine import TrialInputError, explanation_steps
 from .forms import TrialFormSet, parse_pasted
 from .models import Claim
@@ -62,6 +63,8 @@ def trial(request, person_pk: int, contract_code: str):
             }
             for r in evaluation.results
         ]
+    # the registration form's fields, so a 试算 becomes a registration without retyping
+    carry = carry_fields(records) if results and user.has_perm("claims.add_claim") else []
     accumulated = services.accumulators_of(person, contract)
     key = services.engine_key(person)
     year_to_date = [
@@ -86,6 +89,8 @@ def trial(request, person_pk: int, contract_code: str):
             "not_covered": not_covered,
             "results": results,
             "year_to_date": year_to_date,
+            "carry": carry,
+            "carry_flag": CARRY_FLAG,
             "full_identity": can_see_full_identity(user),
         },
     )

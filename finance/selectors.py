@@ -361,3 +361,32 @@ def areas_for(user, contract: Contract) -> list[Area]:
 
 def entries_for(user, contract: Contract):
     return LedgerEntry.objects.for_user(user).filter(contract=contract).select_related("created_by", "reverses", "deposit").order_by("-booked_on", "-id")
+
+
+# --- work queue of finance (issue 23) -----------------------------------------------------------
+#
+# Premium installments, hospital payables, revolving-fund payments, the pre-payment and deposit
+# returns owed by finance: the open deadline records (insurance_admin.core Deadline, role
+# "finance", written by finance.deadlines in the same transaction as the row) that have reached
+# their reminder day — due soon, due today or overdue — in the user's areas, earliest due first.
+# Approved claims to pay are the claims' own queue (claims.selectors.claim_queue "ready_to_pay").
+
+
+def _payments_due(user, today: dt.date):
+    from django.db.models import Q
+
+    from insurance_admin.core.models import Deadline
+
+    from .deadlines import ROLE
+
+    open_ = Q(met_on__isnull=True) | Q(met_on__gt=today)
+    return Deadline.objects.for_user(user).filter(open_, role=ROLE, remind_on__lte=today)
+
+
+def payments_due(user, today: dt.date):
+    """The finance deadlines to act on (a queryset in due order, with the contract)."""
+    return _payments_due(user, today).select_related("contract").order_by("due_date", "id")
+
+
+def payments_due_count(user, today: dt.date) -> int:
+    return _payments_due(user, today).count()

@@ -3,12 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from claims import views as claim_views
+from insurance_admin import workbench
 from insurance_admin.core import views as core_views
 from programs import audit_views as program_audit_views
 from programs import views as program_views
 
 urlpatterns = [
-    path("", program_views.workbench, name="home"),
+    path("", workbench.home, name="home"),
     path("persons/<int:pk>/", program_views.person_detail, name="person_detail"),
     path("persons/<int:person_pk>/trial/<slug:contract_code>/", claim_views.trial, name="trial"),
     path("claims/hospital-batches/", include("claims.batch_urls")),

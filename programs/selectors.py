@@ -2,6 +2,7 @@
 
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -34,6 +35,7 @@ class PersonSearch:
     certno_problem: str = ""  # the typed ID number is itself invalid (told, still searched)
     truncated: bool = False
     problem: str = ""  # the query itself is refused (NUL character, too long): told, not searched
+    out_of_area: bool = False  # an exact match exists, enrolled only outside the user's areas: told, not shown
 
 
 #: Longer than any name, ID number or person number; a longer query is refused, not searched
@@ -156,16 +158,31 @@ def search_persons(user, query: str, year: int) -> PersonSearch:
         persons = _exact_persons(user, certno, query)
     elif any(ch.isdigit() for ch in query):
         result.kind = "psn_no"
+        digits = normalize_certno(query)
+        if re.fullmatch(r"\d{14}", digits):  # an ID number missing characters (15–17 are read as one above)
+            result.certno_problem = _("ID number must have 18 characters, got %(n)d.") % {"n": len(digits)}
         persons = _exact_persons(user, None, query)
     else:
         qs = InsuredPerson.objects.for_user(user).filter(name__startswith=query)
         persons = list(qs.prefetch_related(_enrollments_prefetch(user)).order_by("name", "certno")[: SEARCH_LIMIT + 1])
+    if not persons and result.kind in ("certno", "psn_no"):
+        result.out_of_area = _enrolled_elsewhere(user, normalize_certno(query) if result.kind == "certno" else None, query)
     result.truncated = len(persons) > SEARCH_LIMIT
     result.rows = [
         PersonRow(p, p.visible_enrollments, enrollment_for_year(p.visible_enrollments, year))
         for p in persons[:SEARCH_LIMIT]
     ]
     return result
+
+
+def _enrolled_elsewhere(user, certno: str | None, psn_no: str) -> bool:
+    """Whether the exact look-up that found nothing in the user's areas matches a person enrolled
+    somewhere else: the window answers "not in your areas" (no name, no ID number shown)."""
+    scope = area_scope_ids(user)
+    if scope is None or not scope:  # unrestricted users found everyone; users without areas are told nothing
+        return False
+    match = Q(psn_no=psn_no) | (Q(certno=certno) if certno is not None else Q())
+    return InsuredPerson.objects.filter(match, enrollments__isnull=False).exists()
 
 
 def person_for_user(user, pk: int) -> InsuredPerson:

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
@@ -15,6 +16,7 @@ from . import selectors, services
 from .forms import ImportUploadForm
 from .identity_access import identity_access_record, identity_access_record_persons
 from .models import Contract, ImportBatch, InsuredPerson
+from .person_sections import sections_for
 from .registry.rejected import rejected_rows_for
 
 
@@ -24,11 +26,16 @@ def _year(request, user) -> int:
 
 
 @login_required
-def workbench(request):
+def workbench(request, extra_context=None):
+    """The person search and the year's contracts. The home page (insurance_admin.workbench)
+    adds the role's work queues through `extra_context`. An exact ID-number or psn_no match of
+    one person opens their page directly."""
     user = request.user
     year = _year(request, user)
     can_search = user.has_perm("programs.view_insuredperson")
     search = selectors.search_persons(user, request.GET.get("q", ""), year) if can_search else None
+    if search is not None and search.kind in ("certno", "psn_no") and len(search.rows) == 1 and not search.problem:
+        return redirect(f"{reverse('person_detail', args=[search.rows[0].person.pk])}?year={year}")
     contracts = Contract.objects.for_user(user).select_related("program", "insurer").filter(year=year)
     if search is not None and search.rows:
         # the result list shows full ID numbers to the window roles; the query is not kept
@@ -44,6 +51,7 @@ def workbench(request):
             "can_search": can_search,
             "full_identity": can_see_full_identity(user),
             "area_names": selectors.user_area_names(user),
+            **(extra_context or {}),
         },
     )
 
@@ -75,6 +83,8 @@ def person_detail(request, pk: int):
             "year_enrollment": selectors.enrollment_for_year(person.visible_enrollments, year),
             "full_identity": can_see_full_identity(user),
             "history": history,
+            # claims, year-to-date totals, instant settlements: registered by the apps above
+            "sections": sections_for(request, person, year),
         },
     )
 

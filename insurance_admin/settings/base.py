@@ -110,6 +110,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "insurance_admin.core.context_processors.navigation",
+                "insurance_admin.workbench.navigation",
             ],
         },
     },

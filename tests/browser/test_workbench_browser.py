@@ -19,7 +19,7 @@ def test_caseworker_logs_in_searches_a_person_and_sees_the_chinese_page(seeded, 
     assert page.locator("h1").inner_text() == "经办工作台"
     assert page.locator("html").get_attribute("lang") == "zh-CN"
 
-    page.fill("input[name=q]", person.certno)
+    page.fill("input[name=q]", "包宝")
     page.select_option("select[name=year]", "2025")
     page.click("form.search button")
     results = page.locator("#results")
@@ -34,6 +34,13 @@ def test_caseworker_logs_in_searches_a_person_and_sees_the_chinese_page(seeded, 
     page.click("text=详情")
     page.wait_for_url(f"**/persons/{person.pk}/**")
     assert "通辽市2025年度城乡居民大病医疗保险服务项目协议书" in page.inner_text("main")
+
+    # an exact ID number opens the person directly
+    page.goto(f"{live_server.url}/")
+    page.fill("input[name=q]", person.certno)
+    page.click("form.search button")
+    page.wait_for_url(f"**/persons/{person.pk}/**")
+    assert person.certno in page.inner_text("main")
 
     page.fill("input[name=q]", "11010519491231002X") if page.locator("input[name=q]").count() else None
     page.goto(f"{live_server.url}/?q=11010519491231002X&year=2025")

@@ -34,5 +34,5 @@ def test_supervisor_sees_masked_identities_in_workbench_and_admin(client, superv
 
 def test_caseworker_sees_the_full_identity(client, caseworker, horqin_person):
     client.force_login(caseworker)
-    body = client.get(reverse("home"), {"q": horqin_person.certno, "year": 2025}).content.decode()
+    body = client.get(reverse("home"), {"q": horqin_person.certno, "year": 2025}, follow=True).content.decode()
     assert horqin_person.certno in body and "包宝山" in body

@@ -16,17 +16,18 @@ def test_caseworker_lands_on_the_chinese_workbench_after_login(client, caseworke
     assert "通辽市2025年度城乡居民大病医疗保险服务项目协议书" in body  # default year: the newest contract year
 
 
-def test_search_by_id_number_shows_the_enrollment_of_the_year(client, caseworker, horqin_person):
+def test_search_by_id_number_opens_the_person_with_the_enrollment_of_the_year(client, caseworker, horqin_person):
     client.force_login(caseworker)
-    body = client.get(reverse("home"), {"q": horqin_person.certno.lower(), "year": 2025}).content.decode()
-    assert "找到1位参保人" in body
+    response = client.get(reverse("home"), {"q": horqin_person.certno.lower(), "year": 2025})
+    assert response.status_code == 302 and response.url == f"/persons/{horqin_person.pk}/?year=2025"
+    body = client.get(response.url).content.decode()
     assert "2025年度已参保" in body and "通辽市城乡居民大病保险 · 科尔沁区 · 普通人员" in body
 
 
 def test_search_by_name_prefix_and_person_number(client, caseworker, horqin_person):
     client.force_login(caseworker)
     assert "包宝山" in client.get(reverse("home"), {"q": "包宝", "year": 2025}).content.decode()
-    assert "包宝山" in client.get(reverse("home"), {"q": horqin_person.psn_no, "year": 2025}).content.decode()
+    assert "包宝山" in client.get(reverse("home"), {"q": horqin_person.psn_no, "year": 2025}, follow=True).content.decode()
 
 
 def test_not_found_message(client, caseworker):
@@ -43,7 +44,7 @@ def test_invalid_id_number_is_pointed_out(client, caseworker):
 
 def test_not_enrolled_in_the_chosen_year(client, caseworker, horqin_person):
     client.force_login(caseworker)
-    body = client.get(reverse("home"), {"q": horqin_person.certno, "year": 2026}).content.decode()
+    body = client.get(reverse("home"), {"q": horqin_person.certno, "year": 2026}, follow=True).content.decode()
     assert "2026年度未参保" in body
     body = client.get(reverse("person_detail", args=[horqin_person.pk]), {"year": 2026}).content.decode()
     assert "2026年度未参保" in body and "tongliao-2025" in body
@@ -52,14 +53,14 @@ def test_not_enrolled_in_the_chosen_year(client, caseworker, horqin_person):
 def test_a_cancelled_policy_is_not_an_enrollment(client, caseworker):
     person = EnrollmentFactory(person=PersonFactory(name="那日苏"), status=Enrollment.Status.CANCELLED).person
     client.force_login(caseworker)
-    body = client.get(reverse("home"), {"q": person.certno, "year": 2025}).content.decode()
+    body = client.get(reverse("home"), {"q": person.certno, "year": 2025}, follow=True).content.decode()
     assert "2025年度未参保" in body
 
 
 def test_english_is_selectable(client, caseworker, horqin_person):
     client.force_login(caseworker)
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
-    body = client.get(reverse("home"), {"q": horqin_person.certno, "year": 2025}).content.decode()
+    body = client.get(reverse("home"), {"q": horqin_person.certno, "year": 2025}, follow=True).content.decode()
     assert "Enrolled in 2025" in body and "Workbench" in body
 
 
