@@ -6,3 +6,7 @@ class KpisConfig(AppConfig):
     name = "insurance_admin.kpis"
     label = "kpis"
     verbose_name = _("Performance indicators")
+
+    def ready(self):
+        # register the KPIs of this package (each module registers its own on import)
+        from . import claims, deadlines, funds, settlements  # noqa: F401
