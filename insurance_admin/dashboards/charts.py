@@ -36,7 +36,7 @@ def chart_options(board) -> dict:
     labels = [m.month.strftime("%Y-%m") for m in months]
 
     def bars(kind, color, attr):
-        return {"name": {"received": _("received"), "approved": _("approved"), "paid": _("paid")}[kind], "type": "bar",
+        return {"name": {"received": _("received claims"), "approved": _("approved claims"), "paid": _("paid claims")}[kind], "type": "bar",
                 "itemStyle": {"color": color},
                 "data": [{"value": getattr(m, attr), "link": links.month(kind, m.month)} for m in months]}
 
@@ -47,7 +47,7 @@ def chart_options(board) -> dict:
     service = board.service
     limit_days = sorted(service.histogram)
     turnaround = _base(
-        xAxis={"type": "category", "name": _("working days"), "data": [str(d) for d in limit_days]},
+        xAxis={"type": "category", "name": _("working days of turnaround"), "data": [str(d) for d in limit_days]},
         yAxis={"type": "value", "minInterval": 1, "name": _("claims")},
         series=[{"name": _("claims paid"), "type": "bar", "itemStyle": {"color": BLUE},
                  "data": [service.histogram[d] for d in limit_days]}],

@@ -58,15 +58,15 @@ def _workbook(board) -> bytes:
     ):
         append(ws, row)
 
-    ws = _sheet(book, _("By month"), [_("month"), _("received"), _("approved"), _("amount approved"), _("paid"), _("amount paid")])
+    ws = _sheet(book, _("By month"), [_("month"), _("received claims"), _("approved claims"), _("amount approved"), _("paid claims"), _("amount paid")])
     for m in board.months:
         append(ws, [m.month.strftime("%Y-%m"), m.received, m.approved, m.approved_amount, m.paid, m.paid_amount])
 
-    ws = _sheet(book, _("Turnaround"), [_("working days"), _("claims paid")])
+    ws = _sheet(book, _("Turnaround"), [_("working days of turnaround"), _("claims paid")])
     for days in sorted(service.histogram):
         append(ws, [days, service.histogram[days]])
 
-    ws = _sheet(book, _("Overdue"), [_("kind"), _("count"), _("oldest due date")])
+    ws = _sheet(book, _("Overdue"), [_("kind"), _("how many"), _("oldest due date")])
     for k in board.overdue:
         append(ws, [k.label, k.count, k.oldest_due])
 
@@ -78,7 +78,7 @@ def _workbook(board) -> bytes:
         for sl in slices:
             append(ws, [title, sl.label, sl.claims, sl.amount])
 
-    ws = _sheet(book, _("Platform vs engine"), [_("hospital"), _("checked"), _("differing"), _("difference"), _("absolute difference")])
+    ws = _sheet(book, _("Platform vs engine"), [_("hospital"), _("settlements checked"), _("differing"), _("difference"), _("absolute difference")])
     for h in board.differences.by_hospital:
         append(ws, [h.name, h.checked, h.differing, h.difference, h.absolute])
 

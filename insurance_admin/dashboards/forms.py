@@ -27,8 +27,8 @@ class AreaChoice(forms.ModelChoiceField):
 class DashboardForm(forms.Form):
     contract = ContractChoice(label=_("contract"), queryset=Contract.objects.none(), required=False)
     area = AreaChoice(label=_("area"), queryset=Area.objects.none(), required=False, empty_label=_("all my areas"))
-    start = forms.DateField(label=_("from"), required=False, widget=DATE)
-    end = forms.DateField(label=_("to"), required=False, widget=DATE)
+    start = forms.DateField(label=_("period from"), required=False, widget=DATE)
+    end = forms.DateField(label=_("period to"), required=False, widget=DATE)
 
     def __init__(self, data, *, contracts, areas: list[Area]):
         super().__init__(data)

@@ -41,7 +41,9 @@ class Selection:
     def area_name(self) -> str:
         if self.area is not None:
             return self.area.name
-        return self.contract.program.region.name
+        if self.areas is None:
+            return self.contract.program.region.name
+        return "、".join(Area.objects.filter(code__in=self.areas).order_by("code").values_list("name", flat=True))
 
 
 @dataclass(frozen=True)

@@ -54,13 +54,8 @@ def make_claim(*, area: str, registered: dt.date, status: str = "paid", complete
     return claim
 
 
-_USERS = {}
-
-
 def _users():
-    if "u" not in _USERS or not type(_USERS["u"][0]).objects.filter(pk=_USERS["u"][0].pk).exists():
-        _USERS["u"] = (UserFactory(role="caseworker", area_codes=[TONGLIAO]), UserFactory(role="reviewer", area_codes=[TONGLIAO]))
-    return _USERS["u"]
+    return UserFactory(role="caseworker", area_codes=[TONGLIAO]), UserFactory(role="reviewer", area_codes=[TONGLIAO])
 
 
 def make_deadline(*, kind: str, area: str, due: dt.date, met: dt.date | None = None, label: str = "x",
