@@ -24,9 +24,13 @@ def area_ids(areas: Iterable[str] | None) -> list[int] | None:
     return list(Area.objects.filter(Q(code__in=codes) | Q(parent__code__in=codes)).values_list("pk", flat=True))
 
 
-def scoped(qs, areas: Iterable[str] | None, field: str = "area_id"):
-    ids = area_ids(areas)
-    return qs if ids is None else qs.filter(**{f"{field}__in": ids})
+def scoped(qs, areas: Iterable[str] | None, area: str = "area"):
+    """`qs` limited to the areas named by code and their counties, by a join on the area table
+    (no separate round trip to resolve the codes)."""
+    if areas is None:
+        return qs
+    codes = list(areas)
+    return qs.filter(Q(**{f"{area}__code__in": codes}) | Q(**{f"{area}__parent__code__in": codes}))
 
 
 def in_period(field: str, start: dt.date | None, end: dt.date | None) -> Q:

@@ -23,7 +23,7 @@ NIL = Decimal("0.00")
 
 def checks(contract: Contract, areas, start, end):
     qs = SettlementCheck.objects.filter(contract=contract).filter(in_period("settlement__enddate", start, end))
-    return scoped(qs, areas, "settlement__area_id")
+    return scoped(qs, areas, "settlement__area")
 
 
 @dataclass(frozen=True)
