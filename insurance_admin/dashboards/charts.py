@@ -97,7 +97,7 @@ def chart_options(board) -> dict:
     return {
         "monthly": monthly,
         "turnaround": turnaround,
-        "funds": funds,
+        "funds": funds if fund_rows else None,
         "liability": _pie(p.by_liability, "liability", links, _("by liability")),
         "level": _pie(p.by_hospital_level, "level", links, _("by hospital level")),
         "place": _pie(p.by_place, "place", links, _("by place")),

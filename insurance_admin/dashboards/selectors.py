@@ -16,7 +16,7 @@ from insurance_admin.core.models import Deadline
 from insurance_admin.kpis import claims as claim_kpis
 from insurance_admin.kpis import deadlines as deadline_kpis
 from insurance_admin.kpis import funds as fund_kpis
-from insurance_admin.kpis import registry
+from insurance_admin.kpis import registry, rollup
 from insurance_admin.kpis import settlements as settlement_kpis
 from programs.models import Area, Contract
 
@@ -58,7 +58,8 @@ class OtherKpi:
 class Dashboard:
     selection: Selection
     today: dt.date
-    generated_at: dt.datetime
+    generated_at: dt.datetime  # live: now; from the rollup: when its rows were rebuilt
+    from_rollup: bool
     months: list
     service: claim_kpis.ServiceTimes
     overdue: list
@@ -112,23 +113,30 @@ def other_kpis(selection: Selection) -> list[OtherKpi]:
     return out
 
 
-def dashboard(selection: Selection, *, today: dt.date | None = None, overdue_items: int = 20) -> Dashboard:
+def dashboard(selection: Selection, *, today: dt.date | None = None, overdue_items: int = 20,
+              live: bool | None = None) -> Dashboard:
+    """The figures of one selection. Claims, payouts and differences come from the rollup when
+    the period is whole months and the contract's rows exist (`live` None), or live (`live`
+    True); overdue items and the fund (finance selector) are always live."""
     today = today or timezone.localdate()
     s = selection
+    run = None if live else rollup.covers(s.contract, s.start, s.end)
+    source = rollup if run is not None else None
     overdue_qs = deadline_kpis.overdue(s.contract, s.areas, today)
     overdue_kinds = deadline_kpis.overdue_by_kind(s.contract, s.areas, today)
     return Dashboard(
         selection=s,
         today=today,
-        generated_at=timezone.localtime(),
-        months=claim_kpis.claims_by_month(s.contract, s.areas, s.start, s.end),
-        service=claim_kpis.service_times(s.contract, s.areas, s.start, s.end),
+        generated_at=timezone.localtime(run.refreshed_at) if run is not None else timezone.localtime(),
+        from_rollup=run is not None,
+        months=(source or claim_kpis).claims_by_month(s.contract, s.areas, s.start, s.end),
+        service=(source or claim_kpis).service_times(s.contract, s.areas, s.start, s.end),
         overdue=overdue_kinds,
         overdue_items=list(overdue_qs.select_related("area").order_by("due_date", "id")[:overdue_items]),
         overdue_total=sum(k.count for k in overdue_kinds),
         funds=fund_kpis.fund_figures(s.contract, s.areas, s.start, s.end),
-        payouts=claim_kpis.payouts(s.contract, s.areas, s.start, s.end),
-        differences=settlement_kpis.platform_engine_differences(s.contract, s.areas, s.start, s.end),
+        payouts=(source or claim_kpis).payouts(s.contract, s.areas, s.start, s.end),
+        differences=(source or settlement_kpis).platform_engine_differences(s.contract, s.areas, s.start, s.end),
         other_kpis=other_kpis(s),
     )
 
