@@ -116,8 +116,8 @@ def other_kpis(selection: Selection) -> list[OtherKpi]:
 def dashboard(selection: Selection, *, today: dt.date | None = None, overdue_items: int = 20,
               live: bool | None = None) -> Dashboard:
     """The figures of one selection. Claims, payouts and differences come from the rollup when
-    the period is whole months and the contract's rows exist (`live` None), or live (`live`
-    True); overdue items and the fund (finance selector) are always live."""
+    the period is whole months and the contract's rows exist (`live` None), with the fund figures
+    as of the same run (cached); else live (`live` True). Overdue items are always live."""
     today = today or timezone.localdate()
     s = selection
     run = None if live else rollup.covers(s.contract, s.start, s.end)
@@ -134,7 +134,8 @@ def dashboard(selection: Selection, *, today: dt.date | None = None, overdue_ite
         overdue=overdue_kinds,
         overdue_items=list(overdue_qs.select_related("area").order_by("due_date", "id")[:overdue_items]),
         overdue_total=sum(k.count for k in overdue_kinds),
-        funds=fund_kpis.fund_figures(s.contract, s.areas, s.start, s.end),
+        funds=(rollup.fund_figures(s.contract, s.areas, s.start, s.end, run=run) if run is not None
+               else fund_kpis.fund_figures(s.contract, s.areas, s.start, s.end)),
         payouts=(source or claim_kpis).payouts(s.contract, s.areas, s.start, s.end),
         differences=(source or settlement_kpis).platform_engine_differences(s.contract, s.areas, s.start, s.end),
         other_kpis=other_kpis(s),
