@@ -47,7 +47,9 @@ def chart_options(board) -> dict:
     service = board.service
     limit_days = sorted(service.histogram)
     turnaround = _base(
-        xAxis={"type": "category", "name": _("working days of turnaround"), "data": [str(d) for d in limit_days]},
+        grid={"left": 56, "right": 24, "top": 40, "bottom": 48},
+        xAxis={"type": "category", "name": _("working days of turnaround"), "nameLocation": "middle", "nameGap": 28,
+               "data": [str(d) for d in limit_days]},
         yAxis={"type": "value", "minInterval": 1, "name": _("claims")},
         series=[{"name": _("claims paid"), "type": "bar", "itemStyle": {"color": BLUE},
                  "data": [service.histogram[d] for d in limit_days]}],

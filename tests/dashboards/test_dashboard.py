@@ -166,3 +166,14 @@ def test_overdue_panel_lists_deadlines_of_the_users_areas(client, county_supervi
     client.force_login(county_supervisor)
     body = client.get(reverse("dashboards:dashboard"), _tongliao_query()).content.decode()
     assert "科尔沁区逾期理赔" in body and "开鲁县逾期理赔" not in body and "通辽保费分期" not in body
+
+
+def test_xlsx_cells_never_run_as_formulas(client, region_supervisor):
+    from tests.kpis.builders import make_claim
+
+    make_claim(area=HORQIN, registered=dt.date(2025, 3, 3), complete=dt.date(2025, 3, 3), due=dt.date(2025, 3, 17),
+               approved=dt.date(2025, 3, 4), paid=dt.date(2025, 3, 5), payable="12.34", hospital=("HX", "=HYPERLINK(\"x\")"))
+    client.force_login(region_supervisor)
+    book = openpyxl.load_workbook(io.BytesIO(client.get(reverse("dashboards:dashboard_xlsx"), _tongliao_query()).content))
+    cells = [row for row in book["赔付分布"].iter_rows(values_only=True) if row[0] == "赔付金额前列医院"]
+    assert cells == [("赔付金额前列医院", "'=HYPERLINK(\"x\")", 1, 12.34)]
