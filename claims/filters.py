@@ -3,14 +3,15 @@ areas (`for_user`), so a filter can never widen what a caseworker sees."""
 
 import django_filters
 from django import forms
-from django.db.models import DecimalField, F, Q
+from django.db.models import DecimalField, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from programs.models import Area, Contract
+from programs.models import Area, Contract, Enrollment
 
-from .models import Claim
+from .engine.glossary import HOSP_LEVELS, PLACES
+from .models import Calculation, Claim, Settlement
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 OPEN = [s for s in Claim.Status.values if s not in ("paid", "rejected", "withdrawn")]
@@ -41,6 +42,22 @@ class ClaimFilter(django_filters.FilterSet):
     )
     amount_min = django_filters.NumberFilter(label=_("amount from"), method="filter_amount_min")
     amount_max = django_filters.NumberFilter(label=_("amount up to"), method="filter_amount_max")
+    # Drill-downs from the supervisor's dashboard (hidden: the dashboard sets them, the list keeps
+    # them); each selects exactly the claims a dashboard figure counts (insurance_admin.kpis).
+    registered_from = django_filters.DateFilter(field_name="registered_at__date", lookup_expr="gte", widget=forms.HiddenInput)
+    registered_to = django_filters.DateFilter(field_name="registered_at__date", lookup_expr="lte", widget=forms.HiddenInput)
+    approved_from = django_filters.DateFilter(field_name="approved_at__date", lookup_expr="gte", widget=forms.HiddenInput)
+    approved_to = django_filters.DateFilter(field_name="approved_at__date", lookup_expr="lte", widget=forms.HiddenInput)
+    paid_from = django_filters.DateFilter(field_name="paid_on", lookup_expr="gte", widget=forms.HiddenInput)
+    paid_to = django_filters.DateFilter(field_name="paid_on", lookup_expr="lte", widget=forms.HiddenInput)
+    within_limit = django_filters.BooleanFilter(method="filter_within_limit", widget=forms.HiddenInput)
+    place = django_filters.ChoiceFilter(choices=[(v, v) for v in PLACES], widget=forms.HiddenInput)
+    hosp_lv = django_filters.ChoiceFilter(choices=[(v, v) for v in HOSP_LEVELS], method="filter_hosp_lv",
+                                          widget=forms.HiddenInput)
+    category = django_filters.ChoiceFilter(choices=Enrollment.Category.choices, method="filter_category",
+                                           widget=forms.HiddenInput)
+    liability = django_filters.CharFilter(method="filter_liability", max_length=40, widget=forms.HiddenInput)
+    hospital_code = django_filters.CharFilter(field_name="fixmedins_code", max_length=30, widget=forms.HiddenInput)
 
     class Meta:
         model = Claim
@@ -61,3 +78,22 @@ class ClaimFilter(django_filters.FilterSet):
 
     def filter_amount_max(self, queryset, name, value):
         return self._amount(queryset).filter(amount__lte=value)
+
+    def filter_within_limit(self, queryset, name, value):
+        """Paid claims with a due date: paid on or before it (true) or after it (false)."""
+        if value is None:
+            return queryset
+        limited = queryset.filter(due_date__isnull=False, paid_on__isnull=False)
+        return limited.filter(paid_on__lte=F("due_date")) if value else limited.filter(paid_on__gt=F("due_date"))
+
+    def filter_hosp_lv(self, queryset, name, value):
+        # the level of the claim's first settlement record (a claim is registered for one hospital)
+        first = Settlement.objects.filter(claim=OuterRef("pk")).order_by("id").values("hosp_lv")[:1]
+        return queryset.annotate(first_hosp_lv=Subquery(first)).filter(first_hosp_lv=value)
+
+    def filter_category(self, queryset, name, value):
+        return queryset.filter(Exists(Enrollment.objects.filter(person=OuterRef("person"), contract=OuterRef("contract"),
+                                                                category=value)))
+
+    def filter_liability(self, queryset, name, value):
+        return queryset.filter(Exists(Calculation.objects.filter(claim=OuterRef("pk"), by_liability__has_key=value)))

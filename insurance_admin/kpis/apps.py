@@ -8,5 +8,5 @@ class KpisConfig(AppConfig):
     verbose_name = _("Performance indicators")
 
     def ready(self):
-        # Register the KPIs: each module's functions register themselves on import.
-        from . import claims_service  # noqa: F401
+        # register the KPIs of this package (each module registers its own on import)
+        from . import claims, claims_service, deadlines, funds, settlements  # noqa: F401
