@@ -56,11 +56,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 "claims.print_slip", "programs.view_headcountsnapshot", "programs.add_headcountsnapshot",
                 "finance.view_finance", "finance.manage_finance", *_VIEW_FINANCE_ADMIN,
                 # hospital monthly files: import them and follow what is payable to hospitals
-                "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement"],
+                "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement",
+                # renewal simulations (测算, issue 22)
+                "finance.view_simulationrun", "finance.run_simulation"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "claims.view_settlement",
                    "claims.view_claim", "claims.view_settlementslip", "finance.view_finance", "claims.view_hospitalbatch",
-                   "programs.view_importbatch", "programs.view_headcountsnapshot", "programs.view_smsnotification"],
+                   "programs.view_importbatch", "programs.view_headcountsnapshot", "programs.view_smsnotification",
+                   "finance.view_simulationrun"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,
@@ -73,6 +76,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *[f"claims.{action}_{model}" for model in ("claimterms", "documentrequirement") for action in ("add", "change")],
         "finance.view_financeterms",
         "finance.change_financeterms",
+        "finance.view_simulationrun",  # renewal simulations (测算, issue 22)
+        "finance.run_simulation",
         "claims.view_hospitalsettlementterms",
         "claims.add_hospitalsettlementterms",
         "claims.change_hospitalsettlementterms",
