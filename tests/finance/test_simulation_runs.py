@@ -262,3 +262,14 @@ def test_the_contract_needs_no_schedule_to_be_simulated(client, fin):
     client.force_login(admin)
     page = client.get(f"/finance/simulations/new/{contract.code}/")
     assert page.status_code == 200 and "per_capita_" not in page.text
+
+
+def test_the_simulations_record_builder_gives_the_engines_records(year):
+    from claims.services import ROW_FIELDS, row_record
+    from finance.simulation import _record
+
+    rows = list(Settlement.objects.filter(contract=year).values_list(*ROW_FIELDS))
+    items = [{"code": "X1", "type": "drug", "amount": "12.50"}]
+    rows.append((*rows[0][:9], items, *rows[0][10:]))
+    assert [_record(r) for r in rows] == [row_record(r) for r in rows]
+    assert _record(rows[-1]).items[0].amount == Decimal("12.50")
