@@ -146,6 +146,8 @@ def test_the_form_is_prefilled_and_grouped_by_liability(client, year, fin):
     text = page.text
     assert 'name="per_capita_resident"' in text and 'value="114.23"' in text
     assert 'name="target" value="3"' in text  # the contract's retention limit, 3 %
+    assert 'name="l0_r0_b0_rate" value="60"' in text and "E+" not in text  # 60, not 6E+1
+    assert "赔付比例（%）" in text
     assert text.count('<fieldset class="liability">') == len(plan_of(year).rules["liabilities"])
     assert CONTRACT not in text.replace(f"/simulations/new/{CONTRACT}/", "")
 
@@ -169,7 +171,7 @@ def test_submitting_creates_a_run_and_redirects_to_its_page(client, year, fin, d
     assert (run.status, run.target_kind, run.target, run.per_capita) == ("queued", "surplus_rate", Decimal("0.0500"),
                                                                          {"resident": "120.00"})
     assert run.plan["liabilities"][0]["schedule"][0]["bands"][0]["rate"] == "0.65"
-    assert len(run.changes) == 2
+    assert [c[1:] for c in run.changes] == [["60", "65"], ["114.23", "120.00"]]  # figures as people write them
     page = client.get(f"/finance/simulations/{run.pk}/")
     assert '<progress class="simprogress"' in page.text and 'data-finished="0"' in page.text
     progress = client.get(f"/finance/simulations/{run.pk}/progress/").json()
