@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 DEFAULT_DB = "insurance_admin_bench_simulation"
-CHUNK = 20000
+CHUNK = 5000  # the simulation's own default (finance.simulation.simulate)
 
 
 def recreate_database(url: str, name: str) -> str:

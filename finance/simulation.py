@@ -36,7 +36,7 @@ from claims.services import ROW_FIELDS, engine_attributes, plan_of, row_record
 from finance.calculations._money import CENT, exact, to_amount
 from finance.models import PremiumSchedule
 from programs.coverage import coverage_timelines
-from programs.models import Area, Contract
+from programs.models import Area, Contract, Enrollment
 
 ZERO = Decimal("0")
 RATE = Decimal("0.0001")  # ratios are shown to a hundredth of a percent
@@ -188,19 +188,27 @@ def suggested_per_capita(payable: Decimal, paying_headcount: int, *, surplus_rat
         return (needed / paying_headcount).quantize(CENT, ROUND_CEILING)
 
 
-def simulate(contract: Contract, scenario: Scenario, *, chunk_size: int = 20000,
+def simulate(contract: Contract, scenario: Scenario, *, chunk_size: int = 5000,
              progress: Callable[[int, int], None] | None = None) -> SimulationResult:
     """Run the contract year's stored settlements under its own plan and under `scenario`."""
     own = plan_of(contract).engine_plan()
     other = scenario_plan(scenario.plan)
-    timelines = coverage_timelines(contract=contract, chunk_size=chunk_size)
-    persons = {str(pid): engine_attributes(t) for pid, t in timelines.items()}
+    settled = Settlement.objects.filter(contract=contract)
+    total = settled.count()
+    # A region enrolls millions and a year's claimants are far fewer: then only the claimants'
+    # timelines are loaded (memory grows with them alone). Where the enrolled are fewer than the
+    # settlements, one pass over all enrollments is cheaper than a semi-join over the settlements.
+    enrolled = Enrollment.objects.in_force().filter(contract=contract).count()
+    timelines = coverage_timelines(contract=contract, chunk_size=chunk_size,
+                                   person_ids=None if enrolled <= total else settled.values("person_id"))
+    # equal attribute sets and places are shared objects
+    shared: dict = {}
+    persons = {str(pid): shared.setdefault(a, a) for pid, a in ((pid, engine_attributes(t)) for pid, t in timelines.items())}
     engines = (Evaluator(own, persons), Evaluator(other, persons))
     sides = (Side(), Side())
     area_names = dict(Area.objects.values_list("pk", "name"))
     liability_names = {li.code: li.name for plan in (own, other) for li in plan.liabilities}
-    total = Settlement.objects.filter(contract=contract).count()
-    rows = (Settlement.objects.filter(contract=contract).order_by("person_id", "enddate", "setl_time", "id")
+    rows = (settled.order_by("person_id", "enddate", "setl_time", "id")
             .values_list(*ROW_FIELDS).iterator(chunk_size=chunk_size))
     records = not_covered = 0
 
@@ -220,6 +228,7 @@ def simulate(contract: Contract, scenario: Scenario, *, chunk_size: int = 20000,
             attributes = attributes.on(row[_ENDDATE])
         area_id = timeline.on(row[_ENDDATE]).area_id if timeline.periods else timeline.enrollment["area_id"]
         place = area_names.get(area_id, "—"), attributes.category or "—"
+        place = shared.setdefault(place, place)
         if not dated and not timeline.periods:
             fixed_places[person_id] = place
         return place
@@ -230,20 +239,26 @@ def simulate(contract: Contract, scenario: Scenario, *, chunk_size: int = 20000,
     per_code = (defaultdict(lambda: ZERO), defaultdict(lambda: ZERO))
 
     def feed(chunk: list[tuple]) -> None:
+        """One pass builds what both plans share (records, places, persons); then each plan runs
+        and its payouts are added up."""
         nonlocal not_covered
-        covered = []
+        records_, places, persons_ = [], [], []
+        timeline_of, fixed = timelines.get, fixed_places.get
+        new, record_type = tuple.__new__, SettlementRecord
         for row in chunk:
-            timeline = timelines.get(row[_PERSON])
-            if timeline is None or not timeline.covers(row[_ENDDATE]):
+            person_id, enddate = row[1], row[3]
+            timeline = timeline_of(person_id)
+            if timeline is None or not timeline.covers(enddate):
                 not_covered += 1
-            else:
-                covered.append(row)
-        if not covered:
+                continue
+            persons_.append(person_id)
+            places.append((fixed(person_id) or where(row), row[6] or "—"))
+            # `claims.services.row_record` in one step (`_record`, inlined: it runs for every row)
+            records_.append(row_record(row) if row[9] else new(record_type, (
+                row[2], str(person_id), enddate, row[4], row[5] or None, row[6] or None, row[7], row[8] or None,
+                *row[_AMOUNTS:], ())))
+        if not records_:
             return
-        records_ = [_record(r) for r in covered]
-        fixed = fixed_places.get
-        places = [(fixed(r[_PERSON]) or where(r), r[_HOSP_LV] or "—") for r in covered]
-        persons_ = [r[_PERSON] for r in covered]
         for evaluator, side, cell, codes in zip(engines, sides, cells, per_code, strict=True):
             result = evaluator.run(records_)
             per_person = side.per_person

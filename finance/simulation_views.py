@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from claims.plan_forms import PLAN_FIGURES_HELP, PlanFiguresForm
 from claims.services import plan_of
 from insurance_admin.accounts.scoping import area_scope_ids
-from programs.models import Contract
+from programs.models import BenefitPlan, Contract
 
 from . import simulation_report
 from .forms import SimulationTermsForm
@@ -70,7 +70,10 @@ def _plan_groups(form: PlanFiguresForm) -> list[dict]:
 @permission_required(RUN, raise_exception=True)
 def simulation_new(request, code: str):
     contract = get_object_or_404(simulation_contracts(request.user), code=code)
-    document = plan_of(contract).rules
+    try:
+        document = plan_of(contract).rules
+    except BenefitPlan.DoesNotExist:  # a contract being set up: nothing to simulate yet
+        raise Http404 from None
     schedule = PremiumSchedule.objects.filter(contract=contract).first()
     per_capita = schedule.per_capita if schedule else {}
     retention = terms_for(contract).retention_limit
