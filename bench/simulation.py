@@ -82,6 +82,13 @@ def prepare(records: int, persons: int) -> None:
     print(f"loaded {records:,} settlements for {persons:,} persons in {time.perf_counter() - t0:.1f} s", flush=True)
 
 
+def cpu() -> float:
+    """This process's CPU seconds (user + system): the Python side of the work, without the
+    database server's share and without waiting for a busy machine."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -120,8 +127,11 @@ def measure(profile: str | None) -> dict:
 
     contract = Contract.objects.select_related("program").get(code="tongliao-2025")
     scenario = Scenario(plan=raised(plan_of(contract).rules), target_surplus_rate=Decimal("0.03"))
+    cpu0 = cpu()
     floor, n = io_floor(contract)
+    cpu_floor = cpu() - cpu0
     after_floor = rss_mib()
+    cpu0 = cpu()
     start = time.perf_counter()
     if profile:
         import cProfile
@@ -132,8 +142,10 @@ def measure(profile: str | None) -> dict:
     else:
         result = simulate(contract, scenario, chunk_size=CHUNK)
     elapsed = time.perf_counter() - start
+    cpu_simulation = cpu() - cpu0
     assert result.records == n, (result.records, n)
     return {"records": n, "floor": floor, "simulation": elapsed, "rss_floor": after_floor, "rss": rss_mib(),
+            "cpu_floor": cpu_floor, "cpu_simulation": cpu_simulation, "load": os.getloadavg()[0],
             "actual": str(result.actual.payable), "scenario": str(result.scenario.payable),
             "suggested": str(result.suggested_per_capita), "at_cap": result.scenario.persons_at_cap}
 
@@ -181,13 +193,16 @@ def main() -> None:
         if not args.keep and not args.reuse:
             drop_database(url, args.database)
     n = r["records"]
-    print(f"(a) I/O floor (the same query and chunks, no engine): {r['floor']:7.2f} s = {n / r['floor']:,.0f} records/s")
-    print(f"(b) simulate (two plans, all breakdowns):            {r['simulation']:7.2f} s = {n / r['simulation']:,.0f} records/s")
+    print(f"(a) I/O floor (the same query and chunks, no engine): {r['floor']:7.2f} s = {n / r['floor']:,.0f} records/s"
+          f" (CPU of this process {r['cpu_floor']:.2f} s)")
+    print(f"(b) simulate (two plans, all breakdowns):            {r['simulation']:7.2f} s = {n / r['simulation']:,.0f} records/s"
+          f" (CPU of this process {r['cpu_simulation']:.2f} s)")
     ratio = r["simulation"] / r["floor"]
     print(f"ratio b / a: {ratio:.2f}x (target <= 2x: {'met' if ratio <= 2 else 'NOT met'}); "
           f"< 60 s: {'met' if r['simulation'] < 60 else 'NOT met'}")
     print(f"peak memory (ru_maxrss): {r['rss_floor']:.0f} MiB after the floor, {r['rss']:.0f} MiB after the simulation "
           f"(target < 512 MiB: {'met' if r['rss'] < 512 else 'NOT met'})")
+    print(f"machine load (1-minute average) at the end: {r['load']:.1f} on {os.cpu_count()} CPUs")
     print(f"payable actual {r['actual']}, scenario {r['scenario']}; persons at a cap {r['at_cap']}; "
           f"suggested per-capita premium {r['suggested']}")
 

@@ -13,7 +13,14 @@ from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.core.forms import DateInRangeField, FieldNamedErrors, MoneyField
 
-from .models import HEADCOUNT_CATEGORIES, PREMIUM_EVENTS, GuaranteeDeposit, Penalty, SimulationTarget, _in_order
+from .models import (
+    HEADCOUNT_CATEGORIES,
+    PREMIUM_EVENTS,
+    GuaranteeDeposit,
+    Penalty,
+    SimulationTarget,
+    _in_order,
+)
 
 
 def _today():

@@ -210,8 +210,10 @@ def bar_svg(table: Table, *, width: int = 640, height: int = 240) -> str:
         for j, (v, colour) in enumerate(((line.actual, ACTUAL_COLOUR), (line.scenario, SCENARIO_COLOUR))):
             h = plot_h * float(v or 0) / peak
             out.append(f'<rect x="{x0 + j * bar:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}"/>')
-        label = escape(line.label if len(line.label) <= 12 else line.label[:11] + "…")
-        out.append(f'<text x="{x0 + bar:.1f}" y="{top + plot_h + 14}" text-anchor="middle" fill="#333">{label}</text>')
+        room = max(int(group / 4.3), 4)  # characters that fit under the group at 7.5 pt
+        label = escape(line.label if len(line.label) <= room else line.label[:room - 1] + "…")
+        out.append(f'<text x="{x0 + bar:.1f}" y="{top + plot_h + 14}" text-anchor="middle" fill="#333" '
+                   f'font-size="7.5">{label}</text>')
     out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#333" stroke-width="0.8"/>')
     legend_y = height - 12
     for k, (name, colour) in enumerate(((_("Actual year"), ACTUAL_COLOUR), (_("Scenario"), SCENARIO_COLOUR))):

@@ -171,8 +171,8 @@ def _extras() -> None:
 
     # Renewal simulations (测算): a finished run of 太康 (area B) and one of 通辽 (area A), by
     # the service the worker runs.
-    from finance.simulation_runs import simulation_run_create, simulation_run_execute
     from claims.services import plan_of
+    from finance.simulation_runs import simulation_run_create, simulation_run_execute
 
     tl_finance = User.objects.get(username="finance")
     for contract in (taikang, Contract.objects.get(code="tongliao-2025")):
