@@ -34,6 +34,7 @@ SQLITE = {
 POSTGRES = {
     "finance_ledger.py": ["--entries", "200", "--installments", "10"],
     "recompute_pg.py": ["--records", "2000", "--persons", "200"],
+    "simulation.py": ["--records", "2000", "--persons", "200", "--database", "bench_smoke_simulation"],
     "registry_import.py": ["{csv1}", "{csv2}", "--baseline-rows", "200", "--skip-lookups"],
     "registry_floor.py": ["{csv1}"],
     "supervision_dashboard.py": ["--claims", "2000", "--persons", "500", "--repeat", "3", "--live-repeat", "1"],

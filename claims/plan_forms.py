@@ -32,7 +32,13 @@ def _is_param(value) -> bool:
 
 
 def _percent(rate) -> Decimal:
-    return (Decimal(str(rate)) * HUNDRED).normalize()
+    """0.7 -> 70 (not 7E+1, which `normalize()` gives and a form field would show)."""
+    value = (Decimal(str(rate)) * HUNDRED).normalize()
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+
+
+def _shown(value) -> str:
+    return "—" if value is None else format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
 class PlanFiguresForm(FieldNamedErrors, forms.Form):
@@ -144,7 +150,7 @@ class PlanFiguresForm(FieldNamedErrors, forms.Form):
         for name in self.changed_data:
             field = self.fields[name]
             before = field.initial
-            out.append((str(field.label), "—" if before is None else f"{before}", f"{self.cleaned_data.get(name)}"))
+            out.append((str(field.label), _shown(before), _shown(self.cleaned_data.get(name))))
         return out
 
 

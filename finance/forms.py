@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from insurance_admin.core.forms import DateInRangeField, MoneyField
+from insurance_admin.core.forms import DateInRangeField, FieldNamedErrors, MoneyField
 
-from .models import PREMIUM_EVENTS, GuaranteeDeposit, Penalty
+from .models import (
+    HEADCOUNT_CATEGORIES,
+    PREMIUM_EVENTS,
+    GuaranteeDeposit,
+    Penalty,
+    SimulationTarget,
+    _in_order,
+)
 
 
 def _today():
@@ -146,3 +154,43 @@ def period_bounds(kind: str, text: str) -> tuple[dt.date, dt.date]:
         raise ValidationError(_("No such month."))
     start = dt.date(year, first_month, 1)
     return start, month_end(dt.date(year, first_month + months - 1, 1))
+
+
+class SimulationTermsForm(FieldNamedErrors, forms.Form):
+    """The scenario's premium side of a simulation (测算): a per-capita premium per category
+    of the premium schedule, and the target the suggested premium must reach (a surplus rate,
+    by default the contract's retention limit, or a loss ratio), in percent."""
+
+    target_kind = forms.ChoiceField(label=_("The suggested premium reaches"), choices=SimulationTarget.choices,
+                                    initial=SimulationTarget.SURPLUS_RATE, widget=forms.RadioSelect)
+    target = forms.DecimalField(label=_("Target (%)"), max_digits=7, decimal_places=2, min_value=0, max_value=100)
+
+    def __init__(self, per_capita: dict, retention_limit: Decimal, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].initial = (Decimal(retention_limit) * 100).normalize()
+        self.categories = []
+        for category, amount in _in_order(per_capita, HEADCOUNT_CATEGORIES):
+            name = f"per_capita_{category}"
+            self.fields[name] = MoneyField(label=_("Per-capita premium: %(category)s (yuan)") % {
+                "category": HEADCOUNT_CATEGORIES.get(category, category)}, initial=Decimal(str(amount)), min_value=0)
+            self.categories.append((category, name))
+
+    def clean(self):
+        data = super().clean()
+        kind, target = data.get("target_kind"), data.get("target")
+        if kind and target is not None:
+            if kind == SimulationTarget.SURPLUS_RATE and target >= 100:
+                self.add_error("target", _("A surplus rate must be below 100 %."))
+            if kind == SimulationTarget.LOSS_RATIO and target <= 0:
+                self.add_error("target", _("A loss ratio must be above 0 %."))
+        return data
+
+    def per_capita(self) -> dict[str, Decimal]:
+        return {category: self.cleaned_data[name] for category, name in self.categories}
+
+    def target_fraction(self) -> Decimal:
+        return (self.cleaned_data["target"] / 100).normalize()
+
+    def changes(self) -> list[tuple[str, str, str]]:
+        return [(str(self.fields[name].label), f"{self.fields[name].initial:,.2f}", f"{self.cleaned_data[name]:,.2f}")
+                for _category, name in self.categories if name in self.changed_data]

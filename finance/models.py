@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -690,3 +690,88 @@ class LedgerEntry(models.Model):
         if self.kind == self.Kind.WITHHELD and self.deposit_id is not None and self.memo == self.deposit.basis:
             return self.deposit.basis_display
         return self.memo
+
+
+class SimulationStatus(models.TextChoices):
+    QUEUED = "queued", pgettext_lazy("simulation", "Queued")
+    RUNNING = "running", pgettext_lazy("simulation", "Running")
+    DONE = "done", pgettext_lazy("simulation", "Done")
+    FAILED = "failed", pgettext_lazy("simulation", "Failed")
+
+
+class SimulationTarget(models.TextChoices):
+    SURPLUS_RATE = "surplus_rate", _("Target surplus rate")
+    LOSS_RATIO = "loss_ratio", _("Target loss ratio")
+
+
+class SimulationRunQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Runs of contracts whose whole region the user sees: a run reads every county's
+        settlements, so a user bound to one county does not see it (as the region's books)."""
+        ids = area_scope_ids(user)
+        return self if ids is None else self.filter(contract__program__region_id__in=ids)
+
+
+class SimulationRun(models.Model):
+    """One renewal simulation (测算, issue 22): a contract year's stored settlements run under a
+    scenario (a plan document and per-capita premiums) by a Celery job
+    (`finance.simulation_runs`). Progress is written per chunk; the result (the comparison,
+    `SimulationResult.as_dict()` with both histograms) is written once, with `done`."""
+
+    Status = SimulationStatus
+    Target = SimulationTarget
+
+    contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT,
+                                 related_name="simulation_runs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    status = models.CharField(_("status"), max_length=16, choices=SimulationStatus.choices, default=SimulationStatus.QUEUED)
+    progress_done = models.PositiveIntegerField(_("records processed"), default=0)
+    progress_total = models.PositiveIntegerField(_("records in total"), default=0)
+    plan = models.JSONField(_("scenario benefit plan"))
+    per_capita = models.JSONField(_("scenario per-capita premium by category"), default=dict, blank=True)
+    changes = models.JSONField(_("figures changed"), default=list, blank=True,
+                               help_text=_("[label, before, after] of every figure the scenario changed"))
+    target_kind = models.CharField(_("target"), max_length=16, choices=SimulationTarget.choices,
+                                   default=SimulationTarget.SURPLUS_RATE)
+    target = models.DecimalField(_("target rate"), **RATE)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = SimulationRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("simulation run")
+        verbose_name_plural = _("simulation runs")
+        ordering = ["-created_at", "-pk"]
+        default_permissions = ("view",)
+        permissions = [("run_simulation", _("Can run renewal simulations (测算)"))]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=SimulationStatus.values), name="simulation_run_status_valid"),
+            models.CheckConstraint(condition=Q(target_kind__in=SimulationTarget.values), name="simulation_run_target_kind_valid"),
+            models.CheckConstraint(condition=Q(target__gte=0, target__lte=1), name="simulation_run_target_is_fraction"),
+            models.CheckConstraint(condition=Q(status="done", result__isnull=False) | ~Q(status="done"),
+                                   name="simulation_run_done_has_result"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract} #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == SimulationStatus.DONE:
+            return 100
+        return int(self.progress_done * 100 / self.progress_total) if self.progress_total else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (SimulationStatus.DONE, SimulationStatus.FAILED)
+
+    @property
+    def target_display(self) -> str:
+        """"目标结余率 3%": the target as the contract writes it."""
+        from .calculations._money import fmt_share
+
+        return f"{self.get_target_kind_display()} {fmt_share(self.target)}"

@@ -38,3 +38,13 @@ def revolving_topups_monthly(today_iso: str | None = None) -> list[int]:
         user.save(update_fields=["password"])
     funds = RevolvingFund.objects.filter(contract__period_start__lte=month, contract__period_end__gte=month)
     return [services.revolving_topup_compute(fund=fund, month=month, user=user).pk for fund in funds]
+
+
+@shared_task(name="finance.tasks.simulation_run_task", acks_late=True)
+def simulation_run_task(run_id: int) -> str:
+    """One renewal simulation (测算): the service claims the run, writes its progress per
+    chunk and its result or error."""
+    from .simulation_runs import simulation_run_execute
+
+    run = simulation_run_execute(run_id)
+    return "skipped" if run is None else run.status

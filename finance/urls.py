@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import simulation_views, views
 
 
 class FormatConverter:
@@ -25,4 +25,9 @@ urlpatterns = [
     path("contracts/<slug:code>/report/", views.report, name="report"),
     path("move/<slug:target>/<int:pk>/<slug:action>/", views.movement, name="movement"),
     path("entries/<int:pk>/reverse/", views.entry_reverse, name="entry_reverse"),
+    path("simulations/", simulation_views.simulation_list, name="simulations"),
+    path("simulations/new/<slug:code>/", simulation_views.simulation_new, name="simulation_new"),
+    path("simulations/<int:pk>/", simulation_views.simulation_detail, name="simulation"),
+    path("simulations/<int:pk>/progress/", simulation_views.simulation_progress, name="simulation_progress"),
+    path("simulations/<int:pk>/comparison.<fmt:fmt>", simulation_views.simulation_export, name="simulation_export"),
 ]

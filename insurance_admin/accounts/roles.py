@@ -70,7 +70,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 # hospital monthly files: import them and follow what is payable to hospitals
                 "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.view_settlement", *_VIEW_ASSESSMENTS,
                 # periodic reports: read them, generate a period again (a new version)
-                "reporting.view_reportrun", "reporting.regenerate_reportrun", "reporting.view_reportterm"],
+                "reporting.view_reportrun", "reporting.regenerate_reportrun", "reporting.view_reportterm",
+                # renewal simulations (测算, issue 22)
+                "finance.view_simulationrun", "finance.run_simulation"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "core.view_deadline",
                    "claims.view_settlement",
@@ -81,7 +83,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                    "complaints.view_complaintterms",
                    # the joint office's roster against the contract's commitments
                    "staffing.view_staffmember", "staffing.view_staffingcommitment",
-                   "reporting.view_reportrun", "reporting.view_reportterm"],
+                   "reporting.view_reportrun", "reporting.view_reportterm",
+                   "finance.view_simulationrun"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
         *_VIEW_REFERENCE,
@@ -94,6 +97,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *[f"claims.{action}_{model}" for model in ("claimterms", "documentrequirement") for action in ("add", "change")],
         "finance.view_financeterms",
         "finance.change_financeterms",
+        "finance.view_simulationrun",  # renewal simulations (测算, issue 22)
+        "finance.run_simulation",
         "claims.view_hospitalsettlementterms",
         "claims.add_hospitalsettlementterms",
         "claims.change_hospitalsettlementterms",

@@ -124,6 +124,7 @@ PK_MODELS = {
     "hospital_batch_": "claims.HospitalBatch",
     "import_batch_": "programs.ImportBatch",
     "finance:entry_reverse": "finance.LedgerEntry",
+    "finance:simulation": "finance.SimulationRun",  # the run page, its progress and exports
     "inbox_": "core.Notification",
     "assessments:record_": "assessments.SupervisionRecord",
     "assessments:assessment_": "assessments.Assessment",

@@ -173,6 +173,17 @@ def _extras() -> None:
         for terms in model.objects.all():
             terms.save()
 
+    # Renewal simulations (测算): a finished run of 太康 (area B) and one of 通辽 (area A), by
+    # the service the worker runs.
+    from claims.services import plan_of
+    from finance.simulation_runs import simulation_run_create, simulation_run_execute
+
+    tl_finance = User.objects.get(username="finance")
+    for contract in (taikang, Contract.objects.get(code="tongliao-2025")):
+        run = simulation_run_create(contract=contract, user=tl_finance, plan=plan_of(contract).rules, per_capita={},
+                                    target_kind="surplus_rate", target=D("0.03"))
+        simulation_run_execute(run.pk)
+
     # Inbox reminders of deadlines in area B and in area A, each to a demo user of that area
     # (never to a guard user: marking one's own reminder read is a write the user may make).
     from insurance_admin.core.models import Deadline, Notification
