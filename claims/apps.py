@@ -24,5 +24,5 @@ class ClaimsConfig(AppConfig):
         from .models import ClaimTerms, DocumentRequirement, HospitalSettlementTerms
 
         register_terms(ClaimTerms)
-        register_terms(DocumentRequirement, fk="program")  # the program's checklist, shared by its years
+        register_terms(DocumentRequirement, fk="program")  # the program's checklist, shared by its contracts
         register_terms(HospitalSettlementTerms)

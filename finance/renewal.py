@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import update_change_reason
 
 from programs import services as program_services
-from programs.contract_terms import TermsModel, terms_models
+from programs.contract_terms import TermsSpec, terms_models
 from programs.models import BenefitPlan, Contract, Enrollment
 
 #: Dates that record something done under the old year: the new year starts without them.
@@ -121,7 +121,7 @@ def _clone(row, old: Contract, new: Contract, **overrides):
     return clone
 
 
-def contract_terms(contract: Contract) -> list[tuple[TermsModel, list]]:
+def contract_terms(contract: Contract) -> list[tuple[TermsSpec, list]]:
     """Each per-contract terms model with the contract's rows (by pk, the order they were copied)."""
     return [(tm, list(tm.model._default_manager.filter(**{tm.fk: contract}).order_by("pk")))
             for tm in terms_models() if tm.per_contract]
@@ -362,22 +362,22 @@ def renewal_changes(draft: Contract) -> list[Change]:
         if getattr(draft, name) != expected:
             out.append(Change(str(Contract._meta.verbose_name), str(field.verbose_name),
                               _shown(field, getattr(old, name)), _shown(field, getattr(draft, name))))
-    old_terms = dict((tm.label, rows) for tm, rows in contract_terms(old))
+    old_terms = dict((tm.model._meta.label, rows) for tm, rows in contract_terms(old))
     for tm, rows in contract_terms(draft):
         section = str(tm.model._meta.verbose_name)
-        previous = old_terms.get(tm.label, [])
+        previous = old_terms.get(tm.model._meta.label, [])
         for index, row in enumerate(rows):
             if index >= len(previous):
                 out.append(Change(section, _row_label(row) or section, "—", _("added")))
                 continue
             was = previous[index]
             for field in row._meta.concrete_fields:
-                if _skipped(field) or field.name == tm.fk or (tm.label, field.name) == ("programs.BenefitPlan", "version"):
+                if _skipped(field) or field.name == tm.fk or (tm.model._meta.label, field.name) == ("programs.BenefitPlan", "version"):
                     continue
                 expected, actual = renewed_value(was, field, old, draft), getattr(row, field.attname)
                 if expected == actual:
                     continue
-                if tm.label == "programs.BenefitPlan" and field.name == "rules":
+                if tm.model._meta.label == "programs.BenefitPlan" and field.name == "rules":
                     out += _plan_changes(expected, actual)
                     continue
                 label = " · ".join(x for x in (_row_label(row), str(field.verbose_name)) if x)

@@ -14,7 +14,6 @@ class ProgramsConfig(AppConfig):
         # the 503 page of a request that waited on the registry's locks names the lists
         register_busy_writer(enrollment_lists_being_applied)
 
-        # a contract's own terms, copied into its next year by a renewal
         from .contract_terms import register_terms
         from .models import BenefitPlan, PremiumRate
 

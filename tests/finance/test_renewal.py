@@ -67,14 +67,14 @@ def test_the_next_code_follows_the_seed_pattern(tongliao):
 
 
 def test_every_supervision_claims_and_finance_terms_model_is_registered():
-    labels = {tm.label for tm in terms_models()}
+    labels = {tm.model._meta.label for tm in terms_models()}
     assert labels >= {"programs.PremiumRate", "programs.BenefitPlan", "claims.ClaimTerms", "claims.DocumentRequirement",
                       "claims.HospitalSettlementTerms", "finance.FinanceTerms", "complaints.ComplaintTerms",
                       "staffing.StaffingCommitment", "reporting.ReportTerm", "assessments.AssessmentTemplate"}
-    template = next(tm for tm in terms_models() if tm.label == "assessments.AssessmentTemplate")
+    template = next(tm for tm in terms_models() if tm.model._meta.label == "assessments.AssessmentTemplate")
     assert template.children == ("items", "grades")
     register_terms(ClaimTerms)  # registering twice keeps one entry
-    assert [tm.label for tm in terms_models()].count("claims.ClaimTerms") == 1
+    assert [tm.model._meta.label for tm in terms_models()].count("claims.ClaimTerms") == 1
 
 
 # --- the copy --------------------------------------------------------------------------------
@@ -96,10 +96,10 @@ def test_renewal_copies_every_term_field_by_field_with_the_dates_moved(admin_use
     assert draft.renewed_from == tongliao
 
     compared = 0
-    old_terms = dict((tm.label, rows) for tm, rows in renewal.contract_terms(tongliao))
+    old_terms = dict((tm.model._meta.label, rows) for tm, rows in renewal.contract_terms(tongliao))
     for tm, rows in renewal.contract_terms(draft):
-        old_rows = old_terms[tm.label]
-        assert len(rows) == len(old_rows) > 0, tm.label
+        old_rows = old_terms[tm.model._meta.label]
+        assert len(rows) == len(old_rows) > 0, tm.model._meta.label
         for old, new in zip(old_rows, rows, strict=True):
             assert getattr(new, tm.fk) == draft and new.pk != old.pk
             for field in _fields(new):
@@ -107,14 +107,14 @@ def test_renewal_copies_every_term_field_by_field_with_the_dates_moved(admin_use
                     continue
                 before, after = getattr(old, field.attname), getattr(new, field.attname)
                 if renewal._is_date(field):
-                    if field.name in renewal.CLEARED_ON_RENEWAL.get(tm.label, ()):
-                        assert after is None, (tm.label, field.name)
+                    if field.name in renewal.CLEARED_ON_RENEWAL.get(tm.model._meta.label, ()):
+                        assert after is None, (tm.model._meta.label, field.name)
                     else:
-                        assert after == renewal.shift_year(before), (tm.label, field.name)
-                elif tm.label == "programs.BenefitPlan" and field.name in ("rules", "version"):
+                        assert after == renewal.shift_year(before), (tm.model._meta.label, field.name)
+                elif tm.model._meta.label == "programs.BenefitPlan" and field.name in ("rules", "version"):
                     continue
                 else:
-                    assert after == before, (tm.label, field.name)
+                    assert after == before, (tm.model._meta.label, field.name)
                 compared += 1
             for relation in tm.children:
                 old_children = list(getattr(old, relation).order_by("pk"))
@@ -197,11 +197,11 @@ def test_only_what_was_changed_changes_and_the_diff_names_it(client, admin_user,
     head = next(c for c in changes if c.after == "2,300,000")
     assert head.before == f"{tongliao.headcount_provisional:,}"
     # every other row of every terms model is still last year's
-    old_terms = dict((tm.label, rows) for tm, rows in renewal.contract_terms(tongliao))
+    old_terms = dict((tm.model._meta.label, rows) for tm, rows in renewal.contract_terms(tongliao))
     for tm, rows in renewal.contract_terms(draft):
-        if tm.label in ("programs.PremiumRate", "programs.BenefitPlan"):
+        if tm.model._meta.label in ("programs.PremiumRate", "programs.BenefitPlan"):
             continue
-        for old, new in zip(old_terms[tm.label], rows, strict=True):
+        for old, new in zip(old_terms[tm.model._meta.label], rows, strict=True):
             for field in _fields(new):
                 if field.name != tm.fk:
                     assert getattr(new, field.attname) == renewal.renewed_value(old, field, tongliao, draft), field.name
