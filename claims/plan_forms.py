@@ -32,7 +32,8 @@ def _is_param(value) -> bool:
 
 
 def _percent(rate) -> Decimal:
-    return (Decimal(str(rate)) * HUNDRED).normalize()
+    """The rate in percent without exponent notation (0.6 → 60, not 6E+1, which a field shows as is)."""
+    return Decimal(f"{(Decimal(str(rate)) * HUNDRED).normalize():f}")
 
 
 class PlanFiguresForm(FieldNamedErrors, forms.Form):

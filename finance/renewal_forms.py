@@ -33,6 +33,6 @@ class PremiumRatesForm(FieldNamedErrors, forms.Form):
 class HeadcountForm(FieldNamedErrors, forms.Form):
     headcount_provisional = forms.IntegerField(label=gettext_lazy("provisional headcount"), min_value=0, required=False)
     headcount_provisional_date = DateInRangeField(label=gettext_lazy("provisional headcount cut-off"), required=False,
-                                                  widget=forms.DateInput(attrs={"type": "date"}))
+                                                  widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     signed_on = DateInRangeField(label=gettext_lazy("signing date"), required=False,
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+                                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))

@@ -211,6 +211,9 @@ def test_only_what_was_changed_changes_and_the_diff_names_it(client, admin_user,
     assert "与上一年度相比的变化" in text and "130.00" in text
     assert "tongliao-2026" not in text and "tongliao-2025" not in text  # no contract code shown
     assert '"liabilities"' not in page.content.decode()  # no raw JSON: the plan is shown as fields
+    # the cut-off date is shown as the date input reads it (and so survives the next save)
+    assert f'value="{renewal.shift_year(tongliao.headcount_provisional_date).isoformat()}"' in page.content.decode()
+    assert "E+" not in page.content.decode()
 
 
 def test_invalid_figures_are_refused_naming_the_field(client, admin_user, tongliao):
