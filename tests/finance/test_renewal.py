@@ -339,3 +339,18 @@ def test_another_regions_administrator_gets_404(client, tongliao):
     client.force_login(other)
     assert client.post(reverse("renewal_start", args=["tongliao-2025"])).status_code == 404
     assert not Contract.objects.filter(code="tongliao-2026").exists()
+
+
+def test_the_administrator_closes_an_ended_year_from_its_page_and_it_stays_readable(client, admin_user, tongliao):
+    client.force_login(admin_user)
+    page = client.get(reverse("contract_headcount", args=["tongliao-2025"])).content.decode()
+    assert "续签下一年度" in page and "结束年度" in page  # 2025 has ended (today is after 2025-12-31)
+    response = client.post(reverse("contract_close", args=["tongliao-2025"]))
+    assert response.status_code == 302
+    tongliao.refresh_from_db()
+    assert tongliao.status == "closed"
+    page = client.get(reverse("contract_headcount", args=["tongliao-2025"])).content.decode()
+    assert "年度已结束" in page and "<button type=\"submit\">结束年度" not in page
+    # a closed year can still be renewed (its successor is prepared after the year ended)
+    assert client.post(reverse("renewal_start", args=["tongliao-2025"])).status_code == 302
+    assert Contract.objects.get(code="tongliao-2026").status == "draft"
