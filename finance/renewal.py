@@ -28,7 +28,7 @@ from simple_history.utils import update_change_reason
 
 from programs import services as program_services
 from programs.contract_terms import TermsSpec, terms_models
-from programs.models import BenefitPlan, Contract, Enrollment
+from programs.models import BenefitPlan, Contract
 
 #: Dates that record something done under the old year: the new year starts without them.
 CLEARED_ON_RENEWAL: dict[str, set[str]] = {
@@ -265,18 +265,7 @@ def renewal_activate(*, contract: Contract, user, roll_forward: bool) -> Activat
     update_change_reason(draft, f"renewal activated by {user.pk}")
     count = 0
     if roll_forward and draft.renewed_from_id:
-        previous = (Enrollment.objects.filter(contract_id=draft.renewed_from_id, status=Enrollment.Status.ACTIVE)
-                    .filter(models.Q(enrolled_to__isnull=True) | models.Q(enrolled_to__gte=draft.renewed_from.period_end))
-                    .select_related("person", "area").order_by("pk"))
-        for old in previous.iterator(chunk_size=2000):
-            program_services.enrollment_create(
-                person=old.person, contract=draft, area=old.area, enrolled_from=draft.period_start,
-                reason="rolled forward from the previous year",
-                category=old.category, category_detail=old.category_detail, employment=old.employment,
-                health=old.health, continuous_no_claim_3y=old.continuous_no_claim_3y, student=old.student,
-                source=old.source,
-            )
-            count += 1
+        count = program_services.enrollments_carry_forward(source=draft.renewed_from, target=draft, on=draft.period_start)
     return Activation(draft, count)
 
 

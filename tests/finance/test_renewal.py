@@ -354,3 +354,25 @@ def test_the_administrator_closes_an_ended_year_from_its_page_and_it_stays_reada
     # a closed year can still be renewed (its successor is prepared after the year ended)
     assert client.post(reverse("renewal_start", args=["tongliao-2025"])).status_code == 302
     assert Contract.objects.get(code="tongliao-2026").status == "draft"
+
+
+def test_carrying_forward_writes_each_enrollment_once_with_its_history(admin_user, tongliao):
+    import time
+
+    from programs.services import enrollments_carry_forward
+
+    area = Area.objects.get(code="150502")
+    persons = [PersonFactory(area_code="150502") for _ in range(300)]
+    Enrollment.objects.bulk_create([Enrollment(person=p, contract=tongliao, area=area, enrolled_from=tongliao.period_start,
+                                               student=i % 7 == 0) for i, p in enumerate(persons)])
+    draft = renewal.renewal_create(contract=tongliao, user=admin_user)
+    started = time.perf_counter()
+    assert enrollments_carry_forward(source=tongliao, target=draft, on=draft.period_start, chunk_size=128) == 300
+    elapsed = time.perf_counter() - started
+    new = Enrollment.objects.filter(contract=draft)
+    assert new.count() == 300 and new.filter(student=True).count() == 43
+    assert set(new.values_list("enrolled_from", flat=True)) == {dt.date(2026, 1, 1)}
+    assert Enrollment.history.filter(contract_id=draft.pk, history_type="+").count() == 300
+    with pytest.raises(Exception, match="已有参保登记"):
+        enrollments_carry_forward(source=tongliao, target=draft, on=draft.period_start)
+    assert elapsed < 30
