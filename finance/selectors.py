@@ -303,7 +303,7 @@ def clearing_statement(contract: Contract) -> ClearingStatement:
     if terms.clearing != FinanceTerms.Clearing.CYCLE:
         return ClearingStatement(contract, terms.clearing, [contract], [], None, None, [])
     contracts = list(
-        Contract.objects.filter(program=contract.program, service_cycle_start=contract.service_cycle_start,
+        Contract.objects.in_use().filter(program=contract.program, service_cycle_start=contract.service_cycle_start,
                                 service_cycle_end=contract.service_cycle_end).select_related("program__region").order_by("year")
     )
     region = contract.program.region

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from claims import views as claim_views
+from finance import renewal_views
 from insurance_admin import workbench
 from insurance_admin.core import views as core_views
 from programs import audit_views as program_audit_views
@@ -23,6 +24,11 @@ urlpatterns = [
     path("registry/imports/<int:pk>/retry/", program_views.import_batch_retry, name="import_batch_retry"),
     path("registry/imports/<int:pk>/rejected.csv", program_views.import_batch_rejected, name="import_batch_rejected"),
     path("contracts/<slug:code>/headcount/", program_views.contract_headcount, name="contract_headcount"),
+    path("contracts/<slug:code>/renew/", renewal_views.renewal_start, name="renewal_start"),
+    path("contracts/<slug:code>/renewal/", renewal_views.renewal_page, name="renewal"),
+    path("contracts/<slug:code>/renewal/validate/", renewal_views.renewal_validate, name="renewal_validate"),
+    path("contracts/<slug:code>/renewal/activate/", renewal_views.renewal_activate, name="renewal_activate"),
+    path("contracts/<slug:code>/close/", renewal_views.contract_close, name="contract_close"),
     path("supervision/complaints/", include("insurance_admin.complaints.urls")),
     path("supervision/staffing/", include("insurance_admin.staffing.urls")),
     path("supervision/reports/", include("insurance_admin.reporting.urls")),

@@ -84,13 +84,14 @@ class ContractAdmin(ScopedAdmin):
         "headcount_provisional",
         "headcount_final",
         "total_premium",
+        "status",
     ]
-    list_filter = ["year", "program__kind"]
+    list_filter = ["year", "program__kind", "status"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["program", "authority", "insurer"]
     inlines = [PremiumRateInline]
     fieldsets = [
-        (None, {"fields": ["code", "program", "name", "year", "slip_title"]}),
+        (None, {"fields": ["code", "program", "name", "year", "slip_title", "status"]}),
         (_("Period"), {"fields": [("period_start", "period_end"), "signed_on", ("service_cycle_start", "service_cycle_end")]}),
         (_("Parties"), {"fields": ["authority", "insurer"]}),
         (
@@ -105,7 +106,8 @@ class ContractAdmin(ScopedAdmin):
         ),
         (_("Notes"), {"fields": ["notes"]}),
     ]
-    readonly_fields = ["registry_headcount"]
+    # status changes through the renewal pages only (activation validates every term; closing ends a year)
+    readonly_fields = ["registry_headcount", "status"]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))

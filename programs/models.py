@@ -216,9 +216,22 @@ PLATFORM_PAID_FIELD = {
 
 
 class ContractQuerySet(models.QuerySet):
-    def for_user(self, user) -> "ContractQuerySet":
+    def for_user(self, user, *, drafts: bool = False) -> "ContractQuerySet":
+        """The contracts `user` may see. A draft (a renewal being prepared) is not usable for
+        enrollment, claims or trials until activated: only the renewal pages ask for drafts."""
+        qs = self if drafts else self.exclude(status=ContractStatus.DRAFT)
         ids = region_scope_ids(user)
-        return self if ids is None else self.filter(program__region_id__in=ids)
+        return qs if ids is None else qs.filter(program__region_id__in=ids)
+
+    def in_use(self) -> "ContractQuerySet":
+        """Activated contracts, open or closed (a closed year stays readable)."""
+        return self.exclude(status=ContractStatus.DRAFT)
+
+
+class ContractStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft (renewal being prepared)")
+    ACTIVE = "active", _("Active")
+    CLOSED = "closed", _("Year closed")
 
 
 class Contract(models.Model):
@@ -257,8 +270,14 @@ class Contract(models.Model):
         _("settlement slip title"), max_length=200, blank=True, help_text=_("Empty: the contract title is used.")
     )
     notes = models.TextField(_("notes"), blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=ContractStatus.choices, default=ContractStatus.ACTIVE)
+    renewed_from = models.OneToOneField(
+        "self", verbose_name=_("renewal of"), on_delete=models.PROTECT, null=True, blank=True, related_name="renewal",
+        help_text=_("The previous year's contract this one renews."),
+    )
     history = HistoricalRecords()
 
+    Status = ContractStatus
     objects = ContractQuerySet.as_manager()
 
     class Meta:
@@ -278,6 +297,7 @@ class Contract(models.Model):
             models.CheckConstraint(
                 condition=Q(total_premium__isnull=True) | Q(total_premium__gte=0), name="contract_premium_non_negative"
             ),
+            models.CheckConstraint(condition=Q(status__in=ContractStatus.values), name="contract_status_valid"),
         ]
 
     def __str__(self) -> str:

@@ -87,6 +87,40 @@ def enrollment_create(
     return enrollment
 
 
+ROLL_FORWARD_FIELDS = ("person_id", "area_id", "category", "category_detail", "employment", "health",
+                       "continuous_no_claim_3y", "student", "source")
+
+
+@transaction.atomic
+def enrollments_carry_forward(*, source: Contract, target: Contract, on: dt.date, chunk_size: int = 5000) -> int:
+    """Enroll in `target` from `on` everyone in force in `source` at its end (a renewal that rolls
+    last year's list forward), with the same area and attributes. Written in bulk with their
+    history rows: each copy repeats an enrollment that passed its checks, in a contract of the
+    same program (same region), starting within the new period, and `target` has no enrollment
+    yet (a contract is activated once). Returns the number enrolled."""
+    from simple_history.utils import bulk_create_with_history
+
+    if source.program_id != target.program_id:
+        raise ValidationError(gettext("Enrollments are carried forward within one program only."))
+    if not (target.period_start <= on <= target.period_end):
+        raise ValidationError({"enrolled_from": gettext("The effective date must lie within the contract period.")})
+    if Enrollment.objects.filter(contract=target).exists():
+        raise ValidationError(gettext("This contract has enrollments already."))
+    in_force = (Enrollment.objects.filter(contract=source, status=Enrollment.Status.ACTIVE)
+                .filter(Q(enrolled_to__isnull=True) | Q(enrolled_to__gte=source.period_end))
+                .order_by("pk").values_list(*ROLL_FORWARD_FIELDS))
+    count, batch = 0, []
+    for values in in_force.iterator(chunk_size=chunk_size):
+        batch.append(Enrollment(contract=target, enrolled_from=on, **dict(zip(ROLL_FORWARD_FIELDS, values, strict=True))))
+        if len(batch) >= chunk_size:
+            bulk_create_with_history(batch, Enrollment, batch_size=chunk_size, default_change_reason="carried forward")
+            count, batch = count + len(batch), []
+    if batch:
+        bulk_create_with_history(batch, Enrollment, batch_size=chunk_size, default_change_reason="carried forward")
+        count += len(batch)
+    return count
+
+
 @transaction.atomic
 def benefit_plan_update(*, benefit_plan: BenefitPlan, rules: dict, reason: str = "") -> BenefitPlan:
     """Replace a contract's rules after the engine's own checks; bumps the version so every

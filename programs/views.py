@@ -231,5 +231,9 @@ def contract_headcount(request, code: str):
             "contract": contract,
             "tables": selectors.contract_snapshots(contract, area_scope_ids(request.user)),
             "can_take": request.user.has_perm("programs.add_headcountsnapshot"),
+            # the renewal into the next year (a draft being prepared, or the activated year)
+            "can_renew": request.user.has_perm("programs.add_contract"),
+            "next_year": Contract.objects.filter(renewed_from=contract).first(),
+            "year_ended": contract.period_end < timezone.localdate(),
         },
     )

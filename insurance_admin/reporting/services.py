@@ -149,7 +149,7 @@ def report_dues_sync(contract: Contract) -> list[ReportDue]:
 
 def report_dues_backfill() -> int:
     """For `manage.py deadlines_backfill`: every contract's report deadlines."""
-    return sum(len(report_dues_sync(c)) for c in Contract.objects.select_related("program__region"))
+    return sum(len(report_dues_sync(c)) for c in Contract.objects.in_use().select_related("program__region"))
 
 
 # --- one report ----------------------------------------------------------------------------
@@ -258,7 +258,7 @@ def reports_generate_due(*, today: dt.date | None = None) -> ScanResult:
     others are still generated, and the scan then raises so the failure is visible."""
     today = today or timezone.localdate()
     result = ScanResult(today)
-    contracts = list(Contract.objects.select_related("program__region").order_by("code"))
+    contracts = list(Contract.objects.in_use().select_related("program__region").order_by("code"))  # no draft
     for contract in contracts:
         report_dues_sync(contract)
     have = set(ReportRun.objects.values_list("kind", "contract_id", "area_id", "period_start").distinct())

@@ -9,4 +9,9 @@ class StaffingConfig(AppConfig):
     verbose_name = _("Staffing")
 
     def ready(self) -> None:
+        from programs.contract_terms import register_terms
+
         from . import kpis  # noqa: F401  (registers the KPI)
+        from .models import StaffingCommitment
+
+        register_terms(StaffingCommitment)

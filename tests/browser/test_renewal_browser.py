@@ -1,0 +1,151 @@
+"""Issue 22's acceptance, in a real browser, through the web pages only: the administrator renews
+Tongliao 2025 into 2026 with a new per-capita premium and one changed band, validates and
+activates it; the new year then takes an enrollment list, a caseworker registers a claim that a
+reviewer approves under the changed band, and the slip is printed. (Generating the 2026
+premium schedule needs the premium terms as data, issue 22 item 1, on another branch.)"""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from claims.models import Claim, SlipPrint
+from programs import services
+from programs.models import BenefitPlan, Contract, Enrollment, ImportBatch, InsuredPerson
+from tests.browser.conftest import OUTPUT
+from tests.factories import UserFactory
+from tests.programs.registry_helpers import csv_bytes, person_row
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _shot(page, name):
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT / f"renewal-{name}.png"), full_page=True)
+
+
+def _login(page, url, username):
+    page.goto(f"{url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pw-12345")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+
+
+def test_administrator_renews_tongliao_2025_into_2026_and_the_new_year_works(seeded, live_server, page, browser, tmp_path,
+                                                                              settings):
+    settings.MEDIA_ROOT = tmp_path
+    UserFactory(username="adm_b", first_name="系统管理员", role="administrator", area_codes=["150500"])
+    UserFactory(username="cw_b", first_name="科尔沁区经办员", role="caseworker", area_codes=["150502"])
+    UserFactory(username="rv_b", first_name="审核员", role="reviewer", area_codes=["150500"])
+    url = live_server.url
+    _login(page, url, "adm_b")
+
+    # from the home page's contract list to the contract page, then 续签下一年度
+    page.goto(f"{url}/?year=2025")
+    page.click("text=通辽市2025年度城乡居民大病医疗保险服务项目协议书")
+    page.wait_for_url("**/contracts/tongliao-2025/headcount/")
+    page.click("button:has-text('续签下一年度')")
+    page.wait_for_url("**/contracts/tongliao-2026/renewal/")
+    assert "续签下一年度" in page.inner_text("h1") and "草稿" in page.inner_text("h1")
+    assert "尚无修改" in page.inner_text("#changes")
+    _shot(page, "draft")
+
+    # a new per-capita premium and one changed band rate (大病保险, first row, band 1: 60 % → 65 %)
+    page.fill("input[name=premium-rate_" + str(Contract.objects.get(code="tongliao-2026").premium_rates.get().pk) + "]",
+              "130.00")
+    page.fill("input[name=plan-l0_r0_b0_rate]", "65")
+    page.click("button:has-text('保存修改')")
+    page.wait_for_url("**/contracts/tongliao-2026/renewal/")
+    assert "修改已保存" in page.inner_text("main")
+    changes = page.inner_text("#changes")
+    assert "114.23" in changes and "130.00" in changes and "65.00" in changes
+    assert len(page.locator("#changes tbody tr").all()) == 2  # only what was changed
+    assert "E+" not in page.inner_html("#plan")  # rates read 60, not 6E+1
+    _shot(page, "changed")
+
+    # an overlapping band is refused naming the liability and the band; nothing is written
+    page.fill("input[name=plan-l0_r0_b1_upto]", "1")
+    page.click("button:has-text('保存修改')")
+    assert "重叠" in page.inner_text("#plan")
+    _shot(page, "refused")
+    page.goto(f"{url}/contracts/tongliao-2026/renewal/")
+
+    page.click("button:has-text('校验')")
+    page.wait_for_url("**/contracts/tongliao-2026/renewal/")
+    assert "全部条款校验通过" in page.inner_text("main")
+    page.check("input[name=enrollments][value=wait]")
+    page.click("button:has-text('启用')")
+    page.wait_for_url("**/contracts/tongliao-2026/headcount/")
+    assert "合同已启用" in page.inner_text("main")
+    _shot(page, "activated")
+
+    new = Contract.objects.get(code="tongliao-2026")
+    assert (new.status, new.period_start, new.signed_on) == ("active", dt.date(2026, 1, 1), None)
+    assert new.premium_rates.get().per_capita == Decimal("130.00")
+    band = BenefitPlan.objects.get(contract=new).rules["liabilities"][0]["schedule"][0]["bands"][0]
+    assert band["rate"] == "0.65"
+    assert Contract.objects.get(code="tongliao-2025").premium_rates.get().per_capita == Decimal("114.23")
+
+    # the new year takes its enrollment list (the worker's steps run in the test)
+    path = tmp_path / "2026名单.csv"
+    path.write_bytes(csv_bytes([person_row(1, name="包宝山"), person_row(3, name="王芳")]))
+    page.goto(f"{url}/registry/imports/")
+    page.select_option("select[name=contract]", label="通辽市2026年度城乡居民大病医疗保险服务项目协议书（tongliao-2026）")
+    page.set_input_files("input[name=file]", str(path))
+    page.fill("input[name=effective_date]", "2026-01-01")
+    page.click("text=上传并校验")
+    page.wait_for_url("**/registry/imports/*/")
+    batch = ImportBatch.objects.get()
+    services.import_batch_validate(batch_id=batch.pk)
+    page.locator("[data-field=status_display]", has_text="校验通过，待确认").wait_for(timeout=10_000)
+    page.click("text=确认并写入有效行")
+    page.wait_for_url("**/registry/imports/*/")
+    services.import_batch_apply(batch_id=batch.pk)
+    assert Enrollment.objects.filter(contract=new).count() == 2
+    page.reload()
+    _shot(page, "list-imported")
+
+    # a claim on the new year: 52,000 in scope, 30,000 paid by the basic insurance, deductible
+    # 14,000 → 8,000 in band 1, now at 65 % (last year 60 %: 4,800.00)
+    person = InsuredPerson.objects.get(name="包宝山")
+    window = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+    _login(window, url, "cw_b")
+    window.goto(f"{url}/persons/{person.pk}/?year=2026")
+    window.click("text=登记理赔")
+    window.wait_for_url("**/tongliao-2026/**")
+    window.select_option("select[name=c-claim_kind]", "inpatient")
+    window.select_option("select[name=c-place]", "in_region")
+    window.fill("input[name=c-fixmedins_name]", "通辽市医院")
+    window.fill("input[name=c-begndate]", "2026-02-20")
+    window.fill("input[name=c-enddate]", "2026-03-02")
+    window.fill("input[name=r-0-setl_id]", "M-2026-001")
+    window.fill("input[name=r-0-medfee_sumamt]", "52000.00")
+    window.fill("input[name=r-0-inscp_scp_amt]", "52000.00")
+    window.fill("input[name=r-0-hifp_pay]", "30000.00")
+    for box in window.locator("input[name=c-documents]").all():
+        box.check()
+    window.fill("input[name=c-received_on]", "2026-03-05")
+    window.click("button:has-text('登记')")
+    window.wait_for_url("**/claims/*/")
+    claim = Claim.objects.get()
+    assert claim.contract.code == "tongliao-2026"
+    window.click("button[value=calculated]")
+    window.wait_for_selector("#trial-payable")
+    assert window.inner_text("#trial-payable") == "5,200.00"
+    window.click("button[value=submitted]")
+    window.wait_for_selector("h1:has-text('已提交审核')")
+
+    reviewer = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+    _login(reviewer, url, "rv_b")
+    reviewer.goto(f"{url}/claims/?status=submitted")
+    reviewer.click(f"text={claim.claim_no}")
+    reviewer.check("#confirm-review")
+    reviewer.click("button[value=approved]")
+    reviewer.wait_for_selector("#payable")
+    assert reviewer.inner_text("#payable") == "5,200.00"
+    with reviewer.context.expect_event("response", lambda r: r.url.endswith("/slip.pdf")) as printed:
+        reviewer.click("#slip-link")
+    assert (printed.value.request.method, printed.value.status) == ("POST", 200)
+    assert list(SlipPrint.objects.values_list("copy_no", "printed_by__username")) == [(1, "rv_b")]
+    _shot(reviewer, "claim-approved")
