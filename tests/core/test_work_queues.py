@@ -182,5 +182,7 @@ def test_home_page_shows_the_queues_counts_and_links(client, world, django_asser
     assert 'id="nav-queue-waiting_documents"' in body and "待补材料" in body
     assert 'name="q"' in body  # the person search stays
     client.force_login(world["staff"]["supervisor"])
-    body = client.get(reverse("home")).content.decode()
+    response = client.get(reverse("home"))  # a supervisor's home is the supervision dashboard
+    assert (response.status_code, response.url) == (302, reverse("dashboards:dashboard"))
+    body = client.get(reverse("home"), {"view": "workbench"}).content.decode()
     assert "queue-" not in body and 'name="q"' in body

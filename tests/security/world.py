@@ -400,7 +400,10 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 #: Free-text fields whose values are a shared vocabulary offered on forms, not identifiers.
 VOCABULARY_FIELDS = {
     ("programs.enrollment", "category_detail"),
-    ("assessments.assessment", "grade"),  # the grade labels of the templates (优秀/良好/合格/不合格)
+    ("assessments.assessment", "grade"),
+    # a deadline's rule quotes the contract's wording ("考核不合格后30个工作日内复核"), the same in
+    # every contract that has the clause
+    ("core.deadline", "rule"),  # the grade labels of the templates (优秀/良好/合格/不合格)
     # post titles (组长, 副组长, 承保A岗 …): the staffing roster offers the same words as its roles
     ("programs.partycontact", "role"),
 }
