@@ -18,3 +18,7 @@ class ClaimsConfig(AppConfig):
         from .person_picture import person_claims_section
 
         register_section(person_claims_section)
+
+        from .member_views import person_members_section
+
+        register_section(person_members_section)

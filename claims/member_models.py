@@ -43,8 +43,7 @@ class EntitlementGroup(models.Model):
     yearly_count_limit = models.PositiveSmallIntegerField(_("uses per year"), null=True, blank=True,
                                                           help_text=_("all kinds of the group together; empty: no limit"))
     subsidy_rate = models.DecimalField(_("subsidy rate"), max_digits=5, decimal_places=4, null=True, blank=True,
-                                       help_text=_("share of the purchase amount subsidised, e.g. 0.1 for 10 % off; "
-                                                   "empty: a service without an amount"))
+                                       help_text=_("share of the purchase amount subsidised (0.1: 10 %); empty: no amount"))
     per_use_cap = models.DecimalField(_("subsidy cap per use"), **MONEY, null=True, blank=True)
     yearly_amount_cap = models.DecimalField(_("subsidy cap per year"), **MONEY, null=True, blank=True)
     eligibility = models.CharField(_("only for"), max_length=40, blank=True, choices=ELIGIBILITY_CHOICES)
@@ -78,6 +77,10 @@ class EntitlementGroup(models.Model):
     @property
     def with_amount(self) -> bool:
         return self.subsidy_rate is not None
+
+    @property
+    def rate_percent(self) -> str:
+        return "" if self.subsidy_rate is None else f"{(self.subsidy_rate * 100).normalize():f}%"
 
 
 class EntitlementKindQuerySet(models.QuerySet):
@@ -162,7 +165,7 @@ class ClaimReport(models.Model):
     caller_phone = models.CharField(_("caller's phone"), max_length=20)
     caller_relation = models.CharField(_("relation to the insured person"), max_length=20, blank=True)
     reported_at = models.DateTimeField(_("reported at"))
-    received_by = models.ForeignKey("accounts.User", verbose_name=_("taken by"), on_delete=models.PROTECT, related_name="+")
+    received_by = models.ForeignKey("accounts.User", verbose_name=_("call taken by"), on_delete=models.PROTECT, related_name="+")
     summary = models.TextField(_("what happened"), blank=True)
     told_to_bring = models.ManyToManyField("claims.DocumentRequirement", verbose_name=_("told to bring"), blank=True,
                                            related_name="+")

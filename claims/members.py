@@ -217,7 +217,7 @@ def monthly_usage(user, contract: Contract, month: dt.date) -> list[ReportRow]:
             "group__position", "group_id", "position", "id"):
         f = figures.get(kind.pk, {})
         rows.append(ReportRow(kind.group, kind, f.get("uses", 0), f.get("persons", 0),
-                              f.get("purchases") or ZERO, f.get("subsidy") or ZERO))
+                              (f.get("purchases") or ZERO).quantize(CENT), (f.get("subsidy") or ZERO).quantize(CENT)))
     return rows
 
 
