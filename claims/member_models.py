@@ -39,7 +39,7 @@ class EntitlementGroup(models.Model):
     contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.CASCADE,
                                  related_name="entitlement_groups")
     code = models.SlugField(_("code"), max_length=40)
-    name = models.CharField(_("name"), max_length=60, help_text=_("as the refusals name it, e.g. 护理类服务"))
+    name = models.CharField(_("name"), max_length=60, help_text=_("the name the refusals and the person page use"))
     yearly_count_limit = models.PositiveSmallIntegerField(_("uses per year"), null=True, blank=True,
                                                           help_text=_("all kinds of the group together; empty: no limit"))
     subsidy_rate = models.DecimalField(_("subsidy rate"), max_digits=5, decimal_places=4, null=True, blank=True,

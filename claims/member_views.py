@@ -45,7 +45,8 @@ def member_services(request, person_pk: int, contract_code: str):
     records a use or a discounted purchase here."""
     user = request.user
     person, contract, enrollment = enrolled_or_404(user, person_pk, contract_code)
-    can_record = user.has_perm("claims.add_entitlementuse")
+    standing = members.standing(person, contract, enrollment)
+    can_record = user.has_perm("claims.add_entitlementuse") and bool(standing)
     if request.method == "POST" and not can_record:
         raise PermissionDenied
     form = EntitlementUseForm(request.POST if request.method == "POST" else None, contract=contract)
@@ -66,6 +67,7 @@ def member_services(request, person_pk: int, contract_code: str):
                     text += f"（{note}）"
             messages.success(request, text)
             return redirect("member_services", person.pk, contract.code)
+        standing = members.standing(person, contract, enrollment)
     uses = list(EntitlementUse.objects.filter(person=person, contract=contract)
                 .select_related("kind__group", "recorded_by"))
     for use in uses:
@@ -73,7 +75,7 @@ def member_services(request, person_pk: int, contract_code: str):
     identity_access_record(user=user, person=person, where=request.path)
     return render(request, "claims/members/person.html", {
         "person": person, "contract": contract, "enrollment": enrollment,
-        "standing": members.standing(person, contract, enrollment), "uses": uses,
+        "standing": standing, "uses": uses,
         "form": form if can_record else None, "full_identity": can_see_full_identity(user),
     }, status=400 if request.method == "POST" else 200)
 

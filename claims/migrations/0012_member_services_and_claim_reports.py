@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('code', models.SlugField(max_length=40, verbose_name='code')),
-                ('name', models.CharField(help_text='as the refusals name it, e.g. 护理类服务', max_length=60, verbose_name='name')),
+                ('name', models.CharField(help_text='the name the refusals and the person page use', max_length=60, verbose_name='name')),
                 ('yearly_count_limit', models.PositiveSmallIntegerField(blank=True, help_text='all kinds of the group together; empty: no limit', null=True, verbose_name='uses per year')),
                 ('subsidy_rate', models.DecimalField(blank=True, decimal_places=4, help_text='share of the purchase amount subsidised (0.1: 10 %); empty: no amount', max_digits=5, null=True, verbose_name='subsidy rate')),
                 ('per_use_cap', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='subsidy cap per use')),
@@ -109,7 +109,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('code', models.SlugField(max_length=40, verbose_name='code')),
-                ('name', models.CharField(help_text='as the refusals name it, e.g. 护理类服务', max_length=60, verbose_name='name')),
+                ('name', models.CharField(help_text='the name the refusals and the person page use', max_length=60, verbose_name='name')),
                 ('yearly_count_limit', models.PositiveSmallIntegerField(blank=True, help_text='all kinds of the group together; empty: no limit', null=True, verbose_name='uses per year')),
                 ('subsidy_rate', models.DecimalField(blank=True, decimal_places=4, help_text='share of the purchase amount subsidised (0.1: 10 %); empty: no amount', max_digits=5, null=True, verbose_name='subsidy rate')),
                 ('per_use_cap', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='subsidy cap per use')),
