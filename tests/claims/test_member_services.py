@@ -10,7 +10,13 @@ import pytest
 from django.db import connection, connections
 from django.utils import translation
 
-from claims.members import EntitlementRefused, entitlement_use_record, monthly_usage, report_totals, standing
+from claims.members import (
+    EntitlementRefused,
+    entitlement_use_record,
+    monthly_usage,
+    report_totals,
+    standing,
+)
 from claims.models import EntitlementGroup, EntitlementKind, EntitlementUse
 from programs.models import Area, Contract
 from tests.conftest import require_or_skip
