@@ -94,6 +94,7 @@ class EntitlementKind(models.Model):
     group = models.ForeignKey(EntitlementGroup, verbose_name=_("group"), on_delete=models.CASCADE, related_name="kinds")
     name = models.CharField(_("name"), max_length=60)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+    history = HistoricalRecords()
 
     objects = EntitlementKindQuerySet.as_manager()
 
