@@ -21,6 +21,8 @@ from .models import (
     ClaimTerms,
     Deduction,
     DocumentRequirement,
+    EntitlementGroup,
+    EntitlementKind,
     HospitalBatch,
     HospitalBatchLog,
     HospitalSettlementTerms,
@@ -145,6 +147,24 @@ class DocumentRequirementAdmin(ScopedAdmin):
     list_filter = ["program", "required"]
     list_editable = ["position", "required"]
     ordering = ["program", "position"]
+
+
+class EntitlementKindInline(TabularInline):
+    model = EntitlementKind
+    extra = 0
+    fields = ["position", "name"]
+
+
+@admin.register(EntitlementGroup)
+class EntitlementGroupAdmin(ScopedAdmin):
+    """A contract's member services (健康管理服务) and their limits, as the window applies them."""
+
+    list_display = ["contract", "position", "name", "yearly_count_limit", "subsidy_rate", "per_use_cap",
+                    "yearly_amount_cap", "eligibility", "choose_one"]
+    list_filter = ["contract"]
+    inlines = [EntitlementKindInline]
+    fields = ["contract", "code", "name", "position", "yearly_count_limit", "subsidy_rate", "per_use_cap",
+              "yearly_amount_cap", "eligibility", "choose_one", "source"]
 
 
 @admin.action(description=_("Print settlement slips (one PDF)"), permissions=["print_slip"])

@@ -19,10 +19,20 @@ class ClaimsConfig(AppConfig):
 
         register_section(person_claims_section)
 
+        from .member_views import person_members_section
+
+        register_section(person_members_section)
+
         from programs.contract_terms import register_terms
 
-        from .models import ClaimTerms, DocumentRequirement, HospitalSettlementTerms
+        from .models import (
+            ClaimTerms,
+            DocumentRequirement,
+            EntitlementGroup,
+            HospitalSettlementTerms,
+        )
 
         register_terms(ClaimTerms)
         register_terms(DocumentRequirement, fk="program")  # the program's checklist, shared by its contracts
         register_terms(HospitalSettlementTerms)
+        register_terms(EntitlementGroup, children=("kinds",))  # member services (seed 000)

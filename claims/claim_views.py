@@ -32,6 +32,8 @@ from .forms import (
     PaymentForm,
     SettlementRecordFormSet,
 )
+from .member_views import open_report_for
+from .members import phone_report_convert
 from .models import Claim, ClaimTerms, DocumentRequirement, SlipPrint
 from .presentation import CODE_LABELS, explanation_blocks
 from .resources import ClaimExportResource
@@ -70,18 +72,27 @@ def claim_register_view(request, person_pk: int, contract_code: str):
                                      initial={**form.initial, **claim_initial})
         formset = SettlementRecordFormSet(plan=plan, prefix="r", initial=records_initial)
     refusal = None
+    # started from a claim reported by phone (报案): marked as registered with the claim, in the
+    # same transaction; its summary prefills the notes
+    report = open_report_for(user, request, person, contract)
+    if report is not None and data is None and not carried:
+        form = ClaimRegistrationForm(plan=plan, requirements=requirements, prefix="c",
+                                     initial={**form.initial, "notes": report.summary})
     if data is not None and form.is_valid() and formset.is_valid():
         d = form.cleaned_data
         try:
-            claim = registration.claim_register(
-                user=user, person=person, contract=contract, claim_kind=d["claim_kind"], place=d.get("place", ""),
-                fixmedins_code=d["fixmedins_code"], fixmedins_name=d["fixmedins_name"], hosp_lv=d.get("hosp_lv", ""),
-                begndate=d["begndate"], enddate=d["enddate"],
-                records=[f.record() for f in formset.forms if f.has_changed()],
-                documents=list(d["documents"]), received_on=d["received_on"],
-                payee_name=d["payee_name"], bank_name=d["bank_name"], bank_account=d["bank_account"], notes=d["notes"],
-                confirm_duplicate=d["confirm_duplicate"],
-            )
+            with transaction.atomic():
+                claim = registration.claim_register(
+                    user=user, person=person, contract=contract, claim_kind=d["claim_kind"], place=d.get("place", ""),
+                    fixmedins_code=d["fixmedins_code"], fixmedins_name=d["fixmedins_name"], hosp_lv=d.get("hosp_lv", ""),
+                    begndate=d["begndate"], enddate=d["enddate"],
+                    records=[f.record() for f in formset.forms if f.has_changed()],
+                    documents=list(d["documents"]), received_on=d["received_on"],
+                    payee_name=d["payee_name"], bank_name=d["bank_name"], bank_account=d["bank_account"], notes=d["notes"],
+                    confirm_duplicate=d["confirm_duplicate"],
+                )
+                if report is not None:
+                    phone_report_convert(report=report, claim=claim, user=user)
         except registration.RegistrationRefused as exc:
             refusal = exc
         else:
@@ -90,7 +101,7 @@ def claim_register_view(request, person_pk: int, contract_code: str):
     identity_access_record(user=user, person=person, where=request.path)
     return render(request, "claims/register.html", {
         "person": person, "contract": contract, "enrollment": enrollment, "form": form, "formset": formset,
-        "refusal": refusal, "requirements": requirements, "code_labels": CODE_LABELS,
+        "refusal": refusal, "requirements": requirements, "code_labels": CODE_LABELS, "report": report,
     })
 
 

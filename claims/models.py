@@ -766,3 +766,11 @@ class Recovery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.settlement_id}: {self.amount}"
+
+
+from .member_models import (  # noqa: E402,F401  (same app; split only for file size)
+    ClaimReport,
+    EntitlementGroup,
+    EntitlementKind,
+    EntitlementUse,
+)

@@ -94,3 +94,51 @@ def load_claim_terms(apps) -> None:
             DocumentRequirement(program=program, code=c, label=label, claim_kinds=kinds, places=places, position=i)
             for i, (c, label, kinds, places) in enumerate(documents)
         )
+
+
+BEIJING_SERVICES = "（5）健康管理服务"
+
+# Member services (健康管理服务) per contract: (code, name, count/year, subsidy rate, cap per use,
+# cap per year, eligibility, choose one, kinds, clause). Seed 000, 保障计划表 and 第二条4.(5).
+ENTITLEMENTS = {
+    "beijing-chaoyang-2026": [
+        ("nursing", "护理类服务", 5, None, None, None, "", False,
+         ["就医陪护", "居家康复类", "机构康复类", "生活照顾类", "上门检测类", "上门护理类"],
+         "①所有被保险人可享有“就医陪护、居家康复类、机构康复类、生活照顾类、上门检测类、上门护理类”服务，"
+         "具体服务内容详见《健康管理服务目录-护理服务类》，保险期间内总服务次数上限为5次。"),
+        ("drug_discount", "购药折扣服务", 12, "0.1000", "400.00", "1800.00", "", False,
+         ["购药配送到家", "原研药购药到家", "指定药房门店购药"],
+         "②所有被保险人可享有购药折扣服务，用户可享受购药配送到家9折优惠（有即时配送或邮寄到家两种方式）、原研药购药到家9折优惠"
+         "（享邮寄到家服务）、和指定药房门店购药9折优惠。保期年度内补贴金额上限为1800元，单次购买补贴额度限400元，"
+         "保期内总服务次数上限为12次。"),
+        ("extra", "专属健康管理服务", 1, None, None, None, "continuous_no_claim_3y", True,
+         ["口腔健康", "中医调理", "健康检查", "家庭急救包", "日常小药箱", "体重管理年精选设备"],
+         "③近三年连续参保且无出险记录的被保险人可额外享有以下六项服务之一：“口腔健康、中医调理、健康检查、家庭急救包、"
+         "日常小药箱、体重管理年精选设备”服务，符合条件的被保险人可选其中一项作为2026年专属健康管理服务使用，"
+         "保险期间内总服务次数上限为1次。"),
+    ],
+}
+
+
+def load_entitlements(apps) -> None:
+    """The seed contracts' member services (idempotent: a contract that has groups is left as
+    an administrator keeps it)."""
+    from decimal import Decimal
+
+    Contract = apps.get_model("programs", "Contract")
+    EntitlementGroup = apps.get_model("claims", "EntitlementGroup")
+    EntitlementKind = apps.get_model("claims", "EntitlementKind")
+    for code, groups in ENTITLEMENTS.items():
+        contract = Contract.objects.filter(code=code).first()
+        if contract is None or EntitlementGroup.objects.filter(contract=contract).exists():
+            continue
+        for position, (gcode, name, count, rate, per_use, per_year, eligibility, choose_one, kinds, clause) in enumerate(groups):
+            group = EntitlementGroup.objects.create(
+                contract=contract, code=gcode, name=name, yearly_count_limit=count,
+                subsidy_rate=Decimal(rate) if rate else None, per_use_cap=Decimal(per_use) if per_use else None,
+                yearly_amount_cap=Decimal(per_year) if per_year else None, eligibility=eligibility,
+                choose_one=choose_one, position=position, source=f"{BEIJING_SERVICES}{clause}",
+            )
+            EntitlementKind.objects.bulk_create(
+                EntitlementKind(group=group, name=kind, position=i) for i, kind in enumerate(kinds)
+            )

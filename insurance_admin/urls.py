@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from claims import member_views
 from claims import views as claim_views
 from finance import renewal_views
 from insurance_admin import workbench
@@ -13,6 +14,7 @@ urlpatterns = [
     path("", workbench.home, name="home"),
     path("persons/<int:pk>/", program_views.person_detail, name="person_detail"),
     path("persons/<int:person_pk>/trial/<slug:contract_code>/", claim_views.trial, name="trial"),
+    path("persons/<int:person_pk>/services/<slug:contract_code>/", member_views.member_services, name="member_services"),
     path("claims/hospital-batches/", include("claims.batch_urls")),
     path("claims/<int:pk>/slip.pdf", claim_views.slip_pdf, name="claim_slip"),
     path("claims/", include("claims.urls")),

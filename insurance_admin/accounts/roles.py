@@ -16,7 +16,12 @@ _VIEW_REFERENCE = [
     "core.view_calendaryear",
     "claims.view_claimterms",
     "claims.view_documentrequirement",
+    # member services (健康管理服务) of a contract, as data
+    "claims.view_entitlementgroup",
+    "claims.view_entitlementkind",
 ]
+# Member services used at the window and claims reported by phone (报案), issue 23 item 5.
+_VIEW_MEMBERS = ["claims.view_entitlementuse", "claims.view_claimreport"]
 _VIEW_PEOPLE = ["programs.view_insuredperson", "programs.view_enrollment"]
 # The finance ledgers in the admin (read-only there; movements go through the finance pages).
 _VIEW_FINANCE_ADMIN = [
@@ -54,6 +59,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "claims.add_claim",
         "claims.change_claim",
         "claims.print_slip",
+        # member services and claims reported by phone (报案)
+        *_VIEW_MEMBERS,
+        "claims.add_entitlementuse",
+        "claims.add_claimreport",
+        "claims.change_claimreport",
         # complaints received at the window
         "complaints.view_complaint",
         "complaints.add_complaint",
@@ -62,7 +72,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "reviewer": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.view_full_identity", "claims.run_trial", "claims.view_settlement",
                  "claims.view_claim", "claims.review_claim", "claims.print_slip",
                  # hospital monthly files: import, review differences, deductions and recoveries
-                 "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.record_deduction"],
+                 "claims.view_hospitalbatch", "claims.import_hospitalbatch", "claims.record_deduction", *_VIEW_MEMBERS],
     # Premiums, deposits, payables: needs contracts and headcounts, not identities.
     "finance": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "programs.change_contract", "claims.view_claim", "claims.pay_claim",
                 "claims.print_slip", "programs.view_headcountsnapshot", "programs.add_headcountsnapshot",
@@ -72,7 +82,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 # periodic reports: read them, generate a period again (a new version)
                 "reporting.view_reportrun", "reporting.regenerate_reportrun", "reporting.view_reportterm",
                 # renewal simulations (测算, issue 22)
-                "finance.view_simulationrun", "finance.run_simulation"],
+                "finance.view_simulationrun", "finance.run_simulation",
+                # the monthly usage report of member services (the subsidies paid)
+                "claims.view_entitlementuse"],
     # Dashboards, deadlines, audit trail: read-only, identities masked.
     "supervisor": [*_VIEW_REFERENCE, *_VIEW_PEOPLE, "core.view_audit_log", "core.view_heartbeat", "core.view_deadline",
                    "claims.view_settlement",
@@ -83,7 +95,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                    "complaints.view_complaintterms",
                    # the joint office's roster against the contract's commitments
                    "staffing.view_staffmember", "staffing.view_staffingcommitment",
-                   "reporting.view_reportrun", "reporting.view_reportterm",
+                   "reporting.view_reportrun", "reporting.view_reportterm", *_VIEW_MEMBERS,
                    "finance.view_simulationrun"],
     # Programs, contracts, rules, areas, users, schedules.
     "administrator": [
@@ -95,6 +107,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for action in ("add", "change", "delete")
         ],
         *[f"claims.{action}_{model}" for model in ("claimterms", "documentrequirement") for action in ("add", "change")],
+        *[f"claims.{action}_{model}" for model in ("entitlementgroup", "entitlementkind")
+          for action in ("add", "change", "delete")],
         "finance.view_financeterms",
         "finance.change_financeterms",
         "finance.view_simulationrun",  # renewal simulations (测算, issue 22)

@@ -121,6 +121,7 @@ def _setups():
 PK_MODELS = {
     "person_detail": "programs.InsuredPerson",
     "claim_": "claims.Claim",
+    "phone_report_": "claims.ClaimReport",
     "hospital_batch_": "claims.HospitalBatch",
     "import_batch_": "programs.ImportBatch",
     "finance:entry_reverse": "finance.LedgerEntry",

@@ -35,6 +35,7 @@ B_HOSPITAL = ("H41162799999", "太康哨兵专科医院")
 B_PARTY_ACCOUNT = "41050166770800000999"
 B_STAFF_NAME = "欧阳哨兵戊"
 B_COMPLAINANT = "欧阳哨兵丁"
+B_CALLER = ("欧阳哨兵己", "13899995555")
 
 # Roles, each bound to ONE area of region A.
 ROLE_AREAS = {
@@ -211,6 +212,7 @@ def _extras() -> None:
     assess.assessment_decide(assessment=failed, assessed_on=dt.date(2026, 1, 9), user=sv)
     assess.warning_record(contract=taikang, kind="interview", on_date=dt.date(2026, 1, 12), reason="哨兵约谈事由", user=sv)
     _supervision_extras(cw, county)
+    _member_extras(cw, person, taikang, county)
     # Periodic reports: the report periods of every contract, and runs of B (太康县, the whole
     # contract) and of A (通辽市 and 科尔沁区), PDF through a stand-in (no layout needed here).
     from unittest import mock
@@ -242,6 +244,30 @@ def _extras() -> None:
     multi = User.objects.create(username="guard_multi", is_staff=True, first_name="跨区哨兵经办员")
     multi.groups.set([Group.objects.get(name="caseworker")])
     multi.areas.set(Area.objects.filter(code__in=[A_REGION, "411600"]))
+
+
+def _member_extras(cw_b, person_b, taikang, county_b) -> None:
+    """Member services used in area B (a guard group on Taikang's contract: Beijing's seeded
+    groups have no use in the world) and claims reported by phone in area B and in area A."""
+    from django.utils import timezone
+
+    from claims.members import entitlement_use_record
+    from claims.models import ClaimReport, EntitlementGroup, EntitlementKind
+    from insurance_admin.accounts.models import User
+    from programs.models import Area, Contract
+
+    group = EntitlementGroup.objects.create(contract=taikang, code="guard", name="哨兵护理服务", yearly_count_limit=3)
+    kind = EntitlementKind.objects.create(group=group, name="哨兵上门护理")
+    entitlement_use_record(user=cw_b, person=person_b, contract=taikang, kind=kind, used_on=dt.date(2025, 5, 6),
+                           note="哨兵服务备注", today=dt.date(2025, 5, 6))
+    ClaimReport.objects.create(contract=taikang, area=county_b, person=person_b, caller_name=B_CALLER[0],
+                               caller_phone=B_CALLER[1], caller_relation="配偶", received_by=cw_b,
+                               reported_at=timezone.make_aware(dt.datetime(2025, 4, 13, 9, 0)), summary="哨兵报案经过")
+    cw_a = User.objects.get(username="caseworker")
+    tongliao = Contract.objects.get(code="tongliao-2025")
+    ClaimReport.objects.create(contract=tongliao, area=Area.objects.get(code=A_COUNTY), insured_name="科尔沁报案人",
+                               caller_name="科尔沁来电人", caller_phone="13900001111", received_by=cw_a,
+                               reported_at=timezone.make_aware(dt.datetime(2025, 4, 13, 10, 0)))
 
 
 def _supervision_extras(cw_b, county_b) -> None:
@@ -436,7 +462,7 @@ def identifiers_by_scope(ownership: Ownership, scopes: dict[str, set[int]]) -> d
     wanted = {m for m in site._registry} | {apps.get_model("claims", "SettlementSlip"), apps.get_model("programs", "PartyContact")}
     wanted |= {apps.get_model(*label.split(".")) for label in (
         "claims.settlement", "claims.claimdocument", "programs.smsnotification", "programs.headcountsnapshot",
-        "complaints.complaint")}
+        "complaints.complaint", "claims.claimreport", "claims.entitlementuse", "claims.entitlementkind")}
     objects = []
     for model in wanted:
         if model._meta.label_lower in GLOBAL_MODELS:

@@ -2,7 +2,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from claims.seed import load_claim_terms
+from claims.seed import load_claim_terms, load_entitlements
 from programs.seed import load_seed, load_seed_plans
 
 
@@ -14,4 +14,5 @@ class Command(BaseCommand):
             load_seed(apps)
             load_seed_plans(apps)
             load_claim_terms(apps)
+            load_entitlements(apps)
         self.stdout.write(self.style.SUCCESS("seed contracts present"))
