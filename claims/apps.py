@@ -18,3 +18,11 @@ class ClaimsConfig(AppConfig):
         from .person_picture import person_claims_section
 
         register_section(person_claims_section)
+
+        from programs.contract_terms import register_terms
+
+        from .models import ClaimTerms, DocumentRequirement, HospitalSettlementTerms
+
+        register_terms(ClaimTerms)
+        register_terms(DocumentRequirement, fk="program")  # the program's checklist, shared by its contracts
+        register_terms(HospitalSettlementTerms)

@@ -20,3 +20,9 @@ class FinanceConfig(AppConfig):
         from .deadlines import finance_deadlines_backfill
 
         register_backfill("finance", finance_deadlines_backfill)
+
+        from programs.contract_terms import register_terms
+
+        from .models import FinanceTerms
+
+        register_terms(FinanceTerms)

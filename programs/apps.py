@@ -13,3 +13,9 @@ class ProgramsConfig(AppConfig):
 
         # the 503 page of a request that waited on the registry's locks names the lists
         register_busy_writer(enrollment_lists_being_applied)
+
+        from .contract_terms import register_terms
+        from .models import BenefitPlan, PremiumRate
+
+        register_terms(PremiumRate)
+        register_terms(BenefitPlan)

@@ -6,3 +6,10 @@ class AssessmentsConfig(AppConfig):
     name = "insurance_admin.assessments"
     label = "assessments"
     verbose_name = _("Assessments")
+
+    def ready(self) -> None:
+        from programs.contract_terms import register_terms
+
+        from .models import AssessmentTemplate
+
+        register_terms(AssessmentTemplate, children=("items", "grades"))

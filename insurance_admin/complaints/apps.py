@@ -15,3 +15,9 @@ class ComplaintsConfig(AppConfig):
         from .services import complaints_deadlines_backfill
 
         register_backfill("complaints", complaints_deadlines_backfill)
+
+        from programs.contract_terms import register_terms
+
+        from .models import ComplaintTerms
+
+        register_terms(ComplaintTerms)

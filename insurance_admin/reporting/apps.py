@@ -14,3 +14,9 @@ class ReportingConfig(AppConfig):
         from .services import report_dues_backfill
 
         register_backfill("reporting", report_dues_backfill)
+
+        from programs.contract_terms import register_terms
+
+        from .models import ReportTerm
+
+        register_terms(ReportTerm)

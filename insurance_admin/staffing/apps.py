@@ -10,3 +10,9 @@ class StaffingConfig(AppConfig):
 
     def ready(self) -> None:
         from . import kpis  # noqa: F401  (registers the KPI)
+
+        from programs.contract_terms import register_terms
+
+        from .models import StaffingCommitment
+
+        register_terms(StaffingCommitment)
