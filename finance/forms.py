@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.core.forms import DateInRangeField, MoneyField
 
-from .models import PREMIUM_EVENTS, GuaranteeDeposit, Penalty
+from .models import PREMIUM_EVENTS, GuaranteeDeposit, Penalty, installment_rules_problem
 
 
 def _today():
@@ -146,3 +146,17 @@ def period_bounds(kind: str, text: str) -> tuple[dt.date, dt.date]:
         raise ValidationError(_("No such month."))
     start = dt.date(year, first_month, 1)
     return start, month_end(dt.date(year, first_month + months - 1, 1))
+
+
+class InstallmentRuleFormSet(forms.BaseInlineFormSet):
+    """A contract's premium installments together: the shares make the whole premium (100 %),
+    at most one installment takes the remainder (errors from `installment_rules_problem`)."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        rules = [f.instance for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        problem = installment_rules_problem(rules)
+        if problem:
+            raise ValidationError(problem)

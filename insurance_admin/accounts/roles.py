@@ -21,7 +21,7 @@ _VIEW_PEOPLE = ["programs.view_insuredperson", "programs.view_enrollment"]
 # The finance ledgers in the admin (read-only there; movements go through the finance pages).
 _VIEW_FINANCE_ADMIN = [
     f"finance.view_{model}"
-    for model in ("financeterms", "premiumschedule", "premiuminstallment", "guaranteedeposit", "revolvingfund", "prepayment",
+    for model in ("financeterms", "installmentrule", "premiumschedule", "premiuminstallment", "guaranteedeposit", "revolvingfund", "prepayment",
                   "penalty", "hospitalpayable", "ledgerentry")
 ]
 
@@ -94,6 +94,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *[f"claims.{action}_{model}" for model in ("claimterms", "documentrequirement") for action in ("add", "change")],
         "finance.view_financeterms",
         "finance.change_financeterms",
+        *[f"finance.{action}_installmentrule" for action in ("view", "add", "change", "delete")],
         "claims.view_hospitalsettlementterms",
         "claims.add_hospitalsettlementterms",
         "claims.change_hospitalsettlementterms",

@@ -10,7 +10,7 @@ def test_every_terms_model_is_registered_once_with_its_owner_field():
         "claims.ClaimTerms": ("contract", ()),
         "claims.DocumentRequirement": ("program", ()),
         "claims.HospitalSettlementTerms": ("contract", ()),
-        "finance.FinanceTerms": ("contract", ()),
+        "finance.FinanceTerms": ("contract", ("installment_rules",)),
         "complaints.ComplaintTerms": ("contract", ()),
         "staffing.StaffingCommitment": ("contract", ()),
         "reporting.ReportTerm": ("contract", ()),
