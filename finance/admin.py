@@ -9,9 +9,9 @@ from insurance_admin.core.admin_scoping import ReadOnlyScopedAdmin, ScopedAdmin
 from .forms import InstallmentRuleFormSet
 from .models import (
     FinanceTerms,
-    InstallmentRule,
     GuaranteeDeposit,
     HospitalPayable,
+    InstallmentRule,
     LedgerEntry,
     Penalty,
     PremiumInstallment,

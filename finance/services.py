@@ -37,8 +37,8 @@ from .models import (
     Prepayment,
     RevolvingFund,
     RevolvingTopUp,
+    installment_rules_problem,
 )
-from .models import installment_rules_problem
 from .selectors import current_headcounts, per_capita_of, terms_for
 
 #: the cached balance column of each book's target row

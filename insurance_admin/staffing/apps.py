@@ -9,10 +9,15 @@ class StaffingConfig(AppConfig):
     verbose_name = _("Staffing")
 
     def ready(self) -> None:
-        from . import kpis  # noqa: F401  (registers the KPI)
-
         from programs.contract_terms import register_terms
 
+        from . import kpis  # noqa: F401  (registers the KPI)
         from .models import StaffingCommitment
 
         register_terms(StaffingCommitment)
+
+        from programs.seed import register_seed_loader
+
+        from .seed import load_staffing_commitments
+
+        register_seed_loader(load_staffing_commitments)  # `seed_contracts` puts the seed contracts' rows back
