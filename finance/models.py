@@ -15,6 +15,7 @@ Note for later migrations: SQLite rebuilds a table on most ALTERs and drops its 
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+from programs.models import HeadcountCategory
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 RATE = {"max_digits": 7, "decimal_places": 4}
@@ -39,12 +41,7 @@ PREMIUM_EVENTS = {
     "invoice_received": _("Invoice received"),
 }
 #: The headcount categories of the per-capita premiums (`programs.PremiumRate.headcount_category`).
-HEADCOUNT_CATEGORIES = {
-    "resident": _("residents"),
-    "insured": _("insured persons"),
-    "active": _("active employees"),
-    "retired": _("retirees"),
-}
+HEADCOUNT_CATEGORIES = dict(HeadcountCategory.choices)
 
 
 def _in_order(mapping: dict, known: dict) -> list[tuple]:
@@ -332,8 +329,6 @@ def _due_errors(kind: str, values: dict) -> dict[str, list[str]]:
             errors["due_month"] = [gettext("The month must be from 1 to 12.")]
     if kind == "fixed_date" and not errors:
         try:
-            import datetime as dt
-
             dt.date(2024, values["month"], values["day"])  # a leap year accepts every real month-day
         except ValueError:
             errors["due_day"] = [gettext("%(month)s-%(day)s is not a date.") % {"month": values["month"], "day": values["day"]}]
