@@ -142,3 +142,30 @@ def load_entitlements(apps) -> None:
             EntitlementKind.objects.bulk_create(
                 EntitlementKind(group=group, name=kind, position=i) for i, kind in enumerate(kinds)
             )
+
+
+# --- hospital settlement terms (the payment rule of the hospital batches) --------------------
+
+HOSPITAL_SETTLEMENT_TERMS = {
+    "tongliao-2025": {"rule": "day_of_next_month", "pay_day": 30,
+                      "source": "通辽协议：保险人于次月30日前拨付定点医疗机构上月垫付费用"},
+    "taikang-2025": {"rule": "working_days_after_report", "report_by_day": 10, "working_days": 15,
+                     "source": "太康协议：医疗机构每月10日前报送，保险人审核后15个工作日内拨付"},
+}
+
+
+def seed_settlement_terms(terms_model=None, contract_model=None) -> int:
+    """Create the seed contracts' hospital payment terms where missing (idempotent); returns how many."""
+    if terms_model is None or contract_model is None:
+        from programs.models import Contract
+
+        from .models import HospitalSettlementTerms
+
+        terms_model, contract_model = terms_model or HospitalSettlementTerms, contract_model or Contract
+    created = 0
+    for code, spec in HOSPITAL_SETTLEMENT_TERMS.items():
+        contract = contract_model.objects.filter(code=code).first()
+        if contract is not None:
+            _, was_created = terms_model.objects.get_or_create(contract=contract, defaults=spec)
+            created += was_created
+    return created

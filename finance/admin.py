@@ -2,13 +2,16 @@
 their services); only the finance terms are edited here, by administrators."""
 
 from django.contrib import admin
+from unfold.admin import TabularInline
 
 from insurance_admin.core.admin_scoping import ReadOnlyScopedAdmin, ScopedAdmin
 
+from .forms import InstallmentRuleFormSet
 from .models import (
     FinanceTerms,
     GuaranteeDeposit,
     HospitalPayable,
+    InstallmentRule,
     LedgerEntry,
     Penalty,
     PremiumInstallment,
@@ -18,9 +21,21 @@ from .models import (
 )
 
 
+class InstallmentRuleInline(TabularInline):
+    """The premium installments of the contract, validated together (shares make 100 %)."""
+
+    model = InstallmentRule
+    formset = InstallmentRuleFormSet
+    extra = 0
+    min_num = 1
+    fields = ("seq", "share", "takes_remainder", "due_kind", "due_month", "due_day", "due_days", "due_event", "due_parts",
+              "note", "clause")
+
+
 @admin.register(FinanceTerms)
 class FinanceTermsAdmin(ScopedAdmin):
     list_display = ("contract", "clearing", "unpaid_suspends_liability", "operating_cost_rate", "revolving_share", "prepayment_amount")
+    inlines = [InstallmentRuleInline]
 
     def has_add_permission(self, request):
         return False

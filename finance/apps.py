@@ -25,4 +25,10 @@ class FinanceConfig(AppConfig):
 
         from .models import FinanceTerms
 
-        register_terms(FinanceTerms)
+        register_terms(FinanceTerms, children=("installment_rules",))
+
+        from programs.seed import register_seed_loader
+
+        from .seed import load_finance_seed
+
+        register_seed_loader(load_finance_seed)

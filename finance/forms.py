@@ -20,6 +20,7 @@ from .models import (
     Penalty,
     SimulationTarget,
     _in_order,
+    installment_rules_problem,
 )
 
 
@@ -194,3 +195,17 @@ class SimulationTermsForm(FieldNamedErrors, forms.Form):
     def changes(self) -> list[tuple[str, str, str]]:
         return [(str(self.fields[name].label), f"{self.fields[name].initial:,.2f}", f"{self.cleaned_data[name]:,.2f}")
                 for _category, name in self.categories if name in self.changed_data]
+
+
+class InstallmentRuleFormSet(forms.BaseInlineFormSet):
+    """A contract's premium installments together: the shares make the whole premium (100 %),
+    at most one installment takes the remainder (errors from `installment_rules_problem`)."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        rules = [f.instance for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        problem = installment_rules_problem(rules)
+        if problem:
+            raise ValidationError(problem)

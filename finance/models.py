@@ -15,6 +15,7 @@ Note for later migrations: SQLite rebuilds a table on most ALTERs and drops its 
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+from programs.models import HeadcountCategory
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 RATE = {"max_digits": 7, "decimal_places": 4}
@@ -38,13 +40,8 @@ PREMIUM_EVENTS = {
     "fiscal_funds_arrived": _("Fiscal funds arrived"),
     "invoice_received": _("Invoice received"),
 }
-#: The headcount categories of the seed contracts' per-capita premiums (`calculations.seed.PER_CAPITA`).
-HEADCOUNT_CATEGORIES = {
-    "resident": _("residents"),
-    "insured": _("insured persons"),
-    "active": _("active employees"),
-    "retired": _("retirees"),
-}
+#: The headcount categories of the per-capita premiums (`programs.PremiumRate.headcount_category`).
+HEADCOUNT_CATEGORIES = dict(HeadcountCategory.choices)
 
 
 def _in_order(mapping: dict, known: dict) -> list[tuple]:
@@ -142,6 +139,9 @@ class FinanceTerms(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(12)],
         help_text=_("Of the year after the insurance year (Tongliao: 4, end of April); empty: no audit clause."))
     annual_audit_done_on = models.DateField(_("annual audit done on"), null=True, blank=True)
+    premium_notes = models.TextField(
+        _("premium notes"), blank=True,
+        help_text=_("Conditions of the premium shown with its schedule (e.g. how a headcount difference is paid)."))
 
     history = HistoricalRecords()
     objects = ContractScopedQuerySet.as_manager()
@@ -173,6 +173,225 @@ class FinanceTerms(models.Model):
 
     def __str__(self) -> str:
         return str(self.contract)
+
+
+#: How each event reads in an installment's description ("within 5 working days after the fiscal
+#: funds arrive"); the signing reads "signing".
+EVENT_PHRASES = {
+    "signing": None,
+    "fiscal_funds_arrived": "the fiscal funds arrive",
+    "invoice_received": "the invoice is received",
+}
+
+
+class InstallmentRuleQuerySet(models.QuerySet):
+    def for_user(self, user):
+        ids = region_scope_ids(user)
+        return self if ids is None else self.filter(terms__contract__program__region_id__in=ids)
+
+
+class InstallmentRule(models.Model):
+    """One installment of a contract's premium (DOMAIN.md §5): a share of the total (or the
+    remainder) and when it is due, quoting the contract. The rows of one contract are its
+    `finance.calculations.PremiumPlan`; `premium_schedule_generate` reads them.
+
+    Due rules: on a fixed date of the contract year (`due_month`, `due_day`); within a month
+    (`due_month`, by its last day); calendar or working days after an event (`due_days`,
+    `due_event`); or the later of several conditions (`due_parts`: a list of
+    {"kind": ..., "days": n, "event": ...} / {"kind": "fixed_date", "month": m, "day": d} /
+    {"kind": "within_month", "month": m}).
+    """
+
+    class DueKind(models.TextChoices):
+        FIXED_DATE = "fixed_date", _("On a date of the contract year")
+        WITHIN_MONTH = "within_month", _("Within a month of the contract year")
+        DAYS_AFTER = "days_after", _("Calendar days after an event")
+        WORKING_DAYS_AFTER = "working_days_after", _("Working days after an event")
+        LATEST_OF = "latest_of", _("The later of several conditions")
+
+    terms = models.ForeignKey(FinanceTerms, verbose_name=_("finance terms"), on_delete=models.CASCADE,
+                              related_name="installment_rules")
+    seq = models.PositiveSmallIntegerField(_("installment no."), validators=[MinValueValidator(1)])
+    takes_remainder = models.BooleanField(
+        _("takes the remainder"), default=False,
+        help_text=_("This installment receives what the others leave (and absorbs the rounding)."))
+    share = models.DecimalField(_("share of the premium"), **RATE, null=True, blank=True,
+                                help_text=_("A fraction of the year's premium: 0.8 = 80 %."))
+    due_kind = models.CharField(_("due rule"), max_length=20, choices=DueKind.choices)
+    due_month = models.SmallIntegerField(_("month"), null=True, blank=True)
+    due_day = models.SmallIntegerField(_("day"), null=True, blank=True)
+    due_days = models.SmallIntegerField(_("days"), null=True, blank=True)
+    due_event = models.CharField(_("counted from the event"), max_length=32, blank=True, choices=list(PREMIUM_EVENTS.items()))
+    due_parts = models.JSONField(
+        _("conditions (the later is due)"), default=list, blank=True,
+        help_text=_('For "the later of several": e.g. [{"kind": "working_days_after", "days": 5, "event": '
+                    '"fiscal_funds_arrived"}, {"kind": "working_days_after", "days": 10, "event": "invoice_received"}].'))
+    note = models.CharField(_("condition in words"), max_length=200, blank=True,
+                            help_text=_("Shown in the installment's description, e.g. after the November assessment."))
+    clause = models.TextField(_("contract clause"), blank=True, help_text=_("The contract's wording of this installment."))
+
+    history = HistoricalRecords()
+    objects = InstallmentRuleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("premium installment rule")
+        verbose_name_plural = _("premium installment rules")
+        ordering = ["terms", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["terms", "seq"], name="installment_rule_seq_unique"),
+            models.CheckConstraint(
+                condition=(Q(takes_remainder=True, share__isnull=True) | Q(takes_remainder=False, share__gt=0, share__lte=1)),
+                name="installment_rule_share_or_remainder",
+            ),
+            models.CheckConstraint(
+                condition=(Q(due_days__isnull=True) | Q(due_days__gte=0))
+                & (Q(due_month__isnull=True) | Q(due_month__gte=1, due_month__lte=12))
+                & (Q(due_day__isnull=True) | Q(due_day__gte=1, due_day__lte=31)),
+                name="installment_rule_due_values_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return gettext("Installment %(seq)s") % {"seq": self.seq}
+
+    # --- validation -------------------------------------------------------------------------
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if self.takes_remainder:
+            if self.share is not None:
+                errors["share"] = [gettext("An installment taking the remainder has no share of its own.")]
+        elif self.share is None:
+            errors["share"] = [gettext("Enter the share of the premium, or check “takes the remainder”.")]
+        elif not Decimal("0") < self.share <= Decimal("1"):
+            errors["share"] = [gettext("The share of the premium must be more than 0 and at most 1 (100 %).")]
+        if self.due_kind == self.DueKind.LATEST_OF:
+            problem = due_parts_problem(self.due_parts)
+            if problem:
+                errors["due_parts"] = [problem]
+        elif self.due_kind:
+            errors.update(_due_errors(self.due_kind, {"month": self.due_month, "day": self.due_day,
+                                                      "days": self.due_days, "event": self.due_event}))
+        if errors:
+            raise ValidationError(errors)
+
+    # --- as a calculation rule ---------------------------------------------------------------
+
+    def due_rule(self):
+        from .calculations import premiums as calc
+
+        if self.due_kind == self.DueKind.LATEST_OF:
+            return calc.LatestOf(tuple(_due_rule(part["kind"], part) for part in self.due_parts))
+        return _due_rule(self.due_kind, {"month": self.due_month, "day": self.due_day, "days": self.due_days,
+                                         "event": self.due_event})
+
+    def as_rule(self):
+        from .calculations import premiums as calc
+
+        return calc.InstallmentRule(calc.REMAINDER if self.takes_remainder else self.share, self.due_rule(), note=self.note)
+
+
+#: the fields each simple due rule needs (a condition of "the later of several" uses the same keys)
+DUE_FIELDS = {
+    "fixed_date": ("month", "day"),
+    "within_month": ("month",),
+    "days_after": ("days", "event"),
+    "working_days_after": ("days", "event"),
+}
+_FIELD_OF = {"month": "due_month", "day": "due_day", "days": "due_days", "event": "due_event"}
+
+
+def _unknown_event(event: str) -> str:
+    known = "、".join(str(label) for label in PREMIUM_EVENTS.values())
+    return gettext("Unknown event “%(event)s”: a due rule counts from one of %(known)s.") % {"event": event, "known": known}
+
+
+def _due_errors(kind: str, values: dict) -> dict[str, list[str]]:
+    """Errors of one simple due rule, keyed by the model field (due_month, due_days...)."""
+    errors: dict[str, list[str]] = {}
+    needed = DUE_FIELDS.get(kind)
+    if needed is None:
+        return {"due_kind": [gettext("Unknown due rule “%(kind)s”.") % {"kind": kind}]}
+    for key in needed:
+        value = values.get(key)
+        if key == "event":
+            if not value:
+                errors[_FIELD_OF[key]] = [gettext("Choose the event the days are counted from.")]
+            elif value not in PREMIUM_EVENTS:
+                errors[_FIELD_OF[key]] = [_unknown_event(value)]
+        elif value is None or value == "":
+            errors[_FIELD_OF[key]] = [_EMPTY[key]()]
+        elif isinstance(value, bool) or not isinstance(value, int):
+            errors[_FIELD_OF[key]] = [_EMPTY[key]()]
+        elif key == "days" and value < 0:
+            errors["due_days"] = [gettext("The number of days cannot be negative.")]
+        elif key == "month" and not 1 <= value <= 12:
+            errors["due_month"] = [gettext("The month must be from 1 to 12.")]
+    if kind == "fixed_date" and not errors:
+        try:
+            dt.date(2024, values["month"], values["day"])  # a leap year accepts every real month-day
+        except ValueError:
+            errors["due_day"] = [gettext("%(month)s-%(day)s is not a date.") % {"month": values["month"], "day": values["day"]}]
+    return errors
+
+
+_EMPTY = {
+    "month": lambda: gettext("Enter the month (1 to 12)."),
+    "day": lambda: gettext("Enter the day of the month."),
+    "days": lambda: gettext("Enter the number of days."),
+}
+
+
+def due_parts_problem(parts) -> str | None:
+    """Why a "later of several" list is not valid (None when it is), naming the condition."""
+    if not isinstance(parts, list) or len(parts) < 2:
+        return gettext("List at least two conditions for “the later of several”.")
+    for n, part in enumerate(parts, start=1):
+        if not isinstance(part, dict) or part.get("kind") not in DUE_FIELDS:
+            return gettext("Condition %(n)s: name its kind (fixed_date, within_month, days_after or working_days_after).") % {"n": n}
+        unknown_keys = set(part) - {"kind", *DUE_FIELDS[part["kind"]]}
+        if unknown_keys:
+            return gettext("Condition %(n)s: unexpected %(keys)s.") % {"n": n, "keys": ", ".join(sorted(unknown_keys))}
+        errors = _due_errors(part["kind"], part)
+        if errors:
+            return gettext("Condition %(n)s: %(error)s") % {"n": n, "error": next(iter(errors.values()))[0]}
+    return None
+
+
+def _due_rule(kind: str, values: dict):
+    from .calculations import premiums as calc
+
+    if kind == "fixed_date":
+        return calc.FixedDate(values["month"], values["day"])
+    if kind == "within_month":
+        return calc.WithinMonth(values["month"])
+    event = values["event"]
+    if kind == "days_after":
+        return calc.CalendarDaysAfter(values["days"], event, EVENT_PHRASES.get(event))
+    if kind == "working_days_after":
+        return calc.WorkingDaysAfter(values["days"], event, EVENT_PHRASES.get(event))
+    raise ValueError(f"unknown due rule {kind!r}")
+
+
+def installment_rules_problem(rules) -> str | None:
+    """Why a contract's installment rules do not make a schedule (None when they do): at most
+    one takes the remainder; the fixed shares sum to exactly 1 (100 %) without one, to less
+    than 1 with one."""
+    rules = list(rules)
+    if not rules:
+        return gettext("Enter at least one premium installment.")
+    remainders = [r for r in rules if r.takes_remainder]
+    if len(remainders) > 1:
+        return gettext("Only one installment can take the remainder.")
+    total = sum((r.share for r in rules if not r.takes_remainder and r.share is not None), Decimal("0"))
+    shown = f"{(total * 100).normalize():f}%"
+    if remainders and total >= 1:
+        return gettext("The shares of the premium add up to %(sum)s: nothing is left for the installment taking the remainder.") % {
+            "sum": shown}
+    if not remainders and total != 1:
+        return gettext("The shares of the premium add up to %(sum)s, not 100 %%: correct them, or let one installment take the remainder.") % {
+            "sum": shown}
+    return None
 
 
 class PremiumSchedule(models.Model):

@@ -1,8 +1,9 @@
 """The seed contracts' finance terms (DOMAIN.md §5) as rows of `FinanceTerms`.
 
 `load_finance_terms(apps)` takes a model registry so the same data serves the data migration
-and `finance.selectors.terms_for` (which fills in a missing row, e.g. after a test flush).
-Existing rows are left as an administrator may have edited them.
+and `manage.py seed_contracts` (through `programs.seed.register_seed_loader`, e.g. after a test
+flush); at run time the terms are read from the database only. Existing rows are left as an
+administrator may have edited them.
 """
 
 from decimal import Decimal
@@ -75,3 +76,80 @@ def load_later_terms(apps) -> None:
         for field in LATER_TERMS:
             if field in values:
                 FinanceTerms.objects.filter(contract=contract, **{f"{field}__isnull": True}).update(**{field: values[field]})
+
+
+# --- premium installment rules ------------------------------------------------------------
+
+#: The contracts' wording of each installment (quoted into `InstallmentRule.clause`), by seq.
+INSTALLMENT_CLAUSES = {
+    "tongliao-2025": {
+        1: "本协议签订后30日内，甲方向乙方拨付保费总金额的80%（第三条）",
+        2: "剩余20%保费根据截止本年度11月份的考核情况，于2025年12月20日前拨付；2025年度差额保费按照大病保险补充协议规定进行拨付（第三条）",
+    },
+    "taikang-2025": {
+        1: "甲方在每年3月、9月分两批将资金划拨乙方（第二十八条；两批金额未约定，暂按各半）",
+        2: "甲方在每年3月、9月分两批将资金划拨乙方（第二十八条）",
+    },
+    "zhenping-2026": {
+        1: "第一次于2026年3月31日前支付总保费的40%（第九条）",
+        2: "第二次于2026年6月30日前支付总保费的30%（第九条）",
+        3: "于2026年12月31前完成剩余保费支付；每年预留总保险费的10%作为合同保证金（第九条）",
+    },
+    "beijing-chaoyang-2026": {
+        1: "费用一次支付，需财政此项目资金实际下达后5个工作日内支付完成；甲方在收到乙方开具的正规发票10个工作日内支付（付款方式第1、3条）",
+    },
+}
+
+
+def _due_fields(due) -> dict:
+    """A `finance.calculations` due rule as the fields of an `InstallmentRule` row."""
+    from .calculations import premiums as calc
+
+    def simple(rule) -> dict:
+        if isinstance(rule, calc.FixedDate):
+            return {"kind": "fixed_date", "month": rule.month, "day": rule.day}
+        if isinstance(rule, calc.WithinMonth):
+            return {"kind": "within_month", "month": rule.month}
+        if isinstance(rule, calc.CalendarDaysAfter):
+            return {"kind": "days_after", "days": rule.days, "event": rule.event}
+        if isinstance(rule, calc.WorkingDaysAfter):
+            return {"kind": "working_days_after", "days": rule.days, "event": rule.event}
+        raise ValueError(f"no row form for {rule!r}")
+
+    if isinstance(due, calc.LatestOf):
+        return {"due_kind": "latest_of", "due_parts": [simple(rule) for rule in due.rules]}
+    values = simple(due)
+    return {"due_kind": values.pop("kind"), **{f"due_{key}": value for key, value in values.items()}}
+
+
+def load_installment_rules(apps, codes=None) -> None:
+    """The seed contracts' installment rules (`calculations.seed.PREMIUM_PLANS`, the one source)
+    as `InstallmentRule` rows, and the plan's notes as the terms' premium notes; a contract whose
+    terms have rules already is left as an administrator may have edited it."""
+    from .calculations import premiums as calc
+    from .calculations.seed import PREMIUM_PLANS
+
+    FinanceTerms = apps.get_model("finance", "FinanceTerms")
+    InstallmentRule = apps.get_model("finance", "InstallmentRule")
+    for code, plan in PREMIUM_PLANS.items():
+        if codes is not None and code not in codes:
+            continue
+        terms = FinanceTerms.objects.filter(contract__code=code).first()
+        if terms is None or InstallmentRule.objects.filter(terms=terms).exists():
+            continue
+        for seq, rule in enumerate(plan.rules, start=1):
+            remainder = rule.share == calc.REMAINDER
+            InstallmentRule.objects.create(
+                terms=terms, seq=seq, takes_remainder=remainder, share=None if remainder else rule.share,
+                note=rule.note, clause=INSTALLMENT_CLAUSES.get(code, {}).get(seq, ""), **_due_fields(rule.due),
+            )
+        if plan.notes and not terms.premium_notes:
+            terms.premium_notes = "\n".join(plan.notes)
+            terms.save(update_fields=["premium_notes"])
+
+
+def load_finance_seed(apps) -> None:
+    """Everything finance seeds for the seed contracts (idempotent): after `seed_contracts`."""
+    load_finance_terms(apps)
+    load_later_terms(apps)
+    load_installment_rules(apps)

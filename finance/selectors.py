@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from programs.models import Area, Contract
+from programs.models import Area, Contract, PremiumRate
 
 from . import calculations as calc
 from .calculations._money import fmt_share, percent
@@ -22,16 +22,25 @@ from .models import (
     PremiumSchedule,
     RevolvingFund,
 )
-from .seed import FINANCE_TERMS
 
 NIL = Decimal("0.00")
 
 
 def terms_for(contract: Contract) -> FinanceTerms:
+    """The contract's finance terms, from the database only: a contract without a row gets one
+    with the model's defaults (no suspension, deposit, clearing or installment rules) for an
+    administrator to fill in."""
     terms = FinanceTerms.objects.filter(contract=contract).first()
     if terms is None:
-        terms, _ = FinanceTerms.objects.get_or_create(contract=contract, defaults=FINANCE_TERMS.get(contract.code, {}))
+        terms, _created = FinanceTerms.objects.get_or_create(contract=contract)
     return terms
+
+
+def per_capita_of(contract: Contract) -> dict[str, Decimal]:
+    """{headcount category: per-capita premium} from the contract's premium rates (`programs.
+    PremiumRate`, the one source of the per-capita premium)."""
+    return {rate.headcount_category: rate.per_capita
+            for rate in PremiumRate.objects.filter(contract=contract).order_by("pk")}
 
 
 def current_headcounts(schedule: PremiumSchedule) -> dict[str, dict[str, int]]:

@@ -23,7 +23,6 @@ from programs.models import Area, Contract
 
 from . import calculations as calc
 from . import deadlines
-from .calculations import seed as calc_seed
 from .calculations._money import fmt_money, fmt_share, share_of, to_amount
 from .calculations.penalties import CONFIDENTIALITY_BREACH_RATE, EARLY_TERMINATION_RATE
 from .models import (
@@ -38,8 +37,9 @@ from .models import (
     Prepayment,
     RevolvingFund,
     RevolvingTopUp,
+    installment_rules_problem,
 )
-from .selectors import current_headcounts, terms_for
+from .selectors import current_headcounts, per_capita_of, terms_for
 
 #: the cached balance column of each book's target row
 BALANCE_FIELD = {
@@ -150,17 +150,24 @@ def ledger_entry_reverse(*, entry: LedgerEntry, reason: str, user, booked_on: dt
 
 
 def _plan(contract: Contract) -> calc.PremiumPlan:
-    try:
-        return calc_seed.PREMIUM_PLANS[contract.code]
-    except KeyError:
-        raise ValidationError(_("No premium terms are on file for %(code)s.") % {"code": contract.code}) from None
+    """The contract's premium installments from its terms (`InstallmentRule` rows), refused
+    with the reason when they do not make a schedule."""
+    terms = terms_for(contract)
+    rules = list(terms.installment_rules.order_by("seq")) if terms.pk else []
+    if not rules:
+        raise ValidationError(_("No premium installment rules are on file for this contract (finance terms)."))
+    problem = installment_rules_problem(rules)
+    if problem:
+        raise ValidationError(problem)
+    notes = tuple(line for line in terms.premium_notes.splitlines() if line.strip())
+    return calc.PremiumPlan(rules=tuple(rule.as_rule() for rule in rules), notes=notes)
 
 
 def _per_capita(contract: Contract) -> dict[str, Decimal]:
-    try:
-        return dict(calc_seed.PER_CAPITA[contract.code])
-    except KeyError:
-        raise ValidationError(_("No per-capita premium is on file for %(code)s.") % {"code": contract.code}) from None
+    per_capita = per_capita_of(contract)
+    if not per_capita:
+        raise ValidationError(_("No per-capita premium is on file for this contract (premium rates)."))
+    return per_capita
 
 
 def _clean_headcounts(per_capita: Mapping[str, Decimal], headcounts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
@@ -182,7 +189,7 @@ def premium_of(per_capita: Mapping[str, Decimal], headcounts: Mapping[str, Mappi
 
 def default_headcounts(contract: Contract) -> dict[str, dict[str, int]] | None:
     """The contract's own headcount for a single-category premium (Tongliao, Beijing)."""
-    per_capita = calc_seed.PER_CAPITA.get(contract.code, {})
+    per_capita = per_capita_of(contract)
     if contract.headcount is not None and len(per_capita) == 1:
         return {"": {next(iter(per_capita)): contract.headcount}}
     return None

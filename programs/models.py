@@ -352,15 +352,30 @@ class PremiumRateEmployment(models.TextChoices):
     RETIRED = "retired", _("Retired")
 
 
+class HeadcountCategory(models.TextChoices):
+    """The category a premium's headcount is counted in (the keys of a premium schedule's headcounts)."""
+
+    RESIDENT = "resident", _("residents")
+    INSURED = "insured", _("insured persons")
+    ACTIVE = "active", _("active employees")
+    RETIRED = "retired", _("retirees")
+
+
 class PremiumRate(models.Model):
-    """Per-capita premium of one category of insured person (筹资标准), yuan per person-year."""
+    """Per-capita premium of one category of insured person (筹资标准), yuan per person-year.
+    The one source of the per-capita premium: the premium schedule reads it from here, keyed by
+    `headcount_category`."""
 
     Category = PremiumRateCategory
     Employment = PremiumRateEmployment
+    HeadcountCategory = HeadcountCategory
 
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="premium_rates")
     category = models.CharField(_("category"), max_length=16, choices=Category.choices, default=Category.ANY)
     employment = models.CharField(_("employment"), max_length=16, choices=Employment.choices, default=Employment.ANY)
+    headcount_category = models.CharField(
+        _("headcount category"), max_length=16, choices=HeadcountCategory.choices, default=HeadcountCategory.INSURED,
+        help_text=_("The category the premium schedule counts these persons in."))
     per_capita = models.DecimalField(_("per-capita premium"), **MONEY, validators=NON_NEGATIVE)
     note = models.CharField(_("note"), max_length=200, blank=True)
     history = HistoricalRecords()
@@ -372,6 +387,7 @@ class PremiumRate(models.Model):
         verbose_name_plural = _("premium rates")
         constraints = [
             models.UniqueConstraint(fields=["contract", "category", "employment"], name="premium_rate_unique"),
+            models.UniqueConstraint(fields=["contract", "headcount_category"], name="premium_rate_headcount_category_unique"),
             models.CheckConstraint(condition=Q(per_capita__gte=0), name="premium_rate_non_negative"),
         ]
 

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from .seed_rates import RATES
+
 D = dt.date
 
 AREAS = [
@@ -86,7 +88,7 @@ CONTRACTS = [
         "headcount_provisional_date": D(2025, 4, 30),
         "headcount_final_date": D(2025, 11, 30),
         "total_premium": Decimal("253280465.55"),
-        "rates": [("any", "any", Decimal("114.23"), "暂按2024年标准（大病保险和意外伤害）")],
+        "rates": RATES["tongliao-2025"],
         "notes": "参保人数暂以2025年4月30日参保人数计算；最终以各旗县市区截止2025年11月末实际参保人数计算全年保费。"
         "服务周期2025年至2027年，三年服务周期统一清算。",
     },
@@ -101,7 +103,7 @@ CONTRACTS = [
         "authority": "太康县城镇职工医疗保险中心",
         "insurer": "中国平安财产保险股份有限公司周口中心支公司",
         "slip_title": "周口市城镇职工大额住院医疗费用结算单",
-        "rates": [("any", "any", Decimal("150.00"), "筹资标准每人每年150元")],
+        "rates": RATES["taikang-2025"],
         "notes": "合作期限3年，合同每年签订一次；3月、9月分两批划拨资金；周转金2025年41万元。",
     },
     {
@@ -114,10 +116,7 @@ CONTRACTS = [
         "service_cycle": (D(2026, 1, 1), D(2028, 12, 31)),
         "authority": "镇平县医疗保险中心",
         "insurer": "中国人民财产保险股份有限公司南阳市分公司",
-        "rates": [
-            ("any", "active", Decimal("460.00"), "在职人员每人460元；新增参保人员同"),
-            ("any", "retired", Decimal("0.00"), "退休人员不再缴费，正常享受待遇"),
-        ],
+        "rates": RATES["zhenping-2026"],
         "notes": "预留总保费10%作为合同保证金；跨省异地就医直接结算预付金155.31万元，2028年12月31日服务期满转回。",
     },
     {
@@ -133,7 +132,7 @@ CONTRACTS = [
         "headcount_provisional": 20063,
         "headcount_final": 20063,
         "total_premium": Decimal("3912285.00"),
-        "rates": [("any", "any", Decimal("195.00"), "20063人×195元/人，据实支付")],
+        "rates": RATES["beijing-chaoyang-2026"],
         "notes": "费用一次支付；无重大过失可续签两次，一次一年。",
     },
 ]
@@ -165,6 +164,22 @@ def _audited_get_or_create(apps, model, defaults: dict, **lookup):
     if obj is not None:
         return obj, False
     return _audited_create(apps, model, **lookup, **defaults), True
+
+
+#: Loaders of the seed contracts' terms kept by higher apps (finance terms and installment rules):
+#: each app registers its own in AppConfig.ready(); `seed_contracts` runs them after `load_seed`.
+SEED_LOADERS: list = []
+
+
+def register_seed_loader(loader) -> None:
+    """Register `loader(apps)`, idempotent like `load_seed`, run by `manage.py seed_contracts`."""
+    if loader not in SEED_LOADERS:
+        SEED_LOADERS.append(loader)
+
+
+def run_seed_loaders(apps) -> None:
+    for loader in SEED_LOADERS:
+        loader(apps)
 
 
 def load_seed(apps) -> None:
@@ -209,11 +224,14 @@ def load_seed(apps) -> None:
         )
         contract, created = _audited_get_or_create(apps, Contract, code=spec.pop("code"), defaults=spec)
         if created:
-            for category, employment, per_capita, note in rates:
+            # an early migration's model has no headcount category yet (programs 0013 sets it)
+            known = {f.name for f in PremiumRate._meta.get_fields()}
+            for category, employment, key, per_capita, note in rates:
+                extra = {"headcount_category": key} if "headcount_category" in known else {}
                 _audited_create(
                     apps,
                     PremiumRate,
-                    contract=contract, category=category, employment=employment, per_capita=per_capita, note=note
+                    contract=contract, category=category, employment=employment, per_capita=per_capita, note=note, **extra
                 )
 
 

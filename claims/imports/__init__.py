@@ -18,6 +18,7 @@ Modules: `rows` (columns, reading, cleaning), `batches` (the batch services, tot
 date, progress), `adjustments` (deductions and recoveries).
 """
 
+from ..seed import seed_settlement_terms  # the seed contracts' terms (kept importable here)
 from .adjustments import (
     PARTIES,
     deduction_confirm,
@@ -44,7 +45,6 @@ from .batches import (
     payment_due_for,
     progress_write,
     report_deadline,
-    seed_settlement_terms,
 )
 from .rows import (
     KNOWN_COLUMNS,

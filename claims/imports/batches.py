@@ -539,24 +539,3 @@ def batch_payable_post(*, batch: HospitalBatch, user):
     )
     _log(batch, "payable_posted", user, amount=str(payable.amount), reference=record.reference)
     return record
-
-
-# --- seed data ---------------------------------------------------------------------------------
-
-SEED_TERMS = {
-    "tongliao-2025": {"rule": "day_of_next_month", "pay_day": 30,
-                      "source": "通辽协议：保险人于次月30日前拨付定点医疗机构上月垫付费用"},
-    "taikang-2025": {"rule": "working_days_after_report", "report_by_day": 10, "working_days": 15,
-                     "source": "太康协议：医疗机构每月10日前报送，保险人审核后15个工作日内拨付"},
-}
-
-
-def seed_settlement_terms(terms_model=HospitalSettlementTerms, contract_model=Contract) -> int:
-    """Create the seed contracts' payment terms where missing (idempotent); returns how many."""
-    created = 0
-    for code, spec in SEED_TERMS.items():
-        contract = contract_model.objects.filter(code=code).first()
-        if contract is not None:
-            _, was_created = terms_model.objects.get_or_create(contract=contract, defaults=spec)
-            created += was_created
-    return created

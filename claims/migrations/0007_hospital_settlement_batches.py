@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 
 def seed_terms(apps, schema_editor):
-    from claims.imports import seed_settlement_terms
+    from claims.seed import seed_settlement_terms
 
     seed_settlement_terms(apps.get_model("claims", "HospitalSettlementTerms"), apps.get_model("programs", "Contract"))
 

@@ -1,13 +1,17 @@
-"""The seed contracts' premium terms as data (DOMAIN.md §5), keyed by program code.
+"""The seed contracts' premium terms as data (DOMAIN.md §5), keyed by contract code.
 
-Loaded by whoever seeds the database; nothing in the calculations looks a contract up by
-name. Figures and dates are the contracts'; the readings are documented on the rule types.
+Seed data only: the finance migration `0010_seed_installment_rules` writes `PREMIUM_PLANS` into
+`finance.InstallmentRule` rows, and at run time the schedules are built from those rows;
+nothing outside seeding and tests looks a contract up by code. Figures and dates are the
+contracts'; the readings are documented on the rule types.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Final
+
+from programs.seed_rates import RATES, per_capita_by_headcount_category
 
 from .premiums import (
     REMAINDER,
@@ -24,17 +28,9 @@ from .premiums import (
 FISCAL_FUNDS_ARRIVED: Final = "fiscal_funds_arrived"
 INVOICE_RECEIVED: Final = "invoice_received"
 
-#: Per-capita premium by headcount category (yuan a year).
-PER_CAPITA: Final[dict[str, dict[str, Decimal]]] = {
-    # seed 001 art. 2: 2024's standard, 114.23, provisionally for 2025
-    "tongliao-2025": {"resident": Decimal("114.23")},
-    # seed 002 art. 28: financing standard 150 per person a year
-    "taikang-2025": {"insured": Decimal("150")},
-    # seed 004 art. 7: active employees 460; retirees pay nothing but are covered
-    "zhenping-2026": {"active": Decimal("460"), "retired": Decimal("0")},
-    # seed 000: 195 per person, 20,063 persons
-    "beijing-chaoyang-2026": {"insured": Decimal("195")},
-}
+#: Per-capita premium by headcount category (yuan a year), read from the one source of these
+#: figures (`programs.seed_rates`, seeded into `programs.PremiumRate`).
+PER_CAPITA: Final[dict[str, dict[str, Decimal]]] = {code: per_capita_by_headcount_category(code) for code in RATES}
 
 PREMIUM_PLANS: Final[dict[str, PremiumPlan]] = {
     "tongliao-2025": PremiumPlan(

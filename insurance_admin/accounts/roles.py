@@ -26,7 +26,7 @@ _VIEW_PEOPLE = ["programs.view_insuredperson", "programs.view_enrollment"]
 # The finance ledgers in the admin (read-only there; movements go through the finance pages).
 _VIEW_FINANCE_ADMIN = [
     f"finance.view_{model}"
-    for model in ("financeterms", "premiumschedule", "premiuminstallment", "guaranteedeposit", "revolvingfund", "prepayment",
+    for model in ("financeterms", "installmentrule", "premiumschedule", "premiuminstallment", "guaranteedeposit", "revolvingfund", "prepayment",
                   "penalty", "hospitalpayable", "ledgerentry")
 ]
 
@@ -113,6 +113,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "finance.change_financeterms",
         "finance.view_simulationrun",  # renewal simulations (测算, issue 22)
         "finance.run_simulation",
+        *[f"finance.{action}_installmentrule" for action in ("view", "add", "change", "delete")],
         "claims.view_hospitalsettlementterms",
         "claims.add_hospitalsettlementterms",
         "claims.change_hospitalsettlementterms",

@@ -13,3 +13,9 @@ class AssessmentsConfig(AppConfig):
         from .models import AssessmentTemplate
 
         register_terms(AssessmentTemplate, children=("items", "grades"))
+
+        from programs.seed import register_seed_loader
+
+        from .seed import load_templates
+
+        register_seed_loader(load_templates)  # `seed_contracts` puts the seed contracts' rows back

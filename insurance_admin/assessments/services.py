@@ -46,7 +46,6 @@ from .models import (
     fmt_points,
     fmt_signed,
 )
-from .seed import TEMPLATES, load_templates
 
 HUNDRED = Decimal("100")
 ZERO = Decimal("0.00")
@@ -184,15 +183,9 @@ def warning_record(*, contract, kind: str, on_date: dt.date, reason: str, user, 
 
 
 def template_for(contract) -> AssessmentTemplate | None:
-    """The contract's template; a seed contract's is created from `seed.TEMPLATES` when missing
-    (e.g. after a transactional test flushed the migration's rows)."""
-    template = AssessmentTemplate.objects.filter(contract=contract).first()
-    if template is None and contract.code in TEMPLATES:
-        from django.apps import apps
-
-        load_templates(apps, codes=[contract.code])
-        template = AssessmentTemplate.objects.filter(contract=contract).first()
-    return template
+    """The contract's template, from the database only (the seed contracts' come from the
+    migration and `seed_contracts`); None when the contract has none."""
+    return AssessmentTemplate.objects.filter(contract=contract).first()
 
 
 def _template_of(contract) -> AssessmentTemplate:

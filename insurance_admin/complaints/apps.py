@@ -21,3 +21,9 @@ class ComplaintsConfig(AppConfig):
         from .models import ComplaintTerms
 
         register_terms(ComplaintTerms)
+
+        from programs.seed import register_seed_loader
+
+        from .seed import load_complaint_terms
+
+        register_seed_loader(load_complaint_terms)  # `seed_contracts` puts the seed contracts' rows back

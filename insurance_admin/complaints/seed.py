@@ -2,8 +2,9 @@
 the others fall back to the defaults (the regulator's 15 working days for simple and 30 for
 complex complaints), which a supervisor may change per contract.
 
-`load_complaint_terms(apps)` serves the data migration and `services.terms_for` (which fills in
-a missing row, e.g. after a test flush); existing rows are left as they were edited."""
+`load_complaint_terms(apps)` serves the data migration and `manage.py seed_contracts` (e.g.
+after a test flush); at run time the terms are read from the database only. Existing rows are
+left as they were edited."""
 
 BEIJING = "第四条（四）2.乙方在收到甲方或其它被保险人关于保险服务质量问题的通知后三个工作日内，应迅速查处并答复。"
 

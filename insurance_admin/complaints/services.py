@@ -22,7 +22,6 @@ from insurance_admin.core.workdays import load_calendar
 from programs.models import Area, Contract, InsuredPerson
 
 from .models import Complaint, ComplaintStatusChange, ComplaintTerms
-from .seed import COMPLAINT_TERMS
 
 S = Complaint.Status
 MANAGE = "complaints.manage_complaint"
@@ -46,8 +45,9 @@ class ComplaintRefused(ValidationError):
 def terms_for(contract: Contract) -> ComplaintTerms:
     terms = ComplaintTerms.objects.filter(contract=contract).first()
     if terms is None:
-        terms, _created = ComplaintTerms.objects.get_or_create(contract=contract,
-                                                               defaults=COMPLAINT_TERMS.get(contract.code, {}))
+        # from the database only: a contract without a row gets the defaults (the seed
+        # contracts' rows come from the migration and `seed_contracts`)
+        terms, _created = ComplaintTerms.objects.get_or_create(contract=contract)
     return terms
 
 

@@ -20,3 +20,9 @@ class ReportingConfig(AppConfig):
         from .models import ReportTerm
 
         register_terms(ReportTerm)
+
+        from programs.seed import register_seed_loader
+
+        from .seed import load_report_terms
+
+        register_seed_loader(load_report_terms)  # `seed_contracts` puts the seed contracts' rows back

@@ -15,3 +15,9 @@ class StaffingConfig(AppConfig):
         from .models import StaffingCommitment
 
         register_terms(StaffingCommitment)
+
+        from programs.seed import register_seed_loader
+
+        from .seed import load_staffing_commitments
+
+        register_seed_loader(load_staffing_commitments)  # `seed_contracts` puts the seed contracts' rows back

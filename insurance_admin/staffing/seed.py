@@ -1,8 +1,9 @@
 """The seed contracts' staffing commitments (DOMAIN.md §7), quoting the clauses.
 
 `load_staffing_commitments(apps)` takes a model registry so the same data serves the data
-migration and `selectors.commitment_for` (which fills in a missing row, e.g. after a test
-flush). Existing rows are left as an administrator may have edited them."""
+migration and `manage.py seed_contracts` (e.g. after a test flush); at run time the
+commitments are read from the database only. Existing rows are left as an administrator may
+have edited them."""
 
 TONGLIAO = (
     "第八条 1、【人员经费】乙方应建立完善的大病保险服务团队，服务团队人员配置不得少于□人，其中医学相关背景人数不少于10人。"

@@ -11,14 +11,13 @@ from django.utils.translation import gettext as _
 from programs.models import Area, Contract
 
 from .models import StaffingCommitment, StaffMember, TeamRole
-from .seed import COMMITMENTS
 
 
 def commitment_for(contract: Contract) -> StaffingCommitment:
     commitment = StaffingCommitment.objects.filter(contract=contract).first()
     if commitment is None:
-        commitment, _created = StaffingCommitment.objects.get_or_create(
-            contract=contract, defaults=COMMITMENTS.get(contract.code, {}))
+        # from the database only: a contract without a row commits to nothing yet
+        commitment, _created = StaffingCommitment.objects.get_or_create(contract=contract)
     return commitment
 
 

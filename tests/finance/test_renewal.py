@@ -99,7 +99,9 @@ def test_renewal_copies_every_term_field_by_field_with_the_dates_moved(admin_use
     old_terms = dict((tm.model._meta.label, rows) for tm, rows in renewal.contract_terms(tongliao))
     for tm, rows in renewal.contract_terms(draft):
         old_rows = old_terms[tm.model._meta.label]
-        assert len(rows) == len(old_rows) > 0, tm.model._meta.label
+        assert len(rows) == len(old_rows), tm.model._meta.label
+        # every kind of terms is there to copy, except member services, which only Beijing has
+        assert old_rows or tm.model._meta.label == "claims.EntitlementGroup", tm.model._meta.label
         for old, new in zip(old_rows, rows, strict=True):
             assert getattr(new, tm.fk) == draft and new.pk != old.pk
             for field in _fields(new):
@@ -376,3 +378,15 @@ def test_carrying_forward_writes_each_enrollment_once_with_its_history(admin_use
     with pytest.raises(Exception, match="已有参保登记"):
         enrollments_carry_forward(source=tongliao, target=draft, on=draft.period_start)
     assert elapsed < 30
+
+
+def test_renewal_copies_member_services_with_their_kinds(admin_user):
+    from claims.models import EntitlementGroup
+
+    beijing = Contract.objects.get(code="beijing-chaoyang-2026")
+    draft = renewal.renewal_create(contract=beijing, user=admin_user)
+    old = [(g.code, g.name, g.yearly_count_limit, g.per_use_cap, [k.name for k in g.kinds.order_by("position")])
+           for g in EntitlementGroup.objects.filter(contract=beijing).order_by("position")]
+    new = [(g.code, g.name, g.yearly_count_limit, g.per_use_cap, [k.name for k in g.kinds.order_by("position")])
+           for g in EntitlementGroup.objects.filter(contract=draft).order_by("position")]
+    assert new == old and len(new) == 3 and new[0][4][0] == "就医陪护"

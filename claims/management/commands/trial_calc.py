@@ -20,7 +20,7 @@ class Command(BaseCommand):
     requires_system_checks = []  # a calculator: the checks cost a third of a second per call
 
     def add_arguments(self, parser):
-        parser.add_argument("--program", required=True, help="contract code, e.g. tongliao-2025")
+        parser.add_argument("--program", required=True, help="contract code (as in the contract list)")
         parser.add_argument("input", help="INPUT.json, or - for standard input")
         parser.add_argument("--no-explain", action="store_true", help="omit explanations (faster)")
 

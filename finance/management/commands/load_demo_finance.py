@@ -13,6 +13,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -24,6 +25,7 @@ from claims.workflow import claim_transition
 from finance import services
 from finance.calculations.seed import FISCAL_FUNDS_ARRIVED, INVOICE_RECEIVED
 from finance.models import PremiumSchedule
+from finance.seed import load_finance_seed
 from insurance_admin.accounts.models import User
 from programs.coverage import coverage_timelines
 from programs.models import Contract, Enrollment, HeadcountSnapshot
@@ -56,6 +58,7 @@ class Command(BaseCommand):
             return
         user = User.objects.get(username="finance")
         with transaction.atomic():
+            load_finance_seed(apps)  # the seed contracts' finance terms, if a flush took them
             self._tongliao(user)
             self._taikang(user)
             self._zhenping(user)

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from claims.seed import load_claim_terms, load_entitlements
-from programs.seed import load_seed, load_seed_plans
+from programs.seed import load_seed, load_seed_plans, run_seed_loaders
 
 
 class Command(BaseCommand):
@@ -15,4 +15,5 @@ class Command(BaseCommand):
             load_seed_plans(apps)
             load_claim_terms(apps)
             load_entitlements(apps)
+            run_seed_loaders(apps)  # the higher apps' terms (finance)
         self.stdout.write(self.style.SUCCESS("seed contracts present"))

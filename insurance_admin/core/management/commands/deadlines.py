@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--as-of", dest="as_of", help="YYYY-MM-DD (default: today in Asia/Shanghai)")
-        parser.add_argument("--contract", help="contract code, e.g. zhenping-2026")
+        parser.add_argument("--contract", help="contract code (as in the contract list)")
         parser.add_argument("--area", help="area code; a region's code includes its counties")
         parser.add_argument("--kind", choices=Deadline.Kind.values)
         parser.add_argument("--state", choices=Deadline.State.values)
