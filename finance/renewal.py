@@ -30,6 +30,8 @@ from programs import services as program_services
 from programs.contract_terms import TermsSpec, terms_models
 from programs.models import BenefitPlan, Contract
 
+from .simulation_runs import simulation_plan_document
+
 #: Dates that record something done under the old year: the new year starts without them.
 CLEARED_ON_RENEWAL: dict[str, set[str]] = {
     "finance.FinanceTerms": {"service_window_ready_on", "annual_audit_done_on"},
@@ -212,6 +214,20 @@ def renewal_update(*, contract: Contract, user, plan_rules: dict | None = None,
             draft.save()
             update_change_reason(draft, reason)
     return draft
+
+
+@transaction.atomic
+def renewal_from_simulation(*, run, user) -> Contract:
+    """设为续签方案: a finished simulation's scenario becomes next year's plan and per-capita
+    premiums, on the renewal draft of the run's contract (created if there is none). The plan's
+    dates move a year like every renewed term; validation and activation stay on the draft."""
+    document = simulation_plan_document(run)
+    draft = renewal_create(contract=run.contract, user=user)
+    rules = shift_plan_document(document, run.contract, draft)
+    scenario = run.per_capita or {}
+    per_capita = {rate.pk: Decimal(str(scenario[rate.headcount_category]))
+                  for rate in draft.premium_rates.all() if rate.headcount_category in scenario}
+    return renewal_update(contract=draft, user=user, plan_rules=rules, per_capita=per_capita)
 
 
 def _problems_of(obj, section: str) -> list[str]:

@@ -8,17 +8,20 @@ answers 404."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from claims.plan_forms import PLAN_FIGURES_HELP, PlanFiguresForm
 from claims.services import plan_of
 from insurance_admin.accounts.scoping import area_scope_ids
 from programs.models import BenefitPlan, Contract
 
-from . import simulation_report
+from . import renewal, simulation_report
 from .forms import SimulationTermsForm
 from .models import PremiumSchedule, SimulationRun
 from .selectors import terms_for
@@ -135,3 +138,19 @@ def simulation_export(request, pk: int, fmt: str):
     response["Content-Disposition"] = f'attachment; filename="{simulation_report.filename_of(run)}.{fmt}"'
     return response
 
+
+
+@login_required
+@permission_required("programs.add_contract", raise_exception=True)
+@require_POST
+def simulation_to_renewal(request, pk: int):
+    """设为续签方案: the run's scenario becomes the plan of its contract's next-year draft."""
+    run = _run(request.user, pk)
+    try:
+        draft = renewal.renewal_from_simulation(run=run, user=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("finance:simulation", pk=run.pk)
+    messages.success(request, _("The scenario is now the plan of the next year's draft; check it and activate it."))
+    return redirect("renewal", code=draft.code)

@@ -28,6 +28,7 @@ urlpatterns = [
     path("simulations/", simulation_views.simulation_list, name="simulations"),
     path("simulations/new/<slug:code>/", simulation_views.simulation_new, name="simulation_new"),
     path("simulations/<int:pk>/", simulation_views.simulation_detail, name="simulation"),
+    path("simulations/<int:pk>/to-renewal/", simulation_views.simulation_to_renewal, name="simulation_to_renewal"),
     path("simulations/<int:pk>/progress/", simulation_views.simulation_progress, name="simulation_progress"),
     path("simulations/<int:pk>/comparison.<fmt:fmt>", simulation_views.simulation_export, name="simulation_export"),
 ]

@@ -275,3 +275,28 @@ def test_the_simulations_record_builder_gives_the_engines_records(year):
     rows.append((*rows[0][:9], items, *rows[0][10:]))
     assert [_record(r) for r in rows] == [row_record(r) for r in rows]
     assert _record(rows[-1]).items[0].amount == Decimal("12.50")
+
+
+def test_a_finished_scenario_becomes_the_renewal_drafts_plan_and_premium(year, fin, client):
+    """设为续签方案: the raised band and the 120.00 per-capita premium land on the next year's
+    draft, its dates moved a year; a finance user (no renewal right) is refused."""
+    from django.urls import reverse
+
+    from programs.models import BenefitPlan, PremiumRate
+
+    run = _done_run(year, fin)
+    url = reverse("finance:simulation_to_renewal", args=[run.pk])
+    client.force_login(fin)
+    assert client.post(url).status_code == 403
+    admin = UserFactory(username="admin_sim", role="administrator", area_codes=["150500"])
+    client.force_login(admin)
+    response = client.post(url)
+    draft = Contract.objects.get(code="tongliao-2026")
+    assert (response.status_code, response.url) == (302, reverse("renewal", args=[draft.code]))
+    assert draft.status == "draft"
+    rules = BenefitPlan.objects.get(contract=draft).rules
+    scenario = _raised(plan_of(year).rules)
+    assert rules["liabilities"][0]["schedule"][0]["bands"] == scenario["liabilities"][0]["schedule"][0]["bands"]
+    assert (rules["year"], rules["period_start"], rules["period_end"]) == (2026, "2026-01-01", "2026-12-31")
+    assert PremiumRate.objects.get(contract=draft, headcount_category="resident").per_capita == Decimal("120.00")
+    assert PremiumRate.objects.get(contract=year, headcount_category="resident").per_capita == Decimal("114.23")
