@@ -18,6 +18,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass, field
 
+import icalendar
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
@@ -162,80 +163,27 @@ def _url(deadline: Deadline) -> str:
 
 
 def ical_feed(deadlines, *, stamp: dt.datetime | None = None) -> bytes:
-    """An RFC 5545 calendar: one all-day event per deadline on its due date. Written with the
-    `icalendar` package when it is installed, else with the minimal writer below."""
+    """An RFC 5545 calendar (the `icalendar` package): one all-day event per deadline on its
+    due date."""
     stamp = stamp or timezone.now()
-    events = [
-        {"uid": _uid(d), "date": d.due_date, "summary": summary(d), "description": _description(d), "url": _url(d)}
-        for d in deadlines
-    ]
-    try:
-        import icalendar  # noqa: F401
-    except ImportError:
-        return _ical_minimal(events, stamp)
-    return _ical_package(events, stamp)
-
-
-def _ical_package(events, stamp) -> bytes:  # pragma: no cover - used when icalendar is installed
-    import icalendar
-
     cal = icalendar.Calendar()
     cal.add("prodid", "-//insurance_admin//deadlines//ZH")
     cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", _("Deadlines"))
     cal.add("x-wr-timezone", "Asia/Shanghai")
-    for e in events:
+    for d in deadlines:
         ev = icalendar.Event()
-        ev.add("uid", e["uid"])
+        ev.add("uid", _uid(d))
         ev.add("dtstamp", stamp)
-        ev.add("dtstart", e["date"])
-        ev.add("dtend", e["date"] + dt.timedelta(days=1))
-        ev.add("summary", e["summary"])
-        ev.add("description", e["description"])
+        ev.add("dtstart", d.due_date)
+        ev.add("dtend", d.due_date + dt.timedelta(days=1))
+        ev.add("summary", summary(d))
+        ev.add("description", _description(d))
         ev.add("transp", "TRANSPARENT")
-        if e["url"]:
-            ev.add("url", e["url"])
+        url = _url(d)
+        if url:
+            ev.add("url", url)
         cal.add_component(ev)
     return cal.to_ical()
-
-
-# FALLBACK (issue 20 asks for the `icalendar` package, which is not installed in this
-# environment): a minimal RFC 5545 writer for what the feed needs — VCALENDAR with all-day
-# VEVENTs, TEXT escaping (§3.3.11), CRLF line ends and lines folded at 75 octets (§3.1).
-
-
-def _escape(text: str) -> str:
-    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n")
-            .replace("\n", "\\n"))
-
-
-def _fold(line: str) -> bytes:
-    """Fold a content line at 75 octets without splitting a UTF-8 character."""
-    raw = line.encode("utf-8")
-    if len(raw) <= 75:
-        return raw + b"\r\n"
-    out, current, limit = [], b"", 75
-    for ch in line:
-        b = ch.encode("utf-8")
-        if len(current) + len(b) > limit:
-            out.append(current)
-            current, limit = b"", 74  # continuation lines start with one space
-        current += b
-    out.append(current)
-    return b"\r\n ".join(out) + b"\r\n"
-
-
-def _ical_minimal(events, stamp: dt.datetime) -> bytes:
-    utc = stamp.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//insurance_admin//deadlines//ZH", "CALSCALE:GREGORIAN",
-             "METHOD:PUBLISH", f"X-WR-CALNAME:{_escape(_('Deadlines'))}", "X-WR-TIMEZONE:Asia/Shanghai"]
-    for e in events:
-        lines += ["BEGIN:VEVENT", f"UID:{e['uid']}", f"DTSTAMP:{utc}", f"DTSTART;VALUE=DATE:{e['date']:%Y%m%d}",
-                  f"DTEND;VALUE=DATE:{e['date'] + dt.timedelta(days=1):%Y%m%d}", f"SUMMARY:{_escape(e['summary'])}",
-                  f"DESCRIPTION:{_escape(e['description'])}", "TRANSP:TRANSPARENT"]
-        if e["url"]:
-            lines.append(f"URL:{e['url']}")
-        lines.append("END:VEVENT")
-    lines.append("END:VCALENDAR")
-    return b"".join(_fold(line) for line in lines)
-
