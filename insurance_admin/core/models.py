@@ -104,10 +104,10 @@ class Deadline(models.Model):
         COMPLAINT_ANSWER = "complaint_answer", _("Complaint answer")
         SERVICE_WINDOW = "service_window", _("Service window set-up")
         ANNUAL_AUDIT = "annual_audit", _("Annual audit")
+        PERIODIC_REPORT = "periodic_report", _("Periodic report")
 
     class Consequence(models.TextChoices):
         LIABILITY_SUSPENDED = "liability_suspended", _("Insurer's liability suspended")
-        PERIODIC_REPORT = "periodic_report", _("Periodic report")
 
     class State(models.TextChoices):
         UPCOMING = "upcoming", _("Upcoming")
