@@ -36,6 +36,7 @@ POSTGRES = {
     "recompute_pg.py": ["--records", "2000", "--persons", "200"],
     "registry_import.py": ["{csv1}", "{csv2}", "--baseline-rows", "200", "--skip-lookups"],
     "registry_floor.py": ["{csv1}"],
+    "deadline_scan.py": ["--claims", "2000", "--persons", "2000"],
 }
 HELPERS = {"registry_generate.py", "smoke.py"}  # run as a step of the registry scripts / this
 
