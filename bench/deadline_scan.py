@@ -18,7 +18,8 @@ calendar), then loads by COPY:
   hospital payments, revolving fund, pre-payment, deposits, service window, annual audit,
   periodic reports);
 - one caseworker, one finance user and one supervisor per county and region, with e-mail
-  addresses (the dummy mail backend: the e-mail step runs, nothing leaves).
+  addresses (the dummy mail backend: the e-mail step runs, nothing leaves); --no-email leaves
+  the addresses empty to measure the states and the inbox alone.
 
 Measures in one run, with the bare `SELECT count(*)` of the deadlines as the yardstick:
 
@@ -111,12 +112,12 @@ def load_claim_deadlines(claims: int) -> None:
                 CASE WHEN g %% 25 = 0 THEN '' ELSE 'claim paid' END, '', now(), now()
             FROM generate_series(1, %s) g
             JOIN bench_pairs p ON p.n = g %% {len(pairs)}
-            CROSS JOIN LATERAL (SELECT %s::date + ((g * 7919) %% 61 - 30) AS due) d
+            CROSS JOIN LATERAL (SELECT %s::date + ((g::bigint * 7919) %% 61 - 30)::int AS due) d
         """, [ct, claims, SCAN_DAY])
         cur.execute("ANALYZE core_deadline")
 
 
-def users() -> None:
+def users(email: bool) -> None:
     from insurance_admin.accounts.roles import sync_role_groups
     from programs.models import Area, Contract
     from tests.factories import UserFactory
@@ -127,7 +128,7 @@ def users() -> None:
     for area in sorted(areas, key=lambda a: a.code):
         for role in ("caseworker", "finance", "supervisor"):
             UserFactory(username=f"{role}_{area.code}", role=role, area_codes=[area.code],
-                        email=f"{role}.{area.code}@example.cn")
+                        email=f"{role}.{area.code}@example.cn" if email else "")
 
 
 def snapshot() -> tuple:
@@ -180,6 +181,7 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=1_000_000)
     parser.add_argument("--persons", type=int, default=2_217_285)
     parser.add_argument("--skip-reports", action="store_true")
+    parser.add_argument("--no-email", action="store_true", help="users without e-mail: the inbox only")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     if not url.startswith("postgres"):
@@ -212,7 +214,7 @@ def main() -> None:
     start = time.perf_counter()
     load_claim_deadlines(args.claims)
     backfilled = deadlines_backfill()
-    users()
+    users(email=not args.no_email)
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE core_deadline")
     total = Deadline.objects.count()
