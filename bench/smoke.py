@@ -38,6 +38,7 @@ POSTGRES = {
     "registry_import.py": ["{csv1}", "{csv2}", "--baseline-rows", "200", "--skip-lookups"],
     "registry_floor.py": ["{csv1}"],
     "supervision_dashboard.py": ["--claims", "2000", "--persons", "500", "--repeat", "3", "--live-repeat", "1"],
+    "deadline_scan.py": ["--claims", "2000", "--persons", "2000"],
 }
 HELPERS = {"registry_generate.py", "smoke.py"}  # run as a step of the registry scripts / this
 

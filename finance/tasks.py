@@ -1,4 +1,5 @@
-"""Celery tasks of the finance app: thin, idempotent, taking ids."""
+"""Celery tasks of the finance app: thin, idempotent, taking ids; a database that is briefly
+away (OperationalError) is retried with exponential backoff."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import datetime as dt
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
+from django.db import OperationalError
 
 from . import services
 from .models import RevolvingFund
 
 
-@shared_task
+@shared_task(name="finance.tasks.revolving_topups_compute", autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=600, max_retries=5)
 def revolving_topups_compute(month_iso: str, user_id: int) -> list[int]:
     """Compute last month's top-up of every revolving fund (one row per fund and month, so a
     rerun returns the same rows). Scheduled monthly by beat; `user_id` is the system account."""
@@ -23,7 +25,7 @@ def revolving_topups_compute(month_iso: str, user_id: int) -> list[int]:
 SYSTEM_USERNAME = "system"
 
 
-@shared_task
+@shared_task(name="finance.tasks.revolving_topups_monthly", autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=600, max_retries=5)
 def revolving_topups_monthly(today_iso: str | None = None) -> list[int]:
     """Beat, on the 1st of every month: compute the month just ended's top-up of every
     revolving fund whose contract year covers that month (seed 002: topped up monthly). Booked by

@@ -39,15 +39,18 @@ def require_or_skip(available: bool, what: str, env_flag: str) -> None:
 @pytest.fixture
 def seeded(transactional_db):
     """Transactional tests flush the database afterwards, taking the migration-loaded seed
-    contracts, plans, claim terms, role groups and the holiday calendar with it: put them back
-    first (all idempotent)."""
+    contracts, plans, claim terms, report terms, role groups and the holiday calendar with it:
+    put them back first (all idempotent)."""
+    from django.apps import apps as django_apps
     from django.core.management import call_command
 
     from insurance_admin.accounts.roles import sync_role_groups
     from insurance_admin.core.models import CalendarDay, CalendarYear
     from insurance_admin.core.workdays import seed_from_chinesecalendar
+    from insurance_admin.reporting.seed import load_report_terms
 
     call_command("seed_contracts", verbosity=0)
+    load_report_terms(django_apps)
     sync_role_groups()
     seed_from_chinesecalendar(CalendarDay, CalendarYear)
 
