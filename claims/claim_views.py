@@ -32,6 +32,7 @@ from .forms import (
     PaymentForm,
     SettlementRecordFormSet,
 )
+from .hooks import premium_suspension
 from .models import Claim, ClaimTerms, DocumentRequirement, SlipPrint
 from .presentation import CODE_LABELS, explanation_blocks
 from .resources import ClaimExportResource
@@ -190,8 +191,6 @@ def _premium_suspension(claim: Claim) -> list:
     004) for this claim: those already overdue on its discharge date (以出院日期为准) and still
     unpaid. The reviewer is warned before approving; the decision stays theirs. An installment
     falling due after the stay does not touch it."""
-    from finance.selectors import premium_suspension
-
     return premium_suspension(claim.contract, claim.enddate)
 
 

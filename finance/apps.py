@@ -15,6 +15,16 @@ class FinanceConfig(AppConfig):
 
         register_claim_paid(claim_payment_book)
 
+        # what claims asks of finance (claims/hooks.py): the suspension warning before approval
+        # and the payable a hospital batch is handed over as
+        from claims.hooks import register_hospital_payables, register_premium_suspension
+
+        from .selectors import hospital_payable_by_reference, premium_suspension
+        from .services import hospital_payable_record
+
+        register_premium_suspension(premium_suspension)
+        register_hospital_payables(record=hospital_payable_record, find=hospital_payable_by_reference)
+
         from insurance_admin.core.deadlines import register_backfill
 
         from .deadlines import finance_deadlines_backfill

@@ -17,6 +17,7 @@ from . import calculations as calc
 from .calculations._money import fmt_share, percent
 from .models import (
     FinanceTerms,
+    HospitalPayable,
     LedgerEntry,
     PremiumInstallment,
     PremiumSchedule,
@@ -58,6 +59,11 @@ def premium_suspension(contract: Contract, on_date: dt.date) -> list[PremiumInst
     if not terms_for(contract).unpaid_suspends_liability:
         return []
     return installments_overdue(contract, on_date)
+
+
+def hospital_payable_by_reference(reference: str) -> HospitalPayable | None:
+    """The hospital payable recorded under `reference` (a hospital batch's handover), or None."""
+    return HospitalPayable.objects.filter(reference=reference).first()
 
 
 def _sum(qs, expr="amount") -> Decimal:

@@ -2,6 +2,7 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportMixin
@@ -32,6 +33,7 @@ from .models import (
     Program,
     SmsNotification,
 )
+from .plan_presentation import plan_summary
 from .resources import IMPORT_FORMATS, EnrollmentListResource
 from .services import benefit_plan_update
 
@@ -260,12 +262,8 @@ class BenefitPlanAdmin(ScopedAdmin):
 
     @admin.display(description=_("summary"))
     def summary(self, obj):
-        from django.template.loader import render_to_string
-
         if obj is None or not obj.pk:
             return "—"
-        from claims.presentation import plan_summary
-
         return render_to_string("programs/_benefit_plan_summary.html", {"plan_rows": plan_summary(obj.engine_plan())})
 
     def save_model(self, request, obj, form, change):

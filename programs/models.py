@@ -4,6 +4,7 @@ Every user-visible record hangs off an administrative area; `for_user(user)` on 
 the single source of truth for who may see what (see insurance_admin/accounts/scoping.py).
 """
 
+import json
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -16,6 +17,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+# claims.engine is a pure library below programs (pyproject.toml, import-linter)
+from claims.engine import PlanFormatError, plan_from_dict, validate_plan
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
 from insurance_admin.core.masking import mask_certno, mask_name
 
@@ -611,8 +614,6 @@ class BenefitPlan(models.Model):
         return f"{self.contract.code} v{self.version}"
 
     def clean(self) -> None:
-        from claims.engine import PlanFormatError, plan_from_dict, validate_plan
-
         try:
             plan = plan_from_dict(self.rules)
         except (PlanFormatError, TypeError) as exc:
@@ -641,10 +642,6 @@ _PLAN_CACHE: dict[str, object] = {}
 def _engine_plan(rules: dict):
     """Keyed by the document itself, not (row, version): a version number can be reused when
     the transaction that first wrote it rolled back, the text cannot lie."""
-    import json
-
-    from claims.engine import plan_from_dict
-
     key = json.dumps(rules, sort_keys=True)
     plan = _PLAN_CACHE.get(key)
     if plan is None:

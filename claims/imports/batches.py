@@ -21,6 +21,7 @@ from insurance_admin.core.transitions import StateMachine
 from insurance_admin.core.workdays import load_calendar
 from programs.models import Contract
 
+from ..hooks import hospital_payables
 from ..models import (
     HospitalBatch,
     HospitalBatchLog,
@@ -508,9 +509,7 @@ PAYABLE_REFERENCE = "hospital-batch-{pk}"
 
 def batch_payable_posted(batch: HospitalBatch):
     """The finance payable this batch was handed over as, or None."""
-    from finance.models import HospitalPayable
-
-    return HospitalPayable.objects.filter(reference=PAYABLE_REFERENCE.format(pk=batch.pk)).first()
+    return hospital_payables().find(PAYABLE_REFERENCE.format(pk=batch.pk))
 
 
 @transaction.atomic
@@ -521,7 +520,6 @@ def batch_payable_post(*, batch: HospitalBatch, user):
     from django.core.exceptions import PermissionDenied, ValidationError
     from django.utils.translation import gettext
 
-    from finance import services as finance_services
     from programs.models import Area
 
     if not user.has_perm("finance.manage_finance"):
@@ -532,7 +530,7 @@ def batch_payable_post(*, batch: HospitalBatch, user):
         raise ValidationError(gettext("Nothing is payable to the hospital for this batch."), code="nothing")
     area_id = (Settlement.objects.filter(hospital_batch_link__batch=batch).values("area_id")
                .annotate(n=Count("id")).order_by("-n", "area_id").values_list("area_id", flat=True).first())
-    record = finance_services.hospital_payable_record(
+    record = hospital_payables().record(
         contract=batch.contract, area=Area.objects.get(pk=area_id), fixmedins_code=batch.fixmedins_code,
         fixmedins_name=batch.fixmedins_name, period=batch.month, amount=payable.amount, due_date=payable.due_date,
         reference=PAYABLE_REFERENCE.format(pk=batch.pk), user=user,
