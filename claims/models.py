@@ -9,8 +9,7 @@ from simple_history.models import HistoricalRecords
 from claims.engine.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
 from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.transitions import StatusChangeBase
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
+from programs.money import MONEY
 
 
 def _money(verbose: str, **kwargs):

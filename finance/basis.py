@@ -43,9 +43,9 @@ from django.utils.translation import gettext_lazy as _
 
 from claims.models import Claim, Settlement
 from programs.models import Area, Contract
+from programs.money import exact, share_of
 
 from . import calculations as calc
-from .calculations._money import exact, share_of
 from .models import FinanceTerms, HospitalPayable, LedgerEntry, Penalty
 
 NIL = Decimal("0.00")

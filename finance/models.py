@@ -27,8 +27,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+from programs.money import MONEY
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 RATE = {"max_digits": 7, "decimal_places": 4}
 ZERO = Decimal("0.00")
 

@@ -12,9 +12,9 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from programs.models import Area, Contract
+from programs.money import fmt_share, percent
 
 from . import calculations as calc
-from .calculations._money import fmt_share, percent
 from .models import (
     FinanceTerms,
     HospitalPayable,

@@ -20,11 +20,11 @@ from django.utils.translation import gettext as _
 from claims.workflow import claim_payment_reversed
 from insurance_admin.core.workdays import load_calendar
 from programs.models import Area, Contract
+from programs.money import fmt_money, fmt_share, share_of, to_amount
 
 from . import calculations as calc
 from . import deadlines
 from .calculations import seed as calc_seed
-from .calculations._money import fmt_money, fmt_share, share_of, to_amount
 from .calculations.penalties import CONFIDENTIALITY_BREACH_RATE, EARLY_TERMINATION_RATE
 from .models import (
     ClaimsBook,

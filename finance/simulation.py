@@ -33,10 +33,10 @@ from claims.engine.plan_dict import PlanFormatError, plan_from_dict
 from claims.engine.records import DatedAttributes
 from claims.models import Settlement
 from claims.services import ROW_FIELDS, engine_attributes, plan_of, row_record
-from finance.calculations._money import CENT, exact, to_amount
 from finance.models import PremiumSchedule
 from programs.coverage import coverage_timelines
 from programs.models import Area, Contract
+from programs.money import CENT, exact, to_amount
 
 ZERO = Decimal("0")
 RATE = Decimal("0.0001")  # ratios are shown to a hundredth of a percent

@@ -23,8 +23,8 @@ from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
 from insurance_admin.core.masking import mask_certno, mask_name
 
 from .identity import normalize_certno, parse_certno
+from .money import MONEY
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
 from insurance_admin.core.transitions import StatusChangeBase
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+from .money import MONEY
 
 
 class ImportBatchQuerySet(models.QuerySet):

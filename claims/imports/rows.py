@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.encodings import detect_file_encoding
 from programs.models import Contract, Enrollment, InsuredPerson
+from programs.money import CENT, to_decimal
 
 from ..engine.glossary import (
     AMOUNT_FIELDS,
@@ -32,7 +33,6 @@ CHUNK = 2000
 MAX_STORED_ERRORS = 500
 PREVIEW_ROWS = 20
 MONEY_TOLERANCE = Decimal("0.01")
-CENT = Decimal("0.01")
 
 # --- columns ---------------------------------------------------------------------------------
 
@@ -261,13 +261,10 @@ def parse_amount(value) -> Decimal:
         return Decimal("0.00")
     if isinstance(value, bool):
         raise ValueError("not_amount")
-    text = str(value).strip().replace(",", "")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
+    try:  # the one parser (programs.money): thousands commas, finite numbers only
+        amount = to_decimal(str(value), "amount")
+    except ValueError:
         raise ValueError("not_amount") from None
-    if not amount.is_finite():
-        raise ValueError("not_amount")
     if amount < 0:
         raise ValueError("negative")
     if amount.adjusted() >= 12:  # beyond DecimalField(max_digits=14, decimal_places=2); 1e30 cannot even be quantized

@@ -1,95 +1,20 @@
-"""Money helpers shared by the finance calculations.
+"""Moved to `programs.money` (issue 18: money helpers once). Re-exported here only so that code
+written against the old path still imports; new code imports from `programs.money`."""
 
-Amounts are `Decimal` with two decimals (yuan and fen). Inputs are validated here so that a
-float never sneaks in (it would carry binary noise into a premium or a clearing) and so that
-an amount with more than two decimals is refused instead of being silently truncated.
-"""
-
-from __future__ import annotations
-
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
-
-CENT = Decimal("0.01")
-ZERO = Decimal("0")
-#: A zero amount as stored and shown (two decimals).
-NIL = Decimal("0.00")
-ONE = Decimal("1")
-HUNDRED = Decimal("100")
-
-# Wide enough that every product and sum of realistic amounts is exact; rounding happens
-# only in `to_money` (and, for display, in `percent`).
-CONTEXT = Context(prec=40)
-
-
-def exact():
-    """A local decimal context in which products and sums of money are exact."""
-    return localcontext(CONTEXT)
-
-
-def to_decimal(value: Decimal | int | str, name: str) -> Decimal:
-    """Accept Decimal, int or a numeric string; refuse float and bool (money is never float)."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise TypeError(f"{name} must be a Decimal, int or str, not {type(value).__name__}")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int):
-        result = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip().replace(",", ""))
-        except ArithmeticError:
-            raise ValueError(f"{name} is not a number: {value!r}") from None
-    else:
-        raise TypeError(f"{name} must be a Decimal, int or str, not {type(value).__name__}")
-    if not result.is_finite():
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return result
-
-
-def to_amount(value: Decimal | int | str, name: str, *, allow_negative: bool = False) -> Decimal:
-    """A money input: at most two decimals (never truncated silently), normally not negative."""
-    result = to_decimal(value, name)
-    if result != result.quantize(CENT, ROUND_HALF_UP):
-        raise ValueError(f"{name} has more than two decimals: {value!r}")
-    if not allow_negative and result < 0:
-        raise ValueError(f"{name} must not be negative, got {value!r}")
-    return result.quantize(CENT)
-
-
-def to_rate(value: Decimal | int | str, name: str, *, allow_zero: bool = True) -> Decimal:
-    """A fraction between 0 and 1 (inclusive), e.g. Decimal("0.03") for 3 %."""
-    result = to_decimal(value, name)
-    if result < 0 or result > 1 or (result == 0 and not allow_zero):
-        bound = "(0, 1]" if not allow_zero else "[0, 1]"
-        raise ValueError(f"{name} must be a fraction in {bound}, got {value!r}")
-    return result
-
-
-def to_money(value: Decimal) -> Decimal:
-    """Round a computed amount once, half-up, to 0.01 (the only rounding of money)."""
-    return value.quantize(CENT, ROUND_HALF_UP)
-
-
-def share_of(amount: Decimal, rate: Decimal) -> Decimal:
-    """`rate` × `amount`, computed exactly, then rounded once to 0.01 half-up."""
-    with exact():
-        return to_money(amount * rate)
-
-
-def fmt_money(amount: Decimal) -> str:
-    """1234567.8 -> '1,234,567.80' (statement lines, not stored values)."""
-    return format(amount.quantize(CENT, ROUND_HALF_UP), ",.2f")
-
-
-def fmt_share(rate: Decimal) -> str:
-    """Decimal('0.03') -> '3%', Decimal('0.125') -> '12.5%': the contractual figure as written."""
-    with exact():
-        value = (rate * HUNDRED).normalize()
-    return f"{format(value, 'f')}%"
-
-
-def percent(rate: Decimal, places: int = 2) -> str:
-    """A computed rate for display only, e.g. 0.100049 -> '10.00%' (half-up)."""
-    with exact():
-        value = (rate * HUNDRED).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-    return f"{value}%"
+from programs.money import (  # noqa: F401
+    CENT,
+    CONTEXT,
+    HUNDRED,
+    NIL,
+    ONE,
+    ZERO,
+    exact,
+    fmt_money,
+    fmt_share,
+    percent,
+    share_of,
+    to_amount,
+    to_decimal,
+    to_money,
+    to_rate,
+)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Final, Literal, Protocol
 
-from ._money import (
+from programs.money import (
     CENT,
     ONE,
     ZERO,

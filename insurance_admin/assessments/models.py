@@ -26,9 +26,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+from programs.money import MONEY
 
 POINTS = {"max_digits": 6, "decimal_places": 2}
-MONEY = {"max_digits": 14, "decimal_places": 2}
 HUNDRED = Decimal("100")
 ZERO = Decimal("0.00")
 
