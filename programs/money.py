@@ -1,5 +1,7 @@
 """Money helpers, once for every app: the money column's size (`MONEY`), `CENT`, parsing
-(`to_decimal`, `to_amount`, `to_rate`), the one rounding (`to_money`) and display.
+(`to_decimal`, `to_amount`, `to_rate`), the one rounding (`to_money`) and display, and the
+per-capita × headcount premium (`headcount_premium`) that programs shows on its headcount
+snapshots and finance books.
 
 Amounts are `Decimal` with two decimals (yuan and fen). Inputs are validated here so that a
 float never sneaks in (it would carry binary noise into a premium or a clearing) and so that
@@ -15,6 +17,7 @@ own CENT (claims/engine/glossary.py): the engine is a pure library with no app i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 #: The field kwargs of every money column: `models.DecimalField(..., **MONEY)`, up to
@@ -105,3 +108,45 @@ def percent(rate: Decimal, places: int = 2) -> str:
     with exact():
         value = (rate * HUNDRED).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
     return f"{value}%"
+
+
+# --- per-capita premiums ------------------------------------------------------------------------
+
+
+def headcount_of(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def per_capita_rates(per_capita_by_category: Mapping[str, Decimal | int | str]) -> dict[str, Decimal]:
+    return {
+        category: to_amount(value, f"per-capita premium of {category!r}")
+        for category, value in per_capita_by_category.items()
+    }
+
+
+def check_priced(counts: Mapping[str, int], rates: Mapping[str, Decimal], name: str) -> None:
+    unknown = sorted(set(counts) - set(rates))
+    if unknown:
+        raise ValueError(
+            f"{name} has categories without a per-capita premium: {', '.join(unknown)}"
+        )
+
+
+def headcount_premium(
+    per_capita_by_category: Mapping[str, Decimal | int | str],
+    counts: Mapping[str, int],
+) -> Decimal:
+    """Σ per-capita premium × headcount over the categories, rounded once.
+
+    Tongliao: {"resident": 114.23} × 2,217,285 = 253,280,465.55. Zhenping: active 460, retired 0
+    (seed 004 art. 7: retirees "pay no more, but enjoy the benefits normally": covered, but
+    they add nothing). A category missing from
+    `counts` counts 0; a count without a per-capita premium is an error, not a free enrollee.
+    """
+    rates = per_capita_rates(per_capita_by_category)
+    check_priced(counts, rates, "counts")
+    with exact():
+        total = sum((rates[c] * headcount_of(n, f"count of {c!r}") for c, n in counts.items()), ZERO)
+    return to_money(total)

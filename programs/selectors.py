@@ -14,7 +14,16 @@ from django.utils.translation import gettext as _
 from insurance_admin.accounts.scoping import area_scope_ids
 
 from .identity import looks_like_certno, normalize_certno, parse_certno
-from .models import Area, Contract, Enrollment, EnrollmentPeriod, InsuredPerson, Program
+from .models import (
+    Area,
+    Contract,
+    Enrollment,
+    EnrollmentPeriod,
+    HeadcountSnapshot,
+    InsuredPerson,
+    Program,
+)
+from .money import headcount_premium
 
 SEARCH_LIMIT = 50
 
@@ -285,10 +294,6 @@ class SnapshotTable:
 def contract_snapshots(contract: Contract, area_ids=None) -> list[SnapshotTable]:
     """The contract's snapshots; with `area_ids` (a county-bound reader's scope) only the rows
     of those areas, totalled over them (another county's count is not theirs to read)."""
-    from finance.calculations.premiums import headcount_premium
-
-    from .models import HeadcountSnapshot
-
     tables = []
     for kind in (HeadcountSnapshot.Kind.PROVISIONAL, HeadcountSnapshot.Kind.FINAL):
         rows = contract.headcount_snapshots.filter(kind=kind).select_related("area")

@@ -17,7 +17,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from simple_history.utils import update_change_reason
 
-from finance.calculations.premiums import headcount_premium
 from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.transitions import StateMachine
 
@@ -33,6 +32,7 @@ from .models import (
     InsuredPerson,
     SmsNotification,
 )
+from .money import headcount_premium
 from .registry import engine
 from .registry.files import StructuralError, file_format, sniff_upload
 from .registry.rows import RowContext, reasons
