@@ -37,6 +37,7 @@ from .models import Claim, ClaimTerms, DocumentRequirement, SlipPrint
 from .presentation import CODE_LABELS, explanation_blocks
 from .resources import ClaimExportResource
 from .review import claim_review
+from .selectors import deadline_overview
 from .views import enrolled_or_404
 from .workflow import (
     NEEDS_REASON,
@@ -314,8 +315,6 @@ def claim_notice_pdf(request, pk: int):
 @permission_required("claims.view_claim", raise_exception=True)
 def claim_deadlines(request):
     """The deadline board: open claims per county, due soon and overdue, linked to the lists."""
-    from .selectors import deadline_overview
-
     today = timezone.localdate()
     rows, soon = deadline_overview(request.user, today)
     totals = {k: sum(r[k] for r in rows) for k in ("open", "waiting_documents", "due_soon", "overdue")}

@@ -7,6 +7,7 @@ class FinanceConfig(AppConfig):
     verbose_name = _("Finance")
 
     def ready(self) -> None:
+        # imports here, not at the top: the app registry is ready only now
         # claims calls this inside the claim's PAID transition (claims/hooks.py): the payment
         # leaves the contract's fund in the same transaction.
         from claims.hooks import register_claim_paid

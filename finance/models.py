@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+from programs.models import Area
 from programs.money import MONEY
 
 RATE = {"max_digits": 7, "decimal_places": 4}
@@ -215,8 +216,6 @@ class PremiumSchedule(models.Model):
         """The headcounts the premium was computed on, one line per area book, in the user's
         language: the area's name (the contract's region for a region-wide count, stored under
         ""), then each category's label and count ("通辽市：参保居民 2,217,285")."""
-        from programs.models import Area
-
         names = dict(Area.objects.filter(code__in=[c for c in self.headcounts if c]).values_list("code", "name"))
         lines = []
         for code, counts in sorted(self.headcounts.items()):  # the region-wide count ("") first
@@ -315,8 +314,6 @@ class PremiumInstallment(models.Model):
     def terms_display(self) -> str:
         """The installment's terms for the page, in the user's language (`description` keeps
         the schedule function's own wording for the audit trail)."""
-        from django.utils.translation import gettext
-
         if self.kind != self.Kind.SCHEDULED:
             text = self.get_kind_display()
         elif self.share is not None:

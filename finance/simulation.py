@@ -38,6 +38,8 @@ from programs.coverage import coverage_timelines
 from programs.models import Area, Contract
 from programs.money import CENT, exact, to_amount
 
+from .selectors import current_headcounts
+
 ZERO = Decimal("0")
 RATE = Decimal("0.0001")  # ratios are shown to a hundredth of a percent
 _ID, _PERSON, _ENDDATE, _HOSP_LV = (ROW_FIELDS.index(f) for f in ("id", "person_id", "enddate", "hosp_lv"))
@@ -129,8 +131,6 @@ def scenario_plan(document: Mapping):
 def _headcounts(contract: Contract) -> tuple[dict[str, int], dict[str, Decimal]]:
     """(category → headcount, category → per-capita) of the contract's premium schedule: the
     current headcounts summed over the areas."""
-    from .selectors import current_headcounts
-
     schedule = PremiumSchedule.objects.filter(contract=contract).first()
     if schedule is None:
         return {}, {}

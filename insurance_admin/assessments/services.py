@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -187,8 +188,6 @@ def template_for(contract) -> AssessmentTemplate | None:
     (e.g. after a transactional test flushed the migration's rows)."""
     template = AssessmentTemplate.objects.filter(contract=contract).first()
     if template is None and contract.code in TEMPLATES:
-        from django.apps import apps
-
         load_templates(apps, codes=[contract.code])
         template = AssessmentTemplate.objects.filter(contract=contract).first()
     return template

@@ -177,6 +177,7 @@ def ical_feed(deadlines, *, stamp: dt.datetime | None = None) -> bytes:
 
 
 def _ical_package(events, stamp) -> bytes:  # pragma: no cover - used when icalendar is installed
+    # optional dependency (see ical_feed)
     import icalendar
 
     cal = icalendar.Calendar()

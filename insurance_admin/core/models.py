@@ -2,6 +2,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+
 
 class Heartbeat(models.Model):
     """Last sign of life of a background process (Celery worker, beat), one row per source."""
@@ -73,8 +75,6 @@ class DeadlineQuerySet(models.QuerySet):
     def for_user(self, user) -> "DeadlineQuerySet":
         """Deadlines of the areas the user sees (a region-level deadline is visible to users
         of the region and of its counties, like the contract it belongs to)."""
-        from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
-
         ids = area_scope_ids(user)
         if ids is None:
             return self

@@ -8,5 +8,6 @@ class KpisConfig(AppConfig):
     verbose_name = _("Performance indicators")
 
     def ready(self):
+        # imports here, not at the top: the app registry is ready only now
         # Register the KPIs: each module's functions register themselves on import.
         from . import claims_service  # noqa: F401

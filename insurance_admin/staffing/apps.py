@@ -9,4 +9,5 @@ class StaffingConfig(AppConfig):
     verbose_name = _("Staffing")
 
     def ready(self) -> None:
+        # imports here, not at the top: the app registry is ready only now
         from . import kpis  # noqa: F401  (registers the KPI)
