@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +14,7 @@ from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from insurance_admin.core.admin_scoping import ReadOnlyScopedAdmin, ScopedAdmin
 from insurance_admin.core.masking import can_see_payment_details, mask_account, mask_name
+from programs.identity_access import identity_access_record_persons
 from programs.models import Contract
 
 from . import documents
@@ -33,6 +35,7 @@ from .models import (
 )
 from .presentation import CODE_LABELS
 from .resources import SettlementResource, SniffedCSV
+from .views import pdf_response
 
 
 class DifferenceFilter(admin.SimpleListFilter):
@@ -177,9 +180,6 @@ def print_slips(modeladmin, request, queryset):
     except (documents.SlipRefused, PermissionDenied) as exc:
         modeladmin.message_user(request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
         return None
-    from programs.identity_access import identity_access_record_persons
-
-    from .views import pdf_response
 
     identity_access_record_persons(user=request.user, persons=list({c.person_id: c.person for c in claims}.values()),
                                    where="admin: slips.pdf")
@@ -268,8 +268,6 @@ class SettlementSlipAdmin(ReadOnlyScopedAdmin):
     inlines = [SlipPrintInline]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).annotate(copy_count=Count("prints"))
 
     @admin.display(description=_("copies printed"), ordering="copy_count")

@@ -7,6 +7,7 @@ class ClaimsConfig(AppConfig):
     verbose_name = _("Claims")
 
     def ready(self) -> None:
+        # imports here, not at the top: the app registry is ready only now
         from insurance_admin.core.deadlines import register_backfill
 
         from .registration import claims_deadlines_backfill

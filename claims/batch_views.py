@@ -26,7 +26,7 @@ from insurance_admin.core.masking import can_see_full_identity, mask_certno, mas
 from programs.models import Contract
 
 from . import imports
-from .models import Deduction, HospitalBatch, Settlement
+from .models import Deduction, HospitalBatch, Recovery, Settlement
 from .tasks import apply_hospital_batch, validate_hospital_batch
 
 #: Files up to this size are checked inside the request; larger ones go to a worker.
@@ -126,8 +126,6 @@ PARTY_LABELS = {"hospital": _("hospital"), "authority": _("authority"), "insurer
 
 
 def _recoveries_recorded(batch, settlements):
-    from .models import Recovery
-
     return Recovery.objects.filter(settlement__in=settlements).select_related("offset_batch", "settlement").order_by("id")
 
 

@@ -32,12 +32,14 @@ from .forms import (
     PaymentForm,
     SettlementRecordFormSet,
 )
+from .hooks import premium_suspension
 from .member_views import open_report_for
 from .members import phone_report_convert
 from .models import Claim, ClaimTerms, DocumentRequirement, SlipPrint
 from .presentation import CODE_LABELS, explanation_blocks
 from .resources import ClaimExportResource
 from .review import claim_review
+from .selectors import deadline_overview
 from .views import enrolled_or_404
 from .workflow import (
     NEEDS_REASON,
@@ -201,8 +203,6 @@ def _premium_suspension(claim: Claim) -> list:
     004) for this claim: those already overdue on its discharge date (以出院日期为准) and still
     unpaid. The reviewer is warned before approving; the decision stays theirs. An installment
     falling due after the stay does not touch it."""
-    from finance.selectors import premium_suspension
-
     return premium_suspension(claim.contract, claim.enddate)
 
 
@@ -326,8 +326,6 @@ def claim_notice_pdf(request, pk: int):
 @permission_required("claims.view_claim", raise_exception=True)
 def claim_deadlines(request):
     """The deadline board: open claims per county, due soon and overdue, linked to the lists."""
-    from .selectors import deadline_overview
-
     today = timezone.localdate()
     rows, soon = deadline_overview(request.user, today)
     totals = {k: sum(r[k] for r in rows) for k in ("open", "waiting_documents", "due_soon", "overdue")}

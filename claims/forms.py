@@ -11,6 +11,7 @@ from insurance_admin.core.forms import DateInRangeField, FieldNamedErrors, Money
 
 from .engine import SettlementRecord, compile_plan
 from .engine.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
+from .engine.io import TrialInputError, load_json, parse_amount, trial_input_from_data, where_item
 from .engine.records import ItemLine
 from .presentation import CODE_LABELS, FIELD_LABELS
 
@@ -68,8 +69,6 @@ class TrialRecordForm(FieldNamedErrors, forms.Form):
             )
 
     def clean_items(self):
-        from .engine.io import load_json, parse_amount, where_item
-
         raw = (self.cleaned_data.get("items") or "").strip()
         if not raw:
             return ()
@@ -128,8 +127,6 @@ def parse_pasted(text: str, plan) -> list[SettlementRecord]:
     """Settlement records pasted as JSON: the `settlements` list of the trial-calc input (or a
     whole input document). The person is the one on the page, so `psn_no` may be left out.
     Raises TrialInputError naming the record and field."""
-    from .engine.io import TrialInputError, load_json, trial_input_from_data
-
     data = load_json(text)
     settlements = data.get("settlements") if isinstance(data, dict) else data
     if not isinstance(settlements, list):

@@ -45,3 +45,48 @@ def claim_paid_notify(payment: ClaimPayment) -> list:
     if not _claim_paid:
         raise ImproperlyConfigured("No handler books claim payments (finance registers one in FinanceConfig.ready()).")
     return [handler(payment) for handler in _claim_paid]
+
+
+# --- what claims asks of finance ---------------------------------------------------------------
+# Premium suspension (a reviewer is warned before approving) and the hospital payable a DONE
+# hospital batch is handed over as. finance registers both in `FinanceConfig.ready()`; without
+# it there is no ledger to ask or to write, which is a configuration error, not "nothing".
+
+PremiumSuspension = Callable[[object, dt.date], list]
+_premium_suspension: list[PremiumSuspension] = []
+
+
+def register_premium_suspension(provider: PremiumSuspension) -> PremiumSuspension:
+    """Register `provider(contract, on_date)` -> the unpaid overdue installments suspending
+    the insurer's liability on that date (empty when the contract's terms do not suspend)."""
+    _premium_suspension[:] = [provider]
+    return provider
+
+
+def premium_suspension(contract, on_date: dt.date) -> list:
+    if not _premium_suspension:
+        raise ImproperlyConfigured("No premium suspension provider (finance registers one in FinanceConfig.ready()).")
+    return _premium_suspension[0](contract, on_date)
+
+
+@dataclass(frozen=True)
+class HospitalPayables:
+    """finance's side of a hospital batch's handover: `record(**kwargs)` books the payable
+    (idempotent on `reference`), `find(reference)` returns it or None."""
+
+    record: Callable[..., object]
+    find: Callable[[str], object | None]
+
+
+_hospital_payables: list[HospitalPayables] = []
+
+
+def register_hospital_payables(record: Callable[..., object], find: Callable[[str], object | None]) -> HospitalPayables:
+    _hospital_payables[:] = [HospitalPayables(record, find)]
+    return _hospital_payables[0]
+
+
+def hospital_payables() -> HospitalPayables:
+    if not _hospital_payables:
+        raise ImproperlyConfigured("No hospital payable handler (finance registers one in FinanceConfig.ready()).")
+    return _hospital_payables[0]

@@ -7,10 +7,10 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from claims.engine.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
-from insurance_admin.accounts.scoping import area_scope_ids
+from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
 from insurance_admin.core.transitions import StatusChangeBase
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
+from programs.models import Contract, Program
+from programs.money import MONEY
 
 
 def _money(verbose: str, **kwargs):
@@ -21,8 +21,6 @@ class ContractRowsQuerySet(models.QuerySet):
     """Rows that belong to a contract: visible to the users who see the contract."""
 
     def for_user(self, user):
-        from programs.models import Contract
-
         return self if area_scope_ids(user) is None else self.filter(contract__in=Contract.objects.for_user(user))
 
 
@@ -381,8 +379,6 @@ class ClaimTerms(models.Model):
 
 class DocumentRequirementQuerySet(models.QuerySet):
     def for_user(self, user) -> "DocumentRequirementQuerySet":
-        from programs.models import Program
-
         return self if area_scope_ids(user) is None else self.filter(program__in=Program.objects.for_user(user))
 
 
@@ -555,8 +551,6 @@ class HospitalBatchQuerySet(models.QuerySet):
     def for_user(self, user) -> "HospitalBatchQuerySet":
         """A batch is visible to users whose scope covers the contract's region (a hospital
         serves the whole pooling region, not one county)."""
-        from insurance_admin.accounts.scoping import region_scope_ids
-
         ids = region_scope_ids(user)
         return self if ids is None else self.filter(contract__program__region_id__in=ids)
 

@@ -23,6 +23,7 @@ from programs.models import BenefitPlan, Enrollment
 from programs.person_sections import PersonSection
 
 from . import services
+from .engine import compile_plan
 from .engine.glossary import BOOL_ATTRIBUTES, PERSON_ATTRIBUTES
 from .engine.records import DatedAttributes
 from .models import Claim, Settlement
@@ -66,7 +67,6 @@ def year_to_date(person, contract, today=None) -> ContractTotals | None:
         plan = services.plan_of(contract).engine_plan()
     except BenefitPlan.DoesNotExist:
         return None
-    from .engine import compile_plan
 
     compiled = compile_plan(plan)
     today = today or timezone.localdate()

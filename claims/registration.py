@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from insurance_admin.core.deadlines import Met, deadline_track
 from insurance_admin.core.workdays import load_calendar
 from programs.coverage import coverage_timeline
 from programs.models import Contract, InsuredPerson
@@ -260,6 +261,7 @@ def claim_register(
         settlement.save()
     _receive(claim, documents, received_on, user)
     if not missing_documents(claim):
+        # cycle: claims.workflow imports this module
         from .workflow import claim_transition
 
         claim = claim_transition(claim=claim, to=S.DOCUMENTS_COMPLETE, user=user, documents_complete_on=received_on)
@@ -333,6 +335,7 @@ def claim_documents_receive(*, claim: Claim, documents: list[DocumentRequirement
     _check_received_on(received_on, claim.enddate, timezone.localdate())
     _receive(claim, documents, received_on, user)
     if claim.status == S.REGISTERED and not missing_documents(claim):
+        # cycle: claims.workflow imports this module
         from .workflow import claim_transition
 
         claim = claim_transition(claim=claim, to=S.DOCUMENTS_COMPLETE, user=user, documents_complete_on=received_on)
@@ -383,8 +386,6 @@ def claim_deadline_track(claim: Claim, *, user=None, met_on: dt.date | None = No
     """Keep the claim's deadline record in step with the claim (same transaction): tracked
     from complete documents, met once the claim is paid (or closed by rejection/withdrawal),
     re-opened with its new due date when a returned claim is completed again."""
-    from insurance_admin.core.deadlines import Met, deadline_track
-
     met = None
     if claim.status in CLOSED:
         # a paid claim's obligation is met on the payment date finance records, whoever asks

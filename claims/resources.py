@@ -8,6 +8,7 @@ import hashlib
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
+from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.encodings import EncodingFallbackCSV
 from insurance_admin.core.exports import NeutralisedExportMixin
 from insurance_admin.core.masking import mask_certno, mask_name
@@ -76,8 +77,6 @@ class SettlementResource(NeutralisedExportMixin, resources.ModelResource):
             if first != number:
                 errors.add(number, "setl_id", "duplicate_setl_id", value=values["setl_id"], first=first)
             else:
-                from insurance_admin.accounts.scoping import area_scope_ids
-
                 resolved = resolve_chunk([ChunkRow(number, values)], self.ctx, area_scope_ids(self.user), errors)
         if errors:
             by_column: dict[str, list[str]] = {}

@@ -1,8 +1,14 @@
 """Non-trivial reads: the stored benefit plans for the engine, the supervisors' deadline board."""
 
-from django.db.models import Count, Q
+import datetime as dt
 
+from django.db.models import Count, F, Max, Q
+
+from insurance_admin.core.models import CalendarDay
+from insurance_admin.core.workdays import WorkCalendar, load_calendar
 from programs.models import BenefitPlan
+
+from .models import Claim
 
 
 def engine_plans(codes: list[str] | None = None) -> dict:
@@ -16,10 +22,6 @@ def engine_plans(codes: list[str] | None = None) -> dict:
 def deadline_overview(user, today):
     """Open manual claims per area: how many, due within three working days, overdue, and
     without a deadline yet (documents incomplete). For the supervisors' deadline board."""
-    from insurance_admin.core.workdays import load_calendar
-
-    from .models import Claim
-
     soon = load_calendar().add_working_days(today, 3).date
     open_claims = Claim.objects.for_user(user).exclude(status__in=["paid", "rejected", "withdrawn"])
     rows = (
@@ -57,11 +59,6 @@ def queue_horizon(today):
     """The last day counted as "due soon": three working days ahead, as the deadline board counts
     (`add_working_days`), from the calendar exceptions of the next 40 days only: one small query,
     for the navigation's counts on every page (no holiday run is 40 days long)."""
-    import datetime as dt
-
-    from insurance_admin.core.models import CalendarDay
-    from insurance_admin.core.workdays import WorkCalendar
-
     window = CalendarDay.objects.filter(date__gt=today, date__lte=today + dt.timedelta(days=40))
     return WorkCalendar(dict(window.values_list("date", "is_workday")), frozenset()).add_working_days(
         today, QUEUE_WORKING_DAYS).date
@@ -79,10 +76,6 @@ def _queue_filters(soon) -> dict[str, Q]:
 
 def claim_queue(user, name: str, today):
     """The claims of queue `name` for `user`, in the queue's order (a queryset; slice it)."""
-    from django.db.models import F, Max
-
-    from .models import Claim
-
     soon = queue_horizon(today) if name == "due_soon" else today
     qs = (Claim.objects.for_user(user).filter(_queue_filters(soon)[name])
           .select_related("contract", "person", "area"))
@@ -103,8 +96,6 @@ def claim_queue(user, name: str, today):
 
 def claim_queue_counts(user, names, today) -> dict[str, int]:
     """{queue: number of claims} for `names`, in one aggregate query (none when `names` is empty)."""
-    from .models import Claim
-
     if not names:
         return {}
     filters = _queue_filters(queue_horizon(today) if "due_soon" in names else today)

@@ -3,12 +3,14 @@ lock) and recomputing stored settlements. The engine itself (claims/engine) is p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
-from django.utils import timezone
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone, translation
 
 from programs.coverage import (
     Coverage,
@@ -22,6 +24,7 @@ from programs.models import BenefitPlan, Contract, Enrollment, InsuredPerson
 from .engine import (
     Accumulators,
     DatedAttributes,
+    Evaluator,
     PersonAttributes,
     SettlementRecord,
     evaluate,
@@ -292,8 +295,6 @@ def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progre
     leaves the previous checks in place. `person_ids` (ids or a values() queryset) limits the
     run to those persons' settlements, e.g. the persons of one hospital batch.
     """
-    from .engine import Evaluator
-
     benefit_plan = plan_of(contract)
     platform_index = ROW_FIELDS.index(contract.program.platform_paid_field) if contract.program.platform_paid_field else None
     settlements = Settlement.objects.filter(contract=contract)
@@ -338,8 +339,6 @@ def settlements_recompute(*, contract: Contract, chunk_size: int = 20000, progre
 def _check_rows(evaluator, coverage_of, chunk, platform_index, contract_id, version, now, summary: RecomputeSummary):
     if not chunk:
         return
-    from django.conf import settings
-    from django.utils import translation
 
     flags = {}
     with translation.override(settings.LANGUAGE_CODE):  # stored text: the installation's language
@@ -367,13 +366,9 @@ def _check_rows(evaluator, coverage_of, chunk, platform_index, contract_id, vers
 
 def _insert_checks(rows: list[tuple]) -> None:
     """Bulk insert: COPY on PostgreSQL (a million rows in seconds), batched INSERTs elsewhere."""
-    from django.db import connection
-
     if not rows:
         return
     if connection.vendor == "postgresql":
-        import json
-
         table = SettlementCheck._meta.db_table
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {table} ({', '.join(_CHECK_COLUMNS)}) FROM STDIN") as copy:

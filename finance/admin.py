@@ -6,6 +6,7 @@ from unfold.admin import TabularInline
 
 from insurance_admin.core.admin_scoping import ReadOnlyScopedAdmin, ScopedAdmin
 
+from .deadlines import installment_sync, terms_sync
 from .forms import InstallmentRuleFormSet
 from .models import (
     FinanceTerms,
@@ -46,8 +47,6 @@ class FinanceTermsAdmin(ScopedAdmin):
     def save_model(self, request, obj, form, change):
         """The terms' one-off obligations (service window, annual audit) follow the edit in the
         same transaction (the admin's change view is atomic)."""
-        from .deadlines import installment_sync, terms_sync
-
         super().save_model(request, obj, form, change)
         terms_sync(obj, user=request.user)
         for inst in obj.contract.premium_installments.all():  # the suspension clause may have changed

@@ -7,6 +7,7 @@ class FinanceConfig(AppConfig):
     verbose_name = _("Finance")
 
     def ready(self) -> None:
+        # imports here, not at the top: the app registry is ready only now
         # claims calls this inside the claim's PAID transition (claims/hooks.py): the payment
         # leaves the contract's fund in the same transaction.
         from claims.hooks import register_claim_paid
@@ -14,6 +15,16 @@ class FinanceConfig(AppConfig):
         from .services import claim_payment_book
 
         register_claim_paid(claim_payment_book)
+
+        # what claims asks of finance (claims/hooks.py): the suspension warning before approval
+        # and the payable a hospital batch is handed over as
+        from claims.hooks import register_hospital_payables, register_premium_suspension
+
+        from .selectors import hospital_payable_by_reference, premium_suspension
+        from .services import hospital_payable_record
+
+        register_premium_suspension(premium_suspension)
+        register_hospital_payables(record=hospital_payable_record, find=hospital_payable_by_reference)
 
         from insurance_admin.core.deadlines import register_backfill
 

@@ -37,15 +37,16 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import Claim, Settlement
 from programs.models import Area, Contract
+from programs.money import exact, share_of
 
 from . import calculations as calc
-from .calculations._money import exact, share_of
 from .models import FinanceTerms, HospitalPayable, LedgerEntry, Penalty
 
 NIL = Decimal("0.00")
@@ -267,8 +268,7 @@ def contract_year(contract: Contract) -> tuple[dt.date, dt.date]:
 def period_of(text: str | None) -> tuple[dt.date, dt.date] | None:
     """A period written as 2025, 2025-H1, 2025-Q4 or 2025-03 (the reports' forms); None when
     empty or not one of these (the page then reads each contract on its own year)."""
-    from django.core.exceptions import ValidationError
-
+    # cycle: finance.forms -> services -> selectors import this module
     from .forms import period_bounds
 
     text = (text or "").strip().upper()

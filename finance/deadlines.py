@@ -30,6 +30,8 @@ from django.db.models import Max, Q, Sum
 from django.urls import reverse
 
 from insurance_admin.core.deadlines import Met, deadline_track
+from insurance_admin.core.models import Deadline
+from insurance_admin.core.workdays import load_calendar
 
 from .models import (
     FinanceTerms,
@@ -41,6 +43,7 @@ from .models import (
     RevolvingFund,
     RevolvingTopUp,
 )
+from .selectors import terms_for
 
 ROLE = "finance"
 ZERO = Decimal("0.00")
@@ -63,10 +66,6 @@ def _common(contract) -> dict:
 
 
 def installment_sync(inst: PremiumInstallment, user=None) -> None:
-    from insurance_admin.core.models import Deadline
-
-    from .selectors import terms_for
-
     cash_due = inst.amount - inst.withheld
     met = None
     if cash_due > 0 and inst.received >= cash_due:
@@ -151,8 +150,6 @@ def terms_sync(terms: FinanceTerms, user=None) -> None:
     """The one-off obligations the contract's terms set: the service window set-up (working days
     after signing; not known while the signing date is not on file) and the annual audit (end
     of the terms' month in the year after the insurance year)."""
-    from insurance_admin.core.workdays import load_calendar
-
     contract = terms.contract
     common = _common(contract)
     due, provisional = None, False

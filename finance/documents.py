@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+
 from insurance_admin.core.exports import append
 from insurance_admin.core.pdf import render_pdf
 
@@ -22,6 +25,7 @@ def document_xlsx(document: Document) -> bytes:
     cells (Decimal, 2 dp) so the authority's staff can add them up in Excel. Every row goes
     through `core.exports.append`: text that looks like a formula (a hospital name, a memo)
     is written as text."""
+    # heavy: openpyxl loaded only when a workbook is written
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -66,8 +70,5 @@ def document_xlsx(document: Document) -> bytes:
 
 
 def _formula_title() -> str:
-    from django.utils import translation
-    from django.utils.translation import gettext as _
-
     with translation.override("zh-hans"):
         return _("Formulas")

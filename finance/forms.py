@@ -22,6 +22,7 @@ from .models import (
     _in_order,
     installment_rules_problem,
 )
+from .services import month_end
 
 
 def _today():
@@ -131,8 +132,6 @@ class ReportForm(forms.Form):
 
 def period_bounds(kind: str, text: str) -> tuple[dt.date, dt.date]:
     """The first and last day of a report period written as 2025-03, 2025-Q1, 2025-H1 or 2025."""
-    from .services import month_end
-
     text = text.strip().upper()
     patterns = {
         "monthly": r"(\d{4})-(\d{1,2})",

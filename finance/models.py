@@ -28,9 +28,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
-from programs.models import HeadcountCategory
+from programs.models import Area, HeadcountCategory
+from programs.money import MONEY
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 RATE = {"max_digits": 7, "decimal_places": 4}
 ZERO = Decimal("0.00")
 
@@ -87,15 +87,24 @@ class AreaScopedQuerySet(models.QuerySet):
         return self.filter(contract__program__region_id__in=ids).filter(Q(area__isnull=True) | Q(area_id__in=areas))
 
 
+class DepositKind(models.TextChoices):
+    CONTRACT = "contract", _("Contract deposit")
+    ANNUAL = "annual", _("Annual deposit")
+    ASSESSMENT = "assessment", _("Assessment deposit")
+
+
+class FinanceClearing(models.TextChoices):
+    NONE = "none", _("No clearing")
+    CYCLE = "cycle", _("Service-cycle clearing (surplus kept up to a limit, overspend shared)")
+    YEARLY_USAGE = "yearly_usage", _("Yearly fund usage with rolling surplus")
+
+
 class FinanceTerms(models.Model):
     """A contract's finance rules as data (DOMAIN.md §5): which funds exist and their rates.
 
     Seeded for the four seed contracts by migration; an administrator edits them for new years."""
 
-    class Clearing(models.TextChoices):
-        NONE = "none", _("No clearing")
-        CYCLE = "cycle", _("Service-cycle clearing (surplus kept up to a limit, overspend shared)")
-        YEARLY_USAGE = "yearly_usage", _("Yearly fund usage with rolling surplus")
+    Clearing = FinanceClearing
 
     contract = models.OneToOneField("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="finance_terms")
     unpaid_suspends_liability = models.BooleanField(
@@ -125,7 +134,7 @@ class FinanceTerms(models.Model):
     )
     deposit_kind = models.CharField(
         _("kind of the withheld deposit"), max_length=16, blank=True,
-        choices=[("contract", _("Contract deposit")), ("annual", _("Annual deposit")), ("assessment", _("Assessment deposit"))],
+        choices=DepositKind.choices,
     )
     prepayment_amount = _money(_("cross-province pre-payment"), null=True, blank=True, help_text=_("Yuan; empty: none."))
     prepayment_working_days = models.PositiveSmallIntegerField(_("pre-payment due, working days after signing"), null=True, blank=True)
@@ -155,10 +164,10 @@ class FinanceTerms(models.Model):
             ("manage_finance", _("Can record premiums, deposits, funds and payables")),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(clearing__in=["none", "cycle", "yearly_usage"]), name="finance_terms_clearing_valid"),
+            models.CheckConstraint(condition=Q(clearing__in=FinanceClearing.values), name="finance_terms_clearing_valid"),
             models.CheckConstraint(
                 condition=Q(deposit_share__isnull=True, deposit_kind="")
-                | Q(deposit_share__gt=0, deposit_share__lte=1, deposit_kind__in=["contract", "annual", "assessment"]),
+                | Q(deposit_share__gt=0, deposit_share__lte=1, deposit_kind__in=DepositKind.values),
                 name="finance_terms_deposit_share_with_kind",
             ),
             models.CheckConstraint(
@@ -425,8 +434,6 @@ class PremiumSchedule(models.Model):
         """The headcounts the premium was computed on, one line per area book, in the user's
         language: the area's name (the contract's region for a region-wide count, stored under
         ""), then each category's label and count ("通辽市：参保居民 2,217,285")."""
-        from programs.models import Area
-
         names = dict(Area.objects.filter(code__in=[c for c in self.headcounts if c]).values_list("code", "name"))
         lines = []
         for code, counts in sorted(self.headcounts.items()):  # the region-wide count ("") first
@@ -465,6 +472,12 @@ class HeadcountChange(models.Model):
         return f"{self.contract.code} {self.effective_on}: {self.difference}"
 
 
+class InstallmentKind(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled installment")
+    SUPPLEMENTARY = "supplementary", _("Supplementary premium")
+    REFUND = "refund", _("Premium refund")
+
+
 class PremiumInstallment(models.Model):
     """One premium item: a scheduled installment, a supplementary premium, or a refund.
 
@@ -472,10 +485,7 @@ class PremiumInstallment(models.Model):
     cash due is `amount - withheld`. `received` = Σ receipt entries, never above the cash due
     (row lock in the service + the check constraint below)."""
 
-    class Kind(models.TextChoices):
-        SCHEDULED = "scheduled", _("Scheduled installment")
-        SUPPLEMENTARY = "supplementary", _("Supplementary premium")
-        REFUND = "refund", _("Premium refund")
+    Kind = InstallmentKind
 
     schedule = models.ForeignKey(PremiumSchedule, on_delete=models.PROTECT, related_name="installments")
     contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="premium_installments")
@@ -498,7 +508,7 @@ class PremiumInstallment(models.Model):
         ordering = ["contract", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["contract", "seq"], name="installment_seq_unique"),
-            models.CheckConstraint(condition=Q(kind__in=["scheduled", "supplementary", "refund"]), name="installment_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__in=InstallmentKind.values), name="installment_kind_valid"),
             models.CheckConstraint(condition=Q(amount__gte=0, withheld__gte=0, withheld__lte=F("amount")), name="installment_amounts_valid"),
             # never over-credited, never negative
             models.CheckConstraint(condition=Q(received__gte=0, received__lte=F("amount") - F("withheld")), name="installment_received_within_due"),
@@ -522,8 +532,6 @@ class PremiumInstallment(models.Model):
     def terms_display(self) -> str:
         """The installment's terms for the page, in the user's language (`description` keeps
         the schedule function's own wording for the audit trail)."""
-        from django.utils.translation import gettext
-
         if self.kind != self.Kind.SCHEDULED:
             text = self.get_kind_display()
         elif self.share is not None:
@@ -545,10 +553,7 @@ class GuaranteeDeposit(models.Model):
     """保证金: withheld from the premium or paid in, held, returned or forfeited in part.
     `held` = Σ entries (withheld/paid in positive, returned/forfeited negative)."""
 
-    class Kind(models.TextChoices):
-        CONTRACT = "contract", _("Contract deposit")
-        ANNUAL = "annual", _("Annual deposit")
-        ASSESSMENT = "assessment", _("Assessment deposit")
+    Kind = DepositKind
 
     contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="deposits")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
@@ -568,7 +573,7 @@ class GuaranteeDeposit(models.Model):
         ordering = ["contract", "kind"]
         constraints = [
             models.UniqueConstraint(fields=["contract", "kind"], name="deposit_one_per_kind"),
-            models.CheckConstraint(condition=Q(kind__in=["contract", "annual", "assessment"]), name="deposit_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__in=DepositKind.values), name="deposit_kind_valid"),
             models.CheckConstraint(condition=Q(required__gte=0, held__gte=0), name="deposit_amounts_non_negative"),
         ]
 
@@ -701,15 +706,18 @@ class Prepayment(models.Model):
             "days": terms.prepayment_working_days, "signed": signed_on.isoformat(), "returned": self.return_due.isoformat()}
 
 
+class PenaltyKind(models.TextChoices):
+    EARLY_TERMINATION = "early_termination", _("Early termination")
+    CONFIDENTIALITY = "confidentiality", _("Confidentiality breach")
+    ASSESSMENT_DEDUCTION = "assessment_deduction", _("Assessment deduction")
+    RECOVERY = "recovery", _("Recovery of non-compliant payments")
+
+
 class Penalty(models.Model):
     """A recorded obligation: liquidated damages, an assessment deduction or a recovery of
     non-compliant payments. `settled` = Σ settlement entries, at most the amount."""
 
-    class Kind(models.TextChoices):
-        EARLY_TERMINATION = "early_termination", _("Early termination")
-        CONFIDENTIALITY = "confidentiality", _("Confidentiality breach")
-        ASSESSMENT_DEDUCTION = "assessment_deduction", _("Assessment deduction")
-        RECOVERY = "recovery", _("Recovery of non-compliant payments")
+    Kind = PenaltyKind
 
     contract = models.ForeignKey("programs.Contract", verbose_name=_("contract"), on_delete=models.PROTECT, related_name="penalties")
     area = models.ForeignKey("programs.Area", verbose_name=_("area"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -731,9 +739,7 @@ class Penalty(models.Model):
         verbose_name_plural = _("penalties")
         ordering = ["contract", "imposed_on", "id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(kind__in=["early_termination", "confidentiality", "assessment_deduction", "recovery"]), name="penalty_kind_valid"
-            ),
+            models.CheckConstraint(condition=Q(kind__in=PenaltyKind.values), name="penalty_kind_valid"),
             models.CheckConstraint(condition=Q(amount__gt=0, settled__gte=0, settled__lte=F("amount")), name="penalty_settled_within_amount"),
         ]
 
@@ -800,7 +806,6 @@ class ClaimsBook(models.Model):
         return f"{self.contract.code}: {self.paid}"
 
 
-LEDGER_KINDS = ["receipt", "withheld", "paid_in", "returned", "forfeited", "opening", "debit", "topup", "settled", "payment", "reversal"]
 #: the target column of each ledger book
 LEDGER_TARGETS = {
     "premium": "installment",
@@ -823,32 +828,37 @@ def _one_target_per_book() -> Q:
     )
 
 
+class LedgerBook(models.TextChoices):
+    PREMIUM = "premium", _("Premium receipts")
+    DEPOSIT = "deposit", _("Guarantee deposits")
+    REVOLVING = "revolving", _("Revolving fund")
+    PREPAYMENT = "prepayment", _("Pre-payment")
+    PENALTY = "penalty", _("Penalties")
+    HOSPITAL = "hospital", _("Hospital payments")
+    CLAIMS = "claims", _("Claim payments")
+
+
+class LedgerKind(models.TextChoices):
+    RECEIPT = "receipt", _("Receipt")
+    WITHHELD = "withheld", _("Withheld")
+    PAID_IN = "paid_in", _("Paid in")
+    RETURNED = "returned", _("Returned")
+    FORFEITED = "forfeited", _("Forfeited")
+    OPENING = "opening", _("Opening deposit")
+    DEBIT = "debit", _("Debit")
+    TOPUP = "topup", _("Top-up")
+    SETTLED = "settled", _("Settled")
+    PAYMENT = "payment", _("Payment")
+    REVERSAL = "reversal", _("Reversal")
+
+
 class LedgerEntry(models.Model):
     """One money movement, never changed: UPDATE and DELETE are refused by database triggers.
     A correction is a new entry with the opposite amount whose `reverses` points at the original
     (at most one reversal per entry). Exactly one target row per entry, matching its book."""
 
-    class Book(models.TextChoices):
-        PREMIUM = "premium", _("Premium receipts")
-        DEPOSIT = "deposit", _("Guarantee deposits")
-        REVOLVING = "revolving", _("Revolving fund")
-        PREPAYMENT = "prepayment", _("Pre-payment")
-        PENALTY = "penalty", _("Penalties")
-        HOSPITAL = "hospital", _("Hospital payments")
-        CLAIMS = "claims", _("Claim payments")
-
-    class Kind(models.TextChoices):
-        RECEIPT = "receipt", _("Receipt")
-        WITHHELD = "withheld", _("Withheld")
-        PAID_IN = "paid_in", _("Paid in")
-        RETURNED = "returned", _("Returned")
-        FORFEITED = "forfeited", _("Forfeited")
-        OPENING = "opening", _("Opening deposit")
-        DEBIT = "debit", _("Debit")
-        TOPUP = "topup", _("Top-up")
-        SETTLED = "settled", _("Settled")
-        PAYMENT = "payment", _("Payment")
-        REVERSAL = "reversal", _("Reversal")
+    Book = LedgerBook
+    Kind = LedgerKind
 
     TARGETS = LEDGER_TARGETS
 
@@ -880,8 +890,8 @@ class LedgerEntry(models.Model):
         ordering = ["booked_on", "id"]
         indexes = [models.Index(fields=["contract", "book", "booked_on"], name="ledger_contract_book_date")]
         constraints = [
-            models.CheckConstraint(condition=Q(book__in=list(LEDGER_TARGETS)), name="ledger_book_valid"),
-            models.CheckConstraint(condition=Q(kind__in=LEDGER_KINDS), name="ledger_kind_valid"),
+            models.CheckConstraint(condition=Q(book__in=LedgerBook.values), name="ledger_book_valid"),
+            models.CheckConstraint(condition=Q(kind__in=LedgerKind.values), name="ledger_kind_valid"),
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_non_zero"),
             # exactly the target of its book is set
             models.CheckConstraint(
@@ -991,6 +1001,6 @@ class SimulationRun(models.Model):
     @property
     def target_display(self) -> str:
         """"目标结余率 3%": the target as the contract writes it."""
-        from .calculations._money import fmt_share
+        from programs.money import fmt_share
 
         return f"{self.get_target_kind_display()} {fmt_share(self.target)}"

@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from programs.models import Area, Contract
+from programs.money import fmt_money, fmt_share, percent
 
 from . import basis as fund_basis
 from . import selectors
-from .calculations._money import fmt_money, fmt_share, percent
 from .models import FinanceTerms, HospitalPayable, LedgerEntry, Penalty, PremiumInstallment
 
 NIL = Decimal("0.00")

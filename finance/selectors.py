@@ -8,15 +8,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
-from programs.models import Area, Contract, PremiumRate
+from insurance_admin.core.models import Deadline
+from programs.models import Area, Contract, HeadcountSnapshot, PremiumRate
+from programs.money import fmt_share, percent
 
 from . import calculations as calc
-from .calculations._money import fmt_share, percent
+from .basis import basis_display, claims_figures, fund_figures, period_display
 from .models import (
     FinanceTerms,
+    HospitalPayable,
     LedgerEntry,
     PremiumInstallment,
     PremiumSchedule,
@@ -67,6 +70,11 @@ def premium_suspension(contract: Contract, on_date: dt.date) -> list[PremiumInst
     if not terms_for(contract).unpaid_suspends_liability:
         return []
     return installments_overdue(contract, on_date)
+
+
+def hospital_payable_by_reference(reference: str) -> HospitalPayable | None:
+    """The hospital payable recorded under `reference` (a hospital batch's handover), or None."""
+    return HospitalPayable.objects.filter(reference=reference).first()
 
 
 def _sum(qs, expr="amount") -> Decimal:
@@ -123,8 +131,6 @@ def snapshot_weights(contract: Contract, books: list[Area]) -> dict[str, Decimal
     if taken, else the provisional one; `programs.HeadcountSnapshot`): its implied premium
     (headcount × per-capita) where every row of the snapshot is priced, else its headcount.
     Keyed by area code; None when there is no snapshot or it counts nobody in these books."""
-    from programs.models import HeadcountSnapshot
-
     snapshots = HeadcountSnapshot.objects.filter(contract=contract)
     kind = HeadcountSnapshot.Kind.FINAL if snapshots.filter(kind=HeadcountSnapshot.Kind.FINAL).exists() \
         else HeadcountSnapshot.Kind.PROVISIONAL
@@ -220,14 +226,10 @@ class FundPosition:
 
     @property
     def basis_display(self) -> str:
-        from .basis import basis_display
-
         return basis_display(self.basis)
 
     @property
     def period_display(self) -> str:
-        from .basis import period_display
-
         return period_display(self.start, self.end)
 
     @property
@@ -252,8 +254,6 @@ def claims_paid(contract: Contract, area_ids: list[int] | None, start: dt.date |
     """(manual, instant as paid by the platform, instant as verified by the engine) on `basis`
     (`finance.basis.claims_figures`): on the contract-year basis by discharge date, whenever
     approved or paid; on the cash basis by the booking date of the payments."""
-    from .basis import claims_figures
-
     return claims_figures(contract, area_ids, start, end, basis)
 
 
@@ -261,8 +261,6 @@ def fund_position(contract: Contract, area: Area | None = None, *, start: dt.dat
                   basis: str = "contract") -> FundPosition:
     """The fund of one contract year (or one area book) over [start, end] on `basis`: the
     one selector `finance.basis.fund_figures` (contract-year basis unless told otherwise)."""
-    from .basis import fund_figures
-
     return fund_figures(contract, area, start, end, basis)
 
 
@@ -382,10 +380,7 @@ def entries_for(user, contract: Contract):
 
 
 def _payments_due(user, today: dt.date):
-    from django.db.models import Q
-
-    from insurance_admin.core.models import Deadline
-
+    # cycle: finance.deadlines imports this module (terms_for)
     from .deadlines import ROLE
 
     open_ = Q(met_on__isnull=True) | Q(met_on__gt=today)

@@ -11,19 +11,21 @@ import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.utils import timezone
+from django.db.models import F, Sum
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from claims.imports import payment_due_for
 from claims.workflow import claim_payment_reversed
 from insurance_admin.core.workdays import load_calendar
 from programs.models import Area, Contract
+from programs.money import fmt_money, fmt_share, share_of, to_amount
 
 from . import calculations as calc
 from . import deadlines
-from .calculations._money import fmt_money, fmt_share, share_of, to_amount
 from .calculations.penalties import CONFIDENTIALITY_BREACH_RATE, EARLY_TERMINATION_RATE
 from .models import (
     ClaimsBook,
@@ -421,9 +423,6 @@ def claim_payment_book(payment) -> LedgerEntry | None:
     contract has one (Taikang: it pays manual claims), the contract's claims book otherwise.
     The entry carries the claim, the payment date, the voucher number and the payee account;
     its reversal (`ledger_entry_reverse`) restores the fund. A payable of 0 moves nothing."""
-    from django.conf import settings
-    from django.utils import translation
-
     claim = payment.claim
     amount = to_amount(payment.amount, "amount")
     if amount < 0:
@@ -457,8 +456,6 @@ def month_end(month: dt.date) -> dt.date:
 def revolving_topup_compute(*, fund: RevolvingFund, month: dt.date, user) -> RevolvingTopUp:
     """Compute (once per month) what restores the fund to its opening amount, from the balance of
     the entries booked up to the month's end."""
-    from django.db.models import Sum
-
     fund = _lock(fund)
     month = month.replace(day=1)
     existing = RevolvingTopUp.objects.filter(fund=fund, month=month).first()
@@ -568,9 +565,6 @@ def premium_deduction_book(*, contract: Contract, installment: PremiumInstallmen
     installment = _lock(installment)
     setoff = min(amount, installment.outstanding)
     if setoff > 0:
-        from django.conf import settings
-        from django.utils import translation
-
         with translation.override(settings.LANGUAGE_CODE):  # stored text: the installation's language
             memo = (_("Set off against the assessment deduction (no cash): %(reason)s") % {"reason": reason.strip()})[:300]
         _book(_lock(penalty), kind=LedgerEntry.Kind.SETTLED, amount=setoff, booked_on=on_date, user=user, reference=reference,
@@ -592,8 +586,6 @@ def penalty_settle(*, penalty: Penalty, amount: Decimal, on_date: dt.date, user,
 def hospital_due_date(contract: Contract, period: dt.date) -> dt.date | None:
     """When a month's hospital advances are due, by the contract's payment terms kept with the
     hospital batches (claims.HospitalSettlementTerms); None: by agreement."""
-    from claims.imports import payment_due_for
-
     due = payment_due_for(contract_id=contract.pk, month=period)
     return due.date if due is not None else None
 

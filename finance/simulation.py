@@ -33,10 +33,12 @@ from claims.engine.plan_dict import PlanFormatError, plan_from_dict
 from claims.engine.records import DatedAttributes, SettlementRecord
 from claims.models import Settlement
 from claims.services import ROW_FIELDS, engine_attributes, plan_of, row_record
-from finance.calculations._money import CENT, exact, to_amount
 from finance.models import PremiumSchedule
 from programs.coverage import coverage_timelines
 from programs.models import Area, Contract, Enrollment
+from programs.money import CENT, exact, to_amount
+
+from .selectors import current_headcounts
 
 ZERO = Decimal("0")
 RATE = Decimal("0.0001")  # ratios are shown to a hundredth of a percent
@@ -143,8 +145,6 @@ def scenario_plan(document: Mapping):
 def _headcounts(contract: Contract) -> tuple[dict[str, int], dict[str, Decimal]]:
     """(category → headcount, category → per-capita) of the contract's premium schedule: the
     current headcounts summed over the areas."""
-    from .selectors import current_headcounts
-
     schedule = PremiumSchedule.objects.filter(contract=contract).first()
     if schedule is None:
         return {}, {}

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from claims.presentation import CODE_LABELS, HOSP_LEVEL_LABELS
 from insurance_admin.core.exports import append
+from programs.money import fmt_money, percent
 
-from .calculations._money import fmt_money, percent
 from .models import HEADCOUNT_CATEGORIES, SimulationRun, SimulationTarget
 
 ACTUAL_COLOUR, SCENARIO_COLOUR = "#8c9bab", "#2f6fb0"

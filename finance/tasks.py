@@ -8,6 +8,7 @@ import datetime as dt
 from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.db import OperationalError
+from django.utils import timezone
 
 from . import services
 from .models import RevolvingFund
@@ -30,8 +31,6 @@ def revolving_topups_monthly(today_iso: str | None = None) -> list[int]:
     """Beat, on the 1st of every month: compute the month just ended's top-up of every
     revolving fund whose contract year covers that month (seed 002: topped up monthly). Booked by
     the inactive `system` account so the audit trail says who; idempotent per fund and month."""
-    from django.utils import timezone
-
     today = dt.date.fromisoformat(today_iso) if today_iso else timezone.localdate()
     month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     user, created = get_user_model().objects.get_or_create(username=SYSTEM_USERNAME, defaults={"is_active": False})

@@ -18,6 +18,7 @@ class IdentityAccessQuerySet(models.QuerySet):
         may see the import batch it came from (the same scoping as the pages themselves)."""
         if area_scope_ids(user) is None:
             return self
+        # cycle: programs.models imports this module at its end
         from .models import ImportBatch, InsuredPerson
 
         return self.filter(Q(person__in=InsuredPerson.objects.for_user(user).values("pk"))

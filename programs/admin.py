@@ -2,6 +2,7 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportMixin
@@ -17,6 +18,7 @@ from insurance_admin.core.admin_scoping import (
 )
 from insurance_admin.core.masking import can_see_full_identity, mask_certno, mask_name
 
+from . import services
 from .forms import EnrollmentInlineFormSet, InsuredPersonAdminForm
 from .models import (
     Area,
@@ -32,7 +34,9 @@ from .models import (
     Program,
     SmsNotification,
 )
+from .plan_presentation import plan_summary
 from .resources import IMPORT_FORMATS, EnrollmentListResource
+from .selectors import contract_snapshots
 from .services import benefit_plan_update
 
 
@@ -117,10 +121,6 @@ class ContractAdmin(ScopedAdmin):
 
     @admin.display(description=_("registry headcount snapshots"))
     def registry_headcount(self, obj):
-        from django.template.loader import render_to_string
-
-        from .selectors import contract_snapshots
-
         if obj is None or not obj.pk:
             return "—"
         return render_to_string("programs/_headcount_snapshots.html", {"contract": obj, "tables": contract_snapshots(obj)})
@@ -262,12 +262,8 @@ class BenefitPlanAdmin(ScopedAdmin):
 
     @admin.display(description=_("summary"))
     def summary(self, obj):
-        from django.template.loader import render_to_string
-
         if obj is None or not obj.pk:
             return "—"
-        from claims.presentation import plan_summary
-
         return render_to_string("programs/_benefit_plan_summary.html", {"plan_rows": plan_summary(obj.engine_plan())})
 
     def save_model(self, request, obj, form, change):
@@ -383,8 +379,6 @@ class SmsNotificationAdmin(ReadOnlyScopedAdmin):
 
     @admin.action(description=_("Send the selected failed messages again"), permissions=["resend"])
     def resend_failed(self, request, queryset):
-        from . import services
-
         failed = list(queryset.filter(status=SmsNotification.Status.FAILED))
         requeued = sum(services.sms_notification_requeue(notification=n) for n in failed)
         self.message_user(request, ngettext("%(count)d message queued again.", "%(count)d messages queued again.",

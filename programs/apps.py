@@ -7,6 +7,7 @@ class ProgramsConfig(AppConfig):
     verbose_name = _("Programs and insured persons")
 
     def ready(self):
+        # imports here, not at the top: the app registry is ready only now
         from insurance_admin.core.middleware import register_busy_writer
 
         from .selectors import enrollment_lists_being_applied

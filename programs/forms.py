@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy
 
 from insurance_admin.core.forms import DateInRangeField
 
-from .models import Enrollment, InsuredPerson
+from .models import Contract, Enrollment, InsuredPerson
 
 
 class InsuredPersonAdminForm(forms.ModelForm):
@@ -69,6 +69,5 @@ class ImportUploadForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from .models import Contract
 
         self.fields["contract"].queryset = Contract.objects.for_user(user).select_related("program")

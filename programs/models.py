@@ -4,6 +4,7 @@ Every user-visible record hangs off an administrative area; `for_user(user)` on 
 the single source of truth for who may see what (see insurance_admin/accounts/scoping.py).
 """
 
+import json
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -16,12 +17,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+# claims.engine is a pure library below programs (pyproject.toml, import-linter)
+from claims.engine import PlanFormatError, plan_from_dict, validate_plan
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
 from insurance_admin.core.masking import mask_certno, mask_name
 
 from .identity import normalize_certno, parse_certno
+from .money import MONEY
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
 
@@ -647,8 +650,6 @@ class BenefitPlan(models.Model):
         return f"{self.contract.code} v{self.version}"
 
     def clean(self) -> None:
-        from claims.engine import PlanFormatError, plan_from_dict, validate_plan
-
         try:
             plan = plan_from_dict(self.rules)
         except (PlanFormatError, TypeError) as exc:
@@ -677,10 +678,6 @@ _PLAN_CACHE: dict[str, object] = {}
 def _engine_plan(rules: dict):
     """Keyed by the document itself, not (row, version): a version number can be reused when
     the transaction that first wrote it rolled back, the text cannot lie."""
-    import json
-
-    from claims.engine import plan_from_dict
-
     key = json.dumps(rules, sort_keys=True)
     plan = _PLAN_CACHE.get(key)
     if plan is None:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
 from insurance_admin.core.transitions import StatusChangeBase
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+from .money import MONEY
 
 
 class ImportBatchQuerySet(models.QuerySet):
@@ -148,6 +148,7 @@ class ImportBatchStatusChange(StatusChangeBase):
 
 class EnrollmentPeriodQuerySet(models.QuerySet):
     def for_user(self, user) -> "EnrollmentPeriodQuerySet":
+        # cycle: programs.models imports this module at its end
         from .models import Enrollment
 
         return self if area_scope_ids(user) is None else self.filter(enrollment__in=Enrollment.objects.for_user(user))
@@ -202,11 +203,13 @@ class EnrollmentPeriod(models.Model):
         return f"{self.enrollment_id}: {self.valid_from}..{self.valid_to} {self.category}/{self.employment}"
 
     def get_category_display(self) -> str:
+        # cycle: programs.models imports this module at its end
         from .models import Enrollment
 
         return Enrollment.Category(self.category).label
 
     def get_employment_display(self) -> str:
+        # cycle: programs.models imports this module at its end
         from .models import Enrollment
 
         return Enrollment.Employment(self.employment).label

@@ -10,17 +10,19 @@ import datetime as dt
 
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 from import_export import resources
 from import_export.formats.base_formats import XLSX
 from import_export.results import RowResult
 
+from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.encodings import EncodingFallbackCSV
 from insurance_admin.core.exports import NeutralisedExportMixin
 from insurance_admin.core.masking import mask_certno, mask_name
 
 from . import services
 from .models import Area, Contract, Enrollment, ImportBatch
-from .registry.files import COLUMNS, FIELDS, StructuralError, cell_text
+from .registry.files import COLUMNS, FIELDS, REQUIRED, StructuralError, cell_text
 from .registry.rows import RowContext, check_row, reasons
 
 IMPORT_FORMATS = [EncodingFallbackCSV, XLSX]
@@ -53,9 +55,6 @@ class EnrollmentListResource(NeutralisedExportMixin, resources.ModelResource):
         headers = [str(h or "").strip().lstrip("\ufeff") for h in dataset.headers or []]
         lookup = {alias.lower(): canonical for canonical, aliases in COLUMNS.items() for alias in aliases}
         self._positions = {lookup[h.lower()]: h for h in headers if h.lower() in lookup}
-        from django.utils.translation import gettext
-
-        from .registry.files import REQUIRED
 
         missing = [c for c in REQUIRED if c not in self._positions]
         if missing:
@@ -69,7 +68,6 @@ class EnrollmentListResource(NeutralisedExportMixin, resources.ModelResource):
         for area in Area.objects.filter(parent=region) | Area.objects.filter(pk=region.pk, level=Area.Level.COUNTY):
             lookup_areas[area.code] = area.pk
             lookup_areas[area.name] = area.pk
-        from insurance_admin.accounts.scoping import area_scope_ids
 
         self._ctx = RowContext(
             area_ids=lookup_areas,
@@ -114,6 +112,4 @@ class EnrollmentListResource(NeutralisedExportMixin, resources.ModelResource):
 
 
 def reasons_header():
-    from django.utils.translation import gettext_lazy
-
     return gettext_lazy("reason")

@@ -10,6 +10,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+# claims.engine is a pure library below programs (pyproject.toml, import-linter)
+from claims.engine.seed_plans import SEED_PLAN_DICTS
+
 from .seed_rates import RATES
 
 D = dt.date
@@ -237,8 +240,6 @@ def load_seed(apps) -> None:
 
 def load_seed_plans(apps) -> None:
     """The seed contracts' benefit rules (DOMAIN.md §4.1–4.4), if the contract has none yet."""
-    from claims.engine.seed_plans import SEED_PLAN_DICTS
-
     Contract = apps.get_model("programs", "Contract")
     BenefitPlan = apps.get_model("programs", "BenefitPlan")
     for code, rules in SEED_PLAN_DICTS.items():

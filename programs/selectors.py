@@ -5,16 +5,29 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.models import Prefetch, Q
+from django.db import connection, transaction
+from django.db.models import Count, Prefetch, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from insurance_admin.accounts.scoping import area_scope_ids
 
 from .identity import looks_like_certno, normalize_certno, parse_certno
-from .models import Area, Contract, Enrollment, EnrollmentPeriod, InsuredPerson, Program
+from .models import (
+    Area,
+    Contract,
+    Enrollment,
+    EnrollmentPeriod,
+    HeadcountSnapshot,
+    ImportBatch,
+    InsuredPerson,
+    Program,
+)
+from .money import headcount_premium
 
 SEARCH_LIMIT = 50
 
@@ -222,9 +235,6 @@ def headcount_on(*, contract: Contract, on: dt.date, area_ids=None) -> dict[Head
     cancelled, not suspended on that date. Attributes are those valid on that date: an
     EnrollmentPeriod covering it, else the enrollment's current values.
     """
-    from django.db.models import Count
-    from django.db.models.functions import Coalesce
-
     covered = (
         Enrollment.objects.filter(contract=contract, enrolled_from__lte=on)
         .exclude(status=Enrollment.Status.CANCELLED)
@@ -285,10 +295,6 @@ class SnapshotTable:
 def contract_snapshots(contract: Contract, area_ids=None) -> list[SnapshotTable]:
     """The contract's snapshots; with `area_ids` (a county-bound reader's scope) only the rows
     of those areas, totalled over them (another county's count is not theirs to read)."""
-    from finance.calculations.premiums import headcount_premium
-
-    from .models import HeadcountSnapshot
-
     tables = []
     for kind in (HeadcountSnapshot.Kind.PROVISIONAL, HeadcountSnapshot.Kind.FINAL):
         rows = contract.headcount_snapshots.filter(kind=kind).select_related("area")
@@ -314,10 +320,6 @@ APPLY_ROWS_PER_SECOND = {"postgresql": 150_000, "sqlite": 20_000}
 def import_batch_interrupted(batch) -> bool:
     """An APPLYING batch whose worker is gone: nobody holds its row lock (PostgreSQL; on
     SQLite, no sign of life for six hours)."""
-    from django.db import connection, transaction
-
-    from .models import ImportBatch
-
     if batch.status != ImportBatch.Status.APPLYING or batch.apply_started_at is None:
         return False
     age = timezone.now() - batch.apply_started_at
@@ -336,8 +338,7 @@ _INDEXES_FROM, _INDEXES_SHARE = 35, 62  # per cent of a bulk first load: inserts
 
 def _apply_told(batch_id: int) -> dict:
     """The application's statement under way, as its worker wrote it (`services._apply_progress`)."""
-    from django.core.cache import cache
-
+    # cycle: programs.services imports this module
     from .services import APPLY_PROGRESS_KEY
 
     try:
@@ -347,8 +348,6 @@ def _apply_told(batch_id: int) -> dict:
 
 
 def _apply_phase(told: dict) -> str:
-    from django.utils.translation import gettext
-
     labels = {
         "persons": gettext("Writing insured persons"),
         "matching": gettext("Matching the list with the registry"),
@@ -366,11 +365,6 @@ def _apply_phase(told: dict) -> str:
 
 def import_batch_progress(batch) -> dict:
     """What the progress page polls: counts, percentage and an estimate of the time left."""
-    from django.db import connection
-    from django.utils.translation import gettext
-
-    from .models import ImportBatch
-
     now = timezone.now()
     status = batch.status
     interrupted = import_batch_interrupted(batch)
@@ -434,8 +428,6 @@ def import_batch_progress(batch) -> dict:
 def enrollment_lists_being_applied() -> list[dict]:
     """The enrollment lists being written now, as the "please wait" page shows them
     (insurance_admin.core.middleware.register_busy_writer)."""
-    from .models import ImportBatch
-
     rows = []
     for batch in ImportBatch.objects.filter(status=ImportBatch.Status.APPLYING).select_related("contract").order_by("pk"):
         progress = import_batch_progress(batch)

@@ -17,7 +17,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from simple_history.utils import update_change_reason
 
-from finance.calculations.premiums import headcount_premium
 from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.transitions import StateMachine
 
@@ -27,15 +26,20 @@ from .models import (
     BenefitPlan,
     Contract,
     Enrollment,
+    EnrollmentPeriod,
     HeadcountSnapshot,
     ImportBatch,
     ImportBatchStatusChange,
     InsuredPerson,
     SmsNotification,
 )
+from .money import headcount_premium
 from .registry import engine
+from .registry.engine import gap_periods, returns_after_gap
 from .registry.files import StructuralError, file_format, sniff_upload
 from .registry.rows import RowContext, reasons
+from .selectors import headcount_on, import_batch_interrupted, premium_rate_for
+from .sms import SmsError, get_backend
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +217,7 @@ def import_batch_create(
     batch.full_clean()
     batch.save()
     IMPORT_BATCH_STATES.created(batch, by=user)
+    # cycle: programs.tasks imports this module
     from .tasks import import_batch_validate_task
 
     import_batch_validate_task.delay_on_commit(batch.pk)
@@ -315,6 +320,7 @@ def import_batch_confirm(*, batch: ImportBatch, user) -> ImportBatch:
     locked.confirmed_by = user
     locked.confirmed_at = timezone.now()
     locked.save(update_fields=["confirmed_by", "confirmed_at"])
+    # cycle: programs.tasks imports this module
     from .tasks import import_batch_apply_task
 
     import_batch_apply_task.delay_on_commit(locked.pk)
@@ -325,8 +331,6 @@ def import_batch_confirm(*, batch: ImportBatch, user) -> ImportBatch:
 def import_batch_retry(*, batch: ImportBatch, user) -> ImportBatch:
     """Run the application again after a failure or an interrupted worker: the registry is
     as before (the application is one transaction), the checked rows are still staged."""
-    from .selectors import import_batch_interrupted
-
     locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
     retryable = locked.confirmed_at is not None and locked.validated_at is not None and (
         locked.status == ImportBatch.Status.FAILED or import_batch_interrupted(locked)
@@ -336,6 +340,7 @@ def import_batch_retry(*, batch: ImportBatch, user) -> ImportBatch:
     locked.error = ""
     IMPORT_BATCH_STATES.move(locked, ImportBatch.Status.VALIDATED, by=user, message=gettext("restarted"),
                              update_fields=["error"])
+    # cycle: programs.tasks imports this module
     from .tasks import import_batch_apply_task
 
     import_batch_apply_task.delay_on_commit(locked.pk)
@@ -505,6 +510,7 @@ def sms_notification_queue(*, key: str, person: InsuredPerson, message: str,
         key=key, defaults={"person": person, "enrollment": enrollment, "phone": person.phone, "message": message}
     )
     if created:
+        # cycle: programs.tasks imports this module
         from .tasks import sms_send_task
 
         sms_send_task.delay_on_commit(notification.pk)
@@ -517,8 +523,6 @@ def sms_notification_send(*, notification_id: int) -> SmsNotification | None:
     A message the backend did not take for a passing reason (`SmsError.transient`: the gateway
     down, busy or slow) stays QUEUED with the error and one more attempt counted — the task
     tries again later — until `SMS_MAX_ATTEMPTS`; a final refusal, or the last attempt, FAILED."""
-    from .sms import SmsError, get_backend
-
     with transaction.atomic():
         notification = (
             SmsNotification.objects.select_for_update(skip_locked=True)
@@ -568,6 +572,7 @@ def sms_notification_requeue(*, notification: SmsNotification) -> bool:
     locked.error = ""
     locked.phone = locked.person.phone
     locked.save(update_fields=["status", "attempts", "error", "phone"])
+    # cycle: programs.tasks imports this module
     from .tasks import sms_send_task
 
     sms_send_task.delay_on_commit(locked.pk)
@@ -581,8 +586,6 @@ def sms_notification_requeue(*, notification: SmsNotification) -> bool:
 def headcount_snapshot_take(*, contract: Contract, kind: str, as_of: dt.date | None = None, user=None) -> list[HeadcountSnapshot]:
     """Count the registry on the cut-off date per area, category and employment and store it
     with the premium it implies (replacing an earlier snapshot of the same kind)."""
-    from .selectors import headcount_on, premium_rate_for
-
     as_of = as_of or (
         contract.headcount_provisional_date if kind == HeadcountSnapshot.Kind.PROVISIONAL else contract.headcount_final_date
     )
@@ -611,9 +614,6 @@ def enrollment_list_row_apply(*, contract: Contract, row, effective_date: dt.dat
     """One checked row of a (small) list through the ORM, with the same meaning as the batch
     engine: a new person/enrollment, a dated change (the old state kept as a period), or
     nothing. Returns ("new" | "update" | "skip", enrollment). Audited by simple-history."""
-    from .models import EnrollmentPeriod
-    from .registry.engine import gap_periods, returns_after_gap
-
     person = InsuredPerson.objects.filter(certno=row.certno).first()
     if person is None:
         person = person_create(certno=row.certno, name=row.name, psn_no=row.psn_no, reason=reason)

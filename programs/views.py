@@ -13,6 +13,7 @@ from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.masking import can_see_full_identity
 
 from . import selectors, services
+from .audit import person_history
 from .forms import ImportUploadForm
 from .identity_access import identity_access_record, identity_access_record_persons
 from .models import Contract, ImportBatch, InsuredPerson
@@ -75,8 +76,6 @@ def person_detail(request, pk: int):
     year = _year(request, user)
     history = []
     if user.has_perm("core.view_audit_log"):
-        from .audit import person_history
-
         history = person_history(user, person)
     identity_access_record(user=user, person=person, where=request.get_full_path())
     return render(

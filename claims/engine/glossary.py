@@ -71,6 +71,8 @@ AMOUNT_FIELDS: Final = (
     "drug_amount",
 )
 
+# The engine keeps its own CENT rather than programs.money.CENT: it is a pure library that
+# imports nothing outside claims.engine (pyproject.toml, import-linter).
 CENT: Final = Decimal("0.01")
 ZERO: Final = Decimal("0.00")
 ONE: Final = Decimal("1")

@@ -14,7 +14,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext
 
 from ..models import Deduction, HospitalBatch, Recovery, Settlement
-from .batches import batch_totals_refresh
+from .batches import batch_payable_posted, batch_totals_refresh
 
 PARTIES = ("hospital", "authority", "insurer")
 
@@ -37,8 +37,6 @@ def _done_batch(settlement: Settlement) -> HospitalBatch:
 
 
 def _open_for_deductions(batch: HospitalBatch) -> None:
-    from .batches import batch_payable_posted
-
     if batch_payable_posted(batch) is not None:
         raise ValidationError(gettext("This batch's payable is with finance already: record a recovery instead."),
                               code="posted")

@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.core.transitions import StateMachine
-from insurance_admin.core.workdays import load_calendar
-from programs.models import Contract
+from insurance_admin.core.workdays import Deadline, load_calendar
+from programs.models import Area, Contract
 
+from ..hooks import hospital_payables
 from ..models import (
     HospitalBatch,
     HospitalBatchLog,
@@ -30,6 +33,7 @@ from ..models import (
     Recovery,
     Settlement,
 )
+from ..services import settlements_recompute
 from .rows import (
     CENT,
     VALUE_FIELDS,
@@ -214,9 +218,6 @@ def _fail(batch: HospitalBatch, exc: Exception, code: str) -> None:
 def batch_retry(*, batch: HospitalBatch, user) -> HospitalBatch:
     """Put a FAILED batch back to PENDING so that its stored file is checked again (then
     confirmed and imported as usual). Anything else is refused."""
-    from django.core.exceptions import ValidationError
-    from django.utils.translation import gettext
-
     batch = HospitalBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status != HospitalBatch.Status.FAILED:
         raise ValidationError(gettext("Only a failed batch can be retried."), code="not_failed")
@@ -344,8 +345,6 @@ def insert_settlements(contract_id: int, rows: list[ChunkRow]) -> dict[str, int]
     """Insert checked rows as instant settlements; returns {setl_id: id}. COPY on PostgreSQL,
     one executemany on SQLite: the ORM's per-field preparation of 30 columns was most of the
     import's time. Values are already clean (clean_row), so nothing is lost by skipping it."""
-    from django.db import connection
-
     if not rows:
         return {}
     table = Settlement._meta.db_table
@@ -367,8 +366,6 @@ def insert_settlements(contract_id: int, rows: list[ChunkRow]) -> dict[str, int]
 
 
 def _insert_links(rows: list[tuple[int, int, int]]) -> None:
-    from django.db import connection
-
     table = HospitalBatchSettlement._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -400,10 +397,6 @@ def _summary(batch: HospitalBatch) -> dict:
 def _recompute(batch: HospitalBatch) -> None:
     """The engine's recomputation of every person the batch touched (all their settlements of
     the contract, in settlement order, so cumulative bands and caps are right)."""
-    from django.db import connection
-
-    from ..services import settlements_recompute
-
     persons = HospitalBatchSettlement.objects.filter(batch=batch).values("settlement__person_id")
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         # The recomputation reads through server-side cursors, for which PostgreSQL prefers
@@ -462,8 +455,6 @@ def payment_due_for(*, contract_id: int, month: dt.date, reported_on: dt.date | 
     """The contract's hospital payment rule (HospitalSettlementTerms, the one place it lives)
     for one settlement month: a Deadline, or None when the contract leaves it to agreement.
     Without a report date, a report-based rule counts from the day the report was due."""
-    from insurance_admin.core.workdays import Deadline
-
     terms = HospitalSettlementTerms.objects.filter(contract_id=contract_id).first()
     if terms is None:
         return None
@@ -508,9 +499,7 @@ PAYABLE_REFERENCE = "hospital-batch-{pk}"
 
 def batch_payable_posted(batch: HospitalBatch):
     """The finance payable this batch was handed over as, or None."""
-    from finance.models import HospitalPayable
-
-    return HospitalPayable.objects.filter(reference=PAYABLE_REFERENCE.format(pk=batch.pk)).first()
+    return hospital_payables().find(PAYABLE_REFERENCE.format(pk=batch.pk))
 
 
 @transaction.atomic
@@ -518,12 +507,6 @@ def batch_payable_post(*, batch: HospitalBatch, user):
     """Hand a DONE batch's payable (after confirmed deductions and recoveries) to finance as a
     hospital payable with its due date; idempotent on the batch. Afterwards the batch's
     deductions are closed: a later finding is a recovery against the next batch."""
-    from django.core.exceptions import PermissionDenied, ValidationError
-    from django.utils.translation import gettext
-
-    from finance import services as finance_services
-    from programs.models import Area
-
     if not user.has_perm("finance.manage_finance"):
         raise PermissionDenied(gettext("You may not record hospital payables."))
     batch = HospitalBatch.objects.select_for_update().get(pk=batch.pk)
@@ -532,7 +515,7 @@ def batch_payable_post(*, batch: HospitalBatch, user):
         raise ValidationError(gettext("Nothing is payable to the hospital for this batch."), code="nothing")
     area_id = (Settlement.objects.filter(hospital_batch_link__batch=batch).values("area_id")
                .annotate(n=Count("id")).order_by("-n", "area_id").values_list("area_id", flat=True).first())
-    record = finance_services.hospital_payable_record(
+    record = hospital_payables().record(
         contract=batch.contract, area=Area.objects.get(pk=area_id), fixmedins_code=batch.fixmedins_code,
         fixmedins_name=batch.fixmedins_name, period=batch.month, amount=payable.amount, due_date=payable.due_date,
         reference=PAYABLE_REFERENCE.format(pk=batch.pk), user=user,

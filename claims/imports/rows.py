@@ -16,7 +16,10 @@ from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.encodings import detect_file_encoding
-from programs.models import Contract, Enrollment, InsuredPerson
+from insurance_admin.core.masking import mask_certno
+from programs.coverage import coverage_timelines, not_covered_message
+from programs.models import Area, Contract, Enrollment, InsuredPerson
+from programs.money import CENT, to_decimal
 
 from ..engine.glossary import (
     AMOUNT_FIELDS,
@@ -32,7 +35,6 @@ CHUNK = 2000
 MAX_STORED_ERRORS = 500
 PREVIEW_ROWS = 20
 MONEY_TOLERANCE = Decimal("0.01")
-CENT = Decimal("0.01")
 
 # --- columns ---------------------------------------------------------------------------------
 
@@ -111,8 +113,6 @@ def column_label(column: str) -> str:
 
 def render_error(error: dict) -> str:
     if error["code"] == "not_covered":
-        from programs.coverage import not_covered_message
-
         return not_covered_message(**error["params"])
     message = MESSAGES.get(error["code"], error["code"])
     return str(message) % error.get("params", {}) if error.get("params") else str(message)
@@ -197,6 +197,7 @@ def count_rows(path: str, fmt: str) -> int:
                 lines += block.count(b"\n")
                 last = block[-1:]
         return max(lines + (last != b"\n") - 1, 0)
+    # heavy: openpyxl loaded only when an .xlsx file is read
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True, data_only=True)
@@ -217,6 +218,7 @@ def iter_rows(path: str, fmt: str, encoding: str = "") -> Iterator[tuple[int, di
                 if any(v.strip() for v in values):
                     yield number, dict(zip(header, values, strict=False))
         return
+    # heavy: openpyxl loaded only when an .xlsx file is read
     from openpyxl import load_workbook
 
     try:
@@ -261,13 +263,10 @@ def parse_amount(value) -> Decimal:
         return Decimal("0.00")
     if isinstance(value, bool):
         raise ValueError("not_amount")
-    text = str(value).strip().replace(",", "")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
+    try:  # the one parser (programs.money): thousands commas, finite numbers only
+        amount = to_decimal(str(value), "amount")
+    except ValueError:
         raise ValueError("not_amount") from None
-    if not amount.is_finite():
-        raise ValueError("not_amount")
     if amount < 0:
         raise ValueError("negative")
     if amount.adjusted() >= 12:  # beyond DecimalField(max_digits=14, decimal_places=2); 1e30 cannot even be quantized
@@ -460,7 +459,6 @@ def resolve_chunk(rows: list[ChunkRow], ctx: RowContext, scope: frozenset | None
         .filter(contract=ctx.contract, person_id__in=set(by_psn.values()) | set(by_cert.values()))
         .values_list("person_id", "area_id")
     )
-    from programs.coverage import coverage_timelines
 
     timelines = coverage_timelines(contract=ctx.contract, person_ids=list(enrolled))
     known = {
@@ -494,8 +492,6 @@ def resolve_chunk(rows: list[ChunkRow], ctx: RowContext, scope: frozenset | None
                        start=coverage.period_from or "", end=coverage.period_to or "")
             continue
         if scope is not None and row.area_id not in scope:
-            from programs.models import Area
-
             errors.add(number, "psn_no" if v["psn_no"] else "certno", "out_of_scope",
                        area=Area.objects.get(pk=row.area_id).name)
             continue
@@ -513,8 +509,6 @@ def resolve_chunk(rows: list[ChunkRow], ctx: RowContext, scope: frozenset | None
 
 
 def _mask(certno: str) -> str:
-    from insurance_admin.core.masking import mask_certno
-
     return mask_certno(certno)
 
 

@@ -5,6 +5,9 @@ store what they return; the UI, batch jobs and reports reuse them. Money is `Dec
 two decimals, rounded half-up to 0.01 only where an amount is produced.
 """
 
+# per-capita × headcount lives in programs.money (programs shows it on headcount snapshots)
+from programs.money import headcount_premium
+
 from .clearing import Clearing, ClearingBook, cycle_clearing, pooled_clearing
 from .fund_usage import FundUsage, RevolvingOpening, fund_usage, revolving_opening, revolving_topup
 from .penalties import confidentiality_penalty, early_termination_penalty, penalty
@@ -25,7 +28,6 @@ from .premiums import (
     WorkingDaysAfter,
     allocate_premium,
     deposit_withholding,
-    headcount_premium,
     premium_schedule,
     resolve_due_date,
     supplementary_premium,

@@ -17,7 +17,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from ._money import NIL, ZERO, exact, fmt_money, fmt_share, percent, to_amount, to_money, to_rate
+from programs.money import (
+    NIL,
+    ZERO,
+    exact,
+    fmt_money,
+    fmt_share,
+    percent,
+    to_amount,
+    to_money,
+    to_rate,
+)
 
 #: Seed 001: surplus "controlled within 3 % (3 % included)".
 TONGLIAO_RETENTION_LIMIT = Decimal("0.03")

@@ -32,7 +32,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ._money import (
+from programs.money import (
     NIL,
     exact,
     fmt_money,
@@ -43,6 +43,7 @@ from ._money import (
     to_money,
     to_rate,
 )
+
 from .premiums import FixedDate, resolve_due_date
 
 TAIKANG_OPERATING_COST_RATE = Decimal("0.05")

@@ -21,13 +21,16 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Final, Literal, Protocol
 
-from ._money import (
+from programs.money import (
     CENT,
     ONE,
     ZERO,
+    check_priced,
     exact,
     fmt_money,
     fmt_share,
+    headcount_of,
+    per_capita_rates,
     to_amount,
     to_decimal,
     to_money,
@@ -373,45 +376,6 @@ def deposit_withholding(
     )
 
 
-def _count(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return value
-
-
-def _rates(per_capita_by_category: Mapping[str, Decimal | int | str]) -> dict[str, Decimal]:
-    return {
-        category: to_amount(value, f"per-capita premium of {category!r}")
-        for category, value in per_capita_by_category.items()
-    }
-
-
-def _check_categories(counts: Mapping[str, int], rates: Mapping[str, Decimal], name: str) -> None:
-    unknown = sorted(set(counts) - set(rates))
-    if unknown:
-        raise ValueError(
-            f"{name} has categories without a per-capita premium: {', '.join(unknown)}"
-        )
-
-
-def headcount_premium(
-    per_capita_by_category: Mapping[str, Decimal | int | str],
-    counts: Mapping[str, int],
-) -> Decimal:
-    """Σ per-capita premium × headcount over the categories, rounded once.
-
-    Tongliao: {"resident": 114.23} × 2,217,285 = 253,280,465.55. Zhenping: active 460, retired 0
-    (seed 004 art. 7: retirees "pay no more, but enjoy the benefits normally": covered, but
-    they add nothing). A category missing from
-    `counts` counts 0; a count without a per-capita premium is an error, not a free enrollee.
-    """
-    rates = _rates(per_capita_by_category)
-    _check_categories(counts, rates, "counts")
-    with exact():
-        total = sum((rates[c] * _count(n, f"count of {c!r}") for c, n in counts.items()), ZERO)
-    return to_money(total)
-
-
 def supplementary_premium(
     per_capita_by_category: Mapping[str, Decimal | int | str],
     provisional_counts: Mapping[str, int],
@@ -427,14 +391,14 @@ def supplementary_premium(
     "ends on the same date as the other insured of the year": no pro rata);
     new retirees add 0.
     """
-    rates = _rates(per_capita_by_category)
-    _check_categories(provisional_counts, rates, "provisional_counts")
-    _check_categories(final_counts, rates, "final_counts")
+    rates = per_capita_rates(per_capita_by_category)
+    check_priced(provisional_counts, rates, "provisional_counts")
+    check_priced(final_counts, rates, "final_counts")
     with exact():
         difference = ZERO
         for category, rate in rates.items():
-            final = _count(final_counts.get(category, 0), f"final count of {category!r}")
-            provisional = _count(
+            final = headcount_of(final_counts.get(category, 0), f"final count of {category!r}")
+            provisional = headcount_of(
                 provisional_counts.get(category, 0), f"provisional count of {category!r}"
             )
             difference += rate * (final - provisional)

@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Users and access")
 
     def ready(self) -> None:
+        # imports here, not at the top: the app registry is ready only now
         from .roles import sync_role_groups
 
         # Groups and their permissions exist in every installation and follow the matrix in

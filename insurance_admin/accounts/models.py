@@ -3,6 +3,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .scoping import area_scope_ids
+
 
 class UserQuerySet(models.QuerySet):
     def for_user(self, user) -> "UserQuerySet":
@@ -10,8 +12,6 @@ class UserQuerySet(models.QuerySet):
         them within the administrator's own scope, and never superusers. A user bound to one more
         region than the administrator is out of reach (else a regional administrator could reset
         the password of staff who work everywhere)."""
-        from .scoping import area_scope_ids
-
         scope = area_scope_ids(user)
         if scope is None:
             return self

@@ -2,6 +2,8 @@
 them in step. Permissions are "app_label.codename"; a permission that does not exist yet
 (its app not migrated) is an error, not silently skipped."""
 
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 _VIEW_REFERENCE = [
@@ -165,8 +167,6 @@ ROLE_LABELS = {
 
 
 def role_permission_objects(codes: list[str]):
-    from django.contrib.auth.models import Permission
-
     wanted = {tuple(code.split(".", 1)) for code in codes}
     found = {
         (p.content_type.app_label, p.codename): p
@@ -182,9 +182,6 @@ def role_permission_objects(codes: list[str]):
 
 def sync_role_groups(sender=None, **kwargs) -> None:
     """Create the role groups and set exactly the matrix's permissions (idempotent)."""
-    from django.apps import apps
-    from django.contrib.auth.models import Group
-
     # post_migrate fires once per app, in INSTALLED_APPS order, and each app's permissions
     # are created by its own signal: act on the last one, when all permissions exist. Apps
     # without a models module get no signal, so the last one that has models is the cue.

@@ -25,10 +25,12 @@ from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from finance.models import LedgerEntry
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+from insurance_admin.kpis import registry
+from programs.money import MONEY
 
 POINTS = {"max_digits": 6, "decimal_places": 2}
-MONEY = {"max_digits": 14, "decimal_places": 2}
 HUNDRED = Decimal("100")
 ZERO = Decimal("0.00")
 
@@ -158,8 +160,6 @@ class AssessmentItem(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from insurance_admin.kpis import registry
-
         if self.kind == self.Kind.MEASURED:
             problems = []
             if not self.kpi_key:
@@ -175,8 +175,6 @@ class AssessmentItem(models.Model):
     @property
     def rule_display(self) -> str:
         """The scoring rule in words, for the template page."""
-        from insurance_admin.kpis import registry
-
         if self.kind == self.Kind.INSPECTED:
             return gettext("Full %(weight)s points, plus or minus the points of the daily supervision records, "
                            "between 0 and %(weight)s") % {"weight": fmt_points(self.weight)}
@@ -330,8 +328,7 @@ class Assessment(models.Model):
     @property
     def finance_entries(self):
         """The ledger entries this assessment booked (deduction, set-off, deposit), by their reference."""
-        from finance.models import LedgerEntry
-
+        # cycle: assessments.services imports this module
         from .services import references
 
         return LedgerEntry.objects.filter(contract_id=self.contract_id, reference__in=references(self)).order_by("id")

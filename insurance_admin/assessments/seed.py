@@ -24,6 +24,7 @@ deduction amounts: "考核办法另定"):
 - Beijing (000): no assessment clause beyond service quality; the same items, no money tied.
 """
 
+import datetime as dt
 from decimal import Decimal
 
 D = Decimal
@@ -74,8 +75,6 @@ TEMPLATES = {
 def load_templates(apps, codes=None) -> int:
     """Create the missing templates of the seed contracts with their items and grades; returns
     how many were created."""
-    import datetime as dt
-
     Contract = apps.get_model("programs", "Contract")
     Template = apps.get_model("assessments", "AssessmentTemplate")
     Item = apps.get_model("assessments", "AssessmentItem")

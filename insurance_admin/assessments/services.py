@@ -28,11 +28,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from finance import services as finance
-from finance.calculations._money import fmt_money, share_of, to_money
 from finance.models import GuaranteeDeposit, PremiumInstallment
 from insurance_admin.core.deadlines import deadline_meet, deadline_track
 from insurance_admin.core.workdays import load_calendar
 from insurance_admin.kpis import registry
+from programs.money import CENT, fmt_money, share_of, to_money
 
 from .models import (
     Assessment,
@@ -49,7 +49,6 @@ from .models import (
 
 HUNDRED = Decimal("100")
 ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 DEADLINE_KIND = "assessment_rereview"
 DEADLINE_ROLE = "supervisor"
 

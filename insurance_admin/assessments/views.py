@@ -13,15 +13,18 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from finance.models import LedgerEntry
 from finance.selectors import areas_for, sees_whole_region
+from insurance_admin.core.models import Deadline
 from programs.models import Area, Contract
 
 from . import forms, services
@@ -160,8 +163,6 @@ def record_add(request, code: str):
 
 
 def _records_url() -> str:
-    from django.urls import reverse
-
     return reverse("assessments:record_list")
 
 
@@ -231,10 +232,6 @@ def assessment_detail(request, pk: int):
 
 
 def _rereview_deadline(assessment: Assessment):
-    from django.contrib.contenttypes.models import ContentType
-
-    from insurance_admin.core.models import Deadline
-
     return Deadline.objects.filter(kind=services.DEADLINE_KIND, content_type=ContentType.objects.get_for_model(Assessment),
                                    object_id=assessment.pk).first()
 

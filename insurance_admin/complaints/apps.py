@@ -9,6 +9,7 @@ class ComplaintsConfig(AppConfig):
     verbose_name = _("Complaints")
 
     def ready(self) -> None:
+        # imports here, not at the top: the app registry is ready only now
         from insurance_admin.core.deadlines import register_backfill
 
         from . import kpis  # noqa: F401  (registers the KPIs)

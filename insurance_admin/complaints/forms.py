@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from claims.models import Claim
 from insurance_admin.accounts.models import User
 from insurance_admin.core.forms import DateInRangeField, FieldNamedErrors
 from insurance_admin.staffing.models import StaffMember
@@ -62,8 +63,6 @@ class ComplaintForm(FieldNamedErrors, forms.Form):
         number = data.get("about_claim_no", "").strip()
         data["about_claim"] = None
         if number:
-            from claims.models import Claim
-
             claim = Claim.objects.for_user(self.user).filter(claim_no=number).first()
             if claim is None:
                 self.add_error("about_claim_no", _("No claim with this number in your areas."))

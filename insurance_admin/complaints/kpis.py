@@ -11,10 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from insurance_admin.core.workdays import load_calendar
 from insurance_admin.kpis.registry import register
 from insurance_admin.staffing.kpis import area_ids_of
+from programs.money import CENT
 
 from .models import Complaint
-
-CENT = Decimal("0.01")
 
 
 def received(contract, areas, start, end):

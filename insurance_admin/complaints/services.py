@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from claims.models import Claim
 from insurance_admin.core.deadlines import Met, deadline_track
 from insurance_admin.core.forms import check_text, named
 from insurance_admin.core.workdays import load_calendar
@@ -113,8 +114,6 @@ def complaint_register(*, user, contract: Contract, area: Area, channel: str, ca
         if person is not None and not InsuredPerson.objects.for_user(user).filter(pk=person.pk).exists():
             raise PermissionDenied(_("This person is not in your areas."))
     if about_claim is not None:
-        from claims.models import Claim
-
         if about_claim.contract_id != contract.pk or not Claim.objects.for_user(user).filter(pk=about_claim.pk).exists():
             raise ComplaintRefused(_("The claim is not one of this contract in your areas."), code="claim")
     if about_staff is not None and about_staff.contract_id != contract.pk:

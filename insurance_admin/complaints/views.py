@@ -88,6 +88,7 @@ def _export(qs, fmt: str) -> HttpResponse:
                           for r in rows])
         response = HttpResponse(buffer.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
     else:
+        # heavy: openpyxl loaded only when a workbook is written
         import openpyxl
 
         book = openpyxl.Workbook()

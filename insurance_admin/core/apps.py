@@ -8,6 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Operations")
 
     def ready(self):
+        # imports here, not at the top: the app registry is ready only now
         from .logmasking import attach_to_gunicorn
 
         attach_to_gunicorn()  # no full ID number in the access log (logmasking.py)

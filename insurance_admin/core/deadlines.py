@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -278,8 +279,6 @@ def _insert_new(rows: list[Notification], deadline_ids: list[int], stage: str) -
     inserted. On PostgreSQL `ON CONFLICT DO NOTHING RETURNING` counts exactly even while another
     scan inserts the same rows; elsewhere (SQLite, one writer at a time) the count before and
     after serves."""
-    from django.db import connection
-
     if connection.vendor == "postgresql":
         now = timezone.now()
         table = connection.ops.quote_name(Notification._meta.db_table)
@@ -341,8 +340,6 @@ def _site_url(link: str) -> str:
 def notification_mark_read(*, notification: Notification, user) -> Notification:
     """Mark one of the user's own inbox rows read (idempotent: the first read time stays)."""
     if notification.recipient_id != user.pk:
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied(_("This is not your notification."))
     Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
     notification.refresh_from_db(fields=["read_at"])

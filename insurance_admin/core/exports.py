@@ -17,6 +17,8 @@ import csv
 from collections.abc import Iterable
 from typing import Any
 
+import tablib
+
 # =, +, - and @ start a formula; tab and carriage return are stripped by some programs,
 # which then read what follows them as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -66,8 +68,6 @@ def append(ws, row: Iterable[Any]) -> None:
 def neutralise_dataset(dataset):
     """A copy of a tablib Dataset (headers, title and rows) with every cell neutralised; its
     `.csv` and `.xlsx` are then safe to hand out."""
-    import tablib
-
     safe = tablib.Dataset(headers=neutralise_row(dataset.headers) if dataset.headers else None,
                           title=dataset.title)
     for row in dataset:

@@ -15,9 +15,13 @@ import re
 from decimal import Decimal
 
 from django import forms
+from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .models import Deadline
 
 #: The largest amount a money column (DecimalField(max_digits=14, decimal_places=2)) holds.
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -143,8 +147,6 @@ class DateInRangeField(forms.DateField):
 def check_text(value: str, *, max_length: int) -> None:
     """The checks a form's CharField makes (no NUL character, bounded length), for text a view
     or service receives without a form; raises ValidationError with Django's messages."""
-    from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
-
     ProhibitNullCharactersValidator()(value)
     MaxLengthValidator(max_length)(value)
 
@@ -160,10 +162,6 @@ class DeadlineFilterForm(forms.Form):
     state = forms.ChoiceField(required=False, label=_("state"))
 
     def __init__(self, *args, user, **kwargs):
-        from django.apps import apps
-
-        from .models import Deadline
-
         super().__init__(*args, **kwargs)
         contract_model, area_model = apps.get_model("programs", "Contract"), apps.get_model("programs", "Area")
         self.fields["contract"].queryset = contract_model.objects.for_user(user).order_by("-year", "name")

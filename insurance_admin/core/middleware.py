@@ -15,6 +15,9 @@ import logging
 import time
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError, OperationalError, connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -165,10 +168,6 @@ class SessionIdleTimeoutMiddleware:
 
     @staticmethod
     def _expired(request):
-        from django.contrib import messages
-        from django.contrib.auth import logout
-        from django.contrib.auth.views import redirect_to_login
-
         logout(request)
         minutes = max(1, round(settings.SESSION_IDLE_TIMEOUT / 60))
         messages.warning(

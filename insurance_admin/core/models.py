@@ -2,6 +2,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+
 
 class Heartbeat(models.Model):
     """Last sign of life of a background process (Celery worker, beat), one row per source."""
@@ -73,12 +75,18 @@ class DeadlineQuerySet(models.QuerySet):
     def for_user(self, user) -> "DeadlineQuerySet":
         """Deadlines of the areas the user sees (a region-level deadline is visible to users
         of the region and of its counties, like the contract it belongs to)."""
-        from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
-
         ids = area_scope_ids(user)
         if ids is None:
             return self
         return self.filter(area_id__in=region_scope_ids(user) or ids)
+
+
+class DeadlineState(models.TextChoices):
+    UPCOMING = "upcoming", _("Upcoming")
+    DUE_SOON = "due_soon", _("Due soon")
+    DUE_TODAY = "due_today", _("Due today")
+    OVERDUE = "overdue", _("Overdue")
+    MET = "met", _("Met")
 
 
 class Deadline(models.Model):
@@ -109,12 +117,7 @@ class Deadline(models.Model):
     class Consequence(models.TextChoices):
         LIABILITY_SUSPENDED = "liability_suspended", _("Insurer's liability suspended")
 
-    class State(models.TextChoices):
-        UPCOMING = "upcoming", _("Upcoming")
-        DUE_SOON = "due_soon", _("Due soon")
-        DUE_TODAY = "due_today", _("Due today")
-        OVERDUE = "overdue", _("Overdue")
-        MET = "met", _("Met")
+    State = DeadlineState
 
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE, related_name="+")
@@ -159,7 +162,7 @@ class Deadline(models.Model):
                 name="deadline_met_has_date_and_time",
             ),
             models.CheckConstraint(
-                condition=models.Q(state__in=["upcoming", "due_soon", "due_today", "overdue", "met"]), name="deadline_state_valid"),
+                condition=models.Q(state__in=DeadlineState.values), name="deadline_state_valid"),
         ]
         indexes = [
             models.Index(fields=["due_date"], name="deadline_open_due", condition=models.Q(met_on__isnull=True)),
@@ -179,15 +182,18 @@ class NotificationQuerySet(models.QuerySet):
         return self if user.is_superuser else self.filter(recipient=user)
 
 
+class NotificationStage(models.TextChoices):
+    DUE_SOON = "due_soon", _("Reminder: due soon")
+    OVERDUE = "overdue", _("Overdue")
+    ESCALATED = "escalated", _("Escalated: overdue")
+
+
 class Notification(models.Model):
     """One reminder or escalation in a user's inbox. Unique per (deadline, stage, recipient): a
     retried scan, a second beat firing or two workers insert nothing twice, and the e-mail goes
     out only for the row whose `emailed_at` this process set (`deadlines.notifications_email`)."""
 
-    class Stage(models.TextChoices):
-        DUE_SOON = "due_soon", _("Reminder: due soon")
-        OVERDUE = "overdue", _("Overdue")
-        ESCALATED = "escalated", _("Escalated: overdue")
+    Stage = NotificationStage
 
     recipient = models.ForeignKey("accounts.User", verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications")
     deadline = models.ForeignKey(Deadline, verbose_name=_("deadline"), on_delete=models.CASCADE, related_name="notifications")
@@ -207,7 +213,7 @@ class Notification(models.Model):
         default_permissions = ("view",)
         constraints = [
             models.UniqueConstraint(fields=["deadline", "stage", "recipient"], name="notification_once_per_stage_and_recipient"),
-            models.CheckConstraint(condition=models.Q(stage__in=["due_soon", "overdue", "escalated"]), name="notification_stage_valid"),
+            models.CheckConstraint(condition=models.Q(stage__in=NotificationStage.values), name="notification_stage_valid"),
         ]
         indexes = [models.Index(fields=["recipient"], name="notification_unread", condition=models.Q(read_at__isnull=True))]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, CharField, QuerySet, Value, When
+from django.db.models import Case, CharField, Q, QuerySet, Value, When
 
 from .deadlines import state_conditions
 from .models import Deadline
@@ -37,7 +37,6 @@ def deadlines_as_of(on: dt.date, *, contract: str | None = None, area: str | Non
 
 
 def Q_area(code: str):  # noqa: N802 - reads as a Q object
-    from django.db.models import Q
 
     return Q(area__code=code) | Q(area__parent__code=code)
 

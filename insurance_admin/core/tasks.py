@@ -1,3 +1,5 @@
+import datetime as dt
+import logging
 import socket
 
 from celery import shared_task
@@ -5,7 +7,8 @@ from django.db import OperationalError
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Heartbeat
+from .deadlines import deadlines_scan as scan
+from .models import Heartbeat, TaskFailure
 
 
 @shared_task(name="insurance_admin.core.tasks.record_heartbeat")
@@ -31,10 +34,6 @@ def deadlines_scan(today_iso: str | None = None) -> dict:
     and escalations due. Idempotent by database state (unique inbox rows, e-mails claimed per
     row), so a retry, a second beat firing or a second worker sends nothing twice; a day beat
     missed is caught up by the next scan (stages are "on or after" conditions)."""
-    import datetime as dt
-
-    from .deadlines import deadlines_scan as scan
-
     result = scan(today=dt.date.fromisoformat(today_iso) if today_iso else None)
     return {"today": result.today.isoformat(), "states_changed": result.states_changed,
             "notifications_created": result.notifications_created, "emails_sent": result.emails_sent}
@@ -44,10 +43,6 @@ def record_task_failure(sender=None, task_id=None, exception=None, args=None, kw
     """Celery's `task_failure` signal: keep a row administrators see on the status page (the
     result backend is not Django's). Arguments are ids and dates (tasks are thin), cut short;
     a failure to record never hides the task's own failure."""
-    import logging
-
-    from .models import TaskFailure
-
     try:
         TaskFailure.objects.create(
             task_id=str(task_id or "")[:64], task_name=str(getattr(sender, "name", sender) or "")[:200],

@@ -1,15 +1,33 @@
 import datetime as dt
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
+from django.db.models import F, Q
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from insurance_admin.accounts.roles import ROLE_LABELS
+
+from .deadline_calendar import (
+    WEEKDAYS,
+    display_label,
+    feed_token_rotate,
+    feed_user,
+    ical_feed,
+    month_weeks,
+    visible_deadlines,
+)
 from .deadlines import notification_mark_read
-from .models import CalendarYear, Heartbeat, Notification
+from .forms import MAX_DATE, MIN_DATE, DeadlineFilterForm
+from .models import CalendarFeed, CalendarYear, Heartbeat, Notification, TaskFailure
 
 HEARTBEAT_STALE_SECONDS = 180
 
@@ -46,8 +64,6 @@ def system_status(request):
 
 def _recent_failures(user, days: int = 7, limit: int = 50):
     """Failed background tasks of the last week, for those who may read them."""
-    from .models import TaskFailure
-
     if not (user.is_superuser or user.has_perm("core.view_taskfailure")):
         return None
     since = timezone.now() - dt.timedelta(days=days)
@@ -78,9 +94,6 @@ def healthz(request):
 @login_required
 def inbox(request):
     """The user's reminders and escalations, unread first, newest first."""
-    from django.core.paginator import Paginator
-    from django.db.models import F
-
     notes = (Notification.objects.filter(recipient=request.user).select_related("deadline", "deadline__contract")
              .order_by(F("read_at").asc(nulls_first=True), "-created_at", "-id"))
     page_obj = Paginator(notes, 50).get_page(request.GET.get("page"))
@@ -105,8 +118,6 @@ FEED_MAX_EVENTS = 5000
 
 
 def _deadline_filters(request):
-    from .forms import DeadlineFilterForm
-
     form = DeadlineFilterForm(request.GET or None, user=request.user)
     query = request.GET.copy()
     for key in ("page", "month"):
@@ -117,10 +128,6 @@ def _deadline_filters(request):
 @login_required
 def deadline_list(request):
     """The user's deadlines as of today, overdue first, every row linking to its object."""
-    from django.core.paginator import Paginator
-
-    from .deadline_calendar import display_label, visible_deadlines
-
     today = timezone.localdate()
     form, filters, query = _deadline_filters(request)
     qs = visible_deadlines(request.user, today, **filters)
@@ -128,7 +135,6 @@ def deadline_list(request):
     if day is not None:
         qs = qs.filter(due_date=day)
     page_obj = Paginator(qs, 100).get_page(request.GET.get("page"))
-    from insurance_admin.accounts.roles import ROLE_LABELS
 
     rows = []
     for d in page_obj.object_list:
@@ -143,8 +149,6 @@ def deadline_list(request):
 @login_required
 def deadline_calendar(request):
     """A month of the user's deadlines on their due days, with holidays and make-up days."""
-    from .deadline_calendar import WEEKDAYS, display_label, month_weeks, visible_deadlines
-
     today = timezone.localdate()
     year, month = _month_param(request.GET.get("month"), today)
     form, filters, query = _deadline_filters(request)
@@ -167,11 +171,6 @@ def deadline_feed(request):
     """The iCal feed of a user's deadlines, authenticated by the user's secret token (calendar
     programs send no session); without a token, the signed-in user's own feed. A wrong token
     is a 404 (nothing says whether it ever existed)."""
-    from django.contrib.auth.views import redirect_to_login
-    from django.http import Http404, HttpResponse, HttpResponseNotAllowed
-
-    from .deadline_calendar import feed_user, ical_feed, visible_deadlines
-
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     token = request.GET.get("token", "")
@@ -184,7 +183,6 @@ def deadline_feed(request):
     else:
         return redirect_to_login(request.get_full_path())
     today = timezone.localdate()
-    from django.db.models import Q
 
     qs = (visible_deadlines(user, today)
           .filter(Q(met_on__isnull=True) | Q(due_date__gte=today - dt.timedelta(days=FEED_WINDOW_PAST_DAYS)))
@@ -200,28 +198,17 @@ def deadline_feed(request):
 @require_POST
 def deadline_feed_rotate(request):
     """Create the user's feed token, or replace it (the old feed URL stops answering)."""
-    from django.contrib import messages
-    from django.utils.translation import gettext as _
-
-    from .deadline_calendar import feed_token_rotate
-
     feed_token_rotate(user=request.user)
     messages.success(request, _("A new calendar feed address was made; the previous one no longer works."))
     return redirect("deadline_list")
 
 
 def _feed_of(user) -> str:
-    from django.urls import reverse
-
-    from .models import CalendarFeed
-
     feed = CalendarFeed.objects.filter(user=user).first()
     return f"{reverse('deadline_feed')}?token={feed.token}" if feed is not None else ""
 
 
 def _date_param(value):
-    from .forms import MAX_DATE, MIN_DATE
-
     try:
         day = dt.date.fromisoformat(value) if value else None
     except ValueError:

@@ -7,6 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .models import CalendarDay, CalendarYear
+
 HOLIDAY_NAMES = {
     "New Year's Day": "元旦",
     "Spring Festival": "春节",
@@ -54,8 +56,6 @@ class WorkCalendar:
 
 
 def load_calendar() -> WorkCalendar:
-    from .models import CalendarDay, CalendarYear
-
     return _cached(
         tuple(CalendarDay.objects.values_list("date", "is_workday").order_by("date")),
         tuple(CalendarYear.objects.filter(published=True).values_list("year", flat=True).order_by("year")),
@@ -69,6 +69,7 @@ def _cached(days: tuple, years: tuple) -> WorkCalendar:
 
 def exceptions_from_chinesecalendar(year: int) -> list[tuple[dt.date, bool, str]]:
     """(date, is_workday, Chinese name) for every day of `year` that breaks the weekday rule."""
+    # its holiday tables are read only when the calendar is seeded
     import chinese_calendar
 
     rows = []
@@ -85,6 +86,7 @@ def exceptions_from_chinesecalendar(year: int) -> list[tuple[dt.date, bool, str]
 
 def seed_from_chinesecalendar(calendar_day_model, calendar_year_model) -> int:
     """Fill the tables for every year chinesecalendar knows; keep rows an administrator entered."""
+    # its holiday tables are read only when the calendar is seeded
     import chinese_calendar
     from chinese_calendar.constants import holidays
 

@@ -8,5 +8,6 @@ class KpisConfig(AppConfig):
     verbose_name = _("Performance indicators")
 
     def ready(self):
-        # register the KPIs of this package (each module registers its own on import)
+        # imports here, not at the top: the app registry is ready only now; each module
+        # registers its KPIs on import
         from . import claims, claims_service, deadlines, funds, settlements  # noqa: F401

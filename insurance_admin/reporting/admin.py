@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.core.admin_scoping import ReadOnlyScopedAdmin, ScopedAdmin
+from programs.models import Contract
 
 from .models import ReportRun, ReportTerm
 from .services import report_dues_sync
@@ -45,6 +46,4 @@ class ReportTermAdmin(ScopedAdmin):
         super().save_model(request, obj, form, change)
         report_dues_sync(obj.contract)
         if previous is not None and previous != obj.contract_id:
-            from programs.models import Contract
-
             report_dues_sync(Contract.objects.get(pk=previous))

@@ -9,6 +9,7 @@ class ReportingConfig(AppConfig):
     verbose_name = _("Periodic reports")
 
     def ready(self):
+        # imports here, not at the top: the app registry is ready only now
         from insurance_admin.core.deadlines import register_backfill
 
         from .services import report_dues_backfill

@@ -11,6 +11,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
@@ -194,8 +195,6 @@ def period_label(kind: str, start: dt.date) -> str:
 
 def period_display(kind: str, start: dt.date) -> str:
     """The period in the user's language (2025年3月, 2025年第1季度, 2025年上半年, 2025年度)."""
-    from django.utils.translation import gettext
-
     if kind == Kind.MONTHLY:
         return gettext("%(year)s-%(month)s") % {"year": start.year, "month": start.month}
     if kind == Kind.QUARTERLY:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -218,8 +219,6 @@ def generate_report(kind: str, contract: Contract, period, *, area: Area | None 
                 if due is not None and term is not None:
                     _track(due, term)
     except Exception:
-        from django.core.files.storage import default_storage
-
         for name in saved:  # the row is not there: neither are its files
             default_storage.delete(name)
         raise

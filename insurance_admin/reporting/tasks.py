@@ -7,6 +7,8 @@ import datetime as dt
 from celery import shared_task
 from django.db import OperationalError
 
+from .services import reports_generate_due
+
 
 @shared_task(
     name="insurance_admin.reporting.tasks.reports_daily",
@@ -17,7 +19,5 @@ def reports_daily(today_iso: str | None = None) -> list[int]:
     report that is due and has no run yet, for every contract and book. Idempotent by the
     database (one version 1 per report and period), so a retry, a second beat firing or a
     second worker generates nothing twice; a day beat missed is caught up by the next run."""
-    from .services import reports_generate_due
-
     result = reports_generate_due(today=dt.date.fromisoformat(today_iso) if today_iso else None)
     return result.created

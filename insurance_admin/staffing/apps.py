@@ -9,6 +9,7 @@ class StaffingConfig(AppConfig):
     verbose_name = _("Staffing")
 
     def ready(self) -> None:
+        # imports here, not at the top: the app registry is ready only now
         from programs.contract_terms import register_terms
 
         from . import kpis  # noqa: F401  (registers the KPI)

@@ -112,6 +112,7 @@ def _writer(cur, table: str, columns: tuple[str, ...]) -> Callable:
     """A function writing a block (Arrow table with `columns`) into `table`: COPY on
     PostgreSQL, executemany elsewhere."""
     if is_postgres():
+        # heavy optional path: Arrow loaded only when a large list is applied
         import pyarrow.csv as pacsv
 
         copy_sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
@@ -139,6 +140,7 @@ def _writer(cur, table: str, columns: tuple[str, ...]) -> Callable:
 def load(*, batch_id: int, blocks, progress: Progress) -> None:
     """Stage a list's checked blocks (`columnar.csv_blocks` or `columnar.xlsx_blocks`): the
     valid rows into the stage table, the rejected ones into the rejected table."""
+    # heavy: columnar loads Arrow and NumPy, only for the bulk path
     from . import columnar
 
     with connection.cursor() as cur:

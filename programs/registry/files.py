@@ -94,6 +94,7 @@ def cell_text(value) -> str:
 def iter_xlsx(path: str) -> Iterator[tuple[int, tuple[str, ...]]]:
     """(line number, values in FIELDS order) for every data row of the first sheet;
     structural errors raise."""
+    # heavy: openpyxl loaded only when an .xlsx file is read
     from openpyxl import load_workbook
 
     try:

@@ -2,6 +2,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+# in claims, not programs: it seeds the claim terms on top of programs' contracts
 from claims.seed import load_claim_terms, load_entitlements
 from programs.seed import load_seed, load_seed_plans, run_seed_loaders
 

@@ -1,13 +1,28 @@
-"""Money helpers shared by the finance calculations.
+"""Money helpers, once for every app: the money column's size (`MONEY`), `CENT`, parsing
+(`to_decimal`, `to_amount`, `to_rate`), the one rounding (`to_money`) and display, and the
+per-capita × headcount premium (`headcount_premium`) that programs shows on its headcount
+snapshots and finance books.
 
 Amounts are `Decimal` with two decimals (yuan and fen). Inputs are validated here so that a
 float never sneaks in (it would carry binary noise into a premium or a clearing) and so that
 an amount with more than two decimals is refused instead of being silently truncated.
+
+Pure (no Django): finance.calculations imports it and must stay free of Django
+(tests/finance/test_calculations.py), so it cannot live under `insurance_admin/`, whose package
+import starts Celery and with it Django. programs is the lowest app layer with an empty package
+`__init__` and sits below every user of these helpers (programs, claims, finance, the
+supervision apps); a contract in pyproject.toml keeps this module pure. claims.engine keeps its
+own CENT (claims/engine/glossary.py): the engine is a pure library with no app imports.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+
+#: The field kwargs of every money column: `models.DecimalField(..., **MONEY)`, up to
+#: 999,999,999,999.99 yuan (insurance_admin.core.forms.MAX_AMOUNT).
+MONEY = {"max_digits": 14, "decimal_places": 2}
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -93,3 +108,45 @@ def percent(rate: Decimal, places: int = 2) -> str:
     with exact():
         value = (rate * HUNDRED).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
     return f"{value}%"
+
+
+# --- per-capita premiums ------------------------------------------------------------------------
+
+
+def headcount_of(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def per_capita_rates(per_capita_by_category: Mapping[str, Decimal | int | str]) -> dict[str, Decimal]:
+    return {
+        category: to_amount(value, f"per-capita premium of {category!r}")
+        for category, value in per_capita_by_category.items()
+    }
+
+
+def check_priced(counts: Mapping[str, int], rates: Mapping[str, Decimal], name: str) -> None:
+    unknown = sorted(set(counts) - set(rates))
+    if unknown:
+        raise ValueError(
+            f"{name} has categories without a per-capita premium: {', '.join(unknown)}"
+        )
+
+
+def headcount_premium(
+    per_capita_by_category: Mapping[str, Decimal | int | str],
+    counts: Mapping[str, int],
+) -> Decimal:
+    """Σ per-capita premium × headcount over the categories, rounded once.
+
+    Tongliao: {"resident": 114.23} × 2,217,285 = 253,280,465.55. Zhenping: active 460, retired 0
+    (seed 004 art. 7: retirees "pay no more, but enjoy the benefits normally": covered, but
+    they add nothing). A category missing from
+    `counts` counts 0; a count without a per-capita premium is an error, not a free enrollee.
+    """
+    rates = per_capita_rates(per_capita_by_category)
+    check_priced(counts, rates, "counts")
+    with exact():
+        total = sum((rates[c] * headcount_of(n, f"count of {c!r}") for c, n in counts.items()), ZERO)
+    return to_money(total)
