@@ -136,6 +136,7 @@ class ClaimTermsAdmin(ScopedAdmin):
         (_("Service deadline"), {"fields": ["deadline_days", "deadline_unit", "out_of_area_places", "out_of_area_days",
                                            "out_of_area_unit", "extended_days", "extended_unit", "deadline_rule_text"]}),
         (_("Filing window"), {"fields": ["filing_window_months", "filing_rule_text"]}),
+        (_("Settlement slips"), {"fields": ["slip_prefix"]}),
     ]
 
 
