@@ -236,7 +236,21 @@ class BenefitPlanForm(forms.ModelForm):
                     for param in rules.get("parameters", []):
                         if param["name"] == name:
                             param["value"] = f"{value:.2f}"
+        if "rules" in cleaned:
+            # the engine's checks, said in Chinese with the liability, row and band named
+            from claims.presentation import plan_check_messages
+
+            problems = plan_check_messages(rules, cleaned.get("contract"))
+            if problems:
+                self.add_error("rules", problems)
         return cleaned
+
+    def _post_clean(self):
+        # BenefitPlan.clean() runs the same checks and would repeat them in the engine's
+        # English: the rules already refused here are not handed to the model.
+        if self.has_error("rules"):
+            return
+        super()._post_clean()
 
 
 @admin.register(BenefitPlan)
