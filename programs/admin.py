@@ -75,8 +75,7 @@ class PremiumRateInline(ScopedFormFieldsMixin, TabularInline):
 
 @admin.register(Contract)
 class ContractAdmin(ScopedAdmin):
-    list_display = [
-        "code",
+    list_display = [  # the title, not the internal code (issue 23): the code stays searchable
         "name",
         "year",
         "period_start",
