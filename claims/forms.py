@@ -174,7 +174,7 @@ class ClaimRegistrationForm(FieldNamedErrors, forms.Form):
         date = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
         self.fields["begndate"] = DateInRangeField(label=gettext_lazy("admission date"), widget=date, required=False, not_future=True)
         self.fields["enddate"] = DateInRangeField(label=gettext_lazy("discharge date"), widget=date, not_future=True,
-                                                  initial=timezone.localdate)
+                                                  initial=lambda: _today_within(plan))
         self.fields["payee_name"] = forms.CharField(label=gettext_lazy("payee"), max_length=60, required=False,
                                                     help_text=gettext_lazy("empty: the insured person"))
         self.fields["bank_name"] = forms.CharField(label=gettext_lazy("bank"), max_length=100, required=False)
@@ -194,6 +194,13 @@ class ClaimRegistrationForm(FieldNamedErrors, forms.Form):
         data = super().clean()
         received_before_discharge(self, data.get("received_on"), data.get("enddate"))
         return data
+
+
+def _today_within(plan):
+    """Today, as the default discharge date, when it lies in the contract's insurance year (a
+    claim on last year's contract is typed, not defaulted to a date it would refuse)."""
+    today = timezone.localdate()
+    return today if plan.period_start <= today <= plan.period_end else None
 
 
 def received_before_discharge(form, received_on, enddate) -> None:
