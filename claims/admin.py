@@ -16,6 +16,7 @@ from insurance_admin.core.masking import can_see_payment_details, mask_account, 
 from programs.models import Contract
 
 from . import documents
+from .engine.glossary import CLAIM_KINDS, PLACES
 from .models import (
     Claim,
     ClaimTerms,
@@ -29,7 +30,6 @@ from .models import (
     SettlementSlip,
     SlipPrint,
 )
-from .engine.glossary import CLAIM_KINDS, PLACES
 from .presentation import CODE_LABELS
 from .resources import SettlementResource, SniffedCSV
 

@@ -374,14 +374,6 @@ class ClaimTerms(models.Model):
 
     objects = ContractRowsQuerySet.as_manager()
 
-    def clean(self) -> None:
-        super().clean()
-        if self.slip_prefix and self.contract_id:
-            clash = ClaimTerms.objects.filter(slip_prefix=self.slip_prefix, contract__year=self.contract.year).exclude(pk=self.pk)
-            if clash.exists():  # slip numbers are unique: one prefix per insurance year
-                raise ValidationError({"slip_prefix": _("The prefix %(prefix)s is already used by %(contract)s in %(year)s.") % {
-                    "prefix": self.slip_prefix, "contract": clash.first().contract.name, "year": self.contract.year}})
-
     class Meta:
         verbose_name = _("claim terms")
         verbose_name_plural = _("claim terms")
@@ -393,6 +385,14 @@ class ClaimTerms(models.Model):
 
     def __str__(self) -> str:
         return str(self.contract)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.slip_prefix and self.contract_id:
+            clash = ClaimTerms.objects.filter(slip_prefix=self.slip_prefix, contract__year=self.contract.year).exclude(pk=self.pk)
+            if clash.exists():  # slip numbers are unique: one prefix per insurance year
+                raise ValidationError({"slip_prefix": _("The prefix %(prefix)s is already used by %(contract)s in %(year)s.") % {
+                    "prefix": self.slip_prefix, "contract": clash.first().contract.name, "year": self.contract.year}})
 
 
 class DocumentRequirementQuerySet(models.QuerySet):

@@ -292,12 +292,10 @@ def plan_problem_in_chinese(message: str, plan: Plan | None = None) -> str:
     liability = None
     rest = message
     while True:
-        for pattern, kind in _WHERE:
-            m = pattern.match(rest)
-            if m:
-                break
-        else:
+        found = next(((kind, m) for pattern, kind in _WHERE if (m := pattern.match(rest))), None)
+        if found is None:
             break
+        kind, m = found
         if kind == "liability_empty_code":
             return "有一项保险责任的代码为空"
         if kind == "liability":
