@@ -18,6 +18,7 @@ from programs.identity_access import identity_access_record_persons
 from programs.models import Contract
 
 from . import documents
+from .engine.glossary import CLAIM_KINDS, PLACES
 from .models import (
     Claim,
     ClaimTerms,
@@ -141,15 +142,46 @@ class ClaimTermsAdmin(ScopedAdmin):
         (_("Service deadline"), {"fields": ["deadline_days", "deadline_unit", "out_of_area_places", "out_of_area_days",
                                            "out_of_area_unit", "extended_days", "extended_unit", "deadline_rule_text"]}),
         (_("Filing window"), {"fields": ["filing_window_months", "filing_rule_text"]}),
+        (_("Settlement slips"), {"fields": ["slip_prefix"]}),
     ]
+
+
+class DocumentRequirementForm(forms.ModelForm):
+    """Claim kinds and places as ticked words, stored as the code lists the checklist reads."""
+
+    claim_kinds = forms.MultipleChoiceField(
+        label=_("only for claim kinds"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(k, CODE_LABELS.get(k, k)) for k in CLAIM_KINDS], help_text=_("none ticked: every claim kind"),
+    )
+    places = forms.MultipleChoiceField(
+        label=_("only for places"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(p, CODE_LABELS.get(p, p)) for p in PLACES], help_text=_("none ticked: every place"),
+    )
+
+    class Meta:
+        model = DocumentRequirement
+        fields = ["program", "code", "label", "claim_kinds", "places", "required", "position"]
+
+
+def _words(codes) -> str:
+    return "、".join(CODE_LABELS.get(c, c) for c in codes or ()) or "—"
 
 
 @admin.register(DocumentRequirement)
 class DocumentRequirementAdmin(ScopedAdmin):
-    list_display = ["program", "position", "label", "required", "claim_kinds", "places"]
+    form = DocumentRequirementForm
+    list_display = ["program", "position", "label", "required", "kinds_shown", "places_shown"]
     list_filter = ["program", "required"]
     list_editable = ["position", "required"]
     ordering = ["program", "position"]
+
+    @admin.display(description=_("only for claim kinds"))
+    def kinds_shown(self, obj):
+        return _words(obj.claim_kinds)
+
+    @admin.display(description=_("only for places"))
+    def places_shown(self, obj):
+        return _words(obj.places)
 
 
 class EntitlementKindInline(TabularInline):

@@ -47,6 +47,7 @@ from .workflow import (
     TransitionRefused,
     claim_deduction_record,
     claim_transition,
+    transition_verb,
 )
 
 S = Claim.Status
@@ -152,7 +153,7 @@ def claim_detail(request, pk: int):
     received = {d.requirement_id: d for d in claim.documents.select_related("received_by")}
     missing_qs = DocumentRequirement.objects.filter(pk__in=[r.pk for r in requirements if r.pk not in received])
     actions = [
-        {"to": to, "label": S(to).label, "needs_reason": to in NEEDS_REASON}
+        {"to": to, "label": transition_verb(claim.status, to), "needs_reason": to in NEEDS_REASON}
         for to, perm in TRANSITIONS[claim.status].items() if user.has_perm(perm)
         and not (to == S.APPROVED and user.pk == claim.registered_by_id)
     ]

@@ -27,7 +27,7 @@ from insurance_admin.core.pdf import render_pdf
 from programs.coverage import Coverage, coverage_timelines, timeline_or_empty
 from programs.models import Contract, Enrollment
 
-from .models import Calculation, Claim, Deduction, Settlement, SettlementSlip, SlipPrint
+from .models import Calculation, Claim, ClaimTerms, Deduction, Settlement, SettlementSlip, SlipPrint
 from .presentation import CODE_LABELS, HOSP_LEVEL_LABELS, explanation_blocks
 
 PERM_PRINT_SLIP = "claims.print_slip"
@@ -62,8 +62,12 @@ def amount_in_capitals(amount: Decimal) -> str:
     return cn2an.an2cn(f"{amount:.2f}", "rmb")
 
 
-def slip_number(contract: Contract, sequence: int) -> str:
-    return f"{contract.code}-{sequence:06d}"
+def slip_number(contract: Contract, sequence: int, prefix: str = "") -> str:
+    """The office's own numbering: the contract's prefix (ClaimTerms.slip_prefix), the insurance
+    year and the sequence within the contract — TL2025-000001. Without a prefix: the year and
+    the contract's row number (2025-C7-000001); never the contract's internal code."""
+    head = f"{prefix}{contract.year}" if prefix else f"{contract.year}-C{contract.pk}"
+    return f"{head}-{sequence:06d}"
 
 
 # --- service: issue and record ----------------------------------------------------------------
@@ -105,6 +109,7 @@ def slips_issue(*, claims: Sequence[Claim], user) -> list[SlipPrint]:
         # The contract row is the lock behind its sequence: numbers never repeat or skip.
         list(Contract.objects.select_for_update().filter(pk__in=contract_ids).order_by("pk").values_list("pk"))
         contracts = Contract.objects.in_bulk(contract_ids)
+        prefixes = dict(ClaimTerms.objects.filter(contract_id__in=contract_ids).values_list("contract_id", "slip_prefix"))
         last = dict(
             SettlementSlip.objects.filter(contract_id__in=contract_ids)
             .values("contract_id").annotate(m=Max("sequence")).values_list("contract_id", "m")
@@ -114,7 +119,8 @@ def slips_issue(*, claims: Sequence[Claim], user) -> list[SlipPrint]:
             sequence = last.get(claim.contract_id, 0) + 1
             last[claim.contract_id] = sequence
             slip = SettlementSlip(claim=claim, contract=contracts[claim.contract_id], sequence=sequence,
-                                  number=slip_number(contracts[claim.contract_id], sequence), issued_by=user, issued_at=now)
+                                  number=slip_number(contracts[claim.contract_id], sequence, prefixes.get(claim.contract_id, "")),
+                                  issued_by=user, issued_at=now)
             slip.full_clean()
             slip.save()
             slips[pk] = slip

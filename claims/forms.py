@@ -4,6 +4,7 @@ the amount fields its base formulas read and the attributes its rules test are a
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -13,7 +14,7 @@ from .engine import SettlementRecord, compile_plan
 from .engine.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
 from .engine.io import TrialInputError, load_json, parse_amount, trial_input_from_data, where_item
 from .engine.records import ItemLine
-from .presentation import CODE_LABELS, FIELD_LABELS
+from .presentation import CODE_LABELS, FIELD_LABELS, HOSP_LEVEL_LABELS
 
 ATTRIBUTE_FIELDS = ("place", "hosp_lv", "designated", "drug_list")
 
@@ -29,6 +30,13 @@ def plan_inputs(plan) -> tuple[list[str], list[str], list[str]]:
     compiled = compile_plan(plan)
     needed = set().union(*(compiled.required_attributes(k) for k in kinds)) if kinds else set()
     return kinds, amounts, [a for a in ATTRIBUTE_FIELDS if a in needed]
+
+
+def payout_fields(plan) -> list[str]:
+    """The amount fields this contract's payout is computed from: the fields of its
+    liabilities' base formulas, in the plan's order (Taikang, Zhenping: 超基本医保封顶线合规费用;
+    Beijing: the in-catalog parts, then 全自费金额 and the special-drug amount)."""
+    return plan_inputs(plan)[1]
 
 
 def _choices(values, labels=CODE_LABELS):
@@ -52,7 +60,7 @@ class TrialRecordForm(FieldNamedErrors, forms.Form):
         if "place" in attributes:
             self.fields["place"] = forms.ChoiceField(label=gettext_lazy("place"), choices=_choices(places))
         if "hosp_lv" in attributes:
-            self.fields["hosp_lv"] = forms.ChoiceField(label=gettext_lazy("hospital level"), choices=_choices(HOSP_LEVELS, {"3A": "三甲"}), required=False)
+            self.fields["hosp_lv"] = forms.ChoiceField(label=gettext_lazy("hospital level"), choices=_choices(HOSP_LEVELS, HOSP_LEVEL_LABELS), required=False)
         if "drug_list" in attributes:
             self.fields["drug_list"] = forms.ChoiceField(label=gettext_lazy("special-drug list"), choices=_choices(DRUG_LISTS), required=False)
         if "designated" in attributes:
@@ -157,11 +165,13 @@ class ClaimRegistrationForm(FieldNamedErrors, forms.Form):
         self.fields["fixmedins_code"] = forms.CharField(label=gettext_lazy("hospital code"), max_length=30, required=False)
         self.fields["fixmedins_name"] = forms.CharField(label=gettext_lazy("hospital"), max_length=200)
         self.fields["hosp_lv"] = forms.ChoiceField(
-            label=gettext_lazy("hospital level"), choices=_choices(HOSP_LEVELS, {"3A": "三甲"}), required="hosp_lv" in attributes
+            label=gettext_lazy("hospital level"), choices=_choices(HOSP_LEVELS, HOSP_LEVEL_LABELS), required="hosp_lv" in attributes
         )
+        # the browser's date input reads and sends ISO dates whatever the interface language
         date = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
         self.fields["begndate"] = DateInRangeField(label=gettext_lazy("admission date"), widget=date, required=False, not_future=True)
-        self.fields["enddate"] = DateInRangeField(label=gettext_lazy("discharge date"), widget=date, not_future=True)
+        self.fields["enddate"] = DateInRangeField(label=gettext_lazy("discharge date"), widget=date, not_future=True,
+                                                  initial=lambda: _today_within(plan))
         self.fields["payee_name"] = forms.CharField(label=gettext_lazy("payee"), max_length=60, required=False,
                                                     help_text=gettext_lazy("empty: the insured person"))
         self.fields["bank_name"] = forms.CharField(label=gettext_lazy("bank"), max_length=100, required=False)
@@ -170,7 +180,7 @@ class ClaimRegistrationForm(FieldNamedErrors, forms.Form):
             label=gettext_lazy("documents received"), queryset=requirements, required=False, widget=forms.CheckboxSelectMultiple
         )
         self.fields["received_on"] = DateInRangeField(label=gettext_lazy("documents received on"), widget=date, required=False,
-                                                      not_future=True)
+                                                      not_future=True, initial=timezone.localdate)
         self.fields["notes"] = forms.CharField(label=gettext_lazy("notes"), required=False, max_length=TEXT_MAX,
                                                widget=forms.Textarea(attrs={"rows": 2}))
         self.fields["confirm_duplicate"] = forms.BooleanField(
@@ -183,6 +193,13 @@ class ClaimRegistrationForm(FieldNamedErrors, forms.Form):
         return data
 
 
+def _today_within(plan):
+    """Today, as the default discharge date, when it lies in the contract's insurance year (a
+    claim on last year's contract is typed, not defaulted to a date it would refuse)."""
+    today = timezone.localdate()
+    return today if plan.period_start <= today <= plan.period_end else None
+
+
 def received_before_discharge(form, received_on, enddate) -> None:
     """Documents about a stay exist only once the stay ended: refuse a receipt date before it."""
     if received_on and enddate and received_on < enddate:
@@ -191,28 +208,44 @@ def received_before_discharge(form, received_on, enddate) -> None:
 
 
 class SettlementRecordForm(FieldNamedErrors, forms.Form):
-    """One basic-insurance settlement (the national `setlinfo` fields, DOMAIN.md §3)."""
+    """One basic-insurance settlement (the national `setlinfo` fields, DOMAIN.md §3). The
+    fields the contract's payout is computed from come first (`payout_fields()`, read from the
+    plan's base formulas: no contract is named here), then the record's id and the other
+    amounts the platform reports."""
 
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
-        _kinds, amounts, attributes = plan_inputs(plan)
-        self.fields["setl_id"] = forms.CharField(label=gettext_lazy("settlement id"), max_length=40)
-        self.fields["mdtrt_id"] = forms.CharField(label=gettext_lazy("visit id"), max_length=40, required=False)
-        extra = [a for a in amounts if a not in RECORD_AMOUNTS]  # over_cap_amt, drug_amount …
-        for name in (*RECORD_AMOUNTS, *extra):
-            self.fields[name] = MoneyField(
-                label=FIELD_LABELS.get(name) or REGISTRATION_LABELS.get(name, name), required=name == "medfee_sumamt",
-            )
-        if "drug_list" in attributes:
-            self.fields["drug_list"] = forms.ChoiceField(label=gettext_lazy("special-drug list"), choices=_choices(DRUG_LISTS), required=False)
-        if "designated" in attributes:
-            self.fields["designated"] = forms.BooleanField(label=gettext_lazy("designated institution/pharmacy"), required=False)
-        if "fulamt_ownpay_amt" in amounts:  # per-item caps (Beijing): the lines the trial reads too
+        _kinds, payout, attributes = plan_inputs(plan)
+        for name in payout:
+            self._money(name)
+        if "fulamt_ownpay_amt" in payout:  # per-item caps (Beijing): the out-of-catalog lines the payout reads
             self.fields["items"] = forms.CharField(
                 label=gettext_lazy("itemised lines"), required=False, max_length=100_000,
                 widget=forms.Textarea(attrs={"rows": 2}),
                 help_text=gettext_lazy('JSON, e.g. [{"code": "D001", "type": "drug", "amount": "12000.00"}]'),
             )
+        #: names of the fields shown first, as "what decides the payout"
+        self.payout_names = list(self.fields)
+        self.fields["setl_id"] = forms.CharField(label=gettext_lazy("settlement id"), max_length=40)
+        self.fields["mdtrt_id"] = forms.CharField(label=gettext_lazy("visit id"), max_length=40, required=False)
+        for name in RECORD_AMOUNTS:
+            if name not in self.fields:
+                self._money(name)
+        if "drug_list" in attributes:
+            self.fields["drug_list"] = forms.ChoiceField(label=gettext_lazy("special-drug list"), choices=_choices(DRUG_LISTS), required=False)
+        if "designated" in attributes:
+            self.fields["designated"] = forms.BooleanField(label=gettext_lazy("designated institution/pharmacy"), required=False)
+
+    def _money(self, name: str) -> None:
+        self.fields[name] = MoneyField(
+            label=FIELD_LABELS.get(name) or REGISTRATION_LABELS.get(name, name), required=name == "medfee_sumamt",
+        )
+
+    def payout_group(self) -> list:
+        return [self[name] for name in self.payout_names]
+
+    def other_group(self) -> list:
+        return [self[name] for name in self.fields if name not in self.payout_names]
 
     clean_items = TrialRecordForm.clean_items
 

@@ -1,6 +1,8 @@
 """Settlement records (the national platform's `setlinfo`), their recomputation by the engine,
 and the persistent per-person accumulators of approved claims."""
 
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -360,6 +362,12 @@ class ClaimTerms(models.Model):
         _("filing window (months after the insurance year)"), null=True, blank=True
     )
     filing_rule_text = models.TextField(_("filing clause"), blank=True)
+    slip_prefix = models.CharField(
+        _("slip number prefix"), max_length=10, blank=True,
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9]*$", _("Capital letters and digits, starting with a letter."))],
+        help_text=_("The office's own slip numbering: prefix, insurance year, sequence (TL → TL2025-000001). "
+                    "Numbers already issued keep their form."),
+    )
     history = HistoricalRecords()
 
     objects = ContractRowsQuerySet.as_manager()
@@ -375,6 +383,14 @@ class ClaimTerms(models.Model):
 
     def __str__(self) -> str:
         return str(self.contract)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.slip_prefix and self.contract_id:
+            clash = ClaimTerms.objects.filter(slip_prefix=self.slip_prefix, contract__year=self.contract.year).exclude(pk=self.pk)
+            if clash.exists():  # slip numbers are unique: one prefix per insurance year
+                raise ValidationError({"slip_prefix": _("The prefix %(prefix)s is already used by %(contract)s in %(year)s.") % {
+                    "prefix": self.slip_prefix, "contract": clash.first().contract.name, "year": self.contract.year}})
 
 
 class DocumentRequirementQuerySet(models.QuerySet):

@@ -22,7 +22,7 @@ from insurance_admin.core.forms import FieldNamedErrors, MoneyField
 
 from .engine.plan_dict import PlanFormatError, plan_from_dict
 from .engine.validation import validate_plan
-from .presentation import describe_selector
+from .presentation import describe_selector, plan_problem_in_chinese
 
 HUNDRED = Decimal(100)
 
@@ -132,7 +132,9 @@ class PlanFiguresForm(FieldNamedErrors, forms.Form):
         if self.errors:
             return data
         try:
-            problems = validate_plan(plan_from_dict(document))
+            changed_plan = plan_from_dict(document)
+            # the engine's English, said in Chinese with the liability's name, row and band
+            problems = [plan_problem_in_chinese(p, changed_plan) for p in validate_plan(changed_plan)]
         except PlanFormatError as exc:
             problems = [str(exc)]
         if problems:

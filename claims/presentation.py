@@ -9,6 +9,8 @@ from programs.plan_presentation import (  # noqa: F401  (re-exported: claims' ow
     HOSP_LEVEL_LABELS,
     describe_selector,
     percent,
+    plan_check_messages,
+    plan_problem_in_chinese,
     plan_summary,
     yuan,
 )

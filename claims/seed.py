@@ -28,6 +28,9 @@ CLAIM_TERMS = {
     "beijing-chaoyang-2026": {},
 }
 
+#: The office's slip numbering per contract (ClaimTerms.slip_prefix): TL2025-000001 …
+SLIP_PREFIXES = {"tongliao-2025": "TL", "taikang-2025": "TK", "zhenping-2026": "ZP", "beijing-chaoyang-2026": "BJ"}
+
 _INPATIENT = ["inpatient", "accident_inpatient"]
 _OUTPATIENT = ["outpatient", "special_outpatient", "student_accident_outpatient"]
 
@@ -86,6 +89,8 @@ def load_claim_terms(apps) -> None:
         contract = Contract.objects.filter(code=code).first()
         if contract is not None and not ClaimTerms.objects.filter(contract=contract).exists():
             ClaimTerms.objects.create(contract=contract, **terms)
+    if any(f.name == "slip_prefix" for f in ClaimTerms._meta.get_fields()):  # migrations before 0012 lack it
+        load_slip_prefixes(apps)
     for code, documents in DOCUMENTS.items():
         program = apps.get_model("programs", "Program").objects.filter(code=code).first()
         if program is None or DocumentRequirement.objects.filter(program=program).exists():
@@ -169,3 +174,8 @@ def seed_settlement_terms(terms_model=None, contract_model=None) -> int:
             _, was_created = terms_model.objects.get_or_create(contract=contract, defaults=spec)
             created += was_created
     return created
+def load_slip_prefixes(apps) -> None:
+    """Each seed contract's slip prefix, where its terms have none yet."""
+    ClaimTerms = apps.get_model("claims", "ClaimTerms")
+    for code, prefix in SLIP_PREFIXES.items():
+        ClaimTerms.objects.filter(contract__code=code, slip_prefix="").update(slip_prefix=prefix)

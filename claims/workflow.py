@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from insurance_admin.core.forms import check_text, named
 
@@ -44,6 +45,28 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     S.WITHDRAWN: {},
 }
 NEEDS_REASON = {S.RETURNED, S.REJECTED, S.WITHDRAWN}
+
+#: What the button of each transition does, as a verb: the target status names a state
+#: ("已审批"), the button an action ("审核通过"). Keyed by the target status; VERB_FROM holds
+#: the few transitions that read differently from a particular status.
+TRANSITION_VERBS = {
+    S.DOCUMENTS_COMPLETE: pgettext_lazy("claim action", "Confirm the documents complete"),
+    S.CALCULATED: pgettext_lazy("claim action", "Calculate"),
+    S.SUBMITTED: pgettext_lazy("claim action", "Submit for review"),
+    S.APPROVED: pgettext_lazy("claim action", "Approve"),
+    S.RETURNED: pgettext_lazy("claim action", "Return"),
+    S.REJECTED: pgettext_lazy("claim action", "Reject"),
+    S.WITHDRAWN: pgettext_lazy("claim action", "Withdraw"),
+    S.PAID: pgettext_lazy("claim action", "Record the payment"),
+}
+VERB_FROM = {
+    (S.RETURNED, S.CALCULATED): pgettext_lazy("claim action", "Calculate again"),
+}
+
+
+def transition_verb(from_status: str, to: str) -> str:
+    """The button label of the transition from `from_status` to `to`."""
+    return str(VERB_FROM.get((from_status, to)) or TRANSITION_VERBS[to])
 
 
 class TransitionRefused(ValidationError):

@@ -34,7 +34,7 @@ from .models import (
     Program,
     SmsNotification,
 )
-from .plan_presentation import plan_summary
+from .plan_presentation import plan_check_messages, plan_summary
 from .resources import IMPORT_FORMATS, EnrollmentListResource
 from .selectors import contract_snapshots
 from .services import benefit_plan_update
@@ -79,8 +79,7 @@ class PremiumRateInline(ScopedFormFieldsMixin, TabularInline):
 
 @admin.register(Contract)
 class ContractAdmin(ScopedAdmin):
-    list_display = [
-        "code",
+    list_display = [  # the title, not the internal code (issue 23): the code stays searchable
         "name",
         "year",
         "period_start",
@@ -238,7 +237,19 @@ class BenefitPlanForm(forms.ModelForm):
                     for param in rules.get("parameters", []):
                         if param["name"] == name:
                             param["value"] = f"{value:.2f}"
+        if "rules" in cleaned:
+            # the engine's checks, said in Chinese with the liability, row and band named
+            problems = plan_check_messages(rules, cleaned.get("contract"))
+            if problems:
+                self.add_error("rules", problems)
         return cleaned
+
+    def _post_clean(self):
+        # BenefitPlan.clean() runs the same checks and would repeat them in the engine's
+        # English: the rules already refused here are not handed to the model.
+        if self.has_error("rules"):
+            return
+        super()._post_clean()
 
 
 @admin.register(BenefitPlan)

@@ -304,7 +304,7 @@ class Contract(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.code}）"
+        return self.name  # people read the title; the code is the URL's and the plan's key
 
     def clean(self) -> None:
         errors = {}
@@ -592,7 +592,7 @@ class Enrollment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} — {self.contract.code}"
+        return f"{self.person} — {self.contract.name}"
 
     def clean(self) -> None:
         errors = {}
@@ -647,7 +647,7 @@ class BenefitPlan(models.Model):
         ordering = ["contract__code"]
 
     def __str__(self) -> str:
-        return f"{self.contract.code} v{self.version}"
+        return f"{self.contract.name} v{self.version}"
 
     def clean(self) -> None:
         try:

@@ -77,11 +77,23 @@ class MoneyField(forms.DecimalField):
         "below": _("The amount must be at least %(min)s."),
     }
 
+    #: A text input, not type=number: a browser's number input refuses "10,000,000.00" (it
+    #: clears the value or blocks the submit), so thousands separators would never reach
+    #: `to_python`. `inputmode=decimal` still brings up the numeric keypad on a tablet.
+    widget = forms.TextInput
+
     def __init__(self, *, min_value=Decimal("0"), **kwargs):
         kwargs.setdefault("max_digits", 14)
         kwargs.setdefault("decimal_places", 2)
         self.floor = None if min_value is None else Decimal(str(min_value))
         super().__init__(min_value=self.floor, max_value=MAX_AMOUNT, **kwargs)
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        if not widget.is_hidden:
+            attrs.setdefault("inputmode", "decimal")
+            attrs.setdefault("autocomplete", "off")
+        return attrs
 
     def to_python(self, value):
         if value in self.empty_values:

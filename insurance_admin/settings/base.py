@@ -274,6 +274,8 @@ UNFOLD = {
     "SIDEBAR": {"show_search": True, "show_all_applications": True},
     # related-object forms and look-ups in pop-up windows, not unfold's iframe (X-Frame-Options DENY)
     "SCRIPTS": [lambda request: static("js/admin_popups.js")],
+    # the admin fits a 1366-px screen without sideways scrolling (static/css/admin.css)
+    "STYLES": [lambda request: static("css/admin.css")],
 }
 
 # Every handler masks full ID numbers in what it writes (request paths carry `?q=<ID number>`):

@@ -42,7 +42,7 @@ def test_finance_uploads_confirms_and_sees_the_payable(live_server, page, tmp_pa
     _login(page, live_server, "fin_browser")
     page.click("text=医院结算")
     page.click("text=上传医疗机构月度结算文件")
-    page.select_option("select[name=contract]", label="通辽市2025年度城乡居民大病医疗保险服务项目协议书（tongliao-2025）")
+    page.select_option("select[name=contract]", label="通辽市2025年度城乡居民大病医疗保险服务项目协议书")
     page.fill("input[name=month]", "2025-03")
     page.set_input_files("input[name=file]", str(bad))
     page.click("text=上传并校验")
@@ -53,7 +53,7 @@ def test_finance_uploads_confirms_and_sees_the_payable(live_server, page, tmp_pa
     assert "文件被拒绝：共 2 个错误，未保存任何数据。" in text and "“一万五”不是金额。" in text
 
     page.click("text=上传更正后的文件")
-    page.select_option("select[name=contract]", label="通辽市2025年度城乡居民大病医疗保险服务项目协议书（tongliao-2025）")
+    page.select_option("select[name=contract]", label="通辽市2025年度城乡居民大病医疗保险服务项目协议书")
     page.fill("input[name=month]", "2025-03")
     page.set_input_files("input[name=file]", str(good))
     page.click("text=上传并校验")
@@ -81,7 +81,7 @@ def test_the_admin_import_shows_row_errors_then_imports(live_server, page, tmp_p
     _login(page, live_server, "rev_browser")
     for path in (bad, good):
         page.goto(f"{live_server.url}/admin/claims/settlement/import/")
-        page.select_option("select[name=contract]", label="通辽市2025年度城乡居民大病医疗保险服务项目协议书（tongliao-2025）")
+        page.select_option("select[name=contract]", label="通辽市2025年度城乡居民大病医疗保险服务项目协议书")
         page.fill("input[name=month]", "2025-03")
         page.select_option("select[name=format]", index=1)
         page.set_input_files("input[name=import_file]", str(path))

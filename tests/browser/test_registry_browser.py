@@ -22,7 +22,7 @@ def test_caseworker_uploads_a_list_and_watches_the_progress_without_reloading(se
     page.click("button[type=submit]")
     page.goto(f"{live_server.url}/registry/imports/")
     assert page.locator("h1").inner_text() == "参保名单导入"
-    page.select_option("select[name=contract]", label="通辽市2025年度城乡居民大病医疗保险服务项目协议书（tongliao-2025）")
+    page.select_option("select[name=contract]", label="通辽市2025年度城乡居民大病医疗保险服务项目协议书")
     page.set_input_files("input[name=file]", str(path))
     page.fill("input[name=effective_date]", "2025-01-01")
     page.click("text=上传并校验")

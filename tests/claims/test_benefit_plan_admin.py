@@ -26,13 +26,13 @@ def _post(client, bp, rules):
     ("mutate", "message"),
     [
         (lambda r: r["liabilities"][0]["schedule"][0]["bands"][1].update(upto="25000"),
-         "规则校验失败：liability critical_illness: schedule row 1: band 2: upper bound 25000 is not above band 1's upper bound 30000 (overlapping bands)"),
+         "责任「大病保险」第1档（人员类别：普通人员；就医地：自治区内）第2段：上限 25,000.00 不高于第1段的上限 30,000.00（分段重叠）"),
         (lambda r: r["liabilities"][0]["schedule"][0]["bands"][3].update(upto="90000"),
-         "规则校验失败：liability critical_illness: schedule row 1: gap above 90000: the last band must be open-ended (upto null); limit payments with caps"),
+         "责任「大病保险」第1档（人员类别：普通人员；就医地：自治区内）：90,000.00 以上没有分段：最后一段须不设上限，限额请用封顶线"),
         (lambda r: r["liabilities"][0]["schedule"][0]["bands"][2].update(rate="1.5"),
-         "规则校验失败：liability critical_illness: schedule row 1: band 3: rate 1.5 outside 0..1"),
+         "责任「大病保险」第1档（人员类别：普通人员；就医地：自治区内）第3段：赔付比例 150% 不在 0%–100% 之间"),
         (lambda r: r["liabilities"][0]["caps"][0].update(amount="-1"),
-         "规则校验失败：liability critical_illness: cap row 1: negative amount -1"),
+         "责任「大病保险」第1条封顶线：金额 -1.00 为负数"),
     ],
 )
 def test_admin_refuses_invalid_rules_with_a_clear_message(client, administrator, mutate, message):
@@ -44,7 +44,7 @@ def test_admin_refuses_invalid_rules_with_a_clear_message(client, administrator,
     client.force_login(administrator)
     response = _post(client, bp, rules)
     assert response.status_code == 200
-    assert message in response.context["adminform"].form.errors["rules"]
+    assert response.context["adminform"].form.errors["rules"] == [message]  # Chinese only, no English repeat
     bp.refresh_from_db()
     assert bp.version == 1 and bp.rules["liabilities"][0]["caps"][0]["amount"] == "380000"
 
@@ -96,3 +96,62 @@ def test_a_named_parameter_is_edited_without_touching_the_json(client):
                               claim_kind="inpatient", hosp_lv="2", inscp_scp_amt=Decimal("40000"))
     result, _ = evaluate_one(bp.engine_plan(), PersonAttributes(health="preexisting"), record)
     assert result.by_liability["in_catalog"] == Decimal("3600.00")  # (40,000 − 31,000) × 40 %
+
+
+ROW1 = "责任「大病保险」第1档（人员类别：普通人员；就医地：自治区内）"
+
+
+@pytest.mark.parametrize(
+    ("engine", "chinese"),
+    [
+        ("liability critical_illness: schedule row 1: band 3: rate 1.2 outside 0..1",
+         f"{ROW1}第3段：赔付比例 120% 不在 0%–100% 之间"),
+        ("liability critical_illness: schedule row 1: band 1: upper bound 5 is not above the deductible 14000 (overlapping bands)",
+         f"{ROW1}第1段：上限 5.00 不高于起付线 14,000.00（分段重叠）"),
+        ("liability critical_illness: schedule row 2: when: unknown place 'mars' (expected one of in_region, out_of_region)",
+         "责任「大病保险」第2档（人员类别：普通人员；就医地：自治区外；出院日期 ≥ 2025-07-01）适用条件："
+         "就医地的取值 mars 无效（可选：自治区内、自治区外）"),
+        ("liability critical_illness: eligibility: category accepts no value (empty set)",
+         "责任「大病保险」适用条件：人员类别没有可取的值（空集合）"),
+        ("liability accident_basic: no cap rows (use amount null for 'no cap')",
+         "责任「意外伤害住院（基本医疗保险部分）」：未设封顶线（不封顶请填金额 null）"),
+        ("liability critical_illness: base term hifp_pay has sign 2 (must be +1 or -1)",
+         "责任「大病保险」：计算基数中「统筹基金支出」的符号 2 无效（只能为 +1 或 -1）"),
+        ("plan tongliao-2025: no liabilities", "方案：未设任何保险责任"),
+        ("liability with an empty code", "有一项保险责任的代码为空"),
+    ],
+)
+def test_engine_messages_are_said_in_chinese_with_the_liability_row_and_band_named(engine, chinese):
+    from claims.engine import seed_plans
+    from claims.presentation import plan_problem_in_chinese
+
+    assert plan_problem_in_chinese(engine, seed_plans()["tongliao-2025"]) == chinese
+
+
+def test_every_problem_of_a_broken_plan_reads_in_chinese_without_codes(client, administrator):
+    """Beijing's plan with two liabilities broken: each message names the liability by its
+    name; none carries a liability code or the engine's English."""
+    from claims.presentation import plan_check_messages
+
+    bp = BenefitPlan.objects.get(contract__code="beijing-chaoyang-2026")
+    rules = copy.deepcopy(bp.rules)
+    rules["liabilities"][1]["schedule"][0]["bands"][0]["rate"] = "-0.1"
+    rules["liabilities"][1]["item_caps"][0]["amount"] = "0"
+    rules["shared_caps"][0]["amount"] = "-1"
+    messages = plan_check_messages(rules, bp.contract)
+    row = "责任「医保外责任」第1档（健康状况：健康人群；近三年连续参保无出险：是）"
+    assert messages == [
+        f"{row}第1段：赔付比例 -10% 不在 0%–100% 之间",
+        f"{row}：设有单项封顶时，须恰好一个分段且赔付比例大于 0（单项限额 = 封顶额 ÷ 比例）",
+        "责任「医保外责任」：单项类型「药品」的封顶额为 0",
+        "共用保险金额「国内特药」：金额 -1.00 为负数",
+    ]
+    codes = [li["code"] for li in rules["liabilities"]] + [c["code"] for c in rules["shared_caps"]]
+    assert not any(word in m for m in messages for word in [*codes, "liability", "band", "row", "rate"])
+    # through the admin form: the same messages, and only these
+    client.force_login(UserFactory(role="administrator", area_codes=["110105"]))
+    response = _post(client, bp, rules)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["rules"] == messages
+    bp.refresh_from_db()
+    assert bp.version == 1

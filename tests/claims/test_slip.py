@@ -118,7 +118,7 @@ def test_zhenping_slip_shows_costs_bands_payable_in_figures_and_capitals_and_rem
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = pdf_text(response.content, tmp_path)
     assert "镇平县城镇职工大额医疗费用补助项目合作协议（2026年度）" in text  # no slip title set: the contract's
-    assert "结算单号：zhenping-2026-000001" in text and zhenping_claim.claim_no in text
+    assert "结算单号：ZP2026-000001" in text and zhenping_claim.claim_no in text
     assert "三级甲等" in text and " 3A " not in text  # the hospital level in words, not its code
     # the fee breakdown of the record
     for label, amount in [("医疗费总额", "162,000.00"), ("全自费金额（目录外）", "6,000.00"), ("超限价自付", "1,000.00"),
@@ -168,7 +168,7 @@ def test_second_print_is_a_counted_reprint_and_every_print_is_logged(client, zhe
     second = pdf_text(_print_slip(client, zhenping_staff["reviewer"], zhenping_claim).content, tmp_path)
     assert "第1次打印" in first and "原件" in first and "补打" not in first
     assert "第2次打印" in second and "补打" in second and "打印人：钱审核" in second
-    assert "结算单号：zhenping-2026-000001" in second  # the number was drawn once
+    assert "结算单号：ZP2026-000001" in second  # the number was drawn once
     log = list(SlipPrint.objects.filter(slip__claim=zhenping_claim).values_list("copy_no", "printed_by__username"))
     assert log == [(1, "cw_zp"), (2, "rv_zp")]
 
@@ -185,9 +185,54 @@ def test_slip_numbers_are_sequential_per_contract_in_order_of_first_print(zhenpi
     documents.slips_issue(claims=[other], user=zhenping_staff["caseworker"])
     documents.slips_issue(claims=[taikang, zhenping_claim, other], user=admin)
     numbers = dict(SettlementSlip.objects.values_list("claim_id", "number"))
-    assert numbers == {other.pk: "zhenping-2026-000001", zhenping_claim.pk: "zhenping-2026-000002",
-                       taikang.pk: "taikang-2025-000001"}
+    assert numbers == {other.pk: "ZP2026-000001", zhenping_claim.pk: "ZP2026-000002",
+                       taikang.pk: "TK2025-000001"}
     assert SlipPrint.objects.get(slip__claim=other, copy_no=2).batch_size == 3
+
+
+def test_slip_numbers_already_issued_keep_their_form_new_ones_take_the_offices_numbering(zhenping_staff, zhenping_claim):
+    """Issue 23: `zhenping-2026-000001` (the contract's internal code) was on the slips; the
+    office numbers them per contract year with its own prefix. What was printed stays printed."""
+    from claims.models import ClaimTerms
+
+    other = _approved_claim(_person("zhenping-2026", "411324", "张桂芳"), "zhenping-2026", "411324",
+                            zhenping_staff["caseworker"], zhenping_staff["reviewer"], [ZHENPING_RECORD])
+    old = SettlementSlip.objects.create(claim=other, contract=other.contract, sequence=1, number="zhenping-2026-000001",
+                                        issued_by=zhenping_staff["caseworker"], issued_at=other.approved_at)
+    assert dict(ClaimTerms.objects.values_list("contract__code", "slip_prefix")) == {
+        "tongliao-2025": "TL", "taikang-2025": "TK", "zhenping-2026": "ZP", "beijing-chaoyang-2026": "BJ"}
+    documents.slips_issue(claims=[zhenping_claim, other], user=zhenping_staff["caseworker"])
+    assert dict(SettlementSlip.objects.values_list("claim_id", "number")) == {
+        other.pk: "zhenping-2026-000001", zhenping_claim.pk: "ZP2026-000002"}
+    old.refresh_from_db()
+    assert old.number == "zhenping-2026-000001" and SlipPrint.objects.filter(slip=old).count() == 1
+
+
+def test_a_contract_without_a_prefix_numbers_by_year_and_row_never_by_its_code(zhenping_staff, zhenping_claim):
+    from claims.models import ClaimTerms
+
+    ClaimTerms.objects.filter(contract=zhenping_claim.contract).update(slip_prefix="")
+    documents.slips_issue(claims=[zhenping_claim], user=zhenping_staff["caseworker"])
+    assert SettlementSlip.objects.get().number == f"2026-C{zhenping_claim.contract_id}-000001"
+
+
+def test_two_contracts_of_one_year_cannot_share_a_prefix(db):
+    from django.core.exceptions import ValidationError
+
+    from claims.models import ClaimTerms
+
+    taikang = ClaimTerms.objects.get(contract__code="taikang-2025")
+    taikang.slip_prefix = "TL"  # Tongliao's, also 2025
+    with pytest.raises(ValidationError) as refused:
+        taikang.full_clean()
+    assert refused.value.message_dict == {"slip_prefix": [
+        "前缀 TL 已由 通辽市2025年度城乡居民大病医疗保险服务项目协议书 在 2025 年度使用。"]}
+    taikang.slip_prefix = "ZP"  # Zhenping's is 2026: no clash
+    taikang.full_clean()
+    taikang.slip_prefix = "tl-"
+    with pytest.raises(ValidationError) as refused:
+        taikang.full_clean()
+    assert refused.value.message_dict == {"slip_prefix": ["大写字母和数字，以字母开头。"]}
 
 
 @pytest.mark.parametrize("fetch", [_print_slip, _preview_slip])
@@ -235,9 +280,9 @@ def test_opening_the_slip_is_a_preview_marked_on_every_page_that_records_nothing
     save_png(response.content, "slip-preview")
     # the first real print is still the original; a later preview changes nothing
     first = pdf_text(_print_slip(client, zhenping_staff["caseworker"], zhenping_claim).content, tmp_path)
-    assert "原件" in first and "预览" not in first and "结算单号：zhenping-2026-000001" in first
+    assert "原件" in first and "预览" not in first and "结算单号：ZP2026-000001" in first
     again = pdf_text(_preview_slip(client, zhenping_staff["caseworker"], zhenping_claim).content, tmp_path)
-    assert "结算单号：zhenping-2026-000001" in again and "预览 · 非正式单据" in again and "原件" not in again
+    assert "结算单号：ZP2026-000001" in again and "预览 · 非正式单据" in again and "原件" not in again
     assert list(SlipPrint.objects.values_list("copy_no", flat=True)) == [1]
 
 
@@ -269,7 +314,7 @@ def test_admin_action_prints_several_slips_into_one_pdf(client, zhenping_staff, 
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert pdf_pages(response.content, tmp_path) == 2  # one page per slip
     text = pdf_text(response.content, tmp_path)
-    assert "zhenping-2026-000001" in text and "zhenping-2026-000002" in text
+    assert "ZP2026-000001" in text and "ZP2026-000002" in text
     assert list(SlipPrint.objects.values_list("batch_size", flat=True)) == [2, 2]
 
 
@@ -383,12 +428,12 @@ def test_supervisors_read_the_print_log_of_their_region_only(client, zhenping_st
     slip = SettlementSlip.objects.get()
     client.force_login(zhenping_staff["supervisor"])
     listing = client.get(reverse("admin:claims_settlementslip_changelist"))
-    assert listing.status_code == 200 and "zhenping-2026-000001" in listing.content.decode()
+    assert listing.status_code == 200 and "ZP2026-000001" in listing.content.decode()
     detail = client.get(reverse("admin:claims_settlementslip_change", args=[slip.pk])).content.decode()
     assert "rv_zp" in detail or "钱审核" in detail
     elsewhere = UserFactory(role="supervisor", area_codes=["150500"])
     client.force_login(elsewhere)
-    assert "zhenping-2026-000001" not in client.get(reverse("admin:claims_settlementslip_changelist")).content.decode()
+    assert "ZP2026-000001" not in client.get(reverse("admin:claims_settlementslip_changelist")).content.decode()
     assert client.get(reverse("admin:claims_settlementslip_change", args=[slip.pk])).status_code == 302
 
 
