@@ -91,7 +91,7 @@ def test_administrator_renews_tongliao_2025_into_2026_and_the_new_year_works(see
     path = tmp_path / "2026名单.csv"
     path.write_bytes(csv_bytes([person_row(1, name="包宝山"), person_row(3, name="王芳")]))
     page.goto(f"{url}/registry/imports/")
-    page.select_option("select[name=contract]", label="通辽市2026年度城乡居民大病医疗保险服务项目协议书（tongliao-2026）")
+    page.select_option("select[name=contract]", label="通辽市2026年度城乡居民大病医疗保险服务项目协议书")
     page.set_input_files("input[name=file]", str(path))
     page.fill("input[name=effective_date]", "2026-01-01")
     page.click("text=上传并校验")
