@@ -67,7 +67,9 @@ def test_truncate_of_the_ledger_is_refused_even_for_its_owner(finance_user):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's transaction holds deferred key checks
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE finance_ledgerentry")
+            # CASCADE: tables that point at ledger entries (an assessment's deduction) would
+            # refuse a plain TRUNCATE before the trigger is reached; the trigger refuses even this
+            cursor.execute("TRUNCATE finance_ledgerentry CASCADE")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE finance_ledgerentry CASCADE")
