@@ -112,8 +112,8 @@ def navigation(request):
     """Context processor: the queue counts for the navigation, as a callable so the queries run
     only where a template shows them (the header)."""
     user = getattr(request, "user", None)
-    if not user or not user.is_authenticated:
-        return {}
+    if not user or not user.is_authenticated or getattr(request, "tables_busy", False):
+        return {}  # the "please wait" page: the claim tables behind the counts are locked
     cached = []
 
     def nav_queues():

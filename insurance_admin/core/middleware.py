@@ -79,7 +79,10 @@ def register_busy_writer(func) -> None:
 
 
 def registry_busy_response(request):
-    """503: what holds the tables (the big writes under way), when to try again."""
+    """503: what holds the tables (the big writes under way), when to try again. The page
+    itself reads nothing those writes lock: `request.tables_busy` tells the context
+    processors (the navigation's queue counts) to stay out."""
+    request.tables_busy = True
     applying = [item for writer in _busy_writers for item in writer()]
     etas = [a["eta_seconds"] for a in applying if a["eta_seconds"] is not None]
     retry = min(max(max(etas, default=5), 3), 30)

@@ -82,8 +82,9 @@ def test_a_look_up_behind_a_locked_registry_answers_503_with_the_list_being_writ
         assert response.json()["busy"] is True and response.json()["retry_after"] == int(response["Retry-After"])
         other.rollback()
 
-    response = client.get(url, {"q": person.certno, "year": 2025})
-    assert response.status_code == 200 and "找到1位参保人" in response.content.decode()
+    response = client.get(url, {"q": person.certno, "year": 2025}, follow=True)  # an exact ID number opens the person
+    assert response.status_code == 200 and response.redirect_chain[-1][0].startswith(
+        reverse("person_detail", args=[person.pk])) and "包宝山" in response.content.decode()
     services.engine.drop_tables(batch.pk)
 
 

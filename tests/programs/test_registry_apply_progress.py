@@ -89,7 +89,7 @@ def test_postgres_bulk_first_load_tells_every_rebuild_statement(seeded, settings
     assert services.import_batch_apply(batch_id=batch.pk).status == "done"
     rebuild = [t for t in told if t[0] == "indexes" and t[1] is not None]
     total = rebuild[0][2]
-    assert total == 2 + 1 + 7 + 12  # primary keys, unique constraint, indexes, foreign keys
+    assert total == 2 + 1 + 7 + 16  # primary keys, unique constraint, indexes, foreign keys
     assert rebuild == [("indexes", k, total) for k in range(total)]
     assert hooked == ["persons", "matching", "enrollments", "changes", "exits", "indexes"]  # once each
     services.engine.drop_tables(batch.pk)

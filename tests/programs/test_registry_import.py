@@ -363,12 +363,14 @@ def test_postgres_bulk_first_load_rebuilds_indexes_and_keys_exactly(seeded, monk
     assert {n for _, n, _ in before["unique"]} >= {"person_certno_unique"}
     assert {n for n, _ in before["indexes"]} >= {"person_psn_no_unique", "enrollment_one_per_person_contract"}
     # From the enrollments (to person, contract, area, superseding enrollment) and to the
-    # registry from the claims, SMS, period and identity-access tables.
+    # registry from the claims, SMS, period and identity-access tables, the member services
+    # and phone reports (claims) and the complaints (complainant and the person complained about).
     assert {t for t, _, _ in before["foreign"]} == {
         "programs_enrollment", "claims_claim", "claims_settlement", "claims_calculation", "claims_accumulator",
         "programs_smsnotification", "programs_enrollmentperiod", "programs_identityaccess",
+        "claims_entitlementuse", "claims_claimreport", "complaints_complaint",
     }
-    assert len(before["foreign"]) == 12
+    assert len(before["foreign"]) == 16
     steps = []
 
     def crash_while_rebuilding(name):
