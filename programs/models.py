@@ -19,10 +19,10 @@ from simple_history.models import HistoricalRecords
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
 from insurance_admin.core.masking import mask_certno, mask_name
+from insurance_admin.core.money import MONEY
 from programs.benefit_rules import PlanFormatError, plan_from_dict, validate_plan
 
 from .identity import normalize_certno, parse_certno
-from .money import MONEY
 
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
