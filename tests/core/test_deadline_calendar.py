@@ -289,3 +289,9 @@ def test_the_deadline_admin_shows_the_contracts_title_never_its_code(world, admi
         assert "zhenping-2026" not in page.replace("/finance/contracts/zhenping-2026/", "")
     assert "#1" in listing and "#1" in change and title in change
     assert str(deadline) == f"{deadline.get_kind_display()} {title} #1 2026-03-31"
+
+
+def test_the_filters_offer_all_in_words_not_dashes(world):
+    _rows, page = listed(world["sup_zp"])
+    assert "---------" not in page
+    assert page.count('<option value="" selected>全部</option>') == 4
