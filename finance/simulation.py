@@ -5,7 +5,10 @@ premiums — side by side with the year under its own plan.
 One pass over the settlements feeds two engines (the contract's plan and the scenario's), in
 the order the recomputation uses (person, discharge date, settlement time, id), with each
 person's attributes as they stood on each discharge date; records discharged where the person
-was not covered pay nothing under either plan. Nothing is written.
+was not covered pay nothing under either plan. Nothing is written. The settlements are read
+in the engine's record layout with only the amount columns the two plans read (the year's
+stored recomputation, `SettlementCheck`, is not used for the actual side: nothing records when a
+person's registry data changed, so a stored check cannot be proven current).
 
 Figures (all Decimal, yuan):
 - payable per liability, per area, per category, per hospital level; the payouts per person
