@@ -164,3 +164,22 @@ def test_persons_with_dated_states_and_suspensions_are_placed_and_paid_as_the_re
         assert sum(side.by_category.values()) == sum(side.by_hosp_lv.values()) == side.payable
     # the March record in the first county as ordinary, the August one in the second as special
     assert result.actual.by_category["special"] >= checks["D2"]
+
+
+@pytest.mark.django_db
+def test_a_scenario_whose_base_reads_another_amount_pays_what_that_plan_recomputes():
+    """The simulation reads only the amount columns the two plans read: a scenario that
+    subtracts `hifmi_pay` (which the contract's plan never reads) gets that column, and pays
+    what the recomputation pays once the scenario is the contract's plan."""
+    from programs.models import BenefitPlan
+
+    contract = _year(seed=5, persons=10)
+    Settlement.objects.filter(contract=contract, setl_id__in=["G1", "G3", "G7"]).update(hifmi_pay=Decimal("2500.00"))
+    scenario = copy.deepcopy(plan_of(contract).rules)
+    scenario["liabilities"][0]["base"] = [["+", "inscp_scp_amt"], ["-", "hifp_pay"], ["-", "hifmi_pay"]]
+    result = simulate(contract, Scenario(plan=scenario), chunk_size=4)
+    before = settlements_recompute(contract=contract).engine_total
+    BenefitPlan.objects.filter(contract=contract).update(rules=scenario)
+    after = settlements_recompute(contract=contract).engine_total
+    assert result.actual.payable == before
+    assert result.scenario.payable == after < before
