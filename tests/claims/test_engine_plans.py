@@ -333,3 +333,26 @@ def test_compiled_plans_survive_pickling() -> None:
     evaluate(plan, {"P1": PersonAttributes()}, [])  # memoises the compiled form on the plan
     clone = pickle.loads(pickle.dumps(plan))
     assert clone == plan and "_compiled" not in clone.__dict__
+
+
+def test_paid_in_run_equals_the_records_payables_summed_per_person_and_liability() -> None:
+    """The simulation reads each person's and each liability's payouts from the running
+    totals: they equal summing every record's payable, and exclude the starting totals."""
+    plan = PLANS["tongliao-2025"]
+    persons = {"P1": PersonAttributes(), "P2": PersonAttributes(category="special"), "P3": PersonAttributes()}
+    records = [tl_record(i, str(9000 * i), psn=f"P{1 + i % 2}") for i in range(1, 30)]
+    records.append(tl_record(30, "100", psn="P3"))  # under the deductible: pays nothing
+    start = evaluate(plan, persons, records[:4]).accumulators
+    evaluator = Evaluator(plan, persons, start)
+    results = [r for begin in range(4, len(records), 5) for r in evaluator.run(records[begin:begin + 5])]
+    per_person, per_code = evaluator.paid_in_run()
+    expected_person: dict[str, Decimal] = {}
+    expected_code: dict[str, Decimal] = {}
+    for r in results:
+        if r.payable:
+            expected_person[r.psn_no] = expected_person.get(r.psn_no, D("0")) + r.payable
+        for code, amount in r.by_liability.items():
+            expected_code[code] = expected_code.get(code, D("0")) + amount
+    assert per_person == expected_person and set(per_person) == {"P1", "P2"}
+    assert per_code == expected_code
+    assert sum(per_person.values()) == sum(r.payable for r in results) > 0
