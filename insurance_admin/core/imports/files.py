@@ -40,7 +40,9 @@ class ImportRefused(Exception):
 
 
 def size_text(n: int) -> str:
-    """A byte count as users read it (MB, KB or bytes)."""
+    """A byte count as users read it (GB, MB, KB or bytes)."""
+    if n >= 1 << 30 and n % (1 << 30) == 0:
+        return gettext("%(n)s GB") % {"n": f"{n >> 30:,}"}
     if n >= 1 << 20:
         return gettext("%(n)s MB") % {"n": f"{n / (1 << 20):,.0f}" if n % (1 << 20) == 0 else f"{n / (1 << 20):,.1f}"}
     if n >= 1 << 10:
