@@ -236,6 +236,7 @@ def test_two_workers_claiming_one_batch_at_once_one_wins(seeded):
         first_holds.wait(30)
         try:
             results["second"] = machine.claim(batch.pk, ["pending"], "validating")
+            results["second_while_held"] = "first" not in results  # skipped, not waited for the lock
         finally:
             second_done.set()
             connection.close()
@@ -245,6 +246,6 @@ def test_two_workers_claiming_one_batch_at_once_one_wins(seeded):
         t.start()
     for t in threads:
         t.join(60)
-    assert results["first"] is not None and results["second"] is None
+    assert results["first"] is not None and results["second"] is None and results["second_while_held"]
     assert HospitalBatch.objects.get(pk=batch.pk).status == "validating"
     assert HospitalBatchStatusChange.objects.filter(batch=batch, to_status="validating").count() == 1
