@@ -178,7 +178,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# --- Cache: shared by the web and worker processes (import progress: core/imports/progress.py) -
+# --- Cache: shared by the web and worker processes (import progress is not kept here: insurance_admin/core/imports/progress.py)
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -10,6 +10,7 @@ import sys
 import threading
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
@@ -160,7 +161,7 @@ def _write_from_another_process(media_root: str, kind: str, batch_id: int, data:
     import json
 
     subprocess.run([sys.executable, "-c", code, media_root, kind, str(batch_id), json.dumps(data)], check=True,
-                   timeout=60)
+                   timeout=60, cwd=django_settings.BASE_DIR)
 
 
 @pytest.mark.django_db
