@@ -29,14 +29,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from claims.engine import Evaluator
-from claims.engine.plan_dict import PlanFormatError, plan_from_dict
 from claims.engine.records import DatedAttributes, SettlementRecord
 from claims.models import Settlement
 from claims.services import ROW_FIELDS, engine_attributes, plan_of, row_record
 from finance.models import PremiumSchedule
+from insurance_admin.core.money import CENT, exact, to_amount
+from programs.benefit_rules.plan_dict import PlanFormatError, plan_from_dict
 from programs.coverage import coverage_timelines
 from programs.models import Area, Contract, Enrollment
-from programs.money import CENT, exact, to_amount
 
 from .selectors import current_headcounts
 

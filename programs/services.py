@@ -20,6 +20,7 @@ from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.imports import progress as import_progress
 from insurance_admin.core.imports.batches import hold
 from insurance_admin.core.imports.files import ImportRefused, check_size
+from insurance_admin.core.money import headcount_premium
 from insurance_admin.core.transitions import StateMachine
 
 from .identity import normalize_certno, parse_certno
@@ -35,7 +36,6 @@ from .models import (
     InsuredPerson,
     SmsNotification,
 )
-from .money import headcount_premium
 from .registry import engine
 from .registry.engine import gap_periods, returns_after_gap
 from .registry.files import file_format, sniff_upload

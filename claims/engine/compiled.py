@@ -15,10 +15,11 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
 
-from .glossary import CENT, PERSON_ATTRIBUTES, RECORD_ATTRIBUTES, ZERO
-from .plan import Amount, Liability, Plan
+from programs.benefit_rules.glossary import CENT, PERSON_ATTRIBUTES, RECORD_ATTRIBUTES, ZERO
+from programs.benefit_rules.plan import Amount, Liability, Plan
+from programs.benefit_rules.validation import validate_plan
+
 from .records import PersonAttributes, SettlementRecord
-from .validation import validate_plan
 
 
 class InvalidPlan(ValueError):

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import NamedTuple, overload
 
+from programs.benefit_rules.glossary import CENT, ZERO
+from programs.benefit_rules.plan import Plan
+
 from .compiled import CompiledPlan, Resolution, Tariff, compile_plan
 from .explain import BandPortion, CapCheck, ItemExplanation, LiabilityExplanation, RecordExplanation
-from .glossary import CENT, ZERO
-from .plan import Plan
 from .records import Accumulators, DatedAttributes, PersonAttributes, SettlementRecord
 
 # Exact arithmetic for any realistic amount; rounding happens only in explicit quantize().
