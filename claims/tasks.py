@@ -5,16 +5,17 @@ batch is claimed or loaded) is retried with exponential backoff; a failure durin
 the apply ends the batch FAILED with its reason instead (`batch_retry`)."""
 
 from celery import shared_task
-from django.db import OperationalError
+
+from insurance_admin.core.imports.batches import TASK_RETRY
 
 from . import imports
 
 
-@shared_task(name="claims.tasks.validate_hospital_batch", autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=600, max_retries=5)
+@shared_task(name="claims.tasks.validate_hospital_batch", **TASK_RETRY)
 def validate_hospital_batch(batch_id: int) -> str:
     return imports.batch_validate(batch_id).status
 
 
-@shared_task(name="claims.tasks.apply_hospital_batch", autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=600, max_retries=5)
+@shared_task(name="claims.tasks.apply_hospital_batch", **TASK_RETRY)
 def apply_hospital_batch(batch_id: int) -> str:
     return imports.batch_apply(batch_id).status

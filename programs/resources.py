@@ -18,11 +18,12 @@ from import_export.results import RowResult
 from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.encodings import EncodingFallbackCSV
 from insurance_admin.core.exports import NeutralisedExportMixin
+from insurance_admin.core.imports.files import ImportRefused
 from insurance_admin.core.masking import mask_certno, mask_name
 
 from . import services
 from .models import Area, Contract, Enrollment, ImportBatch
-from .registry.files import COLUMNS, FIELDS, REQUIRED, StructuralError, cell_text
+from .registry.files import COLUMNS, FIELDS, REQUIRED, cell_text
 from .registry.rows import RowContext, check_row, reasons
 
 IMPORT_FORMATS = [EncodingFallbackCSV, XLSX]
@@ -58,7 +59,7 @@ class EnrollmentListResource(NeutralisedExportMixin, resources.ModelResource):
 
         missing = [c for c in REQUIRED if c not in self._positions]
         if missing:
-            raise StructuralError(gettext("Missing required columns: %(cols)s.") % {"cols": ", ".join(missing)})
+            raise ImportRefused("structure", gettext("Missing required columns: %(cols)s.") % {"cols": ", ".join(missing)})
         self._seen = {}
         with translation.override(settings.LANGUAGE_CODE):
             self._texts = reasons()

@@ -5,7 +5,6 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Prefetch, Q
@@ -15,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from insurance_admin.accounts.scoping import area_scope_ids
+from insurance_admin.core.imports import progress as import_progress
 from insurance_admin.core.money import headcount_premium
 
 from .identity import looks_like_certno, normalize_certno, parse_certno
@@ -333,18 +333,14 @@ def import_batch_interrupted(batch) -> bool:
         ).exists()
 
 
+#: The registry application's entries in the import framework's progress store.
+APPLY_PROGRESS_KIND = "registry-apply"
 _INDEXES_FROM, _INDEXES_SHARE = 35, 62  # per cent of a bulk first load: inserts, then keys
 
 
 def _apply_told(batch_id: int) -> dict:
     """The application's statement under way, as its worker wrote it (`services._apply_progress`)."""
-    # cycle: programs.services imports this module
-    from .services import APPLY_PROGRESS_KEY
-
-    try:
-        return cache.get(APPLY_PROGRESS_KEY.format(batch_id)) or {}
-    except Exception:  # the cache is down: the page falls back on the clock
-        return {}
+    return import_progress.progress_read(APPLY_PROGRESS_KIND, batch_id)
 
 
 def _apply_phase(told: dict) -> str:

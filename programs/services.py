@@ -8,7 +8,6 @@ from collections.abc import Callable
 from functools import partial
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -18,6 +17,9 @@ from django.utils.translation import gettext
 from simple_history.utils import update_change_reason
 
 from insurance_admin.accounts.scoping import area_scope_ids
+from insurance_admin.core.imports import progress as import_progress
+from insurance_admin.core.imports.batches import hold
+from insurance_admin.core.imports.files import ImportRefused, check_size
 from insurance_admin.core.money import headcount_premium
 from insurance_admin.core.transitions import StateMachine
 
@@ -36,9 +38,9 @@ from .models import (
 )
 from .registry import engine
 from .registry.engine import gap_periods, returns_after_gap
-from .registry.files import StructuralError, file_format, sniff_upload
+from .registry.files import file_format, sniff_upload
 from .registry.rows import RowContext, reasons
-from .selectors import headcount_on, import_batch_interrupted, premium_rate_for
+from .selectors import APPLY_PROGRESS_KIND, headcount_on, import_batch_interrupted, premium_rate_for
 from .sms import SmsError, get_backend
 
 logger = logging.getLogger(__name__)
@@ -192,6 +194,10 @@ def import_batch_create(
         raise ValidationError(
             {"effective_date": gettext("The effective date must lie within the contract period.")}
         )
+    try:
+        check_size(uploaded_file.size or 0)  # before the file is stored
+    except ImportRefused as exc:
+        raise ValidationError({"file": str(exc)}) from None
     digest = hashlib.sha256()
     for chunk in uploaded_file.chunks():
         digest.update(chunk)
@@ -210,7 +216,7 @@ def import_batch_create(
     batch.file.save(batch.file_name, uploaded_file, save=False)
     try:
         _fmt, encoding = sniff_upload(batch.file.path, batch.file_name)
-    except StructuralError as exc:
+    except ImportRefused as exc:
         batch.file.delete(save=False)
         raise ValidationError({"file": str(exc)}) from None
     batch.encoding = encoding
@@ -288,7 +294,7 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
             engine.settle(batch_id=batch_id, texts=texts, raw_rows=raw_rows)
             total, rejected = engine.counts(batch_id)
             report = engine.rejected_csv(batch_id, gettext("reason"), gettext("line"))
-    except StructuralError as exc:
+    except ImportRefused as exc:
         engine.drop_tables(batch_id)
         _batch_fail(batch_id, str(exc))
         return ImportBatch.objects.get(pk=batch_id)
@@ -366,12 +372,7 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
         with transaction.atomic():
             # Held until commit: a second worker (a redelivered message) skips the batch,
             # and the status page can tell a running application from a dead one.
-            batch = (
-                ImportBatch.objects.select_for_update(skip_locked=True)
-                .select_related("contract")
-                .filter(pk=batch_id, status=ImportBatch.Status.APPLYING)
-                .first()
-            )
+            batch = hold(ImportBatch, batch_id, ImportBatch.Status.APPLYING, related=["contract"])
             if batch is None:
                 return None
             superseded = []
@@ -452,21 +453,14 @@ def _apply_step(name: str) -> None:
     """Hook between the application's statements (tests simulate a crash here)."""
 
 
-APPLY_PROGRESS_KEY = "registry-apply-progress:{}"
-
-
 def _apply_progress(batch_id: int) -> Callable[..., None]:
-    """The engine's `step`: the statement under way, in the cache for the progress page (the
-    application is one transaction, its batch row locked: nothing else can tell), then the
-    hook, once per step name. `done`/`total`: how far a step of several statements is."""
+    """The engine's `step`: the statement under way, in the progress store for the progress
+    page (the application is one transaction, its batch row locked: nothing else can tell),
+    then the hook, once per step name. `done`/`total`: how far a step of several statements is."""
     hooked: set[str] = set()
 
     def step(name: str, done: int | None = None, total: int | None = None) -> None:
-        try:
-            cache.set(APPLY_PROGRESS_KEY.format(batch_id), {"step": name, "done": done, "total": total},
-                      timeout=6 * 3600)
-        except Exception:  # a progress display never stops an import
-            logger.warning("apply progress of batch %s not recorded", batch_id, exc_info=True)
+        import_progress.progress_write(APPLY_PROGRESS_KIND, batch_id, {"step": name, "done": done, "total": total})
         if name not in hooked:
             hooked.add(name)
             _apply_step(name)

@@ -3,18 +3,19 @@ database that is briefly away (OperationalError) is retried with exponential bac
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError
+
+from insurance_admin.core.imports.batches import TASK_RETRY
 
 from . import services
 
 
-@shared_task(name="programs.tasks.import_batch_validate_task", autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=600, max_retries=5)
+@shared_task(name="programs.tasks.import_batch_validate_task", **TASK_RETRY)
 def import_batch_validate_task(batch_id: int) -> str:
     batch = services.import_batch_validate(batch_id=batch_id)
     return "skipped" if batch is None else batch.status
 
 
-@shared_task(name="programs.tasks.import_batch_apply_task", autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=600, max_retries=5)
+@shared_task(name="programs.tasks.import_batch_apply_task", **TASK_RETRY)
 def import_batch_apply_task(batch_id: int) -> str:
     batch = services.import_batch_apply(batch_id=batch_id)
     return "skipped" if batch is None else batch.status
@@ -33,6 +34,6 @@ def sms_send_task(self, notification_id: int) -> str:
     return notification.status
 
 
-@shared_task(name="programs.tasks.import_stages_clean_task", autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=600, max_retries=5)
+@shared_task(name="programs.tasks.import_stages_clean_task", **TASK_RETRY)
 def import_stages_clean_task() -> list[int]:
     return services.import_stages_clean()

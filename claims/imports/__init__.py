@@ -49,7 +49,7 @@ from .batches import (
 from .rows import (
     KNOWN_COLUMNS,
     MESSAGES,
-    FileRefused,
+    ImportRefused,
     RowErrors,
     column_label,
     rendered_errors,
@@ -57,7 +57,7 @@ from .rows import (
 )
 
 __all__ = [
-    "KNOWN_COLUMNS", "MESSAGES", "PARTIES", "BatchPayable", "FileRefused", "RowErrors", "batch_apply", "batch_confirm",
+    "KNOWN_COLUMNS", "MESSAGES", "PARTIES", "BatchPayable", "ImportRefused", "RowErrors", "batch_apply", "batch_confirm",
     "batch_payable", "batch_payable_post", "batch_payable_posted", "batch_progress", "batch_record_admin_import", "batch_retry", "batch_settlements", "batch_totals_refresh", "batch_upload", "batch_validate",
     "column_label", "day_of_next_month", "deduction_confirm", "deduction_record", "payment_due", "payment_due_for", "progress_write",
     "recovery_record", "rendered_errors", "report_deadline", "required_columns", "seed_settlement_terms",

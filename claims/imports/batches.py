@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import os
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
@@ -19,6 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from insurance_admin.core.imports import progress as import_progress
+from insurance_admin.core.imports.batches import hold
+from insurance_admin.core.imports.files import ImportRefused, check_upload, count_rows
 from insurance_admin.core.transitions import StateMachine
 from insurance_admin.core.workdays import Deadline, load_calendar
 from programs.models import Area, Contract
@@ -38,10 +39,7 @@ from .rows import (
     CENT,
     VALUE_FIELDS,
     ChunkRow,
-    FileRefused,
     RowErrors,
-    count_rows,
-    file_format,
     scan,
 )
 
@@ -63,28 +61,18 @@ HOSPITAL_BATCH_STATES = StateMachine(HospitalBatch, HospitalBatchStatusChange, "
 # --- progress (outside the import transaction, readable by the web process) ---------------
 
 
-def _progress_path(batch_id: int) -> str:
-    return os.path.join(settings.MEDIA_ROOT, "hospital-batches", "progress", f"{batch_id}.json")
+PROGRESS_KIND = "hospital"  # the batches' entries in the import framework's progress store
 
 
 def progress_write(batch_id: int, phase: str, done: int, total: int) -> None:
-    """Progress lives in a small file beside the uploads, not in the batch row: the import runs
-    in one transaction whose writes nobody else sees until it commits (and on SQLite a second
+    """Progress lives in the import framework's store, not in the batch row: the import runs in
+    one transaction whose writes nobody else sees until it commits (and on SQLite a second
     writer would wait for it)."""
-    path = _progress_path(batch_id)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump({"phase": phase, "done": done, "total": total}, fh)
-    os.replace(tmp, path)
+    import_progress.progress_write(PROGRESS_KIND, batch_id, {"phase": phase, "done": done, "total": total})
 
 
 def progress_read(batch_id: int) -> dict:
-    try:
-        with open(_progress_path(batch_id)) as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return {"phase": "", "done": 0, "total": 0}
+    return {"phase": "", "done": 0, "total": 0, **import_progress.progress_read(PROGRESS_KIND, batch_id)}
 
 
 PHASE_LABELS = {
@@ -138,11 +126,11 @@ def batch_upload(*, contract: Contract, month: dt.date, uploaded_file, user, rep
         file_name=os.path.basename(uploaded_file.name)[:255], file_sha256=sha, uploaded_by=user, file_format="",
     )
     try:
-        batch.file_format = file_format(uploaded_file.name)
-    except FileRefused as exc:  # born refused (a new row's first status, not a transition)
+        batch.file_format = check_upload(uploaded_file.name, uploaded_file.size or 0)
+    except ImportRefused as exc:  # born refused (a new row's first status, not a transition)
         batch.file_format = os.path.splitext(uploaded_file.name)[1][1:8].lower() or "?"
         batch.status = HospitalBatch.Status.REFUSED  # status-ok: creation
-        batch.errors = [{"row": None, "column": "", "code": exc.code, "params": {}}]
+        batch.errors = [{"row": None, "column": "", "code": exc.code, "params": exc.params}]
         batch.error_count = 1
     batch.file.save(f"{sha[:16]}-{batch.file_name}", uploaded_file, save=False)
     batch.full_clean()
@@ -174,9 +162,7 @@ def batch_validate(batch_id: int) -> HospitalBatch:
     batch = None
     try:
         with transaction.atomic():
-            locked = (HospitalBatch.objects.select_for_update(skip_locked=True)
-                      .filter(pk=batch_id, status=HospitalBatch.Status.VALIDATING).values_list("pk", flat=True).first())
-            if locked is None:
+            if hold(HospitalBatch, batch_id, HospitalBatch.Status.VALIDATING) is None:
                 return HospitalBatch.objects.get(pk=batch_id)
             batch = HospitalBatch.objects.select_related("contract__program", "uploaded_by").get(pk=batch_id)
             _validate_locked(batch)
@@ -267,9 +253,7 @@ def batch_apply(batch_id: int) -> HospitalBatch:
     batch = None
     try:
         with transaction.atomic():
-            locked = (HospitalBatch.objects.select_for_update(skip_locked=True)
-                      .filter(pk=batch_id, status=HospitalBatch.Status.APPLYING).values_list("pk", flat=True).first())
-            if locked is None:
+            if hold(HospitalBatch, batch_id, HospitalBatch.Status.APPLYING) is None:
                 return HospitalBatch.objects.get(pk=batch_id)
             batch = HospitalBatch.objects.select_related("contract__program", "uploaded_by", "confirmed_by").get(pk=batch_id)
             _import_locked(batch, errors)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -15,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids
-from insurance_admin.core.encodings import detect_file_encoding
+from insurance_admin.core.imports import files as import_files
+from insurance_admin.core.imports.files import ImportRefused
 from insurance_admin.core.masking import mask_certno
 from insurance_admin.core.money import CENT, to_decimal
 from programs.benefit_rules.glossary import (
@@ -62,8 +62,7 @@ COLUMN_LABELS = {
 }
 
 MESSAGES = {
-    "encoding": _("The file is neither UTF-8 nor GBK/GB18030 text; save it again as UTF-8 CSV or XLSX."),
-    "format": _("Unsupported file type: upload a .csv or .xlsx file."),
+    **import_files.MESSAGES,  # the framework's refusals of a whole file (format, encoding, size)
     "unreadable": _("The file cannot be read: %(detail)s"),
     "empty": _("The file has no data rows."),
     "missing_column": _("Column %(name)s is missing."),
@@ -162,54 +161,19 @@ def required_columns(contract: Contract) -> tuple[str, ...]:
 # --- reading -------------------------------------------------------------------------------
 
 
-class FileRefused(Exception):
-    """The file cannot be read at all (encoding, format, header)."""
-
-    def __init__(self, code: str, column: str = "", **params) -> None:
-        super().__init__(code)
-        self.code, self.column, self.params = code, column, params
-
-
-def file_format(name: str) -> str:
-    ext = os.path.splitext(name.lower())[1]
-    if ext in (".csv", ".txt"):
-        return "csv"
-    if ext == ".xlsx":
-        return "xlsx"
-    raise FileRefused("format")
+def _refused(code: str, column: str = "", **params) -> ImportRefused:
+    return ImportRefused(code, MESSAGES[code], column=column, **params)
 
 
 def detect_encoding(path: str) -> str:
-    """The file's encoding by the shared rule (insurance_admin.core.encodings), checked to the
-    end so a file that is neither UTF-8 nor GBK is refused before any row is read."""
-    encoding = detect_file_encoding(path)
-    if encoding is None:
-        raise FileRefused("encoding")
-    return encoding
-
-
-def count_rows(path: str, fmt: str) -> int:
-    """Data rows, for the progress bar (cheap: newline count, or the sheet's dimension)."""
-    if fmt == "csv":
-        lines, last = 0, b"\n"
-        with open(path, "rb") as fh:
-            while block := fh.read(1 << 20):
-                lines += block.count(b"\n")
-                last = block[-1:]
-        return max(lines + (last != b"\n") - 1, 0)
-    # heavy: openpyxl loaded only when an .xlsx file is read
-    from openpyxl import load_workbook
-
-    wb = load_workbook(path, read_only=True, data_only=True)
-    try:
-        return max((wb.worksheets[0].max_row or 1) - 1, 0)
-    finally:
-        wb.close()
+    """The file's encoding by the framework's rule, checked to the end so a file that is neither
+    UTF-8 nor GBK is refused before any row is read."""
+    return import_files.detect_encoding(path, verify=True)
 
 
 def iter_rows(path: str, fmt: str, encoding: str = "") -> Iterator[tuple[int, dict]]:
     """(spreadsheet row number, {column: raw value}) for each non-empty data row. The header
-    row is row 1. Raises FileRefused when the header is missing."""
+    row is row 1. Raises ImportRefused when the header is missing."""
     if fmt == "csv":
         with open(path, encoding=encoding or detect_encoding(path), newline="") as fh:
             reader = csv.reader(fh)
@@ -224,7 +188,7 @@ def iter_rows(path: str, fmt: str, encoding: str = "") -> Iterator[tuple[int, di
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - a broken workbook is the user's file, not our bug
-        raise FileRefused("unreadable", detail=type(exc).__name__) from None
+        raise _refused("unreadable", detail=type(exc).__name__) from None
     try:
         rows = wb.worksheets[0].iter_rows(values_only=True)
         header = _header(next(rows, None))
@@ -237,7 +201,7 @@ def iter_rows(path: str, fmt: str, encoding: str = "") -> Iterator[tuple[int, di
 
 def _header(values) -> list[str]:
     if not values:
-        raise FileRefused("empty")
+        raise _refused("empty")
     return [str(v or "").strip().lstrip("\ufeff").lower() for v in values]
 
 
@@ -566,13 +530,13 @@ def scan(
                 if progress:
                     progress(result.rows)
         if not header_checked:
-            raise FileRefused("empty")
+            raise _refused("empty")
         _flush(chunk, ctx, scope, errors, result, on_rows)
         if progress:
             progress(result.rows)
         if ctx.hospital:
             result.hospital = (ctx.hospital[0], ctx.hospital[1])
-    except FileRefused as exc:
+    except ImportRefused as exc:
         errors.add(None, exc.column, exc.code, **exc.params)
     except (csv.Error, UnicodeDecodeError) as exc:
         errors.add(None, "", "unreadable", detail=str(exc)[:200])

@@ -180,7 +180,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# --- Cache: shared by the web and worker processes (the apply's progress, issue 6) ------------
+# --- Cache: shared by the web and worker processes (import progress is not kept here: insurance_admin/core/imports/progress.py)
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -258,6 +258,8 @@ DEADLINE_ESCALATION_ROLE = "supervisor"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@insurance-admin.local")
 SITE_URL = env.str("SITE_URL", default="")  # prefixes the links in reminder e-mails
+# Every import (enrollment lists, hospital files) refuses a larger upload (insurance_admin/core/imports).
+IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=1 << 30)
 REGISTRY_STAGE_KEEP_DAYS = 7  # an unconfirmed or failed import keeps its checked rows this long
 REGISTRY_BULK_MIN_ROWS = 100_000  # a first list this big (and >= the registry) rebuilds indexes
 

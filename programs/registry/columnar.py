@@ -28,9 +28,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from django.utils.translation import gettext as _
 
+from insurance_admin.core.imports.files import ImportRefused
+
 from ..identity import _PROVINCES
 from .duplicates import NONE, Duplicates
-from .files import FIELDS, StructuralError, iter_xlsx, map_header, read_csv_header
+from .files import FIELDS, iter_xlsx, map_header, read_csv_header
 from .rows import (
     CATEGORY_CODES,
     CHECKED,
@@ -351,7 +353,7 @@ def _pieces(fh) -> Iterator[bytes]:
 
 def read_blocks(path: str, encoding: str) -> Iterator[tuple[dict[str, pa.Array], int, int]]:
     """(columns in FIELDS order as strings, rows so far, bytes read so far) per block of the
-    file. A structural problem (encoding, ragged line, broken quoting) raises StructuralError.
+    file. A structural problem (encoding, ragged line, broken quoting) raises ImportRefused.
 
     Python cuts the file into pieces and decodes them strictly; Arrow parses each piece. (Arrow's
     own streaming reader keeps several blocks in flight: 60-130 MB more at this file size.)"""
@@ -371,7 +373,7 @@ def read_blocks(path: str, encoding: str) -> Iterator[tuple[dict[str, pa.Array],
             try:
                 text = piece.decode(codec).encode("utf-8")
             except UnicodeDecodeError:
-                raise StructuralError(_("The file is neither UTF-8 nor GBK/GB18030 text.")) from None
+                raise ImportRefused("encoding") from None
             try:
                 block = pacsv.read_csv(
                     io.BytesIO(text), read_options=read_options, convert_options=convert_options,
@@ -380,12 +382,13 @@ def read_blocks(path: str, encoding: str) -> Iterator[tuple[dict[str, pa.Array],
             except pa.ArrowInvalid as exc:
                 if ragged.row is not None:
                     line = lines + (ragged.row.number or 1)
-                    raise StructuralError(
+                    raise ImportRefused(
+                        "structure",
                         _("Line %(line)d has %(got)d columns, the header has %(want)d.")
                         % {"line": line, "got": ragged.row.actual_columns, "want": width}
                     ) from None
                 error = str(exc).splitlines()[0]
-                raise StructuralError(_("The file's CSV structure is broken: %(error)s") % {"error": error}) from None
+                raise ImportRefused("structure", _("The file's CSV structure is broken: %(error)s") % {"error": error}) from None
             lines += piece.count(b"\n")
             cols = {}
             for f in FIELDS:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from insurance_admin.core import exports
+from insurance_admin.core.imports import rejected as rejected_file
 
 from .files import FIELDS
 from .rows import CHECKED, REJECTED_COLUMNS, VALID_COLUMNS
@@ -232,17 +232,17 @@ def counts(batch_id: int) -> tuple[int, int]:
 
 def rejected_csv(batch_id: int, header_reason: str, header_line: str) -> bytes:
     """The rejected rows with their reasons, as UTF-8 CSV with a BOM (opens in Excel). Cells
-    are the file's own text, so formula-looking ones are neutralised (`core.exports`)."""
-    out = io.StringIO()
-    writer = exports.writer(out)
-    writer.writerow([header_line, *FIELDS, header_reason])
-    with connection.cursor() as cur:
-        cur.execute(
-            f"SELECT line_no, {', '.join(FIELDS)}, reason FROM {rejected_table(batch_id)} ORDER BY line_no"
-        )
-        while rows := cur.fetchmany(5000):
-            writer.writerows(rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    are the file's own text, so formula-looking ones are neutralised (`core.imports.rejected`)."""
+
+    def rows():
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT line_no, {', '.join(FIELDS)}, reason FROM {rejected_table(batch_id)} ORDER BY line_no"
+            )
+            while chunk := cur.fetchmany(5000):
+                yield from chunk
+
+    return rejected_file.csv_bytes([header_line, *FIELDS, header_reason], rows())
 
 
 # --- applying -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Reading an enrollment list: encoding detection, header mapping, streaming rows.
 
-Structural problems (undecodable file, missing columns, unreadable workbook) raise
-`StructuralError`: the file is refused before anything is written.
+Structural problems (undecodable file, missing columns, unreadable workbook) raise the import
+framework's `ImportRefused` (insurance_admin.core.imports): the file is refused before anything
+is written. Size, format, encoding and NUL bytes are sniffed there, the same for every import.
 """
 
 import csv
@@ -10,7 +11,8 @@ from collections.abc import Iterator
 
 from django.utils.translation import gettext as _
 
-from insurance_admin.core.encodings import detect_file_encoding
+from insurance_admin.core.imports import files as import_files
+from insurance_admin.core.imports.files import ImportRefused
 
 # Canonical column -> header names accepted (the national platform's field codes first).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -31,24 +33,11 @@ REQUIRED = ("certno", "psn_name", "gend", "brdy", "admdvs")
 _HEADER_LOOKUP = {alias.lower(): canonical for canonical, aliases in COLUMNS.items() for alias in aliases}
 
 
-
-class StructuralError(Exception):
-    """The file as a whole cannot be imported; the message is for the user."""
+file_format = import_files.file_format
 
 
-def file_format(name: str) -> str:
-    lower = name.lower()
-    if lower.endswith((".xlsx", ".xlsm")):
-        return "xlsx"
-    if lower.endswith((".csv", ".txt")):
-        return "csv"
-    raise StructuralError(_("Unsupported file type: upload a CSV or XLSX file."))
-
-
-def detect_encoding(path: str) -> str:
-    """The shared rule (insurance_admin.core.encodings); the gb18030 decoding itself is
-    checked while the rows are read, so a bad byte is reported with its row."""
-    return detect_file_encoding(path, verify_fallback=False)
+def _refused(message) -> ImportRefused:
+    return ImportRefused("structure", message)
 
 
 def map_header(names: list[str]) -> list[str | None]:
@@ -56,11 +45,11 @@ def map_header(names: list[str]) -> list[str | None]:
     mapped = [_HEADER_LOOKUP.get((n or "").strip().lstrip("\ufeff").lower()) for n in names]
     missing = [c for c in REQUIRED if c not in mapped]
     if missing:
-        raise StructuralError(_("Missing required columns: %(cols)s.") % {"cols": ", ".join(missing)})
+        raise _refused(_("Missing required columns: %(cols)s.") % {"cols": ", ".join(missing)})
     seen = set()
     for m in mapped:
         if m is not None and m in seen:
-            raise StructuralError(_("Column %(col)s appears twice.") % {"col": m})
+            raise _refused(_("Column %(col)s appears twice.") % {"col": m})
         seen.add(m)
     return mapped
 
@@ -72,10 +61,10 @@ def read_csv_header(path: str, encoding: str) -> tuple[list[str], int]:
     try:
         text = first.decode(encoding)
     except UnicodeDecodeError:
-        raise StructuralError(_("The file is neither UTF-8 nor GBK/GB18030 text.")) from None
+        raise ImportRefused("encoding") from None
     names = next(csv.reader([text.lstrip("\ufeff")]), [])
     if not names:
-        raise StructuralError(_("The file is empty."))
+        raise _refused(_("The file is empty."))
     return names, len(first)
 
 
@@ -100,12 +89,12 @@ def iter_xlsx(path: str) -> Iterator[tuple[int, tuple[str, ...]]]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception:
-        raise StructuralError(_("The workbook cannot be read as XLSX.")) from None
+        raise _refused(_("The workbook cannot be read as XLSX.")) from None
     try:
         rows = wb.worksheets[0].iter_rows(values_only=True)
         header = next(rows, None)
         if not header:
-            raise StructuralError(_("The file is empty."))
+            raise _refused(_("The file is empty."))
         mapping = map_header([cell_text(h) for h in header])
         positions = [mapping.index(f) if f in mapping else None for f in FIELDS]
         for line, values in enumerate(rows, start=2):
@@ -119,30 +108,17 @@ def iter_xlsx(path: str) -> Iterator[tuple[int, tuple[str, ...]]]:
 
 
 def sniff_upload(path: str, name: str) -> tuple[str, str]:
-    """(format, encoding) of an uploaded list, refusing what cannot be read at all."""
-    fmt = file_format(name)
-    if fmt == "xlsx":
+    """(format, encoding) of an uploaded list, refusing what cannot be read at all: the
+    framework's sniffing (size, format, NUL bytes — PostgreSQL stores no NUL in text, so such
+    a list would stop the validation half-way instead of rejecting rows — and encoding, the
+    gb18030 decoding itself checked while the rows are read, so a bad byte is reported with
+    its row), then the header."""
+    sniffed = import_files.sniff(path, name, refuse_nul=True, verify_encoding=False)
+    if sniffed.format == "xlsx":
         # Read the header now: a broken workbook or a missing column is refused at upload.
         for _row in iter_xlsx(path):
             break
-        return fmt, ""
-    if _contains_nul(path):
-        raise StructuralError(_("The file contains NUL characters (\\x00): it is not a text list. Save it again as "
-                                "UTF-8 CSV or XLSX."))
-    encoding = detect_encoding(path)
-    names, _n = read_csv_header(path, encoding)
+        return sniffed.format, ""
+    names, _n = read_csv_header(path, sniffed.encoding)
     map_header(names)
-    return fmt, encoding
-
-
-def _contains_nul(path: str) -> bool:
-    """A NUL byte is a NUL character in UTF-8 and GB18030 alike (neither uses 0x00 inside a
-    multi-byte character); PostgreSQL stores no NUL in text, so such a list would stop the
-    validation half-way instead of rejecting rows."""
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            if b"\x00" in block:
-                return True
-    return False
-
-
+    return sniffed.format, sniffed.encoding

@@ -10,7 +10,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from programs import services
+from insurance_admin.core.imports import progress as import_progress
+from programs import selectors, services
 from programs.models import ImportBatch
 from tests.conftest import require_or_skip
 from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
@@ -53,7 +54,7 @@ def test_a_look_up_behind_a_locked_registry_answers_503_with_the_list_being_writ
     batch = services.import_batch_validate(batch_id=upload(root, csv_bytes([person_row(1)])).pk)
     services.import_batch_confirm(batch=batch, user=root)
     ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.APPLYING)
-    cache.set(services.APPLY_PROGRESS_KEY.format(batch.pk), {"step": "indexes", "done": 6, "total": 21})
+    import_progress.progress_write(selectors.APPLY_PROGRESS_KIND, batch.pk, {"step": "indexes", "done": 6, "total": 21})
     client.force_login(caseworker)
     url = reverse("home")
 

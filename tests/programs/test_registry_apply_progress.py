@@ -1,13 +1,14 @@
 """What the progress page shows while a confirmed list is applied (one transaction, its batch
-row locked): the statement under way, written by the worker to the shared cache."""
+row locked): the statement under way, written by the worker to the import framework's progress
+store (insurance_admin.core.imports.progress)."""
 
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from insurance_admin.core.imports import progress as import_progress
 from programs import selectors, services
 from programs.models import ImportBatch
 from tests.conftest import require_or_skip
@@ -18,7 +19,6 @@ from tests.programs.registry_helpers import csv_bytes, person_row, upload
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    cache.clear()
 
 
 def confirmed(user, rows):
@@ -55,7 +55,7 @@ def test_while_keys_are_rebuilt_the_bar_follows_the_statements():
     ImportBatch.objects.filter(pk=batch.pk).update(status="applying", rows_valid=100_000,
                                                    apply_started_at=timezone.now())
     batch = ImportBatch.objects.get(pk=batch.pk)
-    cache.set(services.APPLY_PROGRESS_KEY.format(batch.pk), {"step": "indexes", "done": 6, "total": 21})
+    import_progress.progress_write(selectors.APPLY_PROGRESS_KIND, batch.pk, {"step": "indexes", "done": 6, "total": 21})
     progress = selectors.import_batch_progress(batch)
     # The clock says ~0 %: the seventh of 21 statements is under way, 35 + 62 * 6 / 21.
     assert (progress["percent"], progress["phase"]) == (52, "正在重建索引和约束（第 7 项，共 21 项）")
@@ -63,7 +63,7 @@ def test_while_keys_are_rebuilt_the_bar_follows_the_statements():
     progress = selectors.import_batch_progress(ImportBatch.objects.get(pk=batch.pk))
     assert progress["percent"] == 55  # the clock runs ahead: held at the end of the statement's share
     assert progress["eta_seconds"] == 30 * 45 // 55  # the time so far, scaled by what is left
-    cache.delete(services.APPLY_PROGRESS_KEY.format(batch.pk))
+    import_progress.progress_clear(selectors.APPLY_PROGRESS_KIND, batch.pk)
     progress = selectors.import_batch_progress(ImportBatch.objects.get(pk=batch.pk))
     assert (progress["percent"], progress["phase"]) == (99, "")  # nothing told: the clock alone
     services.engine.drop_tables(batch.pk)
@@ -77,14 +77,14 @@ def test_postgres_bulk_first_load_tells_every_rebuild_statement(seeded, settings
     user = UserFactory(username="rebuildroot", is_superuser=True)
     batch = confirmed(user, [person_row(i) for i in range(1, 4)])
     told, hooked = [], []
-    original = cache.set
+    original = import_progress.progress_write
 
-    def spy(key, value, *args, **kwargs):
-        if key == services.APPLY_PROGRESS_KEY.format(batch.pk):
+    def spy(kind, batch_id, value):
+        if (kind, batch_id) == (selectors.APPLY_PROGRESS_KIND, batch.pk):
             told.append((value["step"], value["done"], value["total"]))
-        return original(key, value, *args, **kwargs)
+        return original(kind, batch_id, value)
 
-    monkeypatch.setattr(services.cache, "set", spy)
+    monkeypatch.setattr(import_progress, "progress_write", spy)
     monkeypatch.setattr(services, "_apply_step", hooked.append)
     assert services.import_batch_apply(batch_id=batch.pk).status == "done"
     rebuild = [t for t in told if t[0] == "indexes" and t[1] is not None]
