@@ -30,7 +30,7 @@ from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "wt_dashboard_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "wt_dashboard_bench")
 COUNTIES = ["150502", "150581", "150523", "150524", "150525", "150526", "150521", "150522", "150571"]
 
 
@@ -188,8 +188,14 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=2_217_285)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--live-repeat", type=int, default=5, help="repeats of the all-live page (slow at full size)")
+    parser.add_argument("--reuse", action="store_true", help="keep the database of a previous run (migrate only, no generation)")
+    parser.add_argument("--generate-only", action="store_true", help="stop after the generation (then measure with --reuse)")
     args = parser.parse_args()
-    os.environ["DATABASE_URL"] = recreate_database(os.environ["DATABASE_URL"])
+    if args.reuse:
+        parsed = urlparse(os.environ["DATABASE_URL"])
+        os.environ["DATABASE_URL"] = urlunparse(parsed._replace(path=f"/{BENCH_DB}"))
+    else:
+        os.environ["DATABASE_URL"] = recreate_database(os.environ["DATABASE_URL"])
     # the test settings: static files from the finders (no collectstatic manifest needed), same database
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "insurance_admin.settings.test")
     import django
@@ -206,14 +212,20 @@ def main() -> None:
     start = time.perf_counter()
     call_command("migrate", verbosity=0)
     print(f"migrate: {time.perf_counter() - start:.1f} s")
-    timings = generate(args.claims, args.persons)
-    print("generation: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()) + f" (total {sum(timings.values()):.1f} s)")
+    if not args.reuse:
+        timings = generate(args.claims, args.persons)
+        print("generation: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()) + f" (total {sum(timings.values()):.1f} s)")
+    if args.generate_only:
+        return
 
     from programs.models import Area, Contract
     from tests.factories import UserFactory
 
     contract = Contract.objects.get(code="tongliao-2025")
-    supervisor = UserFactory(username="bench_supervisor", role="supervisor", area_codes=["150500"])
+    from django.contrib.auth import get_user_model
+
+    supervisor = get_user_model().objects.filter(username="bench_supervisor").first() or UserFactory(
+        username="bench_supervisor", role="supervisor", area_codes=["150500"])
     client = Client()
     client.force_login(supervisor)
     region = {"contract": contract.pk, "start": "2025-01-01", "end": "2025-12-31"}

@@ -174,6 +174,34 @@ class Deadline(models.Model):
         return f"{self.get_kind_display()} {self.label} {self.due_date:%Y-%m-%d}"
 
 
+class OpenDeadlineCount(models.Model):
+    """How many deadlines of a contract are open (not met), per area, kind and due date: the
+    "overdue now" figure of the supervisor's dashboard is the sum of the rows due before today,
+    so it reads a few hundred rows instead of every open deadline, and stays right as days pass.
+
+    Derived data, written only by `insurance_admin.core.deadlines`: every write there
+    (`deadline_track` / `deadline_meet` / `deadline_untrack`) adds its change (+1 / −1) in the
+    same transaction, so the sum equals a live count at any moment;
+    `open_deadline_counts_rebuild` recounts a contract from the deadline rows (beat, with the KPI
+    rollup) and repairs whatever was written around those functions (bulk SQL loads). A cell
+    may have more than one row (two transactions inserting it at once): readers sum."""
+
+    contract = models.ForeignKey("programs.Contract", on_delete=models.CASCADE, related_name="+")
+    area = models.ForeignKey("programs.Area", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    kind = models.CharField(_("kind"), max_length=32)
+    due_date = models.DateField(_("due date"))
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("open deadlines count")
+        verbose_name_plural = _("open deadlines counts")
+        default_permissions = ()
+        indexes = [models.Index(fields=["contract", "due_date"], name="open_deadline_count_due")]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id}/{self.area_id}/{self.kind}/{self.due_date:%Y-%m-%d}: {self.count}"
+
+
 class NotificationQuerySet(models.QuerySet):
     def for_user(self, user) -> "NotificationQuerySet":
         """A user's own inbox; superusers see every inbox (administration)."""

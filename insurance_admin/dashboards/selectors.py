@@ -99,13 +99,16 @@ def area_choices(user, contract: Contract) -> list[Area]:
     return ([region] if finance_selectors.sees_whole_region(user, contract) else []) + books
 
 
-def other_kpis(selection: Selection) -> list[OtherKpi]:
+def other_kpis(selection: Selection, *, from_rollup: bool = False) -> list[OtherKpi]:
+    """Every registered KPI without a panel of its own; from the rollup where it has the KPI's
+    figure (`rollup.KPIS`) and the page is served from it, else live."""
     out = []
     for kpi in registry.all_kpis():
         if kpi.func.__module__ in OWN_MODULES:
             continue
+        func = rollup.KPIS.get(kpi.key, kpi.func) if from_rollup else kpi.func
         try:
-            value = kpi.func(selection.contract, selection.areas, selection.start, selection.end)
+            value = func(selection.contract, selection.areas, selection.start, selection.end)
         except Exception:  # noqa: BLE001 - one failing indicator must not take the dashboard down
             logger.exception("KPI %s failed", kpi.key)
             value = None
@@ -116,14 +119,16 @@ def other_kpis(selection: Selection) -> list[OtherKpi]:
 def dashboard(selection: Selection, *, today: dt.date | None = None, overdue_items: int = 20,
               live: bool | None = None) -> Dashboard:
     """The figures of one selection. Claims, payouts and differences come from the rollup when
-    the period is whole months and the contract's rows exist (`live` None), with the fund figures
-    as of the same run (cached); else live (`live` True). Overdue items are always live."""
+    the contract's rows exist (`live` None: any period, month rows and day rows), with the fund
+    figures as of the same run (cached); else live (`live` True). Overdue items are always live:
+    the counts by kind from the open-deadline counts that every deadline write keeps up to date
+    (`live` True: counted from the deadlines), the oldest items from the deadlines."""
     today = today or timezone.localdate()
     s = selection
     run = None if live else rollup.covers(s.contract, s.start, s.end)
     source = rollup if run is not None else None
     overdue_qs = deadline_kpis.overdue(s.contract, s.areas, today)
-    overdue_kinds = deadline_kpis.overdue_by_kind(s.contract, s.areas, today)
+    overdue_kinds = (deadline_kpis if live else rollup).overdue_by_kind(s.contract, s.areas, today)
     return Dashboard(
         selection=s,
         today=today,
@@ -138,7 +143,7 @@ def dashboard(selection: Selection, *, today: dt.date | None = None, overdue_ite
                else fund_kpis.fund_figures(s.contract, s.areas, s.start, s.end)),
         payouts=(source or claim_kpis).payouts(s.contract, s.areas, s.start, s.end),
         differences=(source or settlement_kpis).platform_engine_differences(s.contract, s.areas, s.start, s.end),
-        other_kpis=other_kpis(s),
+        other_kpis=other_kpis(s, from_rollup=run is not None),
     )
 
 

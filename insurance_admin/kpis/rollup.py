@@ -1,8 +1,10 @@
 """The claim KPIs from pre-aggregated rows (`models.ClaimRollup`): `rollup_refresh` rebuilds a
-contract's rows from the same queries the live KPIs run (grouped by area and month as well),
-and the readers below return the live functions' dataclasses for whole months, so the
-dashboard renders either source with one template. Periods that do not start on the first
-and end on the last day of a month are not served from here (`covers`)."""
+contract's rows from the same queries the live KPIs run (grouped by area and day, the month
+rows summed from the day rows), and the readers below return the live functions' dataclasses
+for any period — whole months from the month rows, the days of partial months from the day
+rows (`grain`) — so the dashboard renders either source with one template. The refresh also
+recounts the contract's open deadlines (`insurance_admin.core.deadlines`), whose counts the
+dashboard's "overdue now" figures read (`overdue_by_kind`)."""
 
 from __future__ import annotations
 
@@ -15,15 +17,18 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Abs, Cast, TruncMonth
+from django.db.models.functions import Abs, Cast, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims.models import Calculation, Settlement, SettlementCheck
+from insurance_admin.core.deadlines import open_deadline_counts_rebuild
+from insurance_admin.core.models import Deadline, OpenDeadlineCount
 from insurance_admin.core.workdays import load_calendar
 from programs.models import Contract, Enrollment
 
 from . import claims as live
+from . import deadlines as live_deadlines
 from . import funds as live_funds
 from . import settlements as live_settlements
 from .models import ClaimRollup, RollupRun
@@ -32,63 +37,61 @@ from .scope import pct, scoped
 NIL = Decimal("0.00")
 
 
-def _month(value) -> dt.date:
+def _day(value) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
 def covers(contract: Contract, start: dt.date, end: dt.date) -> RollupRun | None:
-    """The contract's last run when the period is made of whole months, else None."""
-    last = calendar.monthrange(end.year, end.month)[1]
-    if start.day != 1 or end.day != last:
-        return None
+    """The contract's last run (any period is a sum of month and day rows), else None."""
     return RollupRun.objects.filter(contract=contract).first()
 
 
 # --- refresh -----------------------------------------------------------------------------
 
+SUMMED = ("count", "count2", "count3", "amount", "amount2", "amount3", "amount4")
 
-def _rows(contract: Contract) -> list[ClaimRollup]:
+
+def _day_cells(contract: Contract) -> dict[tuple, dict]:
+    """Every figure per (area, day, kind, key, label): the live KPIs' queries grouped by area and
+    day (the day in Asia/Shanghai, as the live period filters read it)."""
     claims = live.claims_of(contract, None).order_by()
-    out: list[ClaimRollup] = []
+    cells: dict[tuple, dict] = {}
 
-    def add(kind, area_id, month, key="", label="", **values):
-        out.append(ClaimRollup(contract=contract, area_id=area_id, month=_month(month), kind=kind, key=key or "",
-                               label=(label or "")[:200], **values))
+    def add(kind, area_id, day, key="", label="", **values):
+        cell = cells.setdefault((area_id, _day(day), kind, key or "", (label or "")[:200]), dict.fromkeys(SUMMED, 0))
+        for name, value in values.items():
+            cell[name] += value or 0
 
-    for r in claims.values("area_id", m=TruncMonth("registered_at")).annotate(n=Count("id")):
-        add("received", r["area_id"], r["m"], count=r["n"])
-    approved = claims.filter(status__in=live.APPROVED, approved_at__isnull=False).annotate(m=TruncMonth("approved_at"))
-    for r in approved.values("area_id", "m").annotate(n=Count("id"), a=Sum("payable")):
-        add("approved", r["area_id"], r["m"], count=r["n"], amount=r["a"] or NIL)
-    paid = claims.filter(status=live.S.PAID, paid_on__isnull=False).annotate(m=TruncMonth("paid_on"))
-    for r in paid.values("area_id", "m").annotate(
+    for r in claims.values("area_id", d=TruncDate("registered_at")).annotate(n=Count("id")):
+        add("received", r["area_id"], r["d"], count=r["n"])
+    approved = claims.filter(status__in=live.APPROVED, approved_at__isnull=False).annotate(d=TruncDate("approved_at"))
+    for r in approved.values("area_id", "d").annotate(n=Count("id"), a=Sum("payable")):
+        add("approved", r["area_id"], r["d"], count=r["n"], amount=r["a"] or NIL)
+    paid = claims.filter(status=live.S.PAID, paid_on__isnull=False)
+    for r in paid.values("area_id", "paid_on").annotate(
         n=Count("id"), limited=Count("id", filter=Q(due_date__isnull=False)),
         on_time=Count("id", filter=Q(due_date__isnull=False, paid_on__lte=F("due_date"))), a=Sum("payable"),
     ):
-        add("paid", r["area_id"], r["m"], count=r["n"], count2=r["limited"], count3=r["on_time"], amount=r["a"] or NIL)
+        add("paid", r["area_id"], r["paid_on"], count=r["n"], count2=r["limited"], count3=r["on_time"], amount=r["a"] or NIL)
 
-    pairs = list(paid.filter(documents_complete_on__isnull=False).values_list("area_id", "m", "documents_complete_on", "paid_on")
+    pairs = list(paid.filter(documents_complete_on__isnull=False).values_list("area_id", "documents_complete_on", "paid_on")
                  .annotate(n=Count("id")))
     if pairs:
-        first = min(min(p[2], p[3]) for p in pairs)
-        last = max(max(p[2], p[3]) for p in pairs)
+        first = min(min(p[1], p[2]) for p in pairs)
+        last = max(max(p[1], p[2]) for p in pairs)
         index = live.workday_index(load_calendar(), first, last)
-        buckets: dict[tuple, int] = {}
-        for area_id, month, complete_on, paid_on, n in pairs:
-            key = (area_id, _month(month), index[paid_on] - index[complete_on])
-            buckets[key] = buckets.get(key, 0) + n
-        for (area_id, month, days), n in buckets.items():
-            add("turnaround", area_id, month, key=str(days), count=n)
+        for area_id, complete_on, paid_on, n in pairs:
+            add("turnaround", area_id, paid_on, key=str(index[paid_on] - index[complete_on]), count=n)
 
     liabilities = live._liabilities(contract)
     if liabilities:
-        calcs = Calculation.objects.filter(claim__in=approved.values("pk")).annotate(m=TruncMonth("claim__approved_at"))
-        for r in calcs.values("claim__area_id", "m").annotate(**{
+        calcs = Calculation.objects.filter(claim__in=approved.values("pk")).annotate(d=TruncDate("claim__approved_at"))
+        for r in calcs.values("claim__area_id", "d").annotate(**{
             f"a{i}": Sum(Cast(KeyTextTransform(code, "by_liability"), live.MONEY)) for i, (code, _n) in enumerate(liabilities)
         }, **{f"n{i}": Count("claim", distinct=True, filter=Q(by_liability__has_key=code)) for i, (code, _n) in enumerate(liabilities)}):
             for i, (code, name) in enumerate(liabilities):
                 if r[f"n{i}"] or r[f"a{i}"]:
-                    add("liability", r["claim__area_id"], r["m"], key=code, label=name, count=r[f"n{i}"],
+                    add("liability", r["claim__area_id"], r["d"], key=code, label=name, count=r[f"n{i}"],
                         amount=(r[f"a{i}"] or NIL).quantize(NIL))
 
     level = Subquery(Settlement.objects.filter(claim=OuterRef("pk")).order_by("id").values("hosp_lv")[:1])
@@ -96,21 +99,38 @@ def _rows(contract: Contract) -> list[ClaimRollup]:
     for kind, qs in (
         ("level", approved.annotate(k=level)), ("place", approved.annotate(k=F("place"))), ("category", approved.annotate(k=category)),
     ):
-        for r in qs.values("area_id", "m", "k").annotate(n=Count("id"), a=Sum("payable")):
-            add(kind, r["area_id"], r["m"], key=r["k"], count=r["n"], amount=r["a"] or NIL)
-    for r in approved.values("area_id", "m", "fixmedins_code", "fixmedins_name").annotate(n=Count("id"), a=Sum("payable")):
-        add("hospital", r["area_id"], r["m"], key=r["fixmedins_code"], label=r["fixmedins_name"], count=r["n"], amount=r["a"] or NIL)
+        for r in qs.values("area_id", "d", "k").annotate(n=Count("id"), a=Sum("payable")):
+            add(kind, r["area_id"], r["d"], key=r["k"], count=r["n"], amount=r["a"] or NIL)
+    for r in approved.values("area_id", "d", "fixmedins_code", "fixmedins_name").annotate(n=Count("id"), a=Sum("payable")):
+        add("hospital", r["area_id"], r["d"], key=r["fixmedins_code"], label=r["fixmedins_name"], count=r["n"], amount=r["a"] or NIL)
 
     differing = ~Q(difference=0) & Q(difference__isnull=False)
-    checks = SettlementCheck.objects.filter(contract=contract).order_by().annotate(m=TruncMonth("settlement__enddate"))
-    for r in checks.values("settlement__area_id", "m", "settlement__fixmedins_code", "settlement__fixmedins_name").annotate(
+    checks = SettlementCheck.objects.filter(contract=contract).order_by()
+    for r in checks.values("settlement__area_id", "settlement__enddate", "settlement__fixmedins_code",
+                           "settlement__fixmedins_name").annotate(
         n=Count("pk"), d=Count("pk", filter=differing), p=Sum("platform_payable"), e=Sum("engine_payable"),
         diff=Sum("difference"), abs=Sum(Abs("difference")),
     ):
-        add("difference", r["settlement__area_id"], r["m"], key=r["settlement__fixmedins_code"],
+        add("difference", r["settlement__area_id"], r["settlement__enddate"], key=r["settlement__fixmedins_code"],
             label=r["settlement__fixmedins_name"], count=r["n"], count2=r["d"], amount=r["p"] or NIL, amount2=r["e"] or NIL,
             amount3=r["diff"] or NIL, amount4=r["abs"] or NIL)
-    return out
+    return cells
+
+
+def _rows(contract: Contract) -> list[ClaimRollup]:
+    """The day rows, and the month rows summed from them."""
+    days = _day_cells(contract)
+    months: dict[tuple, dict] = {}
+    for (area_id, day, kind, key, label), values in days.items():
+        cell = months.setdefault((area_id, day.replace(day=1), kind, key, label), dict.fromkeys(SUMMED, 0))
+        for name in SUMMED:
+            cell[name] += values[name]
+    return [
+        *(ClaimRollup(contract=contract, area_id=area_id, month=day.replace(day=1), day=day, kind=kind, key=key, label=label,
+                      **values) for (area_id, day, kind, key, label), values in days.items()),
+        *(ClaimRollup(contract=contract, area_id=area_id, month=month, kind=kind, key=key, label=label, **values)
+          for (area_id, month, kind, key, label), values in months.items()),
+    ]
 
 
 def rollup_refresh(contract: Contract) -> RollupRun:
@@ -122,6 +142,7 @@ def rollup_refresh(contract: Contract) -> RollupRun:
     with transaction.atomic():
         ClaimRollup.objects.filter(contract=contract).delete()
         ClaimRollup.objects.bulk_create(rows, batch_size=5000)
+        open_deadline_counts_rebuild(contract_id=contract.pk)
         run, _created = RollupRun.objects.update_or_create(contract=contract, defaults={
             "refreshed_at": timezone.now(), "rows": len(rows), "seconds": Decimal(f"{time.perf_counter() - started:.3f}")})
     from finance.selectors import area_books
@@ -162,8 +183,27 @@ def rollup_refresh_all() -> int:
 # --- readers -----------------------------------------------------------------------------
 
 
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def grain(start: dt.date, end: dt.date) -> Q:
+    """The rows that sum to [start, end]: the month rows of its whole months, the day rows of
+    the days before the first and after the last whole month."""
+    first_whole = start if start.day == 1 else _next_month(start)
+    after_whole = _next_month(end) if end.day == calendar.monthrange(end.year, end.month)[1] else end.replace(day=1)
+    if first_whole >= after_whole:  # no whole month: the days
+        return Q(day__gte=start, day__lte=end)
+    q = Q(day__isnull=True, month__gte=first_whole, month__lt=after_whole)
+    if start < first_whole:
+        q |= Q(day__gte=start, day__lt=first_whole)
+    if end >= after_whole:
+        q |= Q(day__gte=after_whole, day__lte=end)
+    return q
+
+
 def _cells(contract, areas, start, end, kind):
-    qs = ClaimRollup.objects.filter(contract=contract, kind=kind, month__gte=start.replace(day=1), month__lte=end)
+    qs = ClaimRollup.objects.filter(grain(start, end), contract=contract, kind=kind)
     return scoped(qs, areas).order_by()
 
 
@@ -226,6 +266,33 @@ def platform_engine_differences(contract, areas, start, end, *, top: int = 10) -
         [live_settlements.HospitalDifference(h["key"], h["label"], h["n"], h["d"], h["diff"] or NIL, h["abs"] or NIL)
          for h in hospitals],
     )
+
+
+def overdue_by_kind(contract, areas, today: dt.date) -> list[live_deadlines.OverdueKind]:
+    """`deadlines.overdue_by_kind` from the open-deadline counts (kept up to date by every
+    deadline write, recounted by the refresh): a few hundred (area, kind, due date) rows."""
+    labels = dict(Deadline.Kind.choices)
+    cells = (scoped(OpenDeadlineCount.objects.filter(contract=contract, due_date__lt=today), areas).order_by()
+             .values_list("kind", "due_date").annotate(n=Sum("count")))
+    kinds: dict[str, list] = {}
+    for kind, due_date, n in cells:
+        if n > 0:
+            slot = kinds.setdefault(kind, [0, due_date])
+            slot[0] += n
+            slot[1] = min(slot[1], due_date)
+    return [live_deadlines.OverdueKind(kind, str(labels.get(kind, kind)), n, oldest)
+            for kind, (n, oldest) in sorted(kinds.items())]
+
+
+def _on_time_rate(contract, areas, start, end) -> Decimal | None:
+    return service_times(contract, areas, start, end).on_time_rate
+
+
+#: registered KPIs (by key) whose figure the rows hold: the dashboard's "other indicators"
+#: read these when the page is served from the rollup (`test_rollup` compares them with the live KPI)
+KPIS = {
+    "claims.on_time_rate": _on_time_rate,
+}
 
 
 def last_refreshed(contract) -> dt.datetime | None:
