@@ -168,6 +168,9 @@ class Deadline(models.Model):
             models.Index(fields=["due_date"], name="deadline_open_due", condition=models.Q(met_on__isnull=True)),
             models.Index(fields=["contract", "due_date"], name="deadline_contract_due"),
             models.Index(fields=["area", "due_date"], name="deadline_area_due"),
+            # the dashboard's oldest overdue items of a contract, in (due date, id) order
+            models.Index(fields=["contract", "due_date", "id"], name="deadline_open_contract_due",
+                         condition=models.Q(met_on__isnull=True)),
         ]
 
     def __str__(self) -> str:

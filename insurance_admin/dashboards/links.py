@@ -23,6 +23,7 @@ class Links:
 
     def __init__(self, selection):
         self.s = selection
+        self._claim_list = reverse("claim_list")  # once: the page has a hundred links
 
     def _claims(self, **params) -> str:
         s = self.s
@@ -32,7 +33,7 @@ class Links:
             base.append(("area", area.pk))
         pairs = base + [(k, v) for k, v in params.items() if not isinstance(v, list | tuple)]
         pairs += [(k, item) for k, v in params.items() if isinstance(v, list | tuple) for item in v]
-        return f"{reverse('claim_list')}?{urlencode(pairs)}"
+        return f"{self._claim_list}?{urlencode(pairs)}"
 
     def _period(self, prefix: str) -> dict:
         return {f"{prefix}_from": self.s.start.isoformat(), f"{prefix}_to": self.s.end.isoformat()}

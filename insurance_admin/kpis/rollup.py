@@ -14,8 +14,8 @@ import time
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db import connection, transaction
+from django.db.models import Case, Count, DateField, F, OuterRef, Q, Subquery, Sum, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Abs, Cast, TruncDate
 from django.utils import timezone
@@ -143,6 +143,9 @@ def rollup_refresh(contract: Contract) -> RollupRun:
         ClaimRollup.objects.filter(contract=contract).delete()
         ClaimRollup.objects.bulk_create(rows, batch_size=5000)
         open_deadline_counts_rebuild(contract_id=contract.pk)
+    if connection.vendor == "postgresql":  # the planner's statistics of the replaced rows (read by every page)
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {ClaimRollup._meta.db_table}, {OpenDeadlineCount._meta.db_table}")
         run, _created = RollupRun.objects.update_or_create(contract=contract, defaults={
             "refreshed_at": timezone.now(), "rows": len(rows), "seconds": Decimal(f"{time.perf_counter() - started:.3f}")})
     from finance.selectors import area_books
@@ -202,96 +205,154 @@ def grain(start: dt.date, end: dt.date) -> Q:
     return q
 
 
-def _cells(contract, areas, start, end, kind):
-    qs = ClaimRollup.objects.filter(grain(start, end), contract=contract, kind=kind)
-    return scoped(qs, areas).order_by()
+#: kinds read per month (the table by month); every other kind is read summed over the period
+MONTHLY = ("received", "approved", "paid")
+
+
+class Figures:
+    """Every claim figure of one selection from ONE query over the rows (grouped by kind, key,
+    label and, for the monthly kinds, month: a few hundred groups), then the live functions'
+    dataclasses built from them."""
+
+    def __init__(self, contract: Contract, areas, start: dt.date, end: dt.date):
+        self.contract, self.start, self.end = contract, start, end
+        qs = scoped(ClaimRollup.objects.filter(grain(start, end), contract=contract), areas).order_by()
+        month = Case(When(kind__in=MONTHLY, then=F("month")), default=None, output_field=DateField())
+        self.kinds: dict[str, list[dict]] = {}
+        for r in qs.values("kind", "key", "label", m=month).annotate(
+            n=Sum("count"), n2=Sum("count2"), n3=Sum("count3"), a=Sum("amount"), a2=Sum("amount2"), a3=Sum("amount3"),
+            a4=Sum("amount4"),
+        ):
+            for name in ("a", "a2", "a3", "a4"):
+                r[name] = r[name] or NIL
+            self.kinds.setdefault(r["kind"], []).append(r)
+
+    def _sum(self, kind: str, *names: str) -> list:
+        rows = self.kinds.get(kind, [])
+        return [sum((r[n] for r in rows), NIL if n.startswith("a") else 0) for n in names]
+
+    def _by_key(self, kind: str) -> dict[str, tuple[int, Decimal]]:
+        out: dict[str, tuple[int, Decimal]] = {}
+        for r in self.kinds.get(kind, []):
+            n, a = out.get(r["key"], (0, NIL))
+            out[r["key"]] = (n + r["n"], a + r["a"])
+        return out
+
+    def claims_by_month(self) -> list[live.MonthRow]:
+        rows: dict[dt.date, dict] = {}
+        for kind in MONTHLY:
+            for r in self.kinds.get(kind, []):
+                slot = rows.setdefault(_day(r["m"]), {})
+                slot[kind], slot[f"{kind}_amount"] = r["n"], r["a"]
+        out, month = [], self.start.replace(day=1)
+        while month <= self.end:
+            r = rows.get(month, {})
+            out.append(live.MonthRow(month, r.get("received", 0), r.get("approved", 0), r.get("approved_amount", NIL),
+                                     r.get("paid", 0), r.get("paid_amount", NIL)))
+            month = _next_month(month)
+        return out
+
+    def service_times(self) -> live.ServiceTimes:
+        paid, limited, on_time = self._sum("paid", "n", "n2", "n3")
+        histogram = {int(key): n for key, (n, _a) in self._by_key("turnaround").items()}
+        return live.ServiceTimes(
+            paid=paid, with_limit=limited, on_time=on_time, late=limited - on_time, on_time_rate=pct(on_time, limited),
+            median_days=live.nearest_rank(histogram, Decimal("0.5")), p90_days=live.nearest_rank(histogram, Decimal("0.9")),
+            histogram=histogram,
+        )
+
+    def payouts(self, *, top: int = 10) -> live.Payouts:
+        code_labels, level_labels = live._labels()
+        claims, amount = self._sum("approved", "n", "a")
+        liability = self._by_key("liability")
+        by_liability = [live.Slice(code, name, *liability.get(code, (0, NIL))) for code, name in live._liabilities(self.contract)]
+        not_recorded = _("not recorded")
+        by_level = [live.Slice(k, level_labels.get(k, not_recorded), n, a) for k, (n, a) in sorted(self._by_key("level").items())]
+        by_place = [live.Slice(k, code_labels.get(k, k) or not_recorded, n, a)
+                    for k, (n, a) in sorted(self._by_key("place").items())]
+        by_category = [live.Slice(k, code_labels.get(k, not_recorded), n, a)
+                       for k, (n, a) in sorted(self._by_key("category").items())]
+        # the live order: amount descending, then the name (the databases compare code points)
+        hospitals = sorted(self.kinds.get("hospital", []), key=lambda r: (-r["a"], r["label"]))[:top]
+        return live.Payouts(claims, amount, by_liability, by_level, by_place, by_category,
+                            [live.Slice(r["key"], r["label"], r["n"], r["a"]) for r in hospitals])
+
+    def platform_engine_differences(self, *, top: int = 10) -> live_settlements.Differences:
+        n, d, p, e, diff, absolute = self._sum("difference", "n", "n2", "a", "a2", "a3", "a4")
+        hospitals = sorted((r for r in self.kinds.get("difference", []) if r["n2"] > 0), key=lambda r: (-r["a4"], r["label"]))
+        return live_settlements.Differences(n, d, p, e, diff, absolute, [
+            live_settlements.HospitalDifference(h["key"], h["label"], h["n"], h["n2"], h["a3"], h["a4"]) for h in hospitals[:top]])
 
 
 def claims_by_month(contract, areas, start, end) -> list[live.MonthRow]:
-    rows: dict[dt.date, dict] = {}
-    for kind in ("received", "approved", "paid"):
-        for r in _cells(contract, areas, start, end, kind).values("month").annotate(n=Sum("count"), a=Sum("amount")):
-            slot = rows.setdefault(r["month"], {})
-            slot[kind], slot[f"{kind}_amount"] = r["n"], r["a"] or NIL
-    out, month = [], start.replace(day=1)
-    while month <= end:
-        r = rows.get(month, {})
-        out.append(live.MonthRow(month, r.get("received", 0), r.get("approved", 0), r.get("approved_amount", NIL),
-                                 r.get("paid", 0), r.get("paid_amount", NIL)))
-        month = (month + dt.timedelta(days=32)).replace(day=1)
-    return out
+    return Figures(contract, areas, start, end).claims_by_month()
 
 
 def service_times(contract, areas, start, end) -> live.ServiceTimes:
-    t = _cells(contract, areas, start, end, "paid").aggregate(n=Sum("count"), limited=Sum("count2"), on_time=Sum("count3"))
-    paid, limited, on_time = t["n"] or 0, t["limited"] or 0, t["on_time"] or 0
-    histogram = {int(r["key"]): r["n"] for r in _cells(contract, areas, start, end, "turnaround").values("key")
-                 .annotate(n=Sum("count"))}
-    return live.ServiceTimes(
-        paid=paid, with_limit=limited, on_time=on_time, late=limited - on_time, on_time_rate=pct(on_time, limited),
-        median_days=live.nearest_rank(histogram, Decimal("0.5")), p90_days=live.nearest_rank(histogram, Decimal("0.9")),
-        histogram=histogram,
-    )
+    return Figures(contract, areas, start, end).service_times()
 
 
 def payouts(contract, areas, start, end, *, top: int = 10) -> live.Payouts:
-    code_labels, level_labels = live._labels()
-    total = _cells(contract, areas, start, end, "approved").aggregate(n=Sum("count"), a=Sum("amount"))
-
-    def sums(kind):
-        return {r["key"]: (r["n"], r["a"] or NIL) for r in _cells(contract, areas, start, end, kind).values("key")
-                .annotate(n=Sum("count"), a=Sum("amount"))}
-
-    liability = sums("liability")
-    by_liability = [live.Slice(code, name, *liability.get(code, (0, NIL))) for code, name in live._liabilities(contract)]
-    not_recorded = _("not recorded")
-    by_level = [live.Slice(k, level_labels.get(k, not_recorded), n, a) for k, (n, a) in sorted(sums("level").items())]
-    by_place = [live.Slice(k, code_labels.get(k, k) or not_recorded, n, a) for k, (n, a) in sorted(sums("place").items())]
-    by_category = [live.Slice(k, code_labels.get(k, not_recorded), n, a) for k, (n, a) in sorted(sums("category").items())]
-    hospitals = [
-        live.Slice(r["key"], r["label"], r["n"], r["a"] or NIL)
-        for r in _cells(contract, areas, start, end, "hospital").values("key", "label").annotate(n=Sum("count"), a=Sum("amount"))
-        .order_by("-a", "label")[:top]
-    ]
-    return live.Payouts(total["n"] or 0, total["a"] or NIL, by_liability, by_level, by_place, by_category, hospitals)
+    return Figures(contract, areas, start, end).payouts(top=top)
 
 
 def platform_engine_differences(contract, areas, start, end, *, top: int = 10) -> live_settlements.Differences:
-    cells = _cells(contract, areas, start, end, "difference")
-    t = cells.aggregate(n=Sum("count"), d=Sum("count2"), p=Sum("amount"), e=Sum("amount2"), diff=Sum("amount3"), abs=Sum("amount4"))
-    hospitals = (cells.values("key", "label").annotate(n=Sum("count"), d=Sum("count2"), diff=Sum("amount3"), abs=Sum("amount4"))
-                 .filter(d__gt=0).order_by("-abs", "label")[:top])
-    return live_settlements.Differences(
-        t["n"] or 0, t["d"] or 0, t["p"] or NIL, t["e"] or NIL, t["diff"] or NIL, t["abs"] or NIL,
-        [live_settlements.HospitalDifference(h["key"], h["label"], h["n"], h["d"], h["diff"] or NIL, h["abs"] or NIL)
-         for h in hospitals],
-    )
+    return Figures(contract, areas, start, end).platform_engine_differences(top=top)
+
+
+def _overdue_cells(contract, areas, today: dt.date) -> list[tuple[str, dt.date, int]]:
+    """(kind, due date, open deadlines) of the scope due before today, from the counts."""
+    cells = (scoped(OpenDeadlineCount.objects.filter(contract=contract, due_date__lt=today), areas).order_by()
+             .values_list("kind", "due_date").annotate(n=Sum("count")))
+    return [(kind, due_date, n) for kind, due_date, n in cells if n > 0]
+
+
+def _by_kind(cells) -> list[live_deadlines.OverdueKind]:
+    labels = dict(Deadline.Kind.choices)
+    kinds: dict[str, list] = {}
+    for kind, due_date, n in cells:
+        slot = kinds.setdefault(kind, [0, due_date])
+        slot[0] += n
+        slot[1] = min(slot[1], due_date)
+    return [live_deadlines.OverdueKind(kind, str(labels.get(kind, kind)), n, oldest)
+            for kind, (n, oldest) in sorted(kinds.items())]
 
 
 def overdue_by_kind(contract, areas, today: dt.date) -> list[live_deadlines.OverdueKind]:
     """`deadlines.overdue_by_kind` from the open-deadline counts (kept up to date by every
     deadline write, recounted by the refresh): a few hundred (area, kind, due date) rows."""
-    labels = dict(Deadline.Kind.choices)
-    cells = (scoped(OpenDeadlineCount.objects.filter(contract=contract, due_date__lt=today), areas).order_by()
-             .values_list("kind", "due_date").annotate(n=Sum("count")))
-    kinds: dict[str, list] = {}
-    for kind, due_date, n in cells:
-        if n > 0:
-            slot = kinds.setdefault(kind, [0, due_date])
-            slot[0] += n
-            slot[1] = min(slot[1], due_date)
-    return [live_deadlines.OverdueKind(kind, str(labels.get(kind, kind)), n, oldest)
-            for kind, (n, oldest) in sorted(kinds.items())]
+    return _by_kind(_overdue_cells(contract, areas, today))
 
 
-def _on_time_rate(contract, areas, start, end) -> Decimal | None:
-    return service_times(contract, areas, start, end).on_time_rate
+def overdue_now(contract, areas, today: dt.date, *, items: int = 20) -> tuple[list[live_deadlines.OverdueKind], list]:
+    """The overdue counts by kind (as `overdue_by_kind`) and the `items` oldest overdue deadlines
+    (due date, id). The counts say by which due date the oldest `items` fall due, so the
+    deadlines are read up to that day only, not through every open deadline of the contract;
+    should the counts lag a bulk load, the deadlines are read without that bound."""
+    cells = _overdue_cells(contract, areas, today)
+    per_day: dict[dt.date, int] = {}
+    for _kind, due_date, n in cells:
+        per_day[due_date] = per_day.get(due_date, 0) + n
+    if not per_day:
+        return [], []
+    cutoff, seen = max(per_day), 0
+    for due_date in sorted(per_day):
+        seen += per_day[due_date]
+        if seen >= items:
+            cutoff = due_date
+            break
+    deadlines = live_deadlines.overdue(contract, areas, today).select_related("area").order_by("due_date", "id")
+    oldest = list(deadlines.filter(due_date__lte=cutoff)[:items])
+    if len(oldest) < min(items, seen):
+        oldest = list(deadlines[:items])
+    return _by_kind(cells), oldest
 
 
-#: registered KPIs (by key) whose figure the rows hold: the dashboard's "other indicators"
-#: read these when the page is served from the rollup (`test_rollup` compares them with the live KPI)
+#: registered KPIs (by key) whose figure the rows hold, from a selection's `Figures`: the
+#: dashboard's "other indicators" read these when the page is served from the rollup
+#: (`test_rollup` compares them with the live KPIs)
 KPIS = {
-    "claims.on_time_rate": _on_time_rate,
+    "claims.on_time_rate": lambda figures: figures.service_times().on_time_rate,
 }
 
 
