@@ -4,6 +4,7 @@ the list is scoped to the user's areas whatever the link says."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -24,8 +25,15 @@ class Links:
     def __init__(self, selection):
         self.s = selection
         self._claim_list = reverse("claim_list")  # once: the page has a hundred links
+        self._made: dict[str, str] = {}  # the charts and the tables ask for the same links
 
     def _claims(self, **params) -> str:
+        key = repr(params)
+        if key not in self._made:
+            self._made[key] = self._claims_url(params)
+        return self._made[key]
+
+    def _claims_url(self, params: dict) -> str:
         s = self.s
         base = [("contract", s.contract.pk)]
         area = s.area
@@ -81,6 +89,6 @@ class Links:
     def finance(self):
         return reverse("finance:contract", args=[self.s.contract.code])
 
-    @property
+    @cached_property
     def hospital_batches(self):
         return reverse("hospital_batch_list")

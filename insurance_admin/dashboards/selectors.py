@@ -81,13 +81,17 @@ class Dashboard:
         }
 
 
-def areas_for_selection(user, contract: Contract, area: Area | None) -> list[str] | None:
+def areas_for_selection(user, contract: Contract, area: Area | None, *, choices: list[Area] | None = None) -> list[str] | None:
     """The area codes a user's dashboard reads: the chosen one, else the contract's region when
-    the user sees all of it, else the county books the user sees."""
+    the user sees all of it, else the county books the user sees (`choices`: the user's
+    `area_choices` when known, which say both)."""
     if area is not None:
         return [area.code]
+    region = contract.program.region
+    if choices is not None:
+        return [region.code] if region in choices else [a.code for a in choices]
     if finance_selectors.sees_whole_region(user, contract):
-        return [contract.program.region.code]
+        return [region.code]
     return [a.code for a in finance_selectors.areas_for(user, contract)]
 
 
