@@ -49,7 +49,9 @@ class ClaimRollupQuerySet(models.QuerySet):
 class ClaimRollup(models.Model):
     """One (contract, area, month, kind, key) cell (`day` empty), or one (contract, area, day,
     kind, key) cell (`day` set, `month` its month): every figure is in both grains, the month
-    rows being the sums of the day rows. What the counters mean depends on `kind`:
+    rows being the sums of the day rows; and every cell once more without an area, summed over
+    the contract's region and its counties (what a region-wide page reads: a ninth of the rows).
+    What the counters mean depends on `kind`:
 
     - received: count = claims registered in the month
     - approved: count = claims approved (approved or paid), amount = their approved amount
@@ -65,7 +67,8 @@ class ClaimRollup(models.Model):
     """
 
     contract = models.ForeignKey("programs.Contract", on_delete=models.CASCADE, related_name="+")
-    area = models.ForeignKey("programs.Area", on_delete=models.CASCADE, related_name="+")
+    area = models.ForeignKey("programs.Area", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                             help_text=_("empty: the sums of the contract's region and its counties"))
     month = models.DateField(_("month"), help_text=_("first day of the calendar month"))
     day = models.DateField(_("day"), null=True, blank=True, help_text=_("empty on the month rows"))
     kind = models.CharField(_("kind"), max_length=16)

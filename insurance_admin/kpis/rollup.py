@@ -32,7 +32,7 @@ from . import deadlines as live_deadlines
 from . import funds as live_funds
 from . import settlements as live_settlements
 from .models import ClaimRollup, RollupRun
-from .scope import pct, scoped
+from .scope import area_ids, pct, scoped
 
 NIL = Decimal("0.00")
 
@@ -118,8 +118,15 @@ def _day_cells(contract: Contract) -> dict[tuple, dict]:
 
 
 def _rows(contract: Contract) -> list[ClaimRollup]:
-    """The day rows, and the month rows summed from them."""
+    """The day rows, and the month rows summed from them; each also summed over the region's
+    areas (the region and its counties, as `scoped` reads the region's code) without an area."""
     days = _day_cells(contract)
+    region_areas = set(area_ids([contract.program.region.code]))
+    for (area_id, day, kind, key, label), values in list(days.items()):
+        if area_id in region_areas:
+            cell = days.setdefault((None, day, kind, key, label), dict.fromkeys(SUMMED, 0))
+            for name in SUMMED:
+                cell[name] += values[name]
     months: dict[tuple, dict] = {}
     for (area_id, day, kind, key, label), values in days.items():
         cell = months.setdefault((area_id, day.replace(day=1), kind, key, label), dict.fromkeys(SUMMED, 0))
@@ -143,11 +150,11 @@ def rollup_refresh(contract: Contract) -> RollupRun:
         ClaimRollup.objects.filter(contract=contract).delete()
         ClaimRollup.objects.bulk_create(rows, batch_size=5000)
         open_deadline_counts_rebuild(contract_id=contract.pk)
+        run, _created = RollupRun.objects.update_or_create(contract=contract, defaults={
+            "refreshed_at": timezone.now(), "rows": len(rows), "seconds": Decimal(f"{time.perf_counter() - started:.3f}")})
     if connection.vendor == "postgresql":  # the planner's statistics of the replaced rows (read by every page)
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {ClaimRollup._meta.db_table}, {OpenDeadlineCount._meta.db_table}")
-        run, _created = RollupRun.objects.update_or_create(contract=contract, defaults={
-            "refreshed_at": timezone.now(), "rows": len(rows), "seconds": Decimal(f"{time.perf_counter() - started:.3f}")})
     from finance.selectors import area_books
 
     region = contract.program.region
@@ -216,7 +223,11 @@ class Figures:
 
     def __init__(self, contract: Contract, areas, start: dt.date, end: dt.date):
         self.contract, self.start, self.end = contract, start, end
-        qs = scoped(ClaimRollup.objects.filter(grain(start, end), contract=contract), areas).order_by()
+        qs = ClaimRollup.objects.filter(grain(start, end), contract=contract).order_by()
+        if areas is not None and list(areas) == [contract.program.region.code]:
+            qs = qs.filter(area__isnull=True)  # the region's sums
+        else:
+            qs = scoped(qs.filter(area__isnull=False), areas)
         month = Case(When(kind__in=MONTHLY, then=F("month")), default=None, output_field=DateField())
         self.kinds: dict[str, list[dict]] = {}
         for r in qs.values("kind", "key", "label", m=month).annotate(
