@@ -146,7 +146,7 @@ def test_the_registered_kpis_the_rollup_serves_equal_the_live_kpis(tongliao):
             for start, end in PERIODS + PARTIAL:
                 figures = rollup.Figures(tongliao, areas, start, end)
                 assert rollup.KPIS[key](figures) == registry.get(key).func(tongliao, areas, start, end), (key, areas, start, end)
-    assert rollup.KPIS["claims.on_time_rate"](rollup.Figures(tongliao, [HORQIN], *PERIODS[0])) == D("75.00")
+    assert rollup.KPIS["claims.paid_within_limit_rate"](rollup.Figures(tongliao, [HORQIN], *PERIODS[0])) == D("75.00")
 
 
 def test_the_overdue_counts_follow_every_deadline_write_and_equal_the_live_count_after_a_refresh(tongliao):
