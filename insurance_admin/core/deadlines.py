@@ -29,11 +29,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .models import Deadline, Notification
+from .models import Deadline, Notification, OpenDeadlineCount
 
 logger = logging.getLogger(__name__)
 
@@ -117,9 +117,11 @@ def deadline_track(
     premium installment). Writes only when something changed."""
     key = _key(kind, obj)
     existing = Deadline.objects.select_for_update().filter(**key).first()
+    before = _open_cell(existing)
     if due_date is None:
         if existing is not None and existing.met_on is None:
             existing.delete()
+            _count_open(before, -1)
             return None
         return existing
     values = {
@@ -137,6 +139,7 @@ def deadline_track(
         deadline.state = state_as_of(due_date=due_date, remind_on=deadline.remind_on, met_on=deadline.met_on, on=today)
         deadline.full_clean(exclude=["content_type", "contract", "area", "met_by"])
         deadline.save()
+        _count_open(_open_cell(deadline), +1)
         return deadline
     changed = [f for f, v in values.items() if getattr(existing, f) != v]
     state = state_as_of(due_date=due_date, remind_on=values["remind_on"], met_on=values.get("met_on", existing.met_on), on=today)
@@ -148,6 +151,10 @@ def deadline_track(
     for field in changed:
         setattr(existing, field, values[field])
     existing.save(update_fields=[*changed, "updated_at"])
+    after = _open_cell(existing)
+    if after != before:
+        _count_open(before, -1)
+        _count_open(after, +1)
     return existing
 
 
@@ -159,12 +166,64 @@ def deadline_meet(*, kind: str, obj, on: dt.date, what: str, by=None) -> Deadlin
     deadline.met_on, deadline.met_at, deadline.met_by, deadline.met_what = on, timezone.now(), by, what[:200]
     deadline.state = state_as_of(due_date=deadline.due_date, remind_on=deadline.remind_on, met_on=on, on=timezone.localdate())
     deadline.save(update_fields=["met_on", "met_at", "met_by", "met_what", "state", "updated_at"])
+    _count_open(_cell_of(deadline), -1)
     return deadline
 
 
 def deadline_untrack(*, kind: str, obj) -> int:
     """Forget an unmet deadline (the obligation disappeared); a met one stays as the record."""
-    return Deadline.objects.filter(**_key(kind, obj), met_on__isnull=True).delete()[0]
+    unmet = Deadline.objects.select_for_update().filter(**_key(kind, obj), met_on__isnull=True)
+    cells = [_cell_of(d) for d in unmet]
+    deleted = unmet.delete()[0]
+    for cell in cells:
+        _count_open(cell, -1)
+    return deleted
+
+
+# --- open deadlines per (contract, area, kind, due date) -------------------------------------
+
+
+def _cell_of(deadline: Deadline) -> tuple:
+    return deadline.contract_id, deadline.area_id, deadline.kind, deadline.due_date
+
+
+def _open_cell(deadline: Deadline | None) -> tuple | None:
+    """The `OpenDeadlineCount` cell a deadline counts in; None when it counts nowhere (none,
+    met, or not a contract's)."""
+    if deadline is None or deadline.met_on is not None or deadline.contract_id is None:
+        return None
+    return _cell_of(deadline)
+
+
+def _count_open(cell: tuple | None, delta: int) -> None:
+    """Add `delta` to a cell, in the caller's transaction (one of its rows, or a new row)."""
+    if cell is None or cell[0] is None:
+        return
+    contract_id, area_id, kind, due_date = cell
+    rows = OpenDeadlineCount.objects.filter(contract_id=contract_id, area_id=area_id, kind=kind, due_date=due_date)
+    first = rows.order_by("pk").values_list("pk", flat=True).first()
+    # the row read may be gone when the update runs (a rebuild replaced it): then a new row
+    if first is None or not OpenDeadlineCount.objects.filter(pk=first).update(count=F("count") + delta):
+        OpenDeadlineCount.objects.create(contract_id=contract_id, area_id=area_id, kind=kind, due_date=due_date, count=delta)
+
+
+@transaction.atomic
+def open_deadline_counts_rebuild(*, contract_id: int) -> int:
+    """Recount a contract's open deadlines from the deadline rows (beat, with the KPI rollup):
+    repairs what was written around the functions above (bulk loads). On PostgreSQL the count
+    table is locked against writers meanwhile, so a concurrent `deadline_*` call adds its change
+    to the new rows (after this commits) or was counted here (committed before): never lost
+    (SQLite serializes writing transactions anyway). Returns the number of rows written."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {OpenDeadlineCount._meta.db_table} IN EXCLUSIVE MODE")
+    OpenDeadlineCount.objects.filter(contract_id=contract_id).delete()
+    cells = (Deadline.objects.filter(contract_id=contract_id, met_on__isnull=True).order_by()
+             .values("area_id", "kind", "due_date").annotate(n=Count("id")))
+    rows = [OpenDeadlineCount(contract_id=contract_id, area_id=c["area_id"], kind=c["kind"], due_date=c["due_date"],
+                              count=c["n"]) for c in cells]
+    OpenDeadlineCount.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
 
 
 # --- backfill hooks --------------------------------------------------------------------------

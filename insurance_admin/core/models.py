@@ -168,6 +168,9 @@ class Deadline(models.Model):
             models.Index(fields=["due_date"], name="deadline_open_due", condition=models.Q(met_on__isnull=True)),
             models.Index(fields=["contract", "due_date"], name="deadline_contract_due"),
             models.Index(fields=["area", "due_date"], name="deadline_area_due"),
+            # the dashboard's oldest overdue items of a contract, in (due date, id) order
+            models.Index(fields=["contract", "due_date", "id"], name="deadline_open_contract_due",
+                         condition=models.Q(met_on__isnull=True)),
         ]
 
     def __str__(self) -> str:
@@ -183,6 +186,34 @@ class Deadline(models.Model):
         return label
 
     display_label.short_description = _("object")
+
+
+class OpenDeadlineCount(models.Model):
+    """How many deadlines of a contract are open (not met), per area, kind and due date: the
+    "overdue now" figure of the supervisor's dashboard is the sum of the rows due before today,
+    so it reads a few hundred rows instead of every open deadline, and stays right as days pass.
+
+    Derived data, written only by `insurance_admin.core.deadlines`: every write there
+    (`deadline_track` / `deadline_meet` / `deadline_untrack`) adds its change (+1 / −1) in the
+    same transaction, so the sum equals a live count at any moment;
+    `open_deadline_counts_rebuild` recounts a contract from the deadline rows (beat, with the KPI
+    rollup) and repairs whatever was written around those functions (bulk SQL loads). A cell
+    may have more than one row (two transactions inserting it at once): readers sum."""
+
+    contract = models.ForeignKey("programs.Contract", on_delete=models.CASCADE, related_name="+")
+    area = models.ForeignKey("programs.Area", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    kind = models.CharField(_("kind"), max_length=32)
+    due_date = models.DateField(_("due date"))
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("open deadlines count")
+        verbose_name_plural = _("open deadlines counts")
+        default_permissions = ()
+        indexes = [models.Index(fields=["contract", "due_date"], name="open_deadline_count_due")]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id}/{self.area_id}/{self.kind}/{self.due_date:%Y-%m-%d}: {self.count}"
 
 
 class NotificationQuerySet(models.QuerySet):

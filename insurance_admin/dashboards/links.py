@@ -4,6 +4,7 @@ the list is scoped to the user's areas whatever the link says."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -23,8 +24,16 @@ class Links:
 
     def __init__(self, selection):
         self.s = selection
+        self._claim_list = reverse("claim_list")  # once: the page has a hundred links
+        self._made: dict[str, str] = {}  # the charts and the tables ask for the same links
 
     def _claims(self, **params) -> str:
+        key = repr(params)
+        if key not in self._made:
+            self._made[key] = self._claims_url(params)
+        return self._made[key]
+
+    def _claims_url(self, params: dict) -> str:
         s = self.s
         base = [("contract", s.contract.pk)]
         area = s.area
@@ -32,7 +41,7 @@ class Links:
             base.append(("area", area.pk))
         pairs = base + [(k, v) for k, v in params.items() if not isinstance(v, list | tuple)]
         pairs += [(k, item) for k, v in params.items() if isinstance(v, list | tuple) for item in v]
-        return f"{reverse('claim_list')}?{urlencode(pairs)}"
+        return f"{self._claim_list}?{urlencode(pairs)}"
 
     def _period(self, prefix: str) -> dict:
         return {f"{prefix}_from": self.s.start.isoformat(), f"{prefix}_to": self.s.end.isoformat()}
@@ -80,6 +89,6 @@ class Links:
     def finance(self):
         return reverse("finance:contract", args=[self.s.contract.code])
 
-    @property
+    @cached_property
     def hospital_batches(self):
         return reverse("hospital_batch_list")

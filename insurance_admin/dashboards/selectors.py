@@ -81,13 +81,17 @@ class Dashboard:
         }
 
 
-def areas_for_selection(user, contract: Contract, area: Area | None) -> list[str] | None:
+def areas_for_selection(user, contract: Contract, area: Area | None, *, choices: list[Area] | None = None) -> list[str] | None:
     """The area codes a user's dashboard reads: the chosen one, else the contract's region when
-    the user sees all of it, else the county books the user sees."""
+    the user sees all of it, else the county books the user sees (`choices`: the user's
+    `area_choices` when known, which say both)."""
     if area is not None:
         return [area.code]
+    region = contract.program.region
+    if choices is not None:
+        return [region.code] if region in choices else [a.code for a in choices]
     if finance_selectors.sees_whole_region(user, contract):
-        return [contract.program.region.code]
+        return [region.code]
     return [a.code for a in finance_selectors.areas_for(user, contract)]
 
 
@@ -99,13 +103,18 @@ def area_choices(user, contract: Contract) -> list[Area]:
     return ([region] if finance_selectors.sees_whole_region(user, contract) else []) + books
 
 
-def other_kpis(selection: Selection) -> list[OtherKpi]:
+def other_kpis(selection: Selection, *, figures: rollup.Figures | None = None) -> list[OtherKpi]:
+    """Every registered KPI without a panel of its own; from the rollup's figures where they
+    hold the KPI (`rollup.KPIS`) and the page is served from them, else live."""
     out = []
     for kpi in registry.all_kpis():
         if kpi.func.__module__ in OWN_MODULES:
             continue
         try:
-            value = kpi.func(selection.contract, selection.areas, selection.start, selection.end)
+            if figures is not None and kpi.key in rollup.KPIS:
+                value = rollup.KPIS[kpi.key](figures)
+            else:
+                value = kpi.func(selection.contract, selection.areas, selection.start, selection.end)
         except Exception:  # noqa: BLE001 - one failing indicator must not take the dashboard down
             logger.exception("KPI %s failed", kpi.key)
             value = None
@@ -116,29 +125,44 @@ def other_kpis(selection: Selection) -> list[OtherKpi]:
 def dashboard(selection: Selection, *, today: dt.date | None = None, overdue_items: int = 20,
               live: bool | None = None) -> Dashboard:
     """The figures of one selection. Claims, payouts and differences come from the rollup when
-    the period is whole months and the contract's rows exist (`live` None), with the fund figures
-    as of the same run (cached); else live (`live` True). Overdue items are always live."""
+    the contract's rows exist (`live` None: any period, month rows and day rows), with the fund
+    figures as of the same run (cached); else live (`live` True). Overdue items are always live:
+    the counts by kind from the open-deadline counts that every deadline write keeps up to date
+    (`live` True: counted from the deadlines), the oldest items from the deadlines."""
     today = today or timezone.localdate()
     s = selection
     run = None if live else rollup.covers(s.contract, s.start, s.end)
-    source = rollup if run is not None else None
-    overdue_qs = deadline_kpis.overdue(s.contract, s.areas, today)
-    overdue_kinds = deadline_kpis.overdue_by_kind(s.contract, s.areas, today)
+    if live:
+        overdue_kinds = deadline_kpis.overdue_by_kind(s.contract, s.areas, today)
+        oldest = list(deadline_kpis.overdue(s.contract, s.areas, today).select_related("area")
+                      .order_by("due_date", "id")[:overdue_items])
+    else:
+        overdue_kinds, oldest = rollup.overdue_now(s.contract, s.areas, today, items=overdue_items)
+    figures = rollup.Figures(s.contract, s.areas, s.start, s.end) if run is not None else None
+    if figures is not None:
+        months, service = figures.claims_by_month(), figures.service_times()
+        payouts, differences = figures.payouts(), figures.platform_engine_differences()
+        funds = rollup.fund_figures(s.contract, s.areas, s.start, s.end, run=run)
+    else:
+        months = claim_kpis.claims_by_month(s.contract, s.areas, s.start, s.end)
+        service = claim_kpis.service_times(s.contract, s.areas, s.start, s.end)
+        payouts = claim_kpis.payouts(s.contract, s.areas, s.start, s.end)
+        differences = settlement_kpis.platform_engine_differences(s.contract, s.areas, s.start, s.end)
+        funds = fund_kpis.fund_figures(s.contract, s.areas, s.start, s.end)
     return Dashboard(
         selection=s,
         today=today,
         generated_at=timezone.localtime(run.refreshed_at) if run is not None else timezone.localtime(),
         from_rollup=run is not None,
-        months=(source or claim_kpis).claims_by_month(s.contract, s.areas, s.start, s.end),
-        service=(source or claim_kpis).service_times(s.contract, s.areas, s.start, s.end),
+        months=months,
+        service=service,
         overdue=overdue_kinds,
-        overdue_items=list(overdue_qs.select_related("area").order_by("due_date", "id")[:overdue_items]),
+        overdue_items=oldest,
         overdue_total=sum(k.count for k in overdue_kinds),
-        funds=(rollup.fund_figures(s.contract, s.areas, s.start, s.end, run=run) if run is not None
-               else fund_kpis.fund_figures(s.contract, s.areas, s.start, s.end)),
-        payouts=(source or claim_kpis).payouts(s.contract, s.areas, s.start, s.end),
-        differences=(source or settlement_kpis).platform_engine_differences(s.contract, s.areas, s.start, s.end),
-        other_kpis=other_kpis(s),
+        funds=funds,
+        payouts=payouts,
+        differences=differences,
+        other_kpis=other_kpis(s, figures=figures),
     )
 
 

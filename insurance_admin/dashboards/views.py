@@ -44,7 +44,8 @@ def selection_of(request) -> tuple[selectors.Selection | None, DashboardForm | N
     start, end = (None, None) if form.non_field_errors() else (cleaned.get("start"), cleaned.get("end"))
     start = start or contract.period_start
     end = end or contract.period_end
-    return selectors.Selection(contract, area, selectors.areas_for_selection(user, contract, area), start, end), form
+    return selectors.Selection(contract, area, selectors.areas_for_selection(user, contract, area, choices=choices), start,
+                               end), form
 
 
 @login_required

@@ -1,8 +1,10 @@
 """Pre-aggregated KPI rows (a rollup): the claim figures of the supervisor's dashboard per
-contract, area and calendar month, rebuilt whole per contract by `rollup.rollup_refresh` (beat,
-every few minutes) so the dashboard reads a few thousand rows instead of a million claims. The
-page says as of when (`RollupRun.refreshed_at`); a test proves the rows equal the live figures
-after a refresh. Derived data: never edited, only replaced."""
+contract, area and calendar month — and per day, so that any period (whole months from the
+month rows, the days of a partial month from the day rows) is a sum of rows — rebuilt whole
+per contract by `rollup.rollup_refresh` (beat, every few minutes) so the dashboard reads a few
+thousand rows instead of a million claims. The page says as of when (`RollupRun.refreshed_at`);
+a test proves the rows equal the live figures after a refresh. Derived data: never edited, only
+replaced."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -45,7 +47,11 @@ class ClaimRollupQuerySet(models.QuerySet):
 
 
 class ClaimRollup(models.Model):
-    """One (contract, area, month, kind, key) cell. What the counters mean depends on `kind`:
+    """One (contract, area, month, kind, key) cell (`day` empty), or one (contract, area, day,
+    kind, key) cell (`day` set, `month` its month): every figure is in both grains, the month
+    rows being the sums of the day rows; and every cell once more without an area, summed over
+    the contract's region and its counties (what a region-wide page reads: a ninth of the rows).
+    What the counters mean depends on `kind`:
 
     - received: count = claims registered in the month
     - approved: count = claims approved (approved or paid), amount = their approved amount
@@ -61,8 +67,10 @@ class ClaimRollup(models.Model):
     """
 
     contract = models.ForeignKey("programs.Contract", on_delete=models.CASCADE, related_name="+")
-    area = models.ForeignKey("programs.Area", on_delete=models.CASCADE, related_name="+")
+    area = models.ForeignKey("programs.Area", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                             help_text=_("empty: the sums of the contract's region and its counties"))
     month = models.DateField(_("month"), help_text=_("first day of the calendar month"))
+    day = models.DateField(_("day"), null=True, blank=True, help_text=_("empty on the month rows"))
     kind = models.CharField(_("kind"), max_length=16)
     key = models.CharField(_("key"), max_length=60, blank=True)
     label = models.CharField(_("label"), max_length=200, blank=True)
@@ -80,7 +88,11 @@ class ClaimRollup(models.Model):
         verbose_name = _("KPI rollup row")
         verbose_name_plural = _("KPI rollup rows")
         default_permissions = ()
-        indexes = [models.Index(fields=["contract", "kind", "month"], name="kpi_rollup_lookup")]
+        indexes = [
+            models.Index(fields=["contract", "kind", "month"], name="kpi_rollup_lookup", condition=models.Q(day__isnull=True)),
+            models.Index(fields=["contract", "kind", "day"], name="kpi_rollup_day_lookup", condition=models.Q(day__isnull=False)),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.contract_id}/{self.area_id}/{self.month:%Y-%m}/{self.kind}/{self.key}"
+        when = f"{self.day:%Y-%m-%d}" if self.day else f"{self.month:%Y-%m}"
+        return f"{self.contract_id}/{self.area_id}/{when}/{self.kind}/{self.key}"

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.kpis.registry import register
@@ -15,9 +16,7 @@ def area_ids_of(codes) -> set[int] | None:
     if codes is None:
         return None
     codes = list(codes)
-    areas = Area.objects.filter(code__in=codes)
-    return set(areas.values_list("pk", flat=True)) | set(
-        Area.objects.filter(parent__in=areas).values_list("pk", flat=True))
+    return set(Area.objects.filter(Q(code__in=codes) | Q(parent__code__in=codes)).values_list("pk", flat=True))
 
 
 @register("staffing_shortfalls", _("Staffing shortfalls"), "count")

@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from claims.models import Calculation, Claim, Settlement, SettlementCheck
+from insurance_admin.core.deadlines import open_deadline_counts_rebuild
 from insurance_admin.core.models import Deadline
 from programs.models import Area, Contract
 from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
@@ -60,12 +61,16 @@ def _users():
 
 def make_deadline(*, kind: str, area: str, due: dt.date, met: dt.date | None = None, label: str = "x",
                   contract: str = "tongliao-2025", link: str = "") -> Deadline:
+    """A deadline row written directly (as a bulk load would), then the contract's open-deadline
+    counts recounted (as the rollup refresh does), so the dashboard's counts see it."""
     n = next(_seq)
-    return Deadline.objects.create(
+    deadline = Deadline.objects.create(
         kind=kind, content_type=ContentType.objects.get_for_model(Contract), object_id=10_000 + n, label=label,
         link=link, contract=Contract.objects.get(code=contract), area=Area.objects.get(code=area), role="finance",
         due_date=due, remind_on=due, met_on=met, met_at=at(met) if met else None,
     )
+    open_deadline_counts_rebuild(contract_id=deadline.contract_id)
+    return deadline
 
 
 def make_check(*, area: str, enddate: dt.date, platform: str, engine: str, hospital=("H9", "科尔沁区人民医院"),
