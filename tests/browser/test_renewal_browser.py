@@ -277,3 +277,32 @@ def test_finance_staff_simulate_zhenping_2026_with_the_supplementary_rate_raised
     assert page.inner_text("p.suggestion").startswith(_money(expected.suggested_per_capita))
     page.locator("#chart-liability svg").wait_for(timeout=10_000)
     _shot(page, "zhenping-simulation-done")
+
+
+def test_rolling_last_years_list_forward_shows_a_progress_bar_that_follows_the_job(seeded, live_server, page):
+    from programs.models import EnrollmentCarryForward
+    from programs.services import enrollment_carry_forward_run
+
+    UserFactory(username="adm_roll_b", first_name="系统管理员", role="administrator", area_codes=["150500"])
+    for _ in range(3):
+        EnrollmentFactory(person=PersonFactory(area_code="150502"))
+    EnrollmentFactory(person=PersonFactory(area_code="150502"), status="terminated", enrolled_to=dt.date(2025, 6, 30))
+    url = live_server.url
+    _login(page, url, "adm_roll_b")
+    page.goto(f"{url}/contracts/tongliao-2025/headcount/")
+    page.click("button:has-text('续签下一年度')")
+    page.wait_for_url("**/contracts/tongliao-2026/renewal/")
+    page.check("input[name=enrollments][value=roll]")
+    page.click("button:has-text('启用')")
+    page.wait_for_url("**/contracts/tongliao-2026/headcount/")
+    assert "合同已启用；上一年度 3 条有效参保登记正在结转（进度见下方）。" in page.inner_text("main")
+    assert page.locator("#carry-forward-progress progress").count() == 1
+    assert "0 / 3" in page.inner_text("#carry-forward-progress")
+    _shot(page, "roll-forward-running")
+
+    # the test settings queue Celery tasks without running them: the worker's one call, here
+    enrollment_carry_forward_run(carry_id=EnrollmentCarryForward.objects.get().pk)
+    page.locator("text=已从 2025 年度名单结转 3 条参保登记。").wait_for(timeout=15_000)  # polled, then reloaded
+    assert page.locator("#carry-forward-progress progress").count() == 0
+    assert Enrollment.objects.filter(contract__code="tongliao-2026").count() == 3
+    _shot(page, "roll-forward-done")
