@@ -136,15 +136,20 @@ def _carry_chunk(*, source: Contract, target_id: int, on: dt.date, after: int, c
         params.append(f.get_db_prep_save(value, connection))
     status, person, contract, pk = (qn(Enrollment._meta.get_field(n).column) for n in ("status", "person", "contract", "id"))
     enrolled_to = qn(Enrollment._meta.get_field("enrolled_to").column)
-    before = Enrollment.objects.filter(contract_id=target_id).aggregate(m=Max("pk"))["m"] or 0
+    # A person the target holds already is skipped by the one-per-person-and-contract unique
+    # index (ON CONFLICT DO NOTHING: PostgreSQL and SQLite), not by an anti-join, whose plan
+    # PostgreSQL picks from the target's statistics, stale while the job fills it.
+    postgres = connection.vendor == "postgresql"
+    before = None if postgres else Enrollment.objects.filter(contract_id=target_id).aggregate(m=Max("pk"))["m"] or 0
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {qn(table)} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {qn(table)} src "
             f"WHERE src.{contract} = %s AND src.{status} = %s AND (src.{enrolled_to} IS NULL OR src.{enrolled_to} >= %s) "
-            f"AND src.{pk} > %s AND src.{pk} <= %s AND NOT EXISTS (SELECT 1 FROM {qn(table)} t WHERE t.{contract} = %s "
-            f"AND t.{person} = src.{person} AND t.{status} <> %s) ORDER BY src.{pk}",
-            [*params, source.pk, Enrollment.Status.ACTIVE, source.period_end, after, last, target_id, Enrollment.Status.CANCELLED])
-        written = cursor.rowcount
+            f"AND src.{pk} > %s AND src.{pk} <= %s ORDER BY src.{pk} ON CONFLICT DO NOTHING"
+            + (f" RETURNING {pk}" if postgres else ""),
+            [*params, source.pk, Enrollment.Status.ACTIVE, source.period_end, after, last])
+        new_ids = [row[0] for row in cursor.fetchall()] if postgres else None
+        written = len(new_ids) if postgres else cursor.rowcount
         # their history rows, as bulk_create_with_history writes them ("+", "carried forward")
         h_columns, h_values, h_params = [], [], []
         for f in hist.concrete_fields:
@@ -161,12 +166,11 @@ def _carry_chunk(*, source: Contract, target_id: int, on: dt.date, after: int, c
                 h_values.append("NULL")
             else:
                 h_values.append(f"t.{qn(f.column)}")
-        hist_id = qn(hist.get_field("id").column)
-        cursor.execute(
-            f"INSERT INTO {qn(hist.db_table)} ({', '.join(h_columns)}) SELECT {', '.join(h_values)} FROM {qn(table)} t "
-            f"WHERE t.{contract} = %s AND t.{pk} > %s AND NOT EXISTS (SELECT 1 FROM {qn(hist.db_table)} h "
-            f"WHERE h.{hist_id} = t.{pk}) ORDER BY t.{pk}",
-            [*h_params, target_id, before])
+        insert = f"INSERT INTO {qn(hist.db_table)} ({', '.join(h_columns)}) SELECT {', '.join(h_values)} FROM {qn(table)} t "
+        if postgres:  # exactly the rows just written
+            cursor.execute(f"{insert} WHERE t.{pk} = ANY(%s) ORDER BY t.{pk}", [*h_params, new_ids])
+        else:  # the target's rows above its largest id before this chunk
+            cursor.execute(f"{insert} WHERE t.{contract} = %s AND t.{pk} > %s ORDER BY t.{pk}", [*h_params, target_id, before])
     _carry_chunk_written(written)
     return written, last
 
