@@ -26,7 +26,8 @@ from simulation import drop_database, recreate_database, setup_django  # noqa: E
 
 
 def former_path(source, target, on, chunk_size=5000) -> int:
-    """The code this replaces (programs.services.enrollments_carry_forward before the job)."""
+    """The code this replaces (programs.services.enrollments_carry_forward before the job).
+    Its imports wait for Django's setup (main)."""
     from django.db import transaction
     from django.db.models import Q
     from simple_history.utils import bulk_create_with_history
@@ -60,14 +61,15 @@ def main() -> None:
     url = os.environ["DATABASE_URL"]
     os.environ["DATABASE_URL"] = recreate_database(url, args.database)
     setup_django()
+    # imported once Django is set up on the throw-away database
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
+    from recompute_pg import load
 
     from finance.renewal import renewal_create
     from programs.models import Contract, Enrollment, EnrollmentCarryForward
     from programs.services import enrollment_carry_forward_run
-    from recompute_pg import load
 
     try:
         call_command("migrate", verbosity=0)
