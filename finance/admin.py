@@ -7,7 +7,7 @@ from unfold.admin import TabularInline
 from insurance_admin.core.admin_scoping import ReadOnlyScopedAdmin, ScopedAdmin
 
 from .deadlines import installment_sync, terms_sync
-from .forms import InstallmentRuleFormSet
+from .forms import InstallmentRuleForm, InstallmentRuleFormSet
 from .models import (
     FinanceTerms,
     GuaranteeDeposit,
@@ -26,6 +26,7 @@ class InstallmentRuleInline(TabularInline):
     """The premium installments of the contract, validated together (shares make 100 %)."""
 
     model = InstallmentRule
+    form = InstallmentRuleForm
     formset = InstallmentRuleFormSet
     extra = 0
     min_num = 1

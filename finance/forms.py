@@ -9,14 +9,18 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.core.forms import DateInRangeField, FieldNamedErrors, MoneyField
 
 from .models import (
+    DUE_FIELDS,
     HEADCOUNT_CATEGORIES,
     PREMIUM_EVENTS,
     GuaranteeDeposit,
+    InstallmentRule,
     Penalty,
     SimulationTarget,
     _in_order,
@@ -208,3 +212,130 @@ class InstallmentRuleFormSet(forms.BaseInlineFormSet):
         problem = installment_rules_problem(rules)
         if problem:
             raise ValidationError(problem)
+
+
+# --- "the later of several" due rule, in fields -------------------------------------------
+
+#: conditions offered for "the later of several" (the contracts name two; four leave room)
+DUE_PARTS_MAX = 4
+#: the fields of one condition, in the order the widget shows them
+DUE_PART_KEYS = ("kind", "month", "day", "days", "event")
+DUE_PART_KINDS = [(k, label) for k, label in InstallmentRule.DueKind.choices if k != InstallmentRule.DueKind.LATEST_OF]
+
+
+_PART_LABELS = {"kind": _("due rule"), "month": _("month"), "day": _("day"), "days": _("number of days"),
+                "event": _("counted from the event")}
+
+
+def _part_label(key: str) -> str:
+    return str(_PART_LABELS[key])
+
+
+class DuePartsWidget(forms.MultiWidget):
+    """One row of fields per condition: its kind, month, day, days and event (no JSON)."""
+
+    def __init__(self, attrs=None):
+        number = {"style": "width:5em"}
+        widgets = []
+        for _n in range(DUE_PARTS_MAX):
+            widgets += [forms.Select(choices=[("", "—"), *DUE_PART_KINDS]),
+                        forms.NumberInput(attrs={**number, "min": 1, "max": 12}),
+                        forms.NumberInput(attrs={**number, "min": 1, "max": 31}),
+                        forms.NumberInput(attrs={**number, "min": 0}),
+                        forms.Select(choices=[("", "—"), *PREMIUM_EVENTS.items()])]
+        super().__init__(widgets, attrs)
+
+    def decompress(self, value):
+        flat = []
+        for part in (value if isinstance(value, list) else [])[:DUE_PARTS_MAX]:
+            part = part if isinstance(part, dict) else {}
+            flat += ["" if part.get(key) is None else part.get(key) for key in DUE_PART_KEYS]
+        return flat + [""] * (DUE_PARTS_MAX * len(DUE_PART_KEYS) - len(flat))
+
+    def get_context(self, name, value, attrs):
+        if not isinstance(value, list) or not value or any(isinstance(v, dict) for v in value):
+            value = self.decompress(value)  # the stored list of conditions (or nothing)
+        return super().get_context(name, value, attrs)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        subwidgets = self.get_context(name, value, attrs)["widget"]["subwidgets"]
+        size = len(DUE_PART_KEYS)
+        rows = []
+        for n in range(DUE_PARTS_MAX):
+            cells = []
+            for k, key in enumerate(DUE_PART_KEYS):
+                sub = subwidgets[n * size + k]
+                html = self.widgets[n * size + k].render(sub["name"], sub["value"], sub["attrs"], renderer)
+                cells.append((_part_label(key), html))
+            rows.append(format_html('<div class="due-part"><strong>{}</strong> {}</div>',
+                                    gettext("Condition %(n)s") % {"n": n + 1},
+                                    format_html_join(" ", "<label>{} {}</label>", cells)))
+        return format_html('<div class="due-parts">{}</div>', format_html_join("", "{}", ((r,) for r in rows)))
+
+
+class DuePartsField(forms.MultiValueField):
+    """The conditions of "the later of several" as a list of {"kind", ...} dicts (the model's
+    `due_parts`); a number that is not a whole number, or a condition without its kind, is
+    refused naming the condition and the field. The rest (unknown event, missing days or month)
+    is the model's `due_parts_problem`, which names them the same way."""
+
+    widget = DuePartsWidget
+
+    def __init__(self, **kwargs):
+        for key in ("encoder", "decoder", "max_length"):
+            kwargs.pop(key, None)
+        kwargs["required"] = False
+        fields = [forms.CharField(required=False) for _n in range(DUE_PARTS_MAX * len(DUE_PART_KEYS))]
+        super().__init__(fields, require_all_fields=False, **kwargs)
+
+    def compress(self, data_list):
+        size = len(DUE_PART_KEYS)
+        parts = []
+        for n in range(len(data_list) // size):
+            values = dict(zip(DUE_PART_KEYS, (v or "" for v in data_list[n * size:(n + 1) * size]), strict=True))
+            if not any(values.values()):
+                continue
+            if values["kind"] not in dict(DUE_PART_KINDS):
+                raise ValidationError(gettext("Condition %(n)s: %(error)s") % {
+                    "n": n + 1, "error": gettext("choose its kind (%(kinds)s).") % {
+                        "kinds": "、".join(str(label) for _k, label in DUE_PART_KINDS)}}, code="due_parts")
+            part = {"kind": values["kind"]}
+            for key in ("month", "day", "days", "event"):
+                if key not in DUE_FIELDS[values["kind"]]:
+                    continue  # a field the kind does not use (left over from another kind)
+                value = values[key].strip()
+                if key != "event" and value:
+                    if not re.fullmatch(r"-?\d{1,4}", value):
+                        raise ValidationError(gettext("Condition %(n)s: %(error)s") % {
+                            "n": n + 1, "error": gettext("「%(field)s」 must be a whole number.") % {"field": _part_label(key)}},
+                            code="due_parts")
+                    value = int(value)
+                part[key] = value if value != "" else None
+            parts.append(part)
+        return parts
+
+    def has_changed(self, initial, data):
+        try:
+            return (initial or []) != self.clean(data)
+        except ValidationError:
+            return True
+
+
+class InstallmentRuleForm(forms.ModelForm):
+    """An installment rule in the admin: "the later of several" in fields, not JSON."""
+
+    due_parts = DuePartsField(
+        label=_("conditions (the later is due)"),
+        help_text=_("For “the later of several”: fill one row per condition (at least two); the installment is due on "
+                    "the latest of their dates. Leave the rows empty for the other due rules."))
+
+    class Meta:
+        model = InstallmentRule
+        fields = ("seq", "share", "takes_remainder", "due_kind", "due_month", "due_day", "due_days", "due_event", "due_parts",
+                  "note", "clause")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("due_kind") != InstallmentRule.DueKind.LATEST_OF and "due_parts" in data:
+            data["due_parts"] = []  # conditions only count for "the later of several"
+        return data

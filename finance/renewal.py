@@ -28,7 +28,7 @@ from simple_history.utils import update_change_reason
 
 from programs import services as program_services
 from programs.contract_terms import TermsSpec, terms_models
-from programs.models import BenefitPlan, Contract
+from programs.models import BenefitPlan, Contract, EnrollmentCarryForward
 
 from .simulation_runs import simulation_plan_document
 
@@ -266,12 +266,15 @@ def renewal_problems(contract: Contract) -> list[str]:
 class Activation:
     contract: Contract
     enrollments: int
+    carry_forward: EnrollmentCarryForward | None = None
 
 
 @transaction.atomic
 def renewal_activate(*, contract: Contract, user, roll_forward: bool) -> Activation:
     """Activate a valid draft; with `roll_forward`, the old year's in-force enrollments are
-    enrolled in the new year from its first day (else the new list is awaited)."""
+    enrolled in the new year from its first day by a Celery job enqueued when this commits (a
+    region's millions take minutes; its progress is the returned `carry_forward` row), else the
+    new list is awaited."""
     draft = _draft(contract)
     problems = renewal_problems(draft)
     if problems:
@@ -279,10 +282,11 @@ def renewal_activate(*, contract: Contract, user, roll_forward: bool) -> Activat
     draft.status = Contract.Status.ACTIVE
     draft.save(update_fields=["status"])
     update_change_reason(draft, f"renewal activated by {user.pk}")
-    count = 0
+    carry = None
     if roll_forward and draft.renewed_from_id:
-        count = program_services.enrollments_carry_forward(source=draft.renewed_from, target=draft, on=draft.period_start)
-    return Activation(draft, count)
+        carry = program_services.enrollment_carry_forward_start(source=draft.renewed_from, target=draft,
+                                                                on=draft.period_start, user=user)
+    return Activation(draft, 0, carry)
 
 
 @transaction.atomic

@@ -8,13 +8,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from claims.plan_forms import PlanFiguresForm
-from programs.models import BenefitPlan, Contract
+from programs.models import BenefitPlan, Contract, EnrollmentCarryForward
 
 from . import renewal
 from .renewal_forms import HeadcountForm, PremiumRatesForm, rate_label
@@ -132,9 +132,9 @@ def renewal_activate(request, code: str):
     except ValidationError as exc:
         _messages(request, exc)
         return redirect("renewal", code=draft.code)
-    if roll:
-        messages.success(request, _("The contract is active; %(n)s enrollments were carried forward from last year's list.")
-                         % {"n": f"{result.enrollments:,}"})
+    if result.carry_forward is not None:
+        messages.success(request, _("The contract is active; last year's %(n)s in-force enrollments are being carried "
+                                    "forward (progress below).") % {"n": f"{result.carry_forward.progress_total:,}"})
     else:
         messages.success(request, _("The contract is active; its enrollment list is awaited."))
     return redirect("contract_headcount", code=draft.code)
@@ -154,3 +154,20 @@ def contract_close(request, code: str):
         messages.success(request, _("The insurance year is closed. It stays readable; late claims within the filing window "
                                     "are still registered."))
     return redirect("contract_headcount", code=code)
+
+
+def carry_forward_progress_of(carry: EnrollmentCarryForward) -> dict:
+    return {"done": f"{carry.progress_done:,}", "total": f"{carry.progress_total:,}", "percent": carry.percent,
+            "finished": carry.finished, "error": carry.error}
+
+
+@login_required
+@permission_required(RENEW, raise_exception=True)
+def carry_forward_progress(request, code: str):
+    """The renewal's roll-forward of last year's enrollments, as JSON for the progress bar."""
+    contract = _contract(request.user, code)
+    try:
+        carry = EnrollmentCarryForward.objects.get(target=contract)
+    except EnrollmentCarryForward.DoesNotExist:
+        raise Http404 from None
+    return JsonResponse(carry_forward_progress_of(carry))

@@ -30,6 +30,8 @@ urlpatterns = [
     path("contracts/<slug:code>/renewal/", renewal_views.renewal_page, name="renewal"),
     path("contracts/<slug:code>/renewal/validate/", renewal_views.renewal_validate, name="renewal_validate"),
     path("contracts/<slug:code>/renewal/activate/", renewal_views.renewal_activate, name="renewal_activate"),
+    path("contracts/<slug:code>/renewal/enrollments/progress/", renewal_views.carry_forward_progress,
+         name="carry_forward_progress"),
     path("contracts/<slug:code>/close/", renewal_views.contract_close, name="contract_close"),
     path("supervision/complaints/", include("insurance_admin.complaints.urls")),
     path("supervision/staffing/", include("insurance_admin.staffing.urls")),

@@ -688,6 +688,7 @@ def _engine_plan(rules: dict):
 
 from .access_models import IdentityAccess  # noqa: E402,F401
 from .registry_models import (  # noqa: E402,F401  (same app; split only for file size)
+    EnrollmentCarryForward,
     EnrollmentPeriod,
     HeadcountSnapshot,
     ImportBatch,

@@ -11,6 +11,7 @@ on any date D is therefore the period covering D, else the current row when
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
@@ -310,3 +311,42 @@ class SmsNotification(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class EnrollmentCarryForward(models.Model):
+    """A renewal's roll-forward of last year's in-force enrollments into the new year, done by a
+    Celery job in committed chunks. This row is the job's progress and its resume point: each
+    chunk's enrollments, their history rows and the advanced `cursor` (the last source
+    enrollment handled) commit together, so a worker that dies loses at most its chunk and the
+    rerun continues from `cursor` without writing anyone twice. Done once `finished_at` is set."""
+
+    source = models.ForeignKey("programs.Contract", verbose_name=_("last year's contract"), on_delete=models.PROTECT,
+                               related_name="+")
+    target = models.OneToOneField("programs.Contract", verbose_name=_("new year's contract"), on_delete=models.PROTECT,
+                                  related_name="carry_forward")
+    enrolled_from = models.DateField(_("enrolled from"))
+    progress_total = models.PositiveIntegerField(_("enrollments to carry forward"), default=0)
+    progress_done = models.PositiveIntegerField(_("enrollments carried forward"), default=0)
+    cursor = models.BigIntegerField(default=0, editable=False)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("enrollment carry-forward")
+        verbose_name_plural = _("enrollment carry-forwards")
+
+    def __str__(self) -> str:
+        return gettext("Carry-forward into %(contract)s") % {"contract": self.target}
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def percent(self) -> int:
+        if self.finished:
+            return 100
+        return min(99, self.progress_done * 100 // self.progress_total) if self.progress_total else 0

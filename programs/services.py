@@ -10,8 +10,8 @@ from functools import partial
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import Q
+from django.db import connections, transaction
+from django.db.models import Max, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from simple_history.utils import update_change_reason
@@ -29,6 +29,7 @@ from .models import (
     BenefitPlan,
     Contract,
     Enrollment,
+    EnrollmentCarryForward,
     EnrollmentPeriod,
     HeadcountSnapshot,
     ImportBatch,
@@ -97,34 +98,154 @@ ROLL_FORWARD_FIELDS = ("person_id", "area_id", "category", "category_detail", "e
                        "continuous_no_claim_3y", "student", "source")
 
 
-@transaction.atomic
-def enrollments_carry_forward(*, source: Contract, target: Contract, on: dt.date, chunk_size: int = 5000) -> int:
-    """Enroll in `target` from `on` everyone in force in `source` at its end (a renewal that rolls
-    last year's list forward), with the same area and attributes. Written in bulk with their
-    history rows: each copy repeats an enrollment that passed its checks, in a contract of the
-    same program (same region), starting within the new period, and `target` has no enrollment
-    yet (a contract is activated once). Returns the number enrolled."""
-    from simple_history.utils import bulk_create_with_history
-
+def _carry_forward_checks(*, source: Contract, target: Contract, on: dt.date) -> None:
     if source.program_id != target.program_id:
         raise ValidationError(gettext("Enrollments are carried forward within one program only."))
     if not (target.period_start <= on <= target.period_end):
         raise ValidationError({"enrolled_from": gettext("The effective date must lie within the contract period.")})
     if Enrollment.objects.filter(contract=target).exists():
         raise ValidationError(gettext("This contract has enrollments already."))
-    in_force = (Enrollment.objects.filter(contract=source, status=Enrollment.Status.ACTIVE)
-                .filter(Q(enrolled_to__isnull=True) | Q(enrolled_to__gte=source.period_end))
-                .order_by("pk").values_list(*ROLL_FORWARD_FIELDS))
-    count, batch = 0, []
-    for values in in_force.iterator(chunk_size=chunk_size):
-        batch.append(Enrollment(contract=target, enrolled_from=on, **dict(zip(ROLL_FORWARD_FIELDS, values, strict=True))))
-        if len(batch) >= chunk_size:
-            bulk_create_with_history(batch, Enrollment, batch_size=chunk_size, default_change_reason="carried forward")
-            count, batch = count + len(batch), []
-    if batch:
-        bulk_create_with_history(batch, Enrollment, batch_size=chunk_size, default_change_reason="carried forward")
-        count += len(batch)
-    return count
+
+
+def _in_force_at_end(source: Contract):
+    return (Enrollment.objects.filter(contract=source, status=Enrollment.Status.ACTIVE)
+            .filter(Q(enrolled_to__isnull=True) | Q(enrolled_to__gte=source.period_end)))
+
+
+def _carry_chunk(*, source: Contract, target_id: int, on: dt.date, after: int, chunk_size: int) -> tuple[int, int | None]:
+    """Copy the next `chunk_size` in-force enrollments of `source` (pk > `after`) into the
+    target with their history rows, in two INSERT … SELECT statements (PostgreSQL and SQLite
+    alike); a person the target holds already is skipped (a rerun never writes anyone twice).
+    Returns (rows written, the chunk's last source pk or None when nothing is left). Runs inside
+    the caller's transaction."""
+    in_force = _in_force_at_end(source).filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)
+    last = next(iter(in_force[chunk_size - 1:chunk_size]), None) or in_force.aggregate(m=Max("pk"))["m"]
+    if last is None:
+        return 0, None
+    connection = connections[Enrollment.objects.db]
+    qn = connection.ops.quote_name
+    table, hist = Enrollment._meta.db_table, Enrollment.history.model._meta
+    columns, values, params = [], [], []
+    for f in Enrollment._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        columns.append(qn(f.column))
+        if f.attname in ROLL_FORWARD_FIELDS:
+            values.append(f"src.{qn(f.column)}")
+            continue
+        value = target_id if f.attname == "contract_id" else on if f.attname == "enrolled_from" else f.get_default()
+        values.append("%s")
+        params.append(f.get_db_prep_save(value, connection))
+    status, person, contract, pk = (qn(Enrollment._meta.get_field(n).column) for n in ("status", "person", "contract", "id"))
+    enrolled_to = qn(Enrollment._meta.get_field("enrolled_to").column)
+    # A person the target holds already is skipped by the one-per-person-and-contract unique
+    # index (ON CONFLICT DO NOTHING: PostgreSQL and SQLite), not by an anti-join, whose plan
+    # PostgreSQL picks from the target's statistics, stale while the job fills it.
+    postgres = connection.vendor == "postgresql"
+    before = None if postgres else Enrollment.objects.filter(contract_id=target_id).aggregate(m=Max("pk"))["m"] or 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(table)} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {qn(table)} src "
+            f"WHERE src.{contract} = %s AND src.{status} = %s AND (src.{enrolled_to} IS NULL OR src.{enrolled_to} >= %s) "
+            f"AND src.{pk} > %s AND src.{pk} <= %s ORDER BY src.{pk} ON CONFLICT DO NOTHING"
+            + (f" RETURNING {pk}" if postgres else ""),
+            [*params, source.pk, Enrollment.Status.ACTIVE, source.period_end, after, last])
+        new_ids = [row[0] for row in cursor.fetchall()] if postgres else None
+        written = len(new_ids) if postgres else cursor.rowcount
+        # their history rows, as bulk_create_with_history writes them ("+", "carried forward")
+        h_columns, h_values, h_params = [], [], []
+        for f in hist.concrete_fields:
+            if f.name == "history_id":
+                continue
+            h_columns.append(qn(f.column))
+            if f.name == "history_date":
+                h_values.append("%s")
+                h_params.append(f.get_db_prep_save(timezone.now(), connection))
+            elif f.name in ("history_type", "history_change_reason"):
+                h_values.append("%s")
+                h_params.append("+" if f.name == "history_type" else "carried forward")
+            elif f.name == "history_user":
+                h_values.append("NULL")
+            else:
+                h_values.append(f"t.{qn(f.column)}")
+        insert = f"INSERT INTO {qn(hist.db_table)} ({', '.join(h_columns)}) SELECT {', '.join(h_values)} FROM {qn(table)} t "
+        if postgres:  # exactly the rows just written
+            cursor.execute(f"{insert} WHERE t.{pk} = ANY(%s) ORDER BY t.{pk}", [*h_params, new_ids])
+        else:  # the target's rows above its largest id before this chunk
+            cursor.execute(f"{insert} WHERE t.{contract} = %s AND t.{pk} > %s ORDER BY t.{pk}", [*h_params, target_id, before])
+    _carry_chunk_written(written)
+    return written, last
+
+
+def _carry_chunk_written(rows: int) -> None:
+    """Called after each chunk's statements, before its commit (a test breaks a chunk here)."""
+
+
+@transaction.atomic
+def enrollments_carry_forward(*, source: Contract, target: Contract, on: dt.date, chunk_size: int = 5000) -> int:
+    """Enroll in `target` from `on` everyone in force in `source` at its end (a renewal that rolls
+    last year's list forward), with the same area and attributes, at once and in one
+    transaction (the renewal page enqueues `enrollment_carry_forward_start` instead). Written in
+    bulk SQL with their history rows: each copy repeats an enrollment that passed its checks, in
+    a contract of the same program (same region), starting within the new period, and `target`
+    has no enrollment yet (a contract is activated once). Returns the number enrolled."""
+    _carry_forward_checks(source=source, target=target, on=on)
+    count, after = 0, 0
+    while True:
+        written, after = _carry_chunk(source=source, target_id=target.pk, on=on, after=after, chunk_size=chunk_size)
+        if after is None:
+            return count
+        count += written
+
+
+@transaction.atomic
+def enrollment_carry_forward_start(*, source: Contract, target: Contract, on: dt.date, user) -> EnrollmentCarryForward:
+    """Record a renewal's roll-forward and enqueue its job once the transaction commits."""
+    # a function-level import: the tasks module imports this one
+    from .tasks import enrollment_carry_forward_task
+
+    _carry_forward_checks(source=source, target=target, on=on)
+    if EnrollmentCarryForward.objects.filter(target=target).exists():
+        raise ValidationError(gettext("This contract has enrollments already."))
+    carry = EnrollmentCarryForward(source=source, target=target, enrolled_from=on, created_by=user,
+                                   progress_total=_in_force_at_end(source).count())
+    carry.full_clean()
+    carry.save()
+    enrollment_carry_forward_task.delay_on_commit(carry.pk)
+    return carry
+
+
+def enrollment_carry_forward_run(*, carry_id: int, chunk_size: int = 50_000) -> EnrollmentCarryForward | None:
+    """The job: carry the enrollments forward chunk by chunk, each chunk committed with the
+    advanced cursor and progress (the row is locked per chunk, so a redelivered task running
+    beside a live one waits and then continues after it). A rerun after a crash resumes from
+    the last committed chunk. Returns None when there is nothing to do (unknown or finished)."""
+    carry = EnrollmentCarryForward.objects.select_related("source").filter(pk=carry_id).first()
+    if carry is None or carry.finished:
+        return None
+    EnrollmentCarryForward.objects.filter(pk=carry_id).update(started_at=timezone.now(), error="")
+    source = carry.source
+    try:
+        while True:
+            with transaction.atomic():
+                locked = EnrollmentCarryForward.objects.select_for_update().get(pk=carry_id)
+                if locked.finished:
+                    return None
+                written, last = _carry_chunk(source=source, target_id=locked.target_id, on=locked.enrolled_from,
+                                             after=locked.cursor, chunk_size=chunk_size)
+                if last is None:
+                    done = Enrollment.objects.filter(contract_id=locked.target_id).count()
+                    EnrollmentCarryForward.objects.filter(pk=carry_id).update(
+                        finished_at=timezone.now(), progress_done=done, progress_total=max(done, locked.progress_total))
+                    break
+                EnrollmentCarryForward.objects.filter(pk=carry_id).update(
+                    cursor=last, progress_done=locked.progress_done + written)
+    except Exception:
+        logger.exception("carrying enrollments forward (%s) stopped", carry_id)
+        EnrollmentCarryForward.objects.filter(pk=carry_id).update(
+            error=gettext("Carrying the enrollments forward stopped; it resumes where it stopped when run again."))
+        raise
+    return EnrollmentCarryForward.objects.get(pk=carry_id)
 
 
 @transaction.atomic

@@ -37,3 +37,10 @@ def sms_send_task(self, notification_id: int) -> str:
 @shared_task(name="programs.tasks.import_stages_clean_task", **TASK_RETRY)
 def import_stages_clean_task() -> list[int]:
     return services.import_stages_clean()
+
+
+@shared_task(name="programs.tasks.enrollment_carry_forward_task", acks_late=True, **TASK_RETRY)
+def enrollment_carry_forward_task(carry_id: int) -> str:
+    """A renewal's roll-forward of last year's enrollments; a rerun resumes it (idempotent)."""
+    carry = services.enrollment_carry_forward_run(carry_id=carry_id)
+    return "skipped" if carry is None else "done"

@@ -16,7 +16,7 @@ from . import selectors, services
 from .audit import person_history
 from .forms import ImportUploadForm
 from .identity_access import identity_access_record, identity_access_record_persons
-from .models import Contract, ImportBatch, InsuredPerson
+from .models import Contract, EnrollmentCarryForward, ImportBatch, InsuredPerson
 from .person_sections import sections_for
 from .registry.rejected import rejected_rows_for
 
@@ -225,6 +225,8 @@ def contract_headcount(request, code: str):
             # the renewal into the next year (a draft being prepared, or the activated year)
             "can_renew": request.user.has_perm("programs.add_contract"),
             "next_year": Contract.objects.filter(renewed_from=contract).first(),
+            # the renewal's roll-forward of last year's enrollments (a job; its progress bar)
+            "carry": EnrollmentCarryForward.objects.filter(target=contract).select_related("source").first(),
             "year_ended": contract.period_end < timezone.localdate(),
         },
     )

@@ -4,6 +4,7 @@ the per-capita premium is read from `programs.PremiumRate` only."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal as D
 
 import pytest
@@ -215,3 +216,93 @@ def test_an_edit_of_a_rule_is_kept_in_its_history():
     rule.share = D("0.7")
     rule.save()
     assert [h.share for h in rule.history.order_by("history_date")][-1] == D("0.7")
+
+
+# --- "the later of several" in fields (the admin's form, no JSON) ------------------------------
+
+
+def _admin_formset(user, terms):
+    from django.contrib import admin as django_admin
+    from django.test import RequestFactory
+
+    from finance.admin import InstallmentRuleInline
+
+    request = RequestFactory().get("/")
+    request.user = user
+    return InstallmentRuleInline(FinanceTerms, django_admin.site).get_formset(request, terms)
+
+
+def _latest_of_data(terms, *conditions):
+    """The admin's POST for Beijing's one installment: "the later of" the given conditions, each
+    a (kind, month, day, days, event) row of fields."""
+    rule = terms.installment_rules.get()
+    prefix = "installment_rules"
+    data = {f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "1", f"{prefix}-MIN_NUM_FORMS": "1",
+            f"{prefix}-MAX_NUM_FORMS": "1000", f"{prefix}-0-id": str(rule.pk), f"{prefix}-0-terms": str(terms.pk),
+            f"{prefix}-0-seq": "1", f"{prefix}-0-share": "1", f"{prefix}-0-due_kind": "latest_of",
+            f"{prefix}-0-note": rule.note, f"{prefix}-0-clause": rule.clause}
+    for n, condition in enumerate(conditions):
+        for k, value in enumerate(condition):
+            data[f"{prefix}-0-due_parts_{n * 5 + k}"] = value
+    return data
+
+
+@pytest.fixture
+def beijing_admin(db):
+    return UserFactory(username="bj_terms_admin", role="administrator", area_codes=["110105"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("conditions", "message"), [
+    ([("working_days_after", "", "", "5", "fiscal_funds_arrived"), ("working_days_after", "", "", "10", "invoice_sent")],
+     "「条件（以较晚者为准）」第2项：「起算事件」“invoice_sent”不存在：到期规则只能从协议签订、财政资金到位、收到发票起算。"),
+    ([("working_days_after", "", "", "", "fiscal_funds_arrived"), ("within_month", "12", "", "", "")],
+     "「条件（以较晚者为准）」第1项：请填写「天数」。"),
+    ([("days_after", "", "", "五", "signing"), ("within_month", "12", "", "", "")],
+     "「条件（以较晚者为准）」第1项：「天数」须为整数。"),
+    ([("working_days_after", "", "", "5", "fiscal_funds_arrived"), ("", "", "", "10", "invoice_received")],
+     "「条件（以较晚者为准）」第2项：请选择条件类型（协议年度内固定日期前、协议年度内某月内（月末前）、事件后若干自然日内、事件后若干工作日内）。"),
+    ([("working_days_after", "", "", "5", "fiscal_funds_arrived")],
+     "「条件（以较晚者为准）」须列出至少两个条件。"),
+])
+def test_a_bad_condition_is_refused_naming_it_and_its_field_and_nothing_is_saved(beijing_admin, conditions, message):
+    terms = FinanceTerms.objects.get(contract__code="beijing-chaoyang-2026")
+    before = list(terms.installment_rules.values_list("due_kind", "due_parts"))
+    formset = _admin_formset(beijing_admin, terms)(_latest_of_data(terms, *conditions), instance=terms, prefix="installment_rules")
+    assert not formset.is_valid()
+    assert formset.forms[0].errors == {"due_parts": [message]}
+    assert list(terms.installment_rules.values_list("due_kind", "due_parts")) == before
+    assert "invoice_sent" not in str(before) and len(before[0][1]) == 2
+
+
+@pytest.mark.django_db
+def test_a_valid_later_of_several_is_saved_from_fields_and_gives_the_later_date(beijing_admin):
+    from finance.calculations.premiums import ScheduleContext
+    from finance.services import add_working_days
+
+    terms = FinanceTerms.objects.get(contract__code="beijing-chaoyang-2026")
+    data = _latest_of_data(terms, ("working_days_after", "7", "", "5", "fiscal_funds_arrived"),  # a stray month: dropped
+                           ("working_days_after", "", "", "12", "invoice_received"), ("fixed_date", "3", "15", "", ""))
+    formset = _admin_formset(beijing_admin, terms)(data, instance=terms, prefix="installment_rules")
+    assert formset.is_valid(), formset.errors
+    formset.save()
+    rule = terms.installment_rules.get()
+    assert rule.due_parts == [{"kind": "working_days_after", "days": 5, "event": "fiscal_funds_arrived"},
+                              {"kind": "working_days_after", "days": 12, "event": "invoice_received"},
+                              {"kind": "fixed_date", "month": 3, "day": 15}]
+    due = rule.due_rule().due_date(ScheduleContext(2026, {"fiscal_funds_arrived": dt.date(2026, 3, 2),
+                                                          "invoice_received": dt.date(2026, 3, 4)}, add_working_days))
+    assert due == dt.date(2026, 3, 20)  # 5 working days after 2 March: 9 March; 12 after 4 March: 20 March; 15 March
+    assert rule.due_rule().due_date(ScheduleContext(2026, {"fiscal_funds_arrived": dt.date(2026, 3, 2)}, add_working_days)) is None
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_the_conditions_in_fields_not_json(client, beijing_admin):
+    terms = FinanceTerms.objects.get(contract__code="beijing-chaoyang-2026")
+    client.force_login(beijing_admin)
+    page = client.get(reverse("admin:finance_financeterms_change", args=[terms.pk])).content.decode()
+    assert page.count('name="installment_rules-0-due_parts_') == 20  # four rows of five fields
+    assert '<option value="fiscal_funds_arrived" selected>财政资金到位</option>' in page
+    assert '<option value="invoice_received" selected>收到发票</option>' in page
+    assert "&quot;kind&quot;" not in page and '"kind"' not in page and "[{" not in page
+    assert "条件1" in page and "起算事件" in page

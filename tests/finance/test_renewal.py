@@ -14,8 +14,10 @@ from claims.models import ClaimTerms
 from claims.plan_forms import PlanFiguresForm
 from finance import renewal
 from insurance_admin.complaints.models import ComplaintTerms
+from programs import services as program_services
 from programs.contract_terms import register_terms, terms_models
-from programs.models import Area, BenefitPlan, Contract, Enrollment
+from programs.models import Area, BenefitPlan, Contract, Enrollment, EnrollmentCarryForward
+from programs.services import enrollment_carry_forward_run
 from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -275,15 +277,31 @@ def test_a_draft_is_invisible_to_enrollment_claims_and_trial(client, admin_user,
     assert client.get(reverse("renewal", args=["tongliao-2026"])).status_code == 200
 
 
-def test_activation_carries_the_list_forward_and_the_new_year_is_usable(client, admin_user, tongliao, caseworker):
+def test_activation_carries_the_list_forward_and_the_new_year_is_usable(client, admin_user, tongliao, caseworker,
+                                                                        django_capture_on_commit_callbacks):
     in_force = EnrollmentFactory(person=PersonFactory(area_code="150502"), category="special", category_detail="低保")
     exited = EnrollmentFactory(person=PersonFactory(area_code="150502"), status="terminated",
                                enrolled_to=dt.date(2025, 6, 30))
     client.force_login(admin_user)
     client.post(reverse("renewal_start", args=["tongliao-2025"]))
-    response = client.post(reverse("renewal_activate", args=["tongliao-2026"]), {"enrollments": "roll"})
+    with django_capture_on_commit_callbacks() as enqueued:
+        response = client.post(reverse("renewal_activate", args=["tongliao-2026"]), {"enrollments": "roll"})
     assert response.status_code == 302 and response["Location"] == reverse("contract_headcount", args=["tongliao-2026"])
     new = Contract.objects.get(code="tongliao-2026")
+    # the roll-forward is a job enqueued on commit; nothing is written until the worker runs it
+    carry = EnrollmentCarryForward.objects.get(target=new)
+    assert len(enqueued) == 1 and not Enrollment.objects.filter(contract=new).exists()
+    assert (carry.progress_total, carry.progress_done, carry.finished) == (
+        Enrollment.objects.filter(contract=tongliao, status="active").count(), 0, False)
+    progress = client.get(reverse("carry_forward_progress", args=["tongliao-2026"])).json()
+    assert (progress["percent"], progress["finished"]) == (0, False)
+    page = client.get(reverse("contract_headcount", args=["tongliao-2026"])).content.decode()
+    assert 'id="carry-forward-progress"' in page and "<progress" in page and "carry_forward.js" in page
+    enrollment_carry_forward_run(carry_id=carry.pk)  # what the worker does
+    progress = client.get(reverse("carry_forward_progress", args=["tongliao-2026"])).json()
+    assert (progress["percent"], progress["finished"]) == (100, True)
+    page = client.get(reverse("contract_headcount", args=["tongliao-2026"])).content.decode()
+    assert "<progress" not in page
     assert new.status == "active"
     rolled = Enrollment.objects.get(contract=new, person=in_force.person)
     assert (rolled.enrolled_from, rolled.category, rolled.category_detail, rolled.area_id) == (
@@ -390,3 +408,90 @@ def test_renewal_copies_member_services_with_their_kinds(admin_user):
     new = [(g.code, g.name, g.yearly_count_limit, g.per_use_cap, [k.name for k in g.kinds.order_by("position")])
            for g in EntitlementGroup.objects.filter(contract=draft).order_by("position")]
     assert new == old and len(new) == 3 and new[0][4][0] == "就医陪护"
+
+
+def _last_years_list(tongliao, n: int) -> list:
+    area = Area.objects.get(code="150502")
+    persons = [PersonFactory(area_code="150502") for _ in range(n)]
+    Enrollment.objects.bulk_create([Enrollment(person=p, contract=tongliao, area=area, enrolled_from=tongliao.period_start,
+                                               category="special" if i % 4 == 0 else "ordinary") for i, p in enumerate(persons)])
+    # not carried forward: an exit before the year's end, a cancelled policy
+    EnrollmentFactory(person=PersonFactory(area_code="150502"), status="terminated", enrolled_to=dt.date(2025, 6, 30))
+    EnrollmentFactory(person=PersonFactory(area_code="150502"), status="cancelled")
+    return persons
+
+
+def test_a_carry_forward_broken_halfway_loses_only_its_chunk_and_the_rerun_completes_it_once(
+        admin_user, tongliao, monkeypatch, django_capture_on_commit_callbacks):
+    persons = _last_years_list(tongliao, 250)
+    draft = renewal.renewal_create(contract=tongliao, user=admin_user)
+    with django_capture_on_commit_callbacks() as enqueued:
+        result = renewal.renewal_activate(contract=draft, user=admin_user, roll_forward=True)
+    carry = result.carry_forward
+    assert len(enqueued) == 1 and carry.progress_total == 250
+
+    # the worker dies in the third chunk, after that chunk's rows were written, before its commit
+    calls = []
+
+    def dies(rows):
+        calls.append(rows)
+        if len(calls) == 3:
+            raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(program_services, "_carry_chunk_written", dies)
+    with pytest.raises(RuntimeError):
+        enrollment_carry_forward_run(carry_id=carry.pk, chunk_size=100)
+    carry.refresh_from_db()
+    new = Enrollment.objects.filter(contract=draft)
+    assert calls == [100, 100, 50]
+    assert new.count() == 200 and carry.progress_done == 200 and not carry.finished  # the broken chunk left nothing
+    assert Enrollment.history.filter(contract_id=draft.pk).count() == 200
+    assert carry.error == "参保登记结转中断；再次运行时从中断处继续，不会重复登记。"
+
+    monkeypatch.undo()
+    assert enrollment_carry_forward_run(carry_id=carry.pk, chunk_size=100).finished
+    carry.refresh_from_db()
+    assert (carry.progress_done, carry.progress_total, carry.percent, carry.error) == (250, 250, 100, "")
+    assert new.count() == 250 and new.values("person").distinct().count() == 250
+    assert set(new.values_list("person_id", flat=True)) == {p.pk for p in persons}
+    assert new.filter(category="special").count() == 63
+    assert set(new.values_list("enrolled_from", "status")) == {(dt.date(2026, 1, 1), "active")}
+    assert Enrollment.history.filter(contract_id=draft.pk, history_type="+").count() == 250
+    assert Enrollment.history.filter(contract_id=draft.pk).values("id").distinct().count() == 250
+    # a redelivered task finds the job done and writes nothing
+    assert enrollment_carry_forward_run(carry_id=carry.pk) is None
+    assert new.count() == 250
+
+
+def test_a_rerun_over_rows_written_without_advancing_the_cursor_writes_nobody_twice(admin_user, tongliao):
+    """Belt and braces: even with the cursor lost (rows committed, cursor at 0), nobody is doubled."""
+    _last_years_list(tongliao, 30)
+    draft = renewal.renewal_create(contract=tongliao, user=admin_user)
+    carry = renewal.renewal_activate(contract=draft, user=admin_user, roll_forward=True).carry_forward
+    enrollment_carry_forward_run(carry_id=carry.pk, chunk_size=7)
+    EnrollmentCarryForward.objects.filter(pk=carry.pk).update(finished_at=None, cursor=0, progress_done=0)
+    assert enrollment_carry_forward_run(carry_id=carry.pk, chunk_size=7).progress_done == 30
+    assert Enrollment.objects.filter(contract=draft).count() == 30
+    assert Enrollment.history.filter(contract_id=draft.pk).count() == 30
+
+
+def test_activation_cannot_roll_forward_twice(admin_user, tongliao):
+    _last_years_list(tongliao, 3)
+    draft = renewal.renewal_create(contract=tongliao, user=admin_user)
+    carry = renewal.renewal_activate(contract=draft, user=admin_user, roll_forward=True).carry_forward
+    with translation.override("zh-hans"), pytest.raises(Exception, match="已有参保登记"):
+        program_services.enrollment_carry_forward_start(source=tongliao, target=draft, on=draft.period_start, user=admin_user)
+    assert EnrollmentCarryForward.objects.filter(target=draft).count() == 1 and carry.progress_total == 3
+
+
+def test_the_progress_endpoint_needs_the_renewal_permission_and_the_region(client, admin_user, tongliao):
+    _last_years_list(tongliao, 2)
+    draft = renewal.renewal_create(contract=tongliao, user=admin_user)
+    renewal.renewal_activate(contract=draft, user=admin_user, roll_forward=True)
+    url = reverse("carry_forward_progress", args=["tongliao-2026"])
+    client.force_login(UserFactory(role="caseworker", area_codes=["150500"]))
+    assert client.get(url).status_code == 403
+    client.force_login(UserFactory(role="administrator", area_codes=["411324"]))
+    assert client.get(url).status_code == 404
+    client.force_login(admin_user)
+    assert client.get(url).json() == {"done": "0", "total": "2", "percent": 0, "finished": False, "error": ""}
