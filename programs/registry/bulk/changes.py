@@ -8,7 +8,6 @@ be parallel; an UPDATE, an INSERT … SELECT or a DELETE may not). The changes a
 by primary key. The rule is `programs.registry.rule`, its SQL `rule_sql`."""
 
 import datetime as dt
-from collections.abc import Callable
 
 from ...models import Enrollment, EnrollmentPeriod
 from ..rule import ATTRIBUTES, gap_periods
@@ -29,8 +28,6 @@ from .tables import (
     text,
     unlogged,
 )
-
-Progress = Callable[..., None]
 
 #: the values of a row the rule reads: the list's under these names in the map, the
 #: enrollment's as `e_<name>`
