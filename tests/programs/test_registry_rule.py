@@ -135,6 +135,7 @@ def first_list() -> list[dict]:
         person_row(13),                                               # rejected on the later list: stays
         person_row(14, status="4", enddate="2025-03-31"),             # exited and missing: stays exited
         person_row(15, begndate="2025-09-05"),                        # exits, never before its start
+        person_row(16, status="2"),                                   # suspended, resumes
     ]
 
 
@@ -151,6 +152,7 @@ def later_list() -> list[dict]:
         person_row(10, status="2"),
         person_row(11, enddate="2025-11-30"),
         person_row(13, gend="9"),                                     # rejected: unknown sex code
+        person_row(16),
     ]
 
 
@@ -213,13 +215,13 @@ def test_the_orm_and_the_bulk_path_leave_the_same_registry(db, settings, bulk_fi
     orm_apply(contract, later_list(), LATER)
     by_orm = registry_state(contract)
 
-    assert (first.rows_added, first.rows_rejected) == (14, 0)
+    assert (first.rows_added, first.rows_rejected) == (15, 0)
     assert (later.rows_added, later.rows_changed, later.rows_exited, later.rows_unchanged, later.rows_rejected) == (
-        1, 7, 2, 2, 1)
+        1, 8, 2, 2, 1)
     assert by_orm == by_sql
     # and what they agree on is the rule
     cert = {seq: normalize_certno(person_row(seq, area=OTHER_AREA if seq == 12 else AREA)["certno"])
-            for seq in range(1, 16)}
+            for seq in range(1, 17)}
     after = {seq: by_sql[c] for seq, c in cert.items()}
     assert after[1][4][5:] == ("active", "group", FIRST, None, FIRST) and after[1][5] == []
     assert after[2][4][3] == "retired" and after[2][4][9] == LATER
@@ -238,3 +240,4 @@ def test_the_orm_and_the_bulk_path_leave_the_same_registry(db, settings, bulk_fi
     assert after[12][4][5] == "active" and after[13][4][5] == "active"
     assert after[14][4][5:] == ("terminated", "group", FIRST, D(2025, 3, 31), FIRST)
     assert after[15][4][5] == "terminated" and after[15][4][8] == D(2025, 9, 5)
+    assert after[16][4][5] == "active" and [p[4:] for p in after[16][5]] == [("suspended", FIRST, D(2025, 8, 31))]
