@@ -14,11 +14,11 @@ from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from insurance_admin.core.admin_scoping import ReadOnlyScopedAdmin, ScopedAdmin
 from insurance_admin.core.masking import can_see_payment_details, mask_account, mask_name
+from programs.benefit_rules.glossary import CLAIM_KINDS, PLACES
 from programs.identity_access import identity_access_record_persons
 from programs.models import Contract
 
 from . import documents
-from .engine.glossary import CLAIM_KINDS, PLACES
 from .models import (
     Claim,
     ClaimTerms,

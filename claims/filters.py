@@ -8,9 +8,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from programs.benefit_rules.glossary import HOSP_LEVELS, PLACES
 from programs.models import Area, Contract, Enrollment
 
-from .engine.glossary import HOSP_LEVELS, PLACES
 from .models import Calculation, Claim, Settlement
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from insurance_admin.core.forms import DateInRangeField, FieldNamedErrors, MoneyField
+from programs.benefit_rules.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
 
 from .engine import SettlementRecord, compile_plan
-from .engine.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
 from .engine.io import TrialInputError, load_json, parse_amount, trial_input_from_data, where_item
 from .engine.records import ItemLine
 from .presentation import CODE_LABELS, FIELD_LABELS, HOSP_LEVEL_LABELS

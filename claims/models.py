@@ -8,11 +8,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from claims.engine.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+from insurance_admin.core.money import MONEY
 from insurance_admin.core.transitions import StatusChangeBase
+from programs.benefit_rules.glossary import CLAIM_KINDS, DRUG_LISTS, HOSP_LEVELS, PLACES
 from programs.models import Contract, Program
-from programs.money import MONEY
 
 
 def _money(verbose: str, **kwargs):

@@ -18,13 +18,13 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from programs.benefit_rules.glossary import BOOL_ATTRIBUTES, PERSON_ATTRIBUTES
 from programs.coverage import coverage_timeline
 from programs.models import BenefitPlan, Enrollment
 from programs.person_sections import PersonSection
 
 from . import services
 from .engine import compile_plan
-from .engine.glossary import BOOL_ATTRIBUTES, PERSON_ATTRIBUTES
 from .engine.records import DatedAttributes
 from .models import Claim, Settlement
 

@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from insurance_admin.core.forms import FieldNamedErrors, MoneyField
+from programs.benefit_rules.plan_dict import PlanFormatError, plan_from_dict
+from programs.benefit_rules.validation import validate_plan
 
-from .engine.plan_dict import PlanFormatError, plan_from_dict
-from .engine.validation import validate_plan
 from .presentation import describe_selector, plan_problem_in_chinese
 
 HUNDRED = Decimal(100)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone, translation
 
+from programs.benefit_rules.glossary import AMOUNT_FIELDS
 from programs.coverage import (
     Coverage,
     CoverageTimeline,
@@ -31,7 +32,6 @@ from .engine import (
     explanation_steps,
 )
 from .engine.explain import money
-from .engine.glossary import AMOUNT_FIELDS
 from .engine.records import ItemLine
 from .models import Accumulator, Calculation, Settlement, SettlementCheck
 

@@ -43,8 +43,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import Claim, Settlement
+from insurance_admin.core.money import exact, share_of
 from programs.models import Area, Contract
-from programs.money import exact, share_of
 
 from . import calculations as calc
 from .models import FinanceTerms, HospitalPayable, LedgerEntry, Penalty

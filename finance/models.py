@@ -28,8 +28,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+from insurance_admin.core.money import MONEY
 from programs.models import Area, HeadcountCategory
-from programs.money import MONEY
 
 RATE = {"max_digits": 7, "decimal_places": 4}
 ZERO = Decimal("0.00")
@@ -1001,6 +1001,6 @@ class SimulationRun(models.Model):
     @property
     def target_display(self) -> str:
         """"目标结余率 3%": the target as the contract writes it."""
-        from programs.money import fmt_share
+        from insurance_admin.core.money import fmt_share
 
         return f"{self.get_target_kind_display()} {fmt_share(self.target)}"

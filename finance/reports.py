@@ -13,8 +13,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from insurance_admin.core.money import fmt_money, fmt_share, percent
 from programs.models import Area, Contract
-from programs.money import fmt_money, fmt_share, percent
 
 from . import basis as fund_basis
 from . import selectors

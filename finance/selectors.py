@@ -12,8 +12,8 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from insurance_admin.core.models import Deadline
+from insurance_admin.core.money import fmt_share, percent
 from programs.models import Area, Contract, HeadcountSnapshot, PremiumRate
-from programs.money import fmt_share, percent
 
 from . import calculations as calc
 from .basis import basis_display, claims_figures, fund_figures, period_display

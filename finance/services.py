@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 
 from claims.imports import payment_due_for
 from claims.workflow import claim_payment_reversed
+from insurance_admin.core.money import fmt_money, fmt_share, share_of, to_amount
 from insurance_admin.core.workdays import load_calendar
 from programs.models import Area, Contract
-from programs.money import fmt_money, fmt_share, share_of, to_amount
 
 from . import calculations as calc
 from . import deadlines

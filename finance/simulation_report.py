@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from claims.presentation import CODE_LABELS, HOSP_LEVEL_LABELS
 from insurance_admin.core.exports import append
-from programs.money import fmt_money, percent
+from insurance_admin.core.money import fmt_money, percent
 
 from .models import HEADCOUNT_CATEGORIES, SimulationRun, SimulationTarget
 

@@ -10,7 +10,9 @@ Who sees which queue follows the permissions of the roles (accounts/roles.py):
 - caseworker (claims.change_claim): waiting for documents, due soon, returned, ready to pay out;
 - reviewer (claims.review_claim): submitted for review, oldest first;
 - finance (claims.pay_claim): approved claims to pay; (finance.manage_finance) payments due.
-A supervisor has none of these permissions: their home page is unchanged.
+A supervisor has none of these permissions: their home is the supervision dashboard
+(`lands_on_dashboard`), decided here, where the home page is composed: programs knows nothing
+of supervision.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -99,9 +102,18 @@ def _payment_row(deadline, today) -> dict:
     }
 
 
+def lands_on_dashboard(user) -> bool:
+    """A supervisor who may read claims and finance starts on the supervision dashboard."""
+    return user.groups.filter(name="supervisor").exists() and user.has_perms(["claims.view_claim", "finance.view_finance"])
+
+
 @login_required
 def home(request):
-    """The workbench: the role's queues, then the person search and the year's contracts."""
+    """The workbench: the role's queues, then the person search and the year's contracts. A
+    supervisor's home is the supervision dashboard; the navigation's "workbench" link adds a
+    parameter, so the search stays one click away."""
+    if not request.GET and lands_on_dashboard(request.user):
+        return redirect("dashboards:dashboard")
     today = timezone.localdate()
     found = queues(request.user, today)
     request.work_queue_counts = [(q.spec, q.count) for q in found]  # the navigation's, without counting twice

@@ -17,13 +17,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-# claims.engine is a pure library below programs (pyproject.toml, import-linter)
-from claims.engine import PlanFormatError, plan_from_dict, validate_plan
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
 from insurance_admin.core.masking import mask_certno, mask_name
+from insurance_admin.core.money import MONEY
+from programs.benefit_rules import PlanFormatError, plan_from_dict, validate_plan
 
 from .identity import normalize_certno, parse_certno
-from .money import MONEY
 
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
@@ -627,7 +626,7 @@ class BenefitPlanQuerySet(models.QuerySet):
 class BenefitPlan(models.Model):
     """A contract's benefit rules (DOMAIN.md §4) as data: the engine's plan document.
 
-    `rules` is the dict form read by `claims.engine.plan_from_dict`: liabilities with their
+    `rules` is the dict form read by `programs.benefit_rules.plan_from_dict`: liabilities with their
     base formulas, schedules (deductible and bands per person/record selector and date range),
     caps, shared caps, per-item caps and named parameters. Every save is validated with the
     engine's own checks and recorded in the history; `version` counts the saves.

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from claims.engine import ParamRef, Plan, PlanFormatError, plan_from_dict, validate_plan
+from programs.benefit_rules import ParamRef, Plan, PlanFormatError, plan_from_dict, validate_plan
 
 CODE_LABELS = {
     "inpatient": "住院", "outpatient": "门诊", "special_outpatient": "门诊慢特病",
@@ -92,7 +92,7 @@ def plan_summary(plan: Plan) -> list[dict]:
 
 # --- the engine's plan checks as the benefit-plan editor reads them -------------------------
 #
-# `claims.engine.validation.validate_plan` speaks English with codes ("liability
+# `programs.benefit_rules.validation.validate_plan` speaks English with codes ("liability
 # critical_illness: schedule row 1: band 3: rate 1.5 outside 0..1"): it is pure and shared
 # with the command line. At the boundary to people (the admin's plan form) each message is
 # read back — where it points, what is wrong — and said in Chinese with the liability's

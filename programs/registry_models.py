@@ -14,9 +14,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+from insurance_admin.core.money import MONEY
 from insurance_admin.core.transitions import StatusChangeBase
-
-from .money import MONEY
 
 
 class ImportBatchQuerySet(models.QuerySet):

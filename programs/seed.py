@@ -10,8 +10,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-# claims.engine is a pure library below programs (pyproject.toml, import-linter)
-from claims.engine.seed_plans import SEED_PLAN_DICTS
+from programs.benefit_rules.seed_plans import SEED_PLAN_DICTS
 
 from .seed_rates import RATES
 

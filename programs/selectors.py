@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from insurance_admin.accounts.scoping import area_scope_ids
+from insurance_admin.core.money import headcount_premium
 
 from .identity import looks_like_certno, normalize_certno, parse_certno
 from .models import (
@@ -27,7 +28,6 @@ from .models import (
     InsuredPerson,
     Program,
 )
-from .money import headcount_premium
 
 SEARCH_LIMIT = 50
 

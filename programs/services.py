@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from simple_history.utils import update_change_reason
 
 from insurance_admin.accounts.scoping import area_scope_ids
+from insurance_admin.core.money import headcount_premium
 from insurance_admin.core.transitions import StateMachine
 
 from .identity import normalize_certno, parse_certno
@@ -33,7 +34,6 @@ from .models import (
     InsuredPerson,
     SmsNotification,
 )
-from .money import headcount_premium
 from .registry import bulk, rule
 from .registry.files import StructuralError, file_format, sniff_upload
 from .registry.rows import RowContext, reasons

@@ -26,20 +26,12 @@ def _year(request, user) -> int:
     return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else selectors.default_year(user)
 
 
-def lands_on_dashboard(user) -> bool:
-    return user.groups.filter(name="supervisor").exists() and user.has_perms(["claims.view_claim", "finance.view_finance"])
-
-
 @login_required
 def workbench(request, extra_context=None):
     """The person search and the year's contracts. The home page (insurance_admin.workbench)
     adds the role's work queues through `extra_context`. An exact ID-number or psn_no match of
     one person opens their page directly."""
     user = request.user
-    if not request.GET and lands_on_dashboard(user):
-        # a supervisor's home is the supervision dashboard; the nav's "workbench" link adds a
-        # parameter, so the search stays one click away
-        return redirect("dashboards:dashboard")
     year = _year(request, user)
     can_search = user.has_perm("programs.view_insuredperson")
     search = selectors.search_persons(user, request.GET.get("q", ""), year) if can_search else None

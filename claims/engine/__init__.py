@@ -1,5 +1,9 @@
 """Pure benefit-calculation engine (DOMAIN.md §4): plans as data, Decimal arithmetic, no Django.
 
+The plans themselves (their types, dict form, validation and the seed contracts' plans) are the
+benefit rules programs owns (`programs.benefit_rules`, pure as well); they are re-exported here
+because they are the engine's input.
+
 Public API (see each module): plans (`Plan`, `plan_from_dict`, `plan_to_dict`, `validate_plan`),
 inputs (`PersonAttributes`, `SettlementRecord`, `ItemLine`, `Accumulators`), the engine
 (`evaluate`, `evaluate_one`, `Evaluator` for chunked batches, `compile_plan`), explanations
@@ -7,6 +11,23 @@ inputs (`PersonAttributes`, `SettlementRecord`, `ItemLine`, `Accumulators`), the
 `trial_output`, `result_entry`, `TrialInputError`, `UnknownProgram`) and the seed contracts
 (`seed_plans`, `SEED_PLAN_DICTS`).
 """
+
+from programs.benefit_rules.plan import (
+    Band,
+    BaseTerm,
+    CapRow,
+    ItemCap,
+    Liability,
+    Parameter,
+    ParamRef,
+    Plan,
+    ScheduleRow,
+    Selector,
+    SharedCap,
+)
+from programs.benefit_rules.plan_dict import PlanFormatError, plan_from_dict, plan_to_dict
+from programs.benefit_rules.seed_plans import SEED_PLAN_DICTS, seed_plans
+from programs.benefit_rules.validation import validate_plan
 
 from .cli import UnknownProgram, run_trial
 from .compiled import CompiledPlan, InvalidPlan, compile_plan
@@ -28,23 +49,7 @@ from .io import (
     serialise_trial_output,
     trial_output,
 )
-from .plan import (
-    Band,
-    BaseTerm,
-    CapRow,
-    ItemCap,
-    Liability,
-    Parameter,
-    ParamRef,
-    Plan,
-    ScheduleRow,
-    Selector,
-    SharedCap,
-)
-from .plan_dict import PlanFormatError, plan_from_dict, plan_to_dict
 from .records import Accumulators, DatedAttributes, ItemLine, PersonAttributes, SettlementRecord
-from .seed_plans import SEED_PLAN_DICTS, seed_plans
-from .validation import validate_plan
 
 __all__ = [
     "Accumulators", "Band", "BaseTerm", "CapRow", "CompiledPlan", "DatedAttributes", "EngineInputError", "Evaluation", "Evaluator",

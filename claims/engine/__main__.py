@@ -7,9 +7,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from programs.benefit_rules.seed_plans import seed_plans
+
 from .cli import run_trial
 from .io import TrialInputError
-from .seed_plans import seed_plans
 
 
 def main(argv: Sequence[str] | None = None) -> int:

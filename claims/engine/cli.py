@@ -9,10 +9,11 @@ import json
 from collections.abc import Mapping
 from itertools import islice
 
+from programs.benefit_rules.plan import Plan
+
 from .compiled import compile_plan
 from .core import Evaluator
 from .io import TrialInputError, check_document, iter_settlements, load_json, result_entry
-from .plan import Plan
 from .records import Accumulators
 
 _CHUNK = 16  # records per chunk: few enough that their explanation objects are freed before the

@@ -15,10 +15,17 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
 
-from .glossary import CENT, PERSON_ATTRIBUTES, RECORD_ATTRIBUTES, ZERO
-from .plan import Amount, Liability, Plan
+from programs.benefit_rules.glossary import (
+    AMOUNT_FIELDS,
+    CENT,
+    PERSON_ATTRIBUTES,
+    RECORD_ATTRIBUTES,
+    ZERO,
+)
+from programs.benefit_rules.plan import Amount, Liability, Plan
+from programs.benefit_rules.validation import validate_plan
+
 from .records import PersonAttributes, SettlementRecord
-from .validation import validate_plan
 
 
 class InvalidPlan(ValueError):
@@ -134,6 +141,11 @@ class CompiledPlan:
             for kind in li.claim_kinds:
                 self.by_kind.setdefault(kind, []).append((index, li))
         self.base_functions = {li.code: _base_function(li) for li in plan.liabilities}
+        #: The settlement amount fields some base formula reads (item lines aside), in record
+        #: order: the only amounts of a record the evaluation looks at, so a reader may leave
+        #: the others out (None, which fails loudly if it is ever read).
+        read = {term.field for li in plan.liabilities for term in li.base}
+        self.amount_fields = tuple(f for f in AMOUNT_FIELDS if f in read)
 
         selectors = [s.when for s in plan.shared_caps]
         for li in plan.liabilities:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import NamedTuple, overload
 
+from programs.benefit_rules.glossary import CENT, ZERO
+from programs.benefit_rules.plan import Plan
+
 from .compiled import CompiledPlan, Resolution, Tariff, compile_plan
 from .explain import BandPortion, CapCheck, ItemExplanation, LiabilityExplanation, RecordExplanation
-from .glossary import CENT, ZERO
-from .plan import Plan
 from .records import Accumulators, DatedAttributes, PersonAttributes, SettlementRecord
 
 # Exact arithmetic for any realistic amount; rounding happens only in explicit quantize().
@@ -237,6 +238,28 @@ class Evaluator:
         """The persons (psn_no) whose payments in this run reached an annual cap of theirs, own
         or shared (the last payment filled it exactly, or was cut by it)."""
         return sorted(psn for psn, state in self.states.items() if state.capped)
+
+    def paid_in_run(self) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+        """What the records run so far paid, above the starting accumulators: per person
+        (psn_no; persons paid nothing are left out) and per liability code. Read from the
+        running totals, so it equals summing every record's `payable` and `by_liability`
+        without the caller doing that per record."""
+        codes = self.compiled.codes
+        start = self.start.paid
+        per_person: dict[str, Decimal] = {}
+        per_code: dict[str, Decimal] = {}
+        for psn, ps in self.states.items():
+            total = ZERO
+            for index, st in enumerate(ps.lines):
+                if st is None:
+                    continue
+                paid = st[1] - start.get((psn, codes[index]), ZERO) if start else st[1]
+                if paid:
+                    total += paid
+                    per_code[codes[index]] = per_code.get(codes[index], ZERO) + paid
+            if total:
+                per_person[psn] = total
+        return per_person, per_code
 
     def accumulators(self) -> Accumulators:
         """The starting accumulators overlaid with every total touched so far."""

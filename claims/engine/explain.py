@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .glossary import CENT
+from programs.benefit_rules.glossary import CENT
 
 
 @dataclass(slots=True)

@@ -15,10 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .compiled import CompiledPlan, compile_plan
-from .core import RecordResult
-from .explain import explanation_steps, money
-from .glossary import (
+from programs.benefit_rules.glossary import (
     AMOUNT_FIELDS,
     CATEGORY,
     CENT,
@@ -30,7 +27,11 @@ from .glossary import (
     ITEM_TYPES,
     PLACES,
 )
-from .plan import Plan
+from programs.benefit_rules.plan import Plan
+
+from .compiled import CompiledPlan, compile_plan
+from .core import RecordResult
+from .explain import explanation_steps, money
 from .records import ItemLine, PersonAttributes, SettlementRecord
 
 

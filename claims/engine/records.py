@@ -14,7 +14,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import NamedTuple
 
-from .glossary import ZERO
+from programs.benefit_rules.glossary import ZERO
 
 _EMPTY: Mapping = MappingProxyType({})
 

@@ -17,11 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.encodings import detect_file_encoding
 from insurance_admin.core.masking import mask_certno
-from programs.coverage import coverage_timelines, not_covered_message
-from programs.models import Area, Contract, Enrollment, InsuredPerson
-from programs.money import CENT, to_decimal
-
-from ..engine.glossary import (
+from insurance_admin.core.money import CENT, to_decimal
+from programs.benefit_rules.glossary import (
     AMOUNT_FIELDS,
     CLAIM_KINDS,
     DRUG_LISTS,
@@ -29,6 +26,9 @@ from ..engine.glossary import (
     PLACES,
     RECORD_ATTRIBUTES,
 )
+from programs.coverage import coverage_timelines, not_covered_message
+from programs.models import Area, Contract, Enrollment, InsuredPerson
+
 from ..models import HospitalBatch, Settlement
 
 CHUNK = 2000
@@ -263,7 +263,7 @@ def parse_amount(value) -> Decimal:
         return Decimal("0.00")
     if isinstance(value, bool):
         raise ValueError("not_amount")
-    try:  # the one parser (programs.money): thousands commas, finite numbers only
+    try:  # the one parser (insurance_admin.core.money): thousands commas, finite numbers only
         amount = to_decimal(str(value), "amount")
     except ValueError:
         raise ValueError("not_amount") from None

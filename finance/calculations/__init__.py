@@ -5,8 +5,8 @@ store what they return; the UI, batch jobs and reports reuse them. Money is `Dec
 two decimals, rounded half-up to 0.01 only where an amount is produced.
 """
 
-# per-capita × headcount lives in programs.money (programs shows it on headcount snapshots)
-from programs.money import headcount_premium
+# per-capita × headcount lives in insurance_admin.core.money (programs shows it on headcount snapshots)
+from insurance_admin.core.money import headcount_premium
 
 from .clearing import Clearing, ClearingBook, cycle_clearing, pooled_clearing
 from .fund_usage import FundUsage, RevolvingOpening, fund_usage, revolving_opening, revolving_topup

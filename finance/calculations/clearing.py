@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from programs.money import (
+from insurance_admin.core.money import (
     NIL,
     ZERO,
     exact,

@@ -32,7 +32,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from programs.money import (
+from insurance_admin.core.money import (
     NIL,
     exact,
     fmt_money,

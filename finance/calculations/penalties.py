@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from programs.money import share_of, to_amount, to_rate
+from insurance_admin.core.money import share_of, to_amount, to_rate
 
 #: Seed 002 art. 46: terminating early costs "10 % of this year's total financing".
 EARLY_TERMINATION_RATE = Decimal("0.10")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Final, Literal, Protocol
 
-from programs.money import (
+from insurance_admin.core.money import (
     CENT,
     ONE,
     ZERO,

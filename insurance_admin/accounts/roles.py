@@ -94,7 +94,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                    "programs.view_importbatch", "programs.view_headcountsnapshot", "programs.view_smsnotification", *_SUPERVISE,
                    # complaints: registers those from the authority, assigns, answers and closes them
                    "complaints.view_complaint", "complaints.add_complaint", "complaints.manage_complaint",
-                   "complaints.view_complaintterms",
+                   "complaints.view_complaintterms", "complaints.set_complaint_defaults",
                    # the joint office's roster against the contract's commitments
                    "staffing.view_staffmember", "staffing.view_staffingcommitment",
                    "reporting.view_reportrun", "reporting.view_reportterm", *_VIEW_MEMBERS,

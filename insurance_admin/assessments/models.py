@@ -27,8 +27,8 @@ from django.utils.translation import gettext_lazy as _
 
 from finance.models import LedgerEntry
 from insurance_admin.accounts.scoping import area_scope_ids, region_scope_ids
+from insurance_admin.core.money import MONEY
 from insurance_admin.kpis import registry
-from programs.money import MONEY
 
 POINTS = {"max_digits": 6, "decimal_places": 2}
 HUNDRED = Decimal("100")

@@ -9,7 +9,8 @@ deduction amounts: "考核办法另定"):
 - items: seed 001 art. 10.1 names 协议履行、理赔时限、服务质量、财务管理、参保人员满意度; the
   same five are used for every contract. Weights ASSUMED 30 / 25 / 20 / 15 / 10.
 - 理赔时限 is measured: the share of manual claims paid within their working-day deadline
-  (KPI "claims.on_time_rate"); ASSUMED full points from 98 %, 1 point less per percentage
+  (KPI "claims.paid_within_limit_rate", the dashboard's figure; migration 0003 renamed the
+  earlier "claims.on_time_rate"); ASSUMED full points from 98 %, 1 point less per percentage
   point below, at least 0. The other four are inspected by the county offices (seed 001 art.
   10.2: 日常考核由各旗县市区医疗保险经办机构负责).
 - grades ASSUMED 优秀 ≥ 90, 良好 ≥ 80, 合格 ≥ 60, 不合格 below 60 (fails).
@@ -32,7 +33,7 @@ D = Decimal
 ITEMS = [
     # (name, weight, kind, kpi key, full points at, points per unit, what is assessed)
     ("协议履行", D("30"), "inspected", "", None, None, "服务窗口设置、人员配备、信息报送与协议约定事项的履行"),
-    ("理赔时限", D("25"), "measured", "claims.on_time_rate", D("98"), D("1"), "手工报销在约定工作日时限内赔付的比例"),
+    ("理赔时限", D("25"), "measured", "claims.paid_within_limit_rate", D("98"), D("1"), "手工报销在约定工作日时限内赔付的比例"),
     ("服务质量", D("20"), "inspected", "", None, None, "窗口服务、咨询答复、投诉处理与服务态度"),
     ("财务管理", D("15"), "inspected", "", None, None, "专户管理、资金拨付、账务处理与报表报送"),
     ("参保人员满意度", D("10"), "inspected", "", None, None, "参保人员满意度调查与回访"),

@@ -30,9 +30,9 @@ from django.utils.translation import gettext as _
 from finance import services as finance
 from finance.models import GuaranteeDeposit, PremiumInstallment
 from insurance_admin.core.deadlines import deadline_meet, deadline_track
+from insurance_admin.core.money import CENT, fmt_money, share_of, to_money
 from insurance_admin.core.workdays import load_calendar
 from insurance_admin.kpis import registry
-from programs.money import CENT, fmt_money, share_of, to_money
 
 from .models import (
     Assessment,

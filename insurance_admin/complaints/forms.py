@@ -99,3 +99,25 @@ class TransitionForm(FieldNamedErrors, forms.Form):
                                     max_length=TEXT_MAX, required=False)
     on = DateInRangeField(label=_("date"), not_future=True, required=False, widget=DATE)
     note = forms.CharField(label=_("note"), max_length=TEXT_MAX, required=False)
+
+
+class ReopenForm(FieldNamedErrors, forms.Form):
+    reason = forms.CharField(label=_("reason for reopening"), widget=forms.Textarea(attrs={"rows": 2}),
+                             max_length=TEXT_MAX)
+    on = DateInRangeField(label=_("reopened on"), not_future=True, required=False, widget=DATE)
+
+
+WHOLE_DAYS = _("Enter a whole number of working days from 1 to 365.")
+
+
+def _days_field(label):
+    return forms.IntegerField(
+        label=label, min_value=1, max_value=365, widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 4}),
+        error_messages={"invalid": WHOLE_DAYS, "min_value": WHOLE_DAYS, "max_value": WHOLE_DAYS})
+
+
+class DefaultsForm(FieldNamedErrors, forms.Form):
+    """A contract's default answer times in whole working days (1–365); every error names its field."""
+
+    simple_days = _days_field(_("default for simple complaints (working days)"))
+    complex_days = _days_field(_("default for complex complaints (working days)"))

@@ -8,10 +8,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from insurance_admin.core.money import CENT
 from insurance_admin.core.workdays import load_calendar
 from insurance_admin.kpis.registry import register
 from insurance_admin.staffing.kpis import area_ids_of
-from programs.money import CENT
 
 from .models import Complaint
 

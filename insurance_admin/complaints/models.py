@@ -1,7 +1,8 @@
 """Complaints (投诉) received at the window, by phone or from the authority, on an answer clock
 in working days: the contract's own (seed 000: three working days) or else the default a
 supervisor keeps per complexity (the regulator's 15 days for simple, 30 for complex ones).
-Every state change goes through `complaints.workflow.complaint_transition` and leaves a
+Every state change goes through `complaints.services.complaint_transition` (forward) or
+`complaint_reopen` (a supervisor, with a reason, on a new clock) and leaves a
 ComplaintStatusChange row; the answer deadline is a core Deadline of kind complaint_answer."""
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -43,6 +44,8 @@ class ComplaintTerms(models.Model):
         verbose_name = _("complaint terms")
         verbose_name_plural = _("complaint terms")
         ordering = ["contract__code"]
+        # supervisors keep the defaults (simple, complex); the contract's own clock stays the administrator's
+        permissions = [("set_complaint_defaults", _("Can set the default complaint answer times"))]
 
     def __str__(self) -> str:
         return str(self.contract)

@@ -37,6 +37,18 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     S.ANSWERED: {S.CLOSED: MANAGE},
     S.CLOSED: {},
 }
+# the moves back: a supervisor reopens an answered or closed complaint with a reason
+# (`complaint_reopen`): investigation again, on a new answer clock from the reopening date.
+# `complaint_transition` makes only the forward steps above; together the two tables are the
+# complaint's whole transition table (`TABLE`).
+REOPENS: dict[str, dict[str, str]] = {
+    S.RECEIVED: {},
+    S.INVESTIGATING: {},
+    S.ANSWERED: {S.INVESTIGATING: MANAGE},
+    S.CLOSED: {S.INVESTIGATING: MANAGE},
+}
+TABLE: dict[str, dict[str, str]] = {state: {**TRANSITIONS[state], **REOPENS[state]} for state in TRANSITIONS}
+DEFAULTS_PERM = "complaints.set_complaint_defaults"
 
 
 class ComplaintRefused(ValidationError):
@@ -200,6 +212,70 @@ def complaint_transition(*, complaint: Complaint, to: str, user, assignee=None, 
     locked.save()
     ComplaintStatusChange.objects.create(complaint=locked, from_status=previous, to_status=to, by=user, note=note)
     _track(locked, user)
+    return locked
+
+
+@transaction.atomic
+def complaint_reopen(*, complaint: Complaint, user, reason: str, on: dt.date | None = None) -> Complaint:
+    """Reopen an answered or closed complaint (a supervisor, with a reason): back to
+    investigating, the answer and closing dates cleared (their texts stay as the draft of the
+    next answer; the earlier state is in the complaint's history), and a new answer clock from
+    the reopening date in working days (the same rule as at registration). Leaves a status-change
+    row with who, when and the reason, and moves the answer deadline."""
+    locked = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    allowed = REOPENS[locked.status]
+    if S.INVESTIGATING not in allowed:
+        raise ComplaintRefused(_("Only an answered or closed complaint can be reopened; this one is %(status)s.")
+                               % {"status": S(locked.status).label}, code="transition")
+    if not user.has_perm(allowed[S.INVESTIGATING]):
+        raise PermissionDenied(_("You may not reopen complaints."))
+    today = timezone.localdate()
+    on = on or today
+    if on > today:
+        raise ComplaintRefused(_("The date %(value)s is in the future.") % {"value": on}, code="date")
+    last = locked.closed_on or locked.answered_on
+    if last is not None and on < last:
+        raise ComplaintRefused(_("A complaint cannot be reopened before its last step (%(day)s).")
+                               % {"day": last.isoformat()}, code="date")
+    reason = _text(_("reason for reopening"), reason, required=True)
+    due, provisional, rule = answer_clock(locked.contract, locked.complexity, on)
+    previous = locked.status
+    locked.status = S.INVESTIGATING
+    locked.answered_on = None
+    locked.closed_on = None
+    locked.answer_due, locked.due_provisional = due, provisional
+    locked.due_rule = (_("reopened on %(day)s; %(rule)s") % {"day": on.isoformat(), "rule": rule})[:200]
+    locked._history_user = user
+    locked._change_reason = reason[:100]
+    locked.save()
+    ComplaintStatusChange.objects.create(complaint=locked, from_status=previous, to_status=S.INVESTIGATING, by=user,
+                                         note=_("Reopened: %(reason)s") % {"reason": reason})
+    _track(locked, user)
+    return locked
+
+
+@transaction.atomic
+def complaint_defaults_set(*, terms: ComplaintTerms, user, simple_days: int, complex_days: int) -> ComplaintTerms:
+    """A supervisor sets a contract's default answer times (simple and complex complaints), in
+    whole working days; the contract's own answer time is the administrator's. Recorded in the
+    terms' history with who changed it. Applies to complaints registered from now on."""
+    if not user.has_perm(DEFAULTS_PERM):
+        raise PermissionDenied(_("You may not set the default complaint answer times."))
+    locked = ComplaintTerms.objects.for_user(user).select_for_update().filter(pk=terms.pk).first()
+    if locked is None:
+        raise PermissionDenied(_("This contract is not one of yours."))
+    errors = {}
+    for field, value in (("simple_days", simple_days), ("complex_days", complex_days)):
+        label = ComplaintTerms._meta.get_field(field).verbose_name
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 365:
+            errors[field] = named(label, _("Enter a whole number of working days from 1 to 365."))
+    if errors:
+        raise ComplaintRefused(errors)
+    locked.simple_days, locked.complex_days = simple_days, complex_days
+    locked.full_clean(exclude=["contract"])
+    locked._history_user = user
+    locked._change_reason = _("default answer times set by a supervisor")
+    locked.save(update_fields=["simple_days", "complex_days"])
     return locked
 
 

@@ -21,8 +21,15 @@ from insurance_admin.core.masking import can_see_full_identity, mask_name, mask_
 
 from . import services
 from .filters import ComplaintFilter
-from .forms import AssignForm, ComplaintForm, TransitionForm, assignee_choices
-from .models import Complaint
+from .forms import (
+    AssignForm,
+    ComplaintForm,
+    DefaultsForm,
+    ReopenForm,
+    TransitionForm,
+    assignee_choices,
+)
+from .models import Complaint, ComplaintTerms
 
 S = Complaint.Status
 #: the button of each step, a verb
@@ -136,6 +143,7 @@ def complaint_detail(request, pk: int):
     steps = [{"to": to, "label": VERBS[to]} for to, perm in services.TRANSITIONS[complaint.status].items()
              if user.has_perm(perm)]
     can_assign = user.has_perm(services.MANAGE) and complaint.status in (S.RECEIVED, S.INVESTIGATING)
+    can_reopen = any(user.has_perm(perm) for perm in services.REOPENS[complaint.status].values())
     name, phone = complainant_shown(user, complaint)
     today = timezone.localdate()
     return render(request, "complaints/detail.html", {
@@ -143,7 +151,9 @@ def complaint_detail(request, pk: int):
         "steps": steps, "step_targets": [s["to"] for s in steps],
         "assign_form": AssignForm(choices=assignee_choices(user, complaint),
                                   initial={"assignee": complaint.assigned_to_id}) if can_assign else None,
-        "transition_form": TransitionForm(initial={"on": today}) if steps else None,
+        "transition_form": TransitionForm(initial={"on": today, "answer": complaint.answer, "root_cause": complaint.root_cause,
+                                                   "rectification": complaint.rectification}) if steps else None,
+        "reopen_form": ReopenForm(initial={"on": today}) if can_reopen else None,
         "changes": complaint.status_changes.select_related("by"),
         "overdue": complaint.status in (S.RECEIVED, S.INVESTIGATING) and complaint.answer_due < today,
         "terms": services.terms_for(complaint.contract),
@@ -195,3 +205,73 @@ def complaint_transition_view(request, pk: int):
         messages.success(request, _("Complaint %(no)s is now %(status)s.") % {
             "no": complaint.complaint_no, "status": complaint.get_status_display()})
     return redirect("complaints:detail", complaint.pk)
+
+
+@login_required
+@require_POST
+@permission_required("complaints.manage_complaint", raise_exception=True)
+def complaint_reopen_view(request, pk: int):
+    complaint = _complaint_for(request.user, pk)
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("complaints:detail", complaint.pk)
+    try:
+        complaint = services.complaint_reopen(complaint=complaint, user=request.user, reason=form.cleaned_data["reason"],
+                                              on=form.cleaned_data["on"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Complaint %(no)s is reopened; answer due on %(due)s.") % {
+            "no": complaint.complaint_no, "due": complaint.answer_due.isoformat()})
+    return redirect("complaints:detail", complaint.pk)
+
+
+def _defaults_rows(user, bound=None):
+    """[(terms, form)] of the contracts the user sees; `bound` = (terms pk, bound form) after a refused save."""
+    rows = []
+
+    def attach(terms, form):
+        # the inputs sit in table cells and belong to the row's form by its id
+        for field in form.fields.values():
+            field.widget.attrs.update({"form": f"form-{terms.pk}", "aria-label": str(field.label)})
+        return terms, form
+
+    for terms in ComplaintTerms.objects.for_user(user).select_related("contract").order_by("-contract__year", "contract__code"):
+        if bound is not None and bound[0] == terms.pk:
+            rows.append(attach(terms, bound[1]))
+        else:
+            rows.append(attach(terms, DefaultsForm(initial={"simple_days": terms.simple_days,
+                                                            "complex_days": terms.complex_days}, prefix=terms.contract.code)))
+    return rows
+
+
+@login_required
+@permission_required(services.DEFAULTS_PERM, raise_exception=True)
+def complaint_defaults(request):
+    """The default answer times per contract (the regulator's 15 working days for simple, 30 for
+    complex complaints, unless changed), one form per contract the supervisor sees."""
+    return render(request, "complaints/defaults.html", {"rows": _defaults_rows(request.user)})
+
+
+@login_required
+@require_POST
+@permission_required(services.DEFAULTS_PERM, raise_exception=True)
+def complaint_defaults_edit(request, code: str):
+    user = request.user
+    terms = get_object_or_404(ComplaintTerms.objects.for_user(user).select_related("contract"), contract__code=code)
+    form = DefaultsForm(request.POST, prefix=code)
+    if form.is_valid():
+        try:
+            terms = services.complaint_defaults_set(terms=terms, user=user, simple_days=form.cleaned_data["simple_days"],
+                                                    complex_days=form.cleaned_data["complex_days"])
+        except ValidationError as exc:
+            for field, errors in getattr(exc, "error_dict", {None: exc.error_list}).items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, _("%(contract)s: simple complaints are answered within %(simple)s working days, "
+                                        "complex ones within %(complex)s, for complaints registered from now on.") % {
+                "contract": terms.contract.name, "simple": terms.simple_days, "complex": terms.complex_days})
+            return redirect("complaints:defaults")
+    return render(request, "complaints/defaults.html", {"rows": _defaults_rows(user, (terms.pk, form))}, status=400)

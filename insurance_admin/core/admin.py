@@ -24,12 +24,14 @@ class DeadlineAdmin(ReadOnlyScopedAdmin):
     """Deadline records change only through `deadlines.deadline_track` / `deadline_meet` (the
     owning apps, in the transaction of their object): listed here, never edited."""
 
-    list_display = ["due_date", "kind", "label", "contract", "area", "role", "state", "met_on", "consequence"]
+    list_display = ["due_date", "kind", "display_label", "contract", "area", "role", "state", "met_on", "consequence"]
     list_filter = ["kind", "state", "role", ("contract", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "due_date"
     search_fields = ["label"]
     list_select_related = ["contract", "area"]
-    exclude = ["content_type", "object_id"]
+    # the stored label may begin with the contract's internal code: shown without it
+    exclude = ["content_type", "object_id", "label"]
+    readonly_fields = ["display_label"]
 
 
 @admin.register(Notification)

@@ -51,12 +51,7 @@ def visible_deadlines(user, on: dt.date, *, contract_id: int | None = None, area
 
 
 def display_label(deadline: Deadline) -> str:
-    """The object's name without the contract's internal code (the page shows the contract's
-    title beside it): "tongliao-2025 #2" reads "#2", a claim keeps its claim number."""
-    label = deadline.label
-    if deadline.contract_id and label.startswith(deadline.contract.code):
-        label = label[len(deadline.contract.code):].strip()
-    return label
+    return deadline.display_label()
 
 
 def summary(deadline: Deadline) -> str:

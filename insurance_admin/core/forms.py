@@ -178,10 +178,11 @@ class DeadlineFilterForm(forms.Form):
         contract_model, area_model = apps.get_model("programs", "Contract"), apps.get_model("programs", "Area")
         self.fields["contract"].queryset = contract_model.objects.for_user(user).order_by("-year", "name")
         self.fields["contract"].label_from_instance = lambda c: c.name
+        self.fields["contract"].empty_label = self.fields["area"].empty_label = _("All")
         self.fields["area"].queryset = area_model.objects.for_user(user).order_by("code")
         self.fields["area"].label_from_instance = lambda a: a.name
-        self.fields["kind"].choices = [("", "---------"), *Deadline.Kind.choices]
-        self.fields["state"].choices = [("", "---------"), *Deadline.State.choices]
+        self.fields["kind"].choices = [("", _("All")), *Deadline.Kind.choices]
+        self.fields["state"].choices = [("", _("All")), *Deadline.State.choices]
 
     def filters(self) -> dict:
         """The valid filters as keyword arguments of `visible_deadlines`."""

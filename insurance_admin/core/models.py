@@ -171,7 +171,18 @@ class Deadline(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.label} {self.due_date:%Y-%m-%d}"
+        contract = f"{self.contract.name} " if self.contract_id else ""
+        return f"{self.get_kind_display()} {contract}{self.display_label()} {self.due_date:%Y-%m-%d}"
+
+    def display_label(self) -> str:
+        """The object's name without the contract's internal code (pages show the contract's
+        title beside it): "tongliao-2025 #2" reads "#2", a claim keeps its claim number."""
+        label = self.label
+        if self.contract_id and label.startswith(self.contract.code):
+            label = label[len(self.contract.code):].strip()
+        return label
+
+    display_label.short_description = _("object")
 
 
 class NotificationQuerySet(models.QuerySet):

@@ -10,4 +10,4 @@ class KpisConfig(AppConfig):
     def ready(self):
         # imports here, not at the top: the app registry is ready only now; each module
         # registers its KPIs on import
-        from . import claims, claims_service, deadlines, funds, settlements  # noqa: F401
+        from . import claims, deadlines, funds, settlements  # noqa: F401

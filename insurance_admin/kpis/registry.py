@@ -19,6 +19,13 @@ class KPI:
 
 _KPIS: dict[str, KPI] = {}
 
+#: keys that were merged into another KPI: stored data was migrated to the new key (e.g. the
+#: assessment items, assessments migration 0003); a reference still naming the old key reads the
+#: same figure. Never listed among the choices.
+RENAMED: dict[str, str] = {
+    "claims.on_time_rate": "claims.paid_within_limit_rate",  # one on-time definition (issue 21)
+}
+
 
 def register(key: str, label, unit: str):
     """Decorator: register a KPI function under `key` (a stable key stored in assessment data)."""
@@ -33,7 +40,7 @@ def register(key: str, label, unit: str):
 
 
 def get(key: str) -> KPI:
-    return _KPIS[key]
+    return _KPIS[RENAMED.get(key, key)]
 
 
 def choices() -> list[tuple[str, str]]:

@@ -62,8 +62,8 @@ def _rows(contract: Contract) -> list[ClaimRollup]:
         add("approved", r["area_id"], r["m"], count=r["n"], amount=r["a"] or NIL)
     paid = claims.filter(status=live.S.PAID, paid_on__isnull=False).annotate(m=TruncMonth("paid_on"))
     for r in paid.values("area_id", "m").annotate(
-        n=Count("id"), limited=Count("id", filter=Q(due_date__isnull=False)),
-        on_time=Count("id", filter=Q(due_date__isnull=False, paid_on__lte=F("due_date"))), a=Sum("payable"),
+        n=Count("id"), limited=Count("id", filter=live.WITH_LIMIT),
+        on_time=Count("id", filter=live.PAID_WITHIN_LIMIT), a=Sum("payable"),
     ):
         add("paid", r["area_id"], r["m"], count=r["n"], count2=r["limited"], count3=r["on_time"], amount=r["a"] or NIL)
 

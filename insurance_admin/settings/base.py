@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "insurance_admin.reporting",
     "insurance_admin.assessments",
     "insurance_admin.dashboards",
+    # the project on top: loads the Celery app (insurance_admin/apps.py)
+    "insurance_admin.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [

@@ -20,7 +20,7 @@ from claims.engine import (
     plan_from_dict,
     seed_plans,
 )
-from claims.engine.seed_plans import SEED_PLAN_DICTS
+from programs.benefit_rules.seed_plans import SEED_PLAN_DICTS
 
 PLANS = seed_plans()
 D = Decimal

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import claims.engine as engine_package
+import programs.benefit_rules as benefit_rules_package
 from claims.engine import (
     Accumulators,
     EngineInputError,
@@ -32,7 +33,7 @@ from claims.engine import (
     seed_plans,
     validate_plan,
 )
-from claims.engine.seed_plans import SEED_PLAN_DICTS
+from programs.benefit_rules.seed_plans import SEED_PLAN_DICTS
 
 D = Decimal
 PLANS = seed_plans()
@@ -231,14 +232,16 @@ def _code_without_docs(path: Path) -> str:
 
 def test_engine_source_has_no_contract_specific_code_and_no_django() -> None:
     package = Path(engine_package.__file__).parent
+    rules = Path(benefit_rules_package.__file__).parent  # the plan document, read by the engine
     contract_words = re.compile(
         r"tongliao|taikang|zhenping|beijing|critical_illness|accident_basic|supplementary|in_catalog|"
         r"out_of_catalog|special_drug_1|in_region|out_of_region|province_referral|remote_resident|sd1_|\"3A\"|"
         r"14000|7000|30404|380000"
     )
-    for name in ("core.py", "compiled.py", "plan.py", "plan_dict.py", "validation.py", "explain.py", "io.py"):
-        assert not contract_words.search(_code_without_docs(package / name)), name
-    for path in package.glob("*.py"):
+    for path in (package / "core.py", package / "compiled.py", rules / "plan.py", rules / "plan_dict.py",
+                 rules / "validation.py", package / "explain.py", package / "io.py"):
+        assert not contract_words.search(_code_without_docs(path)), path.name
+    for path in [*package.glob("*.py"), *rules.glob("*.py")]:
         assert not re.search(r"^\s*(from|import) django", path.read_text(), re.M), path.name
 
 
@@ -330,3 +333,26 @@ def test_compiled_plans_survive_pickling() -> None:
     evaluate(plan, {"P1": PersonAttributes()}, [])  # memoises the compiled form on the plan
     clone = pickle.loads(pickle.dumps(plan))
     assert clone == plan and "_compiled" not in clone.__dict__
+
+
+def test_paid_in_run_equals_the_records_payables_summed_per_person_and_liability() -> None:
+    """The simulation reads each person's and each liability's payouts from the running
+    totals: they equal summing every record's payable, and exclude the starting totals."""
+    plan = PLANS["tongliao-2025"]
+    persons = {"P1": PersonAttributes(), "P2": PersonAttributes(category="special"), "P3": PersonAttributes()}
+    records = [tl_record(i, str(9000 * i), psn=f"P{1 + i % 2}") for i in range(1, 30)]
+    records.append(tl_record(30, "100", psn="P3"))  # under the deductible: pays nothing
+    start = evaluate(plan, persons, records[:4]).accumulators
+    evaluator = Evaluator(plan, persons, start)
+    results = [r for begin in range(4, len(records), 5) for r in evaluator.run(records[begin:begin + 5])]
+    per_person, per_code = evaluator.paid_in_run()
+    expected_person: dict[str, Decimal] = {}
+    expected_code: dict[str, Decimal] = {}
+    for r in results:
+        if r.payable:
+            expected_person[r.psn_no] = expected_person.get(r.psn_no, D("0")) + r.payable
+        for code, amount in r.by_liability.items():
+            expected_code[code] = expected_code.get(code, D("0")) + amount
+    assert per_person == expected_person and set(per_person) == {"P1", "P2"}
+    assert per_code == expected_code
+    assert sum(per_person.values()) == sum(r.payable for r in results) > 0

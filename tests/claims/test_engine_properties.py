@@ -28,7 +28,7 @@ from claims.engine import (
     plan_from_dict,
     seed_plans,
 )
-from claims.engine.seed_plans import SEED_PLAN_DICTS
+from programs.benefit_rules.seed_plans import SEED_PLAN_DICTS
 
 D = Decimal
 CENT = D("0.01")

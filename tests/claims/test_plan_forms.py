@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from claims.engine.plan_dict import plan_from_dict
 from claims.plan_forms import PlanFiguresForm
+from programs.benefit_rules.plan_dict import plan_from_dict
 from programs.models import BenefitPlan
 
 pytestmark = pytest.mark.django_db

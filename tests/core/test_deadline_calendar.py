@@ -275,3 +275,23 @@ def test_editing_the_finance_terms_in_the_admin_meets_the_service_window_in_the_
     django_admin.site._registry[FinanceTerms].save_model(request, terms, None, True)
     window = Deadline.objects.get(kind="service_window")
     assert (window.met_on, window.met_by, window.state) == (dt.date(2025, 2, 26), request.user, "met")  # two days late
+
+
+def test_the_deadline_admin_shows_the_contracts_title_never_its_code(world, admin_client):
+    """Deadline labels are stored with the contract's internal code ("zhenping-2026 #1"); the
+    admin's list, its change page and every place the record is named (a notification's
+    deadline) read the title and "#1" instead."""
+    deadline = Deadline.objects.get(kind="premium_installment", label="zhenping-2026 #1")
+    title = Contract.objects.get(code="zhenping-2026").name
+    listing = admin_client.get(reverse("admin:core_deadline_changelist")).content.decode()
+    change = admin_client.get(reverse("admin:core_deadline_change", args=[deadline.pk])).content.decode()
+    for page in (listing, change):
+        assert "zhenping-2026" not in page.replace("/finance/contracts/zhenping-2026/", "")
+    assert "#1" in listing and "#1" in change and title in change
+    assert str(deadline) == f"{deadline.get_kind_display()} {title} #1 2026-03-31"
+
+
+def test_the_filters_offer_all_in_words_not_dashes(world):
+    _rows, page = listed(world["sup_zp"])
+    assert "---------" not in page
+    assert page.count('<option value="" selected>全部</option>') == 4

@@ -121,3 +121,65 @@ def test_the_command_prints_the_json_the_issue_names(tmp_path):
     path.write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(CommandError, match="JSON object"):
         call_command("simulate", "--contract", CONTRACT, "--scenario", str(path))
+
+
+def _settle(contract, enrollment, setl_id, enddate, inscp):
+    return Settlement.objects.create(
+        contract=contract, person=enrollment.person, area=enrollment.area, setl_id=setl_id,
+        psn_no=enrollment.person.psn_no, enddate=enddate, claim_kind="inpatient", place="in_region",
+        inscp_scp_amt=Decimal(inscp), hifp_pay=Decimal("0"), hifmi_pay=Decimal("0"))
+
+
+@pytest.mark.django_db
+def test_persons_with_dated_states_and_suspensions_are_placed_and_paid_as_the_recomputation_pays():
+    """The simulation places the common person by a window computed once; a person who became
+    special in July (a dated state) and a person suspended from August go the long way, and
+    all of them pay what the recomputation pays, per person and in total."""
+    from programs.models import EnrollmentPeriod
+
+    contract = _year(seed=3, persons=6)
+    special = EnrollmentFactory(category="special", category_detail="特困", attributes_from=dt.date(2025, 7, 1),
+                                area=Area.objects.get(code="150502"))
+    EnrollmentPeriod.objects.create(enrollment=special, area=Area.objects.get(code="150521"), category="ordinary",
+                                    employment="active", status="active", valid_from=dt.date(2025, 1, 1),
+                                    valid_to=dt.date(2025, 6, 30))
+    suspended = EnrollmentFactory(status="suspended", attributes_from=dt.date(2025, 8, 1),
+                                  area=Area.objects.get(code="150502"))
+    _settle(contract, special, "D1", dt.date(2025, 3, 10), "60000")
+    _settle(contract, special, "D2", dt.date(2025, 8, 10), "60000")
+    _settle(contract, suspended, "D3", dt.date(2025, 5, 10), "60000")
+    _settle(contract, suspended, "D4", dt.date(2025, 9, 10), "60000")  # while suspended: not covered
+    result = simulate(contract, Scenario(plan=copy.deepcopy(plan_of(contract).rules)), chunk_size=3)
+    recomputed = settlements_recompute(contract=contract)
+    assert result.scenario.payable == result.actual.payable == recomputed.engine_total
+    assert result.not_covered == recomputed.not_covered >= 2
+    from claims.models import SettlementCheck
+
+    checks = {s: p for s, p in SettlementCheck.objects.filter(contract=contract).values_list("settlement__setl_id",
+                                                                                               "engine_payable")}
+    assert result.actual.per_person[special.person_id] == checks["D1"] + checks["D2"] > 0
+    assert result.actual.per_person[suspended.person_id] == checks["D3"] > 0 and checks["D4"] == 0
+    for side in (result.actual, result.scenario):
+        assert sum(side.per_person.values()) == sum(side.by_liability.values()) == side.payable
+        assert sum(side.by_category.values()) == sum(side.by_hosp_lv.values()) == side.payable
+    # the March record in the first county as ordinary, the August one in the second as special
+    assert result.actual.by_category["special"] >= checks["D2"]
+
+
+@pytest.mark.django_db
+def test_a_scenario_whose_base_reads_another_amount_pays_what_that_plan_recomputes():
+    """The simulation reads only the amount columns the two plans read: a scenario that
+    subtracts `hifmi_pay` (which the contract's plan never reads) gets that column, and pays
+    what the recomputation pays once the scenario is the contract's plan."""
+    from programs.models import BenefitPlan
+
+    contract = _year(seed=5, persons=10)
+    Settlement.objects.filter(contract=contract, setl_id__in=["G1", "G3", "G7"]).update(hifmi_pay=Decimal("2500.00"))
+    scenario = copy.deepcopy(plan_of(contract).rules)
+    scenario["liabilities"][0]["base"] = [["+", "inscp_scp_amt"], ["-", "hifp_pay"], ["-", "hifmi_pay"]]
+    result = simulate(contract, Scenario(plan=scenario), chunk_size=4)
+    before = settlements_recompute(contract=contract).engine_total
+    BenefitPlan.objects.filter(contract=contract).update(rules=scenario)
+    after = settlements_recompute(contract=contract).engine_total
+    assert result.actual.payable == before
+    assert result.scenario.payable == after < before

@@ -268,12 +268,17 @@ def test_the_contract_needs_no_schedule_to_be_simulated(client, fin):
 
 def test_the_simulations_record_builder_gives_the_engines_records(year):
     from claims.services import ROW_FIELDS, row_record
-    from finance.simulation import _record
+    from finance.simulation import _chunks, _record, _record_rows
+    from programs.benefit_rules.glossary import AMOUNT_FIELDS
 
-    rows = list(Settlement.objects.filter(contract=year).values_list(*ROW_FIELDS))
+    settled = Settlement.objects.filter(contract=year)
+    stored = list(settled.order_by("person_id", "enddate", "setl_time", "id").values_list(*ROW_FIELDS))
+    # the simulation's own rows (every amount asked for), as its cursor hands them over
+    rows = [row for chunk in _chunks(_record_rows(settled, set(AMOUNT_FIELDS)), 3) for row in chunk]
     items = [{"code": "X1", "type": "drug", "amount": "12.50"}]
-    rows.append((*rows[0][:9], items, *rows[0][10:]))
-    assert [_record(r) for r in rows] == [row_record(r) for r in rows]
+    stored.append((*stored[0][:9], items, *stored[0][10:]))
+    rows.append((*rows[0][:-1], json.dumps(items)))
+    assert [_record(r) for r in rows] == [row_record(r) for r in stored]
     assert _record(rows[-1]).items[0].amount == Decimal("12.50")
 
 

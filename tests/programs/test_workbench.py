@@ -75,3 +75,15 @@ def test_finance_cannot_open_person_pages_without_the_permission(client, horqin_
     outsider = UserFactory(area_codes=["150502"])  # no role at all
     client.force_login(outsider)
     assert client.get(reverse("person_detail", args=[horqin_person.pk])).status_code == 403
+
+
+def test_the_programs_search_page_knows_nothing_of_supervision(rf, supervisor):
+    """The supervisor's redirect to the dashboard is decided by the home page
+    (insurance_admin.workbench), not by programs: its view renders the search for anyone."""
+    from programs import views as program_views
+
+    request = rf.get("/")
+    request.user = supervisor
+    response = program_views.workbench(request)
+    assert response.status_code == 200
+    assert "supervision" not in open(program_views.__file__, encoding="utf-8").read()

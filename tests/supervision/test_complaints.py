@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils import timezone
 
 from insurance_admin.complaints import services
 from insurance_admin.complaints.models import Complaint, ComplaintStatusChange
@@ -366,3 +367,165 @@ def test_the_detail_page_walks_through_the_steps_in_chinese(client, supervisor, 
     assert (horqin.status, horqin.answered_on, horqin.closed_on) == (S.CLOSED, dt.date(2025, 9, 5), dt.date(2025, 9, 10))
     body = client.get(detail).content.decode()
     assert "已结案" in body and 'name="to"' not in body
+
+
+# --- reopening (issue 21) ------------------------------------------------------------------------
+
+
+def _closed_bj(caseworker, supervisor, person):
+    complaint = register_bj(caseworker, person, received_on=dt.date(2026, 2, 9))
+    assert complaint.answer_due == dt.date(2026, 2, 12)  # Mon 9th: Tue, Wed, Thu
+    complaint = answer(complaint, supervisor, dt.date(2026, 2, 10))
+    return services.complaint_transition(complaint=complaint, to=S.CLOSED, user=supervisor, rectification="窗口增设引导员",
+                                         on=dt.date(2026, 2, 11))
+
+
+def test_reopening_writes_the_row_and_a_new_clock_across_the_spring_festival(
+        client, chaoyang_caseworker, beijing_supervisor, chaoyang_person):
+    complaint = _closed_bj(chaoyang_caseworker, beijing_supervisor, chaoyang_person)
+    assert deadline_of(complaint).met_on == dt.date(2026, 2, 10)
+    services.complaint_reopen(complaint=complaint, user=beijing_supervisor, reason="投诉人对答复不满意，再次来电",
+                              on=dt.date(2026, 2, 12))
+    complaint.refresh_from_db()
+    # reopened Thursday 02-12: Fri 13th day 1, Saturday 14th a make-up working day day 2, the
+    # Spring Festival holiday (15th–23rd) not counted: Tue 24th day 3
+    assert (complaint.status, complaint.answer_due, complaint.answered_on, complaint.closed_on, complaint.due_rule) == (
+        "investigating", dt.date(2026, 2, 24), None, None, "2026-02-12重新打开；合同约定：3个工作日内答复")
+    row = complaint.status_changes.order_by("id").last()
+    assert (row.from_status, row.to_status, row.by, row.note, timezone.localdate(row.at) == timezone.localdate()) == (
+        "closed", "investigating", beijing_supervisor, "重新打开：投诉人对答复不满意，再次来电", True)
+    record = deadline_of(complaint)
+    assert (record.due_date, record.met_on, record.rule) == (dt.date(2026, 2, 24), None, complaint.due_rule)
+    assert complaint.history.first().history_user == beijing_supervisor
+    client.force_login(beijing_supervisor)
+    body = client.get(reverse("complaints:detail", args=[complaint.pk])).content.decode()
+    assert "重新打开：投诉人对答复不满意，再次来电" in body and "2026-02-24" in body and 'id="reopen"' not in body
+    assert 'id="outcome"' not in body  # the earlier answer is in the history, not shown as current
+    # the new answer on the new clock's last day is on time
+    complaint = services.complaint_transition(complaint=complaint, to=S.ANSWERED, user=beijing_supervisor, answer="再次答复",
+                                              root_cause="解释不充分", on=dt.date(2026, 2, 24))
+    assert complaint.on_time is True and deadline_of(complaint).met_on == dt.date(2026, 2, 24)
+    # an answered complaint can be reopened too, through the page
+    response = client.post(reverse("complaints:reopen", args=[complaint.pk]), {"reason": "仍不满意", "on": "2026-02-25"})
+    assert response.status_code == 302
+    complaint.refresh_from_db()
+    # Thu 26, Fri 27, Saturday 28 a make-up working day (调休)
+    assert (complaint.status, complaint.answer_due) == ("investigating", dt.date(2026, 2, 28))
+    assert services.TABLE["closed"] == {"investigating": services.MANAGE}
+    assert services.TABLE["answered"] == {"closed": services.MANAGE, "investigating": services.MANAGE}
+
+
+def test_a_non_supervisor_may_not_reopen(client, chaoyang_caseworker, beijing_supervisor, chaoyang_person):
+    complaint = _closed_bj(chaoyang_caseworker, beijing_supervisor, chaoyang_person)
+    rows = ComplaintStatusChange.objects.count()
+    with pytest.raises(PermissionDenied):
+        services.complaint_reopen(complaint=complaint, user=chaoyang_caseworker, reason="再次投诉")
+    client.force_login(chaoyang_caseworker)
+    assert 'id="reopen"' not in client.get(reverse("complaints:detail", args=[complaint.pk])).content.decode()
+    assert client.post(reverse("complaints:reopen", args=[complaint.pk]), {"reason": "再次投诉"}).status_code == 403
+    complaint.refresh_from_db()
+    assert (complaint.status, complaint.answer_due, complaint.closed_on) == ("closed", dt.date(2026, 2, 12), dt.date(2026, 2, 11))
+    assert ComplaintStatusChange.objects.count() == rows
+
+
+@pytest.mark.parametrize("path", [[], [S.INVESTIGATING]])
+def test_reopening_an_open_complaint_is_refused(client, chaoyang_caseworker, beijing_supervisor, chaoyang_person, path):
+    complaint = register_bj(chaoyang_caseworker, chaoyang_person)
+    for step in path:
+        complaint = services.complaint_transition(complaint=complaint, to=step, user=beijing_supervisor,
+                                                  assignee=beijing_supervisor)
+    rows = ComplaintStatusChange.objects.count()
+    with pytest.raises(services.ComplaintRefused) as refused:
+        services.complaint_reopen(complaint=complaint, user=beijing_supervisor, reason="再次投诉")
+    assert refused.value.code == "transition"
+    assert refused.value.messages == [f"只有已答复或已办结的投诉可以重新打开，该投诉当前为“{S(complaint.status).label}”。"]
+    client.force_login(beijing_supervisor)
+    page = client.get(reverse("complaints:detail", args=[complaint.pk])).content.decode()
+    assert 'id="reopen"' not in page
+    client.post(reverse("complaints:reopen", args=[complaint.pk]), {"reason": "再次投诉"})
+    complaint.refresh_from_db()
+    assert (complaint.status, complaint.answer_due) == (path[-1] if path else S.RECEIVED, dt.date(2026, 2, 24))
+    assert ComplaintStatusChange.objects.count() == rows
+
+
+def test_a_reopening_needs_its_reason(client, chaoyang_caseworker, beijing_supervisor, chaoyang_person):
+    complaint = _closed_bj(chaoyang_caseworker, beijing_supervisor, chaoyang_person)
+    with pytest.raises(services.ComplaintRefused) as refused:
+        services.complaint_reopen(complaint=complaint, user=beijing_supervisor, reason="  ")
+    assert refused.value.messages == ["重新打开的原因为必填项。"]
+    with pytest.raises(services.ComplaintRefused) as refused:
+        services.complaint_reopen(complaint=complaint, user=beijing_supervisor, reason="x", on=dt.date(2026, 2, 10))
+    assert refused.value.messages == ["重新打开的日期不能早于该投诉上一步办理的日期（2026-02-11）。"]
+    assert Complaint.objects.get(pk=complaint.pk).status == S.CLOSED
+
+
+# --- the supervisor's default answer times (issue 21) ------------------------------------------------
+
+
+def _terms_state(code="tongliao-2025"):
+    terms = services.terms_for(Contract.objects.get(code=code))
+    return terms.simple_days, terms.complex_days, terms.answer_days, terms.history.count()
+
+
+def test_a_supervisor_sets_the_default_answer_times(client, supervisor, caseworker):
+    client.force_login(supervisor)
+    page = client.get(reverse("complaints:defaults"))
+    body = page.content.decode()
+    assert page.status_code == 200 and "投诉默认答复时限" in body
+    assert "通辽市2025年度城乡居民大病医疗保险服务项目协议书" in body or Contract.objects.get(code="tongliao-2025").name in body
+    assert Contract.objects.get(code="beijing-chaoyang-2026").name not in body  # not this supervisor's region
+    assert "tongliao-2025-simple_days" in body and ">tongliao-2025<" not in body
+    simple, complex_, answer_days, versions = _terms_state()
+    assert (simple, complex_) == (15, 30)
+    response = client.post(reverse("complaints:defaults_edit", args=["tongliao-2025"]),
+                           {"tongliao-2025-simple_days": "10", "tongliao-2025-complex_days": "20"})
+    assert (response.status_code, response.url) == (302, reverse("complaints:defaults"))
+    assert _terms_state() == (10, 20, answer_days, versions + 1)
+    terms = services.terms_for(Contract.objects.get(code="tongliao-2025"))
+    assert terms.history.first().history_user == supervisor  # audited: who changed it
+    assert terms.history.first().history_change_reason == "主管设置默认答复时限"
+    values = {"user": caseworker, "contract": Contract.objects.get(code="tongliao-2025"),
+              "area": Area.objects.get(code="150502"), "channel": "phone", "category": "claim_time", "summary": "理赔太慢",
+              "received_on": dt.date(2025, 9, 30), "complainant_name": "孙女士"}
+    assert services.complaint_register(complexity="simple", **values).answer_due == dt.date(2025, 10, 21)
+    # another region's contract is not found
+    assert client.post(reverse("complaints:defaults_edit", args=["beijing-chaoyang-2026"]),
+                       {"beijing-chaoyang-2026-simple_days": "5", "beijing-chaoyang-2026-complex_days": "5"}).status_code == 404
+    assert _terms_state("beijing-chaoyang-2026")[:2] == (15, 30)
+
+
+def test_a_caseworker_may_not_set_the_default_answer_times(client, caseworker):
+    before = _terms_state()
+    client.force_login(caseworker)
+    assert client.get(reverse("complaints:defaults")).status_code == 403
+    response = client.post(reverse("complaints:defaults_edit", args=["tongliao-2025"]),
+                           {"tongliao-2025-simple_days": "10", "tongliao-2025-complex_days": "20"})
+    assert response.status_code == 403
+    assert _terms_state() == before
+    with pytest.raises(PermissionDenied):
+        services.complaint_defaults_set(terms=services.terms_for(tongliao()), user=caseworker, simple_days=10, complex_days=20)
+    assert _terms_state() == before
+
+
+@pytest.mark.parametrize(("simple", "complex_", "errors"), [
+    ("0", "30", ["简单投诉默认时限（工作日）：请输入1至365之间的整数个工作日。"]),
+    ("1.5", "30", ["简单投诉默认时限（工作日）：请输入1至365之间的整数个工作日。"]),
+    ("15", "-3", ["复杂投诉默认时限（工作日）：请输入1至365之间的整数个工作日。"]),
+    ("15", "366", ["复杂投诉默认时限（工作日）：请输入1至365之间的整数个工作日。"]),
+    ("十", "", ["简单投诉默认时限（工作日）：请输入1至365之间的整数个工作日。", "复杂投诉默认时限（工作日）：这个字段是必填项。"]),
+])
+def test_bad_default_answer_times_are_refused_and_nothing_changes(client, supervisor, simple, complex_, errors):
+    before = _terms_state()
+    client.force_login(supervisor)
+    response = client.post(reverse("complaints:defaults_edit", args=["tongliao-2025"]),
+                           {"tongliao-2025-simple_days": simple, "tongliao-2025-complex_days": complex_})
+    assert response.status_code == 400
+    form = next(f for t, f in response.context["rows"] if t.contract.code == "tongliao-2025")
+    assert [e for field in ("simple_days", "complex_days") for e in form.errors.get(field, [])] == errors
+    body = response.content.decode()
+    assert all(e in body for e in errors)
+    assert _terms_state() == before
+    with pytest.raises(services.ComplaintRefused) as refused:
+        services.complaint_defaults_set(terms=services.terms_for(tongliao()), user=supervisor, simple_days=0, complex_days=30)
+    assert refused.value.message_dict == {"simple_days": ["简单投诉默认时限（工作日）：请输入1至365之间的整数个工作日。"]}
+    assert _terms_state() == before

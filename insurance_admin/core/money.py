@@ -7,12 +7,11 @@ Amounts are `Decimal` with two decimals (yuan and fen). Inputs are validated her
 float never sneaks in (it would carry binary noise into a premium or a clearing) and so that
 an amount with more than two decimals is refused instead of being silently truncated.
 
-Pure (no Django): finance.calculations imports it and must stay free of Django
-(tests/finance/test_calculations.py), so it cannot live under `insurance_admin/`, whose package
-import starts Celery and with it Django. programs is the lowest app layer with an empty package
-`__init__` and sits below every user of these helpers (programs, claims, finance, the
-supervision apps); a contract in pyproject.toml keeps this module pure. claims.engine keeps its
-own CENT (claims/engine/glossary.py): the engine is a pure library with no app imports.
+Pure (no Django, no app code; a contract in pyproject.toml keeps it so): finance.calculations
+and the benefit rules (programs.benefit_rules, read by the pure engine) import it and must stay
+free of Django (tests/finance/test_calculations.py, tests/core/test_layers.py). Importing it loads
+nothing else: `insurance_admin/__init__.py` is empty (the Celery app is loaded by the core app's
+`ready()`), and so is `insurance_admin/core/__init__.py`.
 """
 
 from __future__ import annotations

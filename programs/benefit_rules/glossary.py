@@ -9,6 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
+from insurance_admin.core import money
+
 # Person attributes; the first value of each tuple is the default (DOMAIN.md §4.5).
 CATEGORY: Final = ("ordinary", "special")
 EMPLOYMENT: Final = ("active", "retired")
@@ -71,8 +73,7 @@ AMOUNT_FIELDS: Final = (
     "drug_amount",
 )
 
-# The engine keeps its own CENT rather than programs.money.CENT: it is a pure library that
-# imports nothing outside claims.engine (pyproject.toml, import-linter).
-CENT: Final = Decimal("0.01")
+# The one CENT (the rounding step of every amount) is the money helpers'; both are pure.
+CENT: Final = money.CENT
 ZERO: Final = Decimal("0.00")
 ONE: Final = Decimal("1")
