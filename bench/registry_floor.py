@@ -12,7 +12,7 @@ in the same run, on the same rows:
 3. the *durable write floor*: the rows that import wrote — already checked, already in the two
    tables' final shape, as PostgreSQL's own binary COPY files prepared before the clock starts —
    written again into the emptied registry in one transaction by the product's bulk path
-   (`engine.IndexRebuild`: indexes, keys and foreign keys dropped, the rows COPYed in, every
+   (`bulk.IndexRebuild`: indexes, keys and foreign keys dropped, the rows COPYed in, every
    index and key rebuilt, the kept keys checked), and committed.
 
 (3) reads no CSV, decodes nothing, checks nothing and joins nothing: it is what writing the
@@ -58,22 +58,22 @@ def durable_write_floor(workdir: str) -> float:
     from django.db import connection, transaction
     from registry_import import empty_registry
 
-    from programs.registry import engine
+    from programs.registry import bulk
 
-    e_columns = ("id", *(c.strip() for c in engine.ENROLLMENT_COLUMNS.split(",")))
+    e_columns = ("id", *bulk.ENROLLMENT_COLUMNS)
     p_file, e_file = os.path.join(workdir, "persons.bin"), os.path.join(workdir, "enrollments.bin")
     with connection.cursor() as cur:
-        dump(cur, engine.P, PERSON_COLUMNS, p_file)
-        dump(cur, engine.E, e_columns, e_file)
+        dump(cur, bulk.P, PERSON_COLUMNS, p_file)
+        dump(cur, bulk.E, e_columns, e_file)
         empty_registry(cur)
         cur.execute("CHECKPOINT")  # the import's dirty pages written out first, not inside the clock
     steps = {}
     t0 = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET LOCAL synchronous_commit = off")  # as the import's application
-        with engine.IndexRebuild(cur, (engine.P, engine.E), lambda *a, **k: None):
-            steps["persons"] = restore(cur, engine.P, PERSON_COLUMNS, p_file)
-            steps["enrollments"] = restore(cur, engine.E, e_columns, e_file)
+        with bulk.IndexRebuild(cur, (bulk.P, bulk.E), lambda *a, **k: None):
+            steps["persons"] = restore(cur, bulk.P, PERSON_COLUMNS, p_file)
+            steps["enrollments"] = restore(cur, bulk.E, e_columns, e_file)
             t_rows = time.perf_counter()
         steps["indexes and keys"] = time.perf_counter() - t_rows
     total = time.perf_counter() - t0

@@ -11,7 +11,7 @@ parameter) set `session_replication_role = replica`. So production runs with two
   on the ledger, SELECT/INSERT/UPDATE/DELETE on the other tables, the sequences, and CREATE on
   the schema for the registry import's own staging tables.
 
-One exception, measured in `programs.registry.engine.IndexRebuild`: a big first enrollment list
+One exception, measured in `programs.registry.bulk.IndexRebuild`: a big first enrollment list
 drops and re-creates the keys and indexes of the registry tables and of every table with a
 foreign key to them, which PostgreSQL allows only to a table's owner. Those tables (never a
 ledger table: `role_setup_sql` refuses) are owned by the application role; the owner role is a

@@ -37,8 +37,7 @@ from .models import (
     InsuredPerson,
     SmsNotification,
 )
-from .registry import engine
-from .registry.engine import gap_periods, returns_after_gap
+from .registry import bulk, rule
 from .registry.files import file_format, sniff_upload
 from .registry.rows import RowContext, reasons
 from .selectors import APPLY_PROGRESS_KIND, headcount_on, import_batch_interrupted, premium_rate_for
@@ -399,7 +398,7 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
     try:
         with translation.override(settings.LANGUAGE_CODE):
             texts = reasons()
-            engine.drop_tables(batch_id)
+            bulk.drop_tables(batch_id)
             ctx = _row_context(batch)
             from .registry import columnar  # Arrow and NumPy: loaded where lists are read
 
@@ -410,17 +409,17 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
             else:
                 blocks = columnar.xlsx_blocks(path, ctx, texts)
                 raw_rows = partial(columnar.xlsx_raw_rows, path)
-            engine.load(batch_id=batch_id, blocks=blocks, progress=progress)
+            bulk.load(batch_id=batch_id, blocks=blocks, progress=progress)
             progress(phase="checking")
-            engine.settle(batch_id=batch_id, texts=texts, raw_rows=raw_rows)
-            total, rejected = engine.counts(batch_id)
-            report = engine.rejected_csv(batch_id, gettext("reason"), gettext("line"))
+            bulk.settle(batch_id=batch_id, texts=texts, raw_rows=raw_rows)
+            total, rejected = bulk.counts(batch_id)
+            report = bulk.rejected_csv(batch_id, gettext("reason"), gettext("line"))
     except ImportRefused as exc:
-        engine.drop_tables(batch_id)
+        bulk.drop_tables(batch_id)
         _batch_fail(batch_id, str(exc))
         return ImportBatch.objects.get(pk=batch_id)
     except Exception as exc:
-        engine.drop_tables(batch_id)
+        bulk.drop_tables(batch_id)
         _batch_fail(batch_id, gettext("Validation stopped: %(error)s") % {"error": exc})
         raise
     batch.refresh_from_db()
@@ -462,7 +461,7 @@ def import_batch_retry(*, batch: ImportBatch, user) -> ImportBatch:
     retryable = locked.confirmed_at is not None and locked.validated_at is not None and (
         locked.status == ImportBatch.Status.FAILED or import_batch_interrupted(locked)
     )
-    if not retryable or not engine.stage_exists(locked.pk):
+    if not retryable or not bulk.stage_exists(locked.pk):
         raise ValidationError(gettext("This import cannot be restarted; upload the file again."))
     locked.error = ""
     IMPORT_BATCH_STATES.move(locked, ImportBatch.Status.VALIDATED, by=user, message=gettext("restarted"),
@@ -504,11 +503,11 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
             )
             if batch.source == ImportBatch.Source.GROUP and has_individual:
                 for enrollment in Enrollment.objects.filter(
-                    pk__in=engine.individual_enrollments_to_supersede(batch.pk, batch.contract_id)
+                    pk__in=bulk.individual_enrollments_to_supersede(batch.pk, batch.contract_id)
                 ).select_related("person", "contract"):
                     enrollment_supersede(individual=enrollment, on=batch.effective_date, batch=batch)
                     superseded.append(enrollment.pk)
-            result = engine.apply(
+            result = bulk.apply(
                 batch_id=batch.pk,
                 contract_id=batch.contract_id,
                 source=batch.source,
@@ -526,7 +525,7 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
             batch.phase = ""
             batch.finished_at = batch.heartbeat_at = timezone.now()
             IMPORT_BATCH_STATES.move(batch, ImportBatch.Status.DONE)
-            transaction.on_commit(lambda: engine.drop_tables(batch_id))
+            transaction.on_commit(lambda: bulk.drop_tables(batch_id))
     except Exception as exc:
         _batch_fail(
             batch_id,
@@ -548,7 +547,7 @@ def import_stages_clean(*, now=None) -> list[int]:
     days = settings.REGISTRY_STAGE_KEEP_DAYS
     cutoff = now - dt.timedelta(days=days)
     dropped = []
-    for batch_id in sorted(engine.staged_batch_ids()):
+    for batch_id in sorted(bulk.staged_batch_ids()):
         with transaction.atomic():
             batch = ImportBatch.objects.select_for_update(skip_locked=True).filter(pk=batch_id).first()
             if batch is None and ImportBatch.objects.filter(pk=batch_id).exists():
@@ -565,7 +564,7 @@ def import_stages_clean(*, now=None) -> list[int]:
                                              update_fields=["error", "finished_at"])
                 elif not (stale_failure or batch.status == ImportBatch.Status.DONE):
                     continue
-            engine.drop_tables(batch_id)
+            bulk.drop_tables(batch_id)
             dropped.append(batch_id)
     return dropped
 
@@ -732,9 +731,8 @@ def enrollment_list_row_apply(*, contract: Contract, row, effective_date: dt.dat
     person = InsuredPerson.objects.filter(certno=row.certno).first()
     if person is None:
         person = person_create(certno=row.certno, name=row.name, psn_no=row.psn_no, reason=reason)
-    elif person.name != row.name or (row.psn_no and person.psn_no != row.psn_no):
-        person.name = row.name
-        person.psn_no = row.psn_no or person.psn_no
+    elif changes := rule.person_changes(person.name, person.psn_no, row.name, row.psn_no):
+        person.name, person.psn_no = changes["name"], changes["psn_no"]
         person.full_clean()
         person.save()
         if reason:
@@ -749,49 +747,58 @@ def enrollment_list_row_apply(*, contract: Contract, row, effective_date: dt.dat
         enrollment_supersede(individual=enrollment, on=effective_date)
         enrollment = None
     if enrollment is None:
-        return "new", _enrollment_create_from_row(person, contract, row, source, reason)
-    attr_changed = (
-        enrollment.area_id != row.area_id
-        or enrollment.category != row.category
-        or enrollment.category_detail != row.category_detail
-        or enrollment.employment != row.employment
-        or ("terminated" not in (row.status, enrollment.status) and row.status != enrollment.status)
-    )
-    end_changed = enrollment.enrolled_to != row.enrolled_to or (
-        (row.status == "terminated") != (enrollment.status == Enrollment.Status.TERMINATED)
-    )
-    if not (attr_changed or end_changed):
+        return "new", _enrollment_create_from_row(person, contract, row, source, reason, effective_date)
+    decision = rule.decide(_held(enrollment), _listed(row), effective_date)
+    if decision.kind == rule.Kind.UNCHANGED:
         return "skip", enrollment
-    since = enrollment.attributes_from or enrollment.enrolled_from
-    if returns_after_gap(enrollment.status, row.status, enrollment.enrolled_to, effective_date):
-        for period in gap_periods(since, enrollment.enrolled_to, effective_date):
-            EnrollmentPeriod.objects.create(
-                enrollment=enrollment, area_id=enrollment.area_id, category=enrollment.category,
-                category_detail=enrollment.category_detail, employment=enrollment.employment, **period,
-            )
-        enrollment.attributes_from = effective_date
-    elif attr_changed and since < effective_date:
-        EnrollmentPeriod.objects.create(
-            enrollment=enrollment, area_id=enrollment.area_id, category=enrollment.category,
-            category_detail=enrollment.category_detail, employment=enrollment.employment,
-            status="suspended" if enrollment.status == Enrollment.Status.SUSPENDED else "active",
-            valid_from=since, valid_to=effective_date - dt.timedelta(days=1),
-        )
-        enrollment.attributes_from = effective_date
-    enrollment.area_id = row.area_id
-    enrollment.category, enrollment.category_detail = row.category, row.category_detail
-    enrollment.employment, enrollment.status, enrollment.enrolled_to = row.employment, row.status, row.enrolled_to
+    _decision_apply(enrollment, decision, reason)
+    return "update", enrollment
+
+
+@transaction.atomic
+def enrollment_list_exits_apply(*, contract: Contract, listed_certnos: set[str], area_ids: set[int],
+                                effective_date: dt.date, source: str = "group", reason: str = "") -> list[Enrollment]:
+    """The exits of a complete list through the ORM, by the same rule as the batch engine: the
+    contract's enrollments of `source` in `area_ids` whose person is not in `listed_certnos`
+    (every ID number the list names, rejected rows included). Returns the enrollments ended."""
+    ended = []
+    candidates = (
+        Enrollment.objects.select_for_update()
+        .filter(contract=contract, source=source, area_id__in=area_ids, status__in=rule.IN_FORCE)
+        .exclude(person__certno__in=listed_certnos)
+        .order_by("pk")
+    )
+    for enrollment in candidates:
+        decision = rule.decide(_held(enrollment), None, effective_date)
+        if decision.kind == rule.Kind.EXIT:
+            _decision_apply(enrollment, decision, reason)
+            ended.append(enrollment)
+    return ended
+
+
+def _held(enrollment: Enrollment) -> rule.Held:
+    return rule.Held(**{f: getattr(enrollment, f) for f in rule.Held.__dataclass_fields__})
+
+
+def _listed(row) -> rule.Listed:
+    return rule.Listed(**{f: getattr(row, f) for f in rule.Listed.__dataclass_fields__})
+
+
+def _decision_apply(enrollment: Enrollment, decision: rule.Decision, reason: str) -> None:
+    """A change or an exit (`rule.decide`) on the enrollment: its periods, then its fields."""
+    for period in decision.periods:
+        EnrollmentPeriod.objects.create(enrollment=enrollment, **period)
+    for name, value in decision.values.items():
+        setattr(enrollment, name, value)
     enrollment.full_clean()
     enrollment.save()
     if reason:
         update_change_reason(enrollment, reason)
-    return "update", enrollment
 
 
-def _enrollment_create_from_row(person, contract, row, source, reason) -> Enrollment:
+def _enrollment_create_from_row(person, contract, row, source, reason, effective_date) -> Enrollment:
+    values = dict(rule.decide(None, _listed(row), effective_date).values)
     return enrollment_create(
-        person=person, contract=contract, area=Area.objects.get(pk=row.area_id), enrolled_from=row.enrolled_from,
-        category=row.category, category_detail=row.category_detail, employment=row.employment,
-        status=row.status, enrolled_to=row.enrolled_to, source=source, attributes_from=row.enrolled_from,
-        reason=reason,
+        person=person, contract=contract, area=Area.objects.get(pk=values.pop("area_id")),
+        enrolled_from=values.pop("enrolled_from"), source=source, reason=reason, **values,
     )

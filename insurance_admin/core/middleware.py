@@ -1,6 +1,6 @@
 """A page that cannot get its rows because a big write holds their tables says so at once.
 
-A bulk first load of an enrollment list (`programs.registry.engine.IndexRebuild`) locks the
+A bulk first load of an enrollment list (`programs.registry.bulk.IndexRebuild`) locks the
 registry tables — and the claims tables that point at them — for the 17–25 s of its one
 transaction. Without a limit every page that reads them (the window's look-up, the person
 page, claims) would hang in the browser that long with no word of why. On PostgreSQL each web

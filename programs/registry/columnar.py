@@ -300,7 +300,7 @@ def _psn_no_keys(psn_nos: pa.Array) -> np.ndarray:
 def split(table: pa.Table, duplicates: Duplicates) -> tuple[pa.Table, pa.Table]:
     """(the block's valid rows: `VALID_COLUMNS`, its rejected rows: `REJECTED_COLUMNS`). Later
     occurrences of an ID number and person-number candidates (`duplicates`) go with the
-    rejected rows, reason still empty and checked values kept, for `engine.settle`."""
+    rejected rows, reason still empty and checked values kept, for `bulk.settle`."""
     valid = pc.is_null(table.column("reason")).to_numpy(zero_copy_only=False)
     kind = np.full(table.num_rows, NONE, dtype=np.int8)
     if valid.all():  # the usual block: no copies of its columns

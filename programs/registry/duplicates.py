@@ -8,9 +8,9 @@ rejected rows with its raw values like any other rejection.
 ID numbers of valid rows are exact keys (their 17 digits as an integer: the check character
 follows from them). Person numbers are free text of up to 30 characters, so they are keyed by
 a 64-bit hash: a person number whose hash was seen before is only a *candidate*, which the
-engine settles exactly at the end (`engine.settle`): among the staged rows and the candidates
+bulk path settles exactly at the end (`bulk.settle`): among the staged rows and the candidates
 with the same exact value, the first line stands. A hash collision therefore costs a look-up,
-never a wrong rejection. Neither set keeps line numbers: the engine finds the first line of each
+never a wrong rejection. Neither set keeps line numbers: `bulk.settle` finds the first line of each
 duplicate in SQL, for the few rejected rows only. Memory: 16 bytes per valid row (35 MB at 2.2 M), merges at most 8 MB more.
 """
 

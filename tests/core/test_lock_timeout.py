@@ -86,7 +86,7 @@ def test_a_look_up_behind_a_locked_registry_answers_503_with_the_list_being_writ
     response = client.get(url, {"q": person.certno, "year": 2025}, follow=True)  # an exact ID number opens the person
     assert response.status_code == 200 and response.redirect_chain[-1][0].startswith(
         reverse("person_detail", args=[person.pk])) and "包宝山" in response.content.decode()
-    services.engine.drop_tables(batch.pk)
+    services.bulk.drop_tables(batch.pk)
 
 
 @pytest.mark.services

@@ -45,7 +45,7 @@ def test_the_page_names_the_step_under_way_while_the_list_is_applied(monkeypatch
     assert seen["exits"] == ("applying", "正在为不在名单中的人员办理退出")
     done = selectors.import_batch_progress(ImportBatch.objects.get(pk=batch.pk))
     assert (done["status"], done["phase"], done["percent"]) == ("done", "", 100)
-    services.engine.drop_tables(batch.pk)
+    services.bulk.drop_tables(batch.pk)
 
 
 @pytest.mark.django_db
@@ -66,7 +66,7 @@ def test_while_keys_are_rebuilt_the_bar_follows_the_statements():
     import_progress.progress_clear(selectors.APPLY_PROGRESS_KIND, batch.pk)
     progress = selectors.import_batch_progress(ImportBatch.objects.get(pk=batch.pk))
     assert (progress["percent"], progress["phase"]) == (99, "")  # nothing told: the clock alone
-    services.engine.drop_tables(batch.pk)
+    services.bulk.drop_tables(batch.pk)
 
 
 @pytest.mark.services
@@ -92,4 +92,4 @@ def test_postgres_bulk_first_load_tells_every_rebuild_statement(seeded, settings
     assert total == 2 + 1 + 7 + 16  # primary keys, unique constraint, indexes, foreign keys
     assert rebuild == [("indexes", k, total) for k in range(total)]
     assert hooked == ["persons", "matching", "enrollments", "changes", "exits", "indexes"]  # once each
-    services.engine.drop_tables(batch.pk)
+    services.bulk.drop_tables(batch.pk)

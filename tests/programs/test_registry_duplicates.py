@@ -1,5 +1,5 @@
 """Duplicates inside a list: marked while the file is read (`registry.duplicates`), settled
-exactly at the end (`engine.settle`).
+exactly at the end (`bulk.settle`).
 
 The rules, as the old whole-file SQL applied them and as a reference here restates them: among
 the rows that pass the row checks, a later line with an ID number seen before is a duplicate of
@@ -95,7 +95,7 @@ def test_duplicates_are_rejected_exactly_as_the_rules_say(people, collide, fmt, 
                                                         "psn_type", "emp_type", "psn_insu_stas", "begndate",
                                                         "enddate")]
     assert (batch.rows_read, batch.rows_valid, batch.rows_rejected) == (len(rows), len(rows) - len(want), len(want))
-    services.engine.drop_tables(batch.pk)
+    services.bulk.drop_tables(batch.pk)
 
 
 @pytest.mark.django_db
@@ -113,4 +113,4 @@ def test_a_person_number_of_someone_else_in_the_registry_is_rejected_with_its_ra
     raw, reason = rejected(batch)[3]
     assert reason == "人员编号P9已属于登记册中的另一人。"
     assert raw[:5] == ["P9", taken["certno"], "张三", taken["gend"], "19800301"]
-    services.engine.drop_tables(batch.pk)
+    services.bulk.drop_tables(batch.pk)

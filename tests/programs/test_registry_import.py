@@ -19,7 +19,7 @@ from programs.models import (
     InsuredPerson,
     SmsNotification,
 )
-from programs.registry import engine
+from programs.registry import bulk
 from tests.conftest import require_or_skip
 from tests.factories import UserFactory
 from tests.programs.registry_helpers import csv_bytes, person_row, run_import, upload, xlsx_bytes
@@ -284,7 +284,7 @@ def test_crash_in_the_middle_of_applying_leaves_the_registry_unchanged(admin_use
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.DONE
     assert (batch.rows_added, batch.rows_changed, batch.rows_exited) == (2, 1, 1)
-    assert not engine.stage_exists(batch.pk)
+    assert not bulk.stage_exists(batch.pk)
 
 
 def test_a_redelivered_task_does_not_apply_twice(admin_user):
@@ -308,7 +308,7 @@ def test_postgres_fast_path_crash_leaves_registry_unchanged(seeded, monkeypatch,
     bad["certno"] = bad["certno"][:17] + ("0" if bad["certno"][17] != "0" else "1")
     batch = upload(user, csv_bytes([person_row(1, name="包宝山"), bad, person_row(3, brdy="2031-02-03")]))
     seen = []
-    monkeypatch.setattr("programs.registry.engine.load", _spy(seen, "programs.registry.engine.load"))
+    monkeypatch.setattr("programs.registry.bulk.load", _spy(seen, "programs.registry.bulk.load"))
     batch = services.import_batch_validate(batch_id=batch.pk)
     assert seen == ["called"]
     with connection.cursor() as cur:
@@ -327,7 +327,7 @@ def test_postgres_fast_path_crash_leaves_registry_unchanged(seeded, monkeypatch,
     services.import_batch_retry(batch=batch, user=user)
     assert services.import_batch_apply(batch_id=batch.pk).status == "done"
     assert InsuredPerson.objects.get().name == "包宝山"
-    services.engine.drop_tables(batch.pk)
+    services.bulk.drop_tables(batch.pk)
 
 
 def _spy(seen, target):
@@ -345,7 +345,7 @@ def _spy(seen, target):
 
 def _registry_schema():
     with connection.cursor() as cur:
-        return engine.IndexRebuild(cur, (engine.P, engine.E), lambda name: None).definitions()
+        return bulk.IndexRebuild(cur, (bulk.P, bulk.E), lambda name: None).definitions()
 
 
 @pytest.mark.services
@@ -408,11 +408,11 @@ def test_postgres_bulk_first_load_rebuilds_indexes_and_keys_exactly(seeded, monk
         InsuredPerson.objects.create(certno=person.certno, name="重复", sex=person.sex, birth_date=person.birth_date)
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cur.execute(f"UPDATE {engine.E} SET person_id = -1 WHERE id = %s", [Enrollment.objects.first().pk])
+        cur.execute(f"UPDATE {bulk.E} SET person_id = -1 WHERE id = %s", [Enrollment.objects.first().pk])
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:  # the primary key
-        cur.execute(f"INSERT INTO {engine.P} (id, certno, name, sex, birth_date, phone)"
-                    f" SELECT id, '9' || substr(certno, 2), name, sex, birth_date, phone FROM {engine.P} LIMIT 1")
-    services.engine.drop_tables(batch.pk)
+        cur.execute(f"INSERT INTO {bulk.P} (id, certno, name, sex, birth_date, phone)"
+                    f" SELECT id, '9' || substr(certno, 2), name, sex, birth_date, phone FROM {bulk.P} LIMIT 1")
+    services.bulk.drop_tables(batch.pk)
 
 
 def _raise_at(step):
@@ -429,7 +429,7 @@ def test_ragged_line_refuses_the_whole_file_at_validation(admin_user):
     assert batch.status == ImportBatch.Status.FAILED
     assert batch.error
     assert InsuredPerson.objects.count() == 0
-    assert not engine.stage_exists(batch.pk)
+    assert not bulk.stage_exists(batch.pk)
 
 
 @pytest.mark.services
@@ -470,8 +470,8 @@ def test_postgres_first_list_of_a_second_contract_keeps_known_persons(seeded, se
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cur.execute("UPDATE programs_smsnotification SET person_id = -1 WHERE id = %s", [sms.pk])
-    services.engine.drop_tables(first.pk)
-    services.engine.drop_tables(second.pk)
+    services.bulk.drop_tables(first.pk)
+    services.bulk.drop_tables(second.pk)
 
 
 def test_a_person_number_on_two_id_numbers_keeps_the_first_line(admin_user):
@@ -536,11 +536,11 @@ def test_nightly_clean_up_drops_only_stages_nobody_will_use(admin_user, django_c
     ImportBatch.objects.filter(pk=old.pk).update(validated_at=week_ago)
     with connection.cursor() as cur:
         cur.execute("CREATE TABLE registry_stage_999999 (line_no integer)")
-    assert {old.pk, recent.pk, failed.pk, 999999} <= engine.staged_batch_ids()
+    assert {old.pk, recent.pk, failed.pk, 999999} <= bulk.staged_batch_ids()
 
     assert import_stages_clean_task() == [old.pk, 999999]
-    assert engine.staged_batch_ids() >= {recent.pk, failed.pk}
-    assert not engine.stage_exists(old.pk) and old.pk not in engine.staged_batch_ids()
+    assert bulk.staged_batch_ids() >= {recent.pk, failed.pk}
+    assert not bulk.stage_exists(old.pk) and old.pk not in bulk.staged_batch_ids()
     old.refresh_from_db()
     assert old.status == "failed"
     assert old.error == "7天内未确认：已检查的行已丢弃。请重新上传名单。"
@@ -591,7 +591,7 @@ def test_postgres_bulk_first_load_leaves_areas_readable_and_still_checks_their_k
     require_or_skip(connection.vendor == "postgresql", "PostgreSQL", "REQUIRE_SERVICES")
     settings.MEDIA_ROOT = tmp_path
     settings.REGISTRY_BULK_MIN_ROWS = 2
-    monkeypatch.setattr(engine.IndexRebuild, "_may_skip_key_checks", lambda self: may_skip)
+    monkeypatch.setattr(bulk.IndexRebuild, "_may_skip_key_checks", lambda self: may_skip)
     user = UserFactory(username="arearoot", is_superuser=True)
     before = _registry_schema()
     batch = upload(user, csv_bytes([person_row(i) for i in range(1, 4)]))
@@ -623,15 +623,15 @@ def test_postgres_bulk_first_load_leaves_areas_readable_and_still_checks_their_k
     Enrollment.objects.all().delete()
     InsuredPerson.objects.all().delete()
     with connection.cursor() as cur:
-        cur.execute(f"UPDATE {engine.stage_table(second.pk)} SET area_id = -5 WHERE line_no = 3")
+        cur.execute(f"UPDATE {bulk.stage_table(second.pk)} SET area_id = -5 WHERE line_no = 3")
     monkeypatch.setattr(services, "_apply_step", lambda name: None)
     with pytest.raises(IntegrityError, match="programs_enrollment_area_id"):
         services.import_batch_apply(batch_id=second.pk)
     assert (InsuredPerson.objects.count(), Enrollment.objects.count()) == (0, 0)
     assert _registry_schema() == before
     assert ImportBatch.objects.get(pk=second.pk).status == "failed"
-    services.engine.drop_tables(batch.pk)
-    services.engine.drop_tables(second.pk)
+    services.bulk.drop_tables(batch.pk)
+    services.bulk.drop_tables(second.pk)
 
 
 def psycopg_errors():
