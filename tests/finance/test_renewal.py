@@ -296,7 +296,7 @@ def test_activation_carries_the_list_forward_and_the_new_year_is_usable(client, 
     progress = client.get(reverse("carry_forward_progress", args=["tongliao-2026"])).json()
     assert (progress["percent"], progress["finished"]) == (0, False)
     page = client.get(reverse("contract_headcount", args=["tongliao-2026"])).content.decode()
-    assert 'id="carry-forward-progress"' in page and "<progress" in page and "carry_forward.js" in page
+    assert 'id="carry-forward-progress" data-job-progress' in page and 'data-finished="0"' in page and "<progress" in page
     enrollment_carry_forward_run(carry_id=carry.pk)  # what the worker does
     progress = client.get(reverse("carry_forward_progress", args=["tongliao-2026"])).json()
     assert (progress["percent"], progress["finished"]) == (100, True)
