@@ -105,3 +105,23 @@ def test_a_batch_without_rejected_rows_has_no_file(client, finance, person):
     assert batch.status == "validated" and not batch.rejected_file
     assert 'id="rejected-rows"' not in client.get(reverse("hospital_batch_detail", args=[batch.pk])).content.decode()
     assert client.get(reverse("hospital_batch_rejected", args=[batch.pk])).status_code == 404
+
+
+def test_a_reader_who_may_see_identities_gets_the_cells_as_uploaded(client, finance, person):
+    batch = _refused_batch(client, finance, person)
+    client.force_login(UserFactory(username="rev", role="reviewer", area_codes=["150500"]))
+    table = _table(client.get(reverse("hospital_batch_rejected", args=[batch.pk])))
+    column = table[0].index("certno")
+    assert [r[column] for r in table[1:]] == [person.certno] * 3
+
+
+def test_rows_are_written_in_line_order_window_by_window(client, finance, person, monkeypatch):
+    """Each window of CHUNK rows is checked against the database before its rejected rows are
+    written: with windows of 2 rows the file is the same."""
+    from claims.imports import rows
+
+    monkeypatch.setattr(rows, "CHUNK", 2)
+    batch = _refused_batch(client, finance, person)
+    table = _table(client.get(reverse("hospital_batch_rejected", args=[batch.pk])))
+    assert [(r[0], r[-1].split("：")[0]) for r in table[1:]] == [
+        ("3", "medfee_sumamt（医疗费总额）"), ("4", "claim_kind（就诊类型）"), ("6", "psn_no（人员编号）")]
