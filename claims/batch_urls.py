@@ -7,6 +7,7 @@ urlpatterns = [
     path("upload/", views.batch_upload, name="hospital_batch_upload"),
     path("<int:pk>/", views.batch_detail, name="hospital_batch_detail"),
     path("<int:pk>/progress.json", views.batch_progress_json, name="hospital_batch_progress"),
+    path("<int:pk>/rejected.csv", views.batch_rejected, name="hospital_batch_rejected"),
     path("<int:pk>/confirm/", views.batch_confirm, name="hospital_batch_confirm"),
     path("<int:pk>/deductions/", views.deduction_add, name="hospital_batch_deduction_add"),
     path("<int:pk>/deductions/<int:deduction_pk>/confirm/", views.deduction_confirm, name="hospital_batch_deduction_confirm"),

@@ -5,6 +5,7 @@ Small files are checked and imported inside the request; large ones by Celery ta
 after commit, with a progress bar that polls `batch_progress_json` (so it survives a reload).
 """
 
+import os
 from decimal import Decimal
 
 from django import forms
@@ -13,16 +14,23 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from insurance_admin.core.forms import DateInRangeField, FieldNamedErrors, MoneyField
-from insurance_admin.core.masking import can_see_full_identity, mask_certno, mask_name
+from insurance_admin.core.imports import rejected as rejected_file
+from insurance_admin.core.masking import (
+    can_see_full_identity,
+    mask_birth_date,
+    mask_certno,
+    mask_name,
+)
 from programs.models import Contract
 
 from . import imports
@@ -143,6 +151,38 @@ def _masked_preview(user, rows: list[dict], columns: list[str]) -> list[list[str
             values.append(v)
         out.append(values)
     return out
+
+
+#: The identity columns of a hospital file, masked in the rejected rows for readers who may
+#: not see full identities (as the enrollment list's rejected rows are).
+REJECTED_MASKS = {"certno": mask_certno, "psn_name": mask_name, "brdy": mask_birth_date}
+
+
+def _masked_rejected_row(header: list[str], row: list[str]) -> list[str]:
+    """The identity columns masked, and the row's ID number and name masked wherever the
+    reason (last column) or psn_no (some platforms use the ID number as it) repeat them."""
+    last = len(header) - 1
+    return rejected_file.masked_row(header, row, REJECTED_MASKS, free_text=lambda i, name: name == "psn_no" or i == last)
+
+
+@login_required
+@permission_required("claims.view_hospitalbatch", raise_exception=True)
+def batch_rejected(request, pk: int):
+    """The batch's rejected rows as CSV: line, the file's own cells (identities masked unless
+    the reader may see them), reasons; every cell formula-safe."""
+    batch = _batch(request.user, pk)
+    if not batch.rejected_file:
+        raise Http404
+    transform = None if can_see_full_identity(request.user) else _masked_rejected_row
+
+    def chunks():
+        with batch.rejected_file.open("rb") as fh:
+            yield from rejected_file.stream(fh, transform)
+
+    name = f"{os.path.splitext(batch.file_name)[0]}-rejected.csv"
+    response = StreamingHttpResponse(chunks(), content_type="text/csv")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
 
 
 @login_required

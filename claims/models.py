@@ -607,6 +607,8 @@ class HospitalBatch(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
     errors = models.JSONField(_("errors"), default=list, blank=True, help_text=_("[{row, column, message}], the first 500"))
     error_count = models.PositiveIntegerField(_("error count"), default=0)
+    rejected_file = models.FileField(_("rejected rows"), upload_to="hospital-batches/rejected/%Y/%m/", blank=True,
+                                     help_text=_("every rejected row with its line and reasons (CSV)"))
     row_count = models.PositiveIntegerField(_("rows"), default=0)
     created_count = models.PositiveIntegerField(_("new settlements"), default=0)
     unchanged_count = models.PositiveIntegerField(_("already imported, unchanged"), default=0)

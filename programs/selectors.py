@@ -335,6 +335,8 @@ def import_batch_interrupted(batch) -> bool:
 
 #: The registry application's entries in the import framework's progress store.
 APPLY_PROGRESS_KIND = "registry-apply"
+#: The registry validation's entries there (phase, bytes_read, rows_read/valid/rejected so far).
+VALIDATE_PROGRESS_KIND = "registry-validate"
 _INDEXES_FROM, _INDEXES_SHARE = 35, 62  # per cent of a bulk first load: inserts, then keys
 
 
@@ -365,15 +367,21 @@ def import_batch_progress(batch) -> dict:
     status = batch.status
     interrupted = import_batch_interrupted(batch)
     applying = _apply_told(batch.pk) if status == ImportBatch.Status.APPLYING and not interrupted else {}
+    # the counts so far of a running validation are in the progress store, the final ones on the row
+    validating = status == ImportBatch.Status.VALIDATING
+    counts = {name: getattr(batch, name) for name in ("phase", "bytes_read", "rows_read", "rows_valid", "rows_rejected")}
+    if validating:
+        told = import_progress.progress_read(VALIDATE_PROGRESS_KIND, batch.pk)
+        counts.update({name: told[name] for name in counts if isinstance(told.get(name), type(counts[name]))})
     percent, eta = 0, None
-    if status == ImportBatch.Status.VALIDATING:
-        if batch.file_size and batch.bytes_read:
-            fraction = min(batch.bytes_read / batch.file_size, 1)
+    if validating:
+        if batch.file_size and counts["bytes_read"]:
+            fraction = min(counts["bytes_read"] / batch.file_size, 1)
             percent = int(fraction * 90)
             elapsed = (now - batch.started_at).total_seconds() if batch.started_at else 0
-            if fraction > 0.01 and batch.phase == "reading":
+            if fraction > 0.01 and counts["phase"] == "reading":
                 eta = int(elapsed / fraction - elapsed) + 5
-        if batch.phase == "checking":
+        if counts["phase"] == "checking":
             percent = 95
     elif status == ImportBatch.Status.APPLYING and not interrupted:
         rate = APPLY_ROWS_PER_SECOND.get(connection.vendor, 20_000)
@@ -395,7 +403,7 @@ def import_batch_progress(batch) -> dict:
         "reading": gettext("Reading and checking rows"),
         "checking": gettext("Checking duplicates and person numbers"),
     }
-    phase = _apply_phase(applying) if applying else phases.get(batch.phase, "")
+    phase = _apply_phase(applying) if applying else phases.get(counts["phase"], "")
     return {
         "id": batch.pk,
         "status": "interrupted" if interrupted else status,
@@ -403,15 +411,15 @@ def import_batch_progress(batch) -> dict:
         "phase": phase,
         "percent": percent,
         "eta_seconds": eta,
-        "rows_read": batch.rows_read,
-        "rows_valid": batch.rows_valid,
-        "rows_rejected": batch.rows_rejected,
+        "rows_read": counts["rows_read"],
+        "rows_valid": counts["rows_valid"],
+        "rows_rejected": counts["rows_rejected"],
         "rows_added": batch.rows_added,
         "rows_changed": batch.rows_changed,
         "rows_exited": batch.rows_exited,
         "rows_unchanged": batch.rows_unchanged,
         "rows_superseded": batch.rows_superseded,
-        "bytes_read": batch.bytes_read,
+        "bytes_read": counts["bytes_read"],
         "file_size": batch.file_size,
         "error": batch.error,
         "has_rejected_file": bool(batch.rejected_file),

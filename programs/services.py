@@ -40,7 +40,13 @@ from .models import (
 from .registry import bulk, rule
 from .registry.files import file_format, sniff_upload
 from .registry.rows import RowContext, reasons
-from .selectors import APPLY_PROGRESS_KIND, headcount_on, import_batch_interrupted, premium_rate_for
+from .selectors import (
+    APPLY_PROGRESS_KIND,
+    VALIDATE_PROGRESS_KIND,
+    headcount_on,
+    import_batch_interrupted,
+    premium_rate_for,
+)
 from .sms import SmsError, get_backend
 
 logger = logging.getLogger(__name__)
@@ -283,8 +289,13 @@ IMPORT_BATCH_STATES = StateMachine(ImportBatch, ImportBatchStatusChange, "batch"
 
 
 def _batch_progress(batch_id: int, **fields) -> None:
-    """Progress of a running step, committed at once (the page polls it)."""
-    ImportBatch.objects.filter(pk=batch_id).update(heartbeat_at=timezone.now(), **fields)
+    """Progress of the validation (phase, bytes and rows read so far) in the import framework's
+    progress store, where the page reads it as it reads the application's; the batch row gets
+    the heartbeat only, committed at once, by which a batch whose worker died is taken over
+    (IMPORT_STALE_AFTER)."""
+    ImportBatch.objects.filter(pk=batch_id).update(heartbeat_at=timezone.now())
+    told = import_progress.progress_read(VALIDATE_PROGRESS_KIND, batch_id)
+    import_progress.progress_write(VALIDATE_PROGRESS_KIND, batch_id, {**told, **fields})
 
 
 def _batch_fail(batch_id: int, message: str) -> None:
@@ -393,6 +404,7 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
     )
     if claimed is None:
         return None
+    import_progress.progress_write(VALIDATE_PROGRESS_KIND, batch_id, {"phase": "reading"})  # a taken-over batch starts afresh
     batch = ImportBatch.objects.select_related("contract__program__region").get(pk=batch_id)
     progress = partial(_batch_progress, batch_id)
     try:

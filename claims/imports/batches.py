@@ -39,6 +39,7 @@ from .rows import (
     CENT,
     VALUE_FIELDS,
     ChunkRow,
+    RejectedRows,
     RowErrors,
     scan,
 )
@@ -177,8 +178,9 @@ def batch_validate(batch_id: int) -> HospitalBatch:
 def _validate_locked(batch: HospitalBatch) -> None:
     total = _safe_count(batch)
     progress_write(batch.pk, "validating", 0, total)
-    errors = RowErrors()
+    errors = RowErrors(RejectedRows())
     result = scan(batch, errors, progress=lambda done: progress_write(batch.pk, "validating", done, total))
+    _keep_rejected(batch, errors)
     batch.row_count, batch.created_count, batch.unchanged_count = result.rows, result.new, result.unchanged
     batch.fixmedins_code, batch.fixmedins_name = result.hospital
     batch.preview = result.preview or []
@@ -187,6 +189,17 @@ def _validate_locked(batch: HospitalBatch) -> None:
     _log(batch, "refused" if errors else "validated", None, rows=result.rows, new=result.new,
          unchanged=result.unchanged, errors=errors.count)
     progress_write(batch.pk, "validated", result.rows, result.rows)
+
+
+def _keep_rejected(batch: HospitalBatch, errors: RowErrors) -> None:
+    """The scan's rejected-rows file on the batch (not yet saved) when it rejected rows."""
+    rejected = errors.rejected
+    try:
+        if rejected.rows:
+            stem = os.path.splitext(batch.file_name)[0][:80]
+            batch.rejected_file.save(f"{batch.file_sha256[:16]}-{stem}-rejected.csv", rejected.file.file(), save=False)
+    finally:
+        rejected.file.close()
 
 
 def _fail(batch: HospitalBatch, exc: Exception, code: str) -> None:
@@ -208,8 +221,9 @@ def batch_retry(*, batch: HospitalBatch, user) -> HospitalBatch:
     if batch.status != HospitalBatch.Status.FAILED:
         raise ValidationError(gettext("Only a failed batch can be retried."), code="not_failed")
     batch.errors, batch.error_count, batch.confirmed_by = [], 0, None
+    batch.rejected_file = ""
     HOSPITAL_BATCH_STATES.move(batch, HospitalBatch.Status.PENDING, by=user,
-                               update_fields=["errors", "error_count", "confirmed_by"])
+                               update_fields=["errors", "error_count", "confirmed_by", "rejected_file"])
     _log(batch, "retried", user)
     progress_write(batch.pk, "", 0, 0)
     return batch
@@ -249,7 +263,7 @@ def batch_apply(batch_id: int) -> HospitalBatch:
     back, its lock gone) is picked up again by the redelivery.
     """
     _claim(batch_id, HospitalBatch.Status.VALIDATED, HospitalBatch.Status.APPLYING)
-    errors = RowErrors()
+    errors = RowErrors(RejectedRows())
     batch = None
     try:
         with transaction.atomic():
@@ -259,8 +273,10 @@ def batch_apply(batch_id: int) -> HospitalBatch:
             _import_locked(batch, errors)
     except _Refused:
         batch.errors, batch.error_count = errors.items, errors.count
+        _keep_rejected(batch, errors)
         with transaction.atomic():
-            HOSPITAL_BATCH_STATES.move(batch, HospitalBatch.Status.REFUSED, update_fields=["errors", "error_count"])
+            HOSPITAL_BATCH_STATES.move(batch, HospitalBatch.Status.REFUSED,
+                                       update_fields=["errors", "error_count", "rejected_file"])
             _log(batch, "refused", None, errors=errors.count)
     except Exception as exc:
         if batch is None:
@@ -268,6 +284,7 @@ def batch_apply(batch_id: int) -> HospitalBatch:
         _fail(batch, exc, "failed")
         raise
     finally:
+        errors.rejected.file.close()
         if batch is not None:
             progress_write(batch.pk, "done", batch.row_count, batch.row_count)
     return batch

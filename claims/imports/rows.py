@@ -9,12 +9,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from insurance_admin.accounts.scoping import area_scope_ids
 from insurance_admin.core.imports import files as import_files
+from insurance_admin.core.imports import rejected as rejected_file
 from insurance_admin.core.imports.files import ImportRefused
 from insurance_admin.core.masking import mask_certno
 from insurance_admin.core.money import CENT, to_decimal
@@ -126,20 +129,66 @@ def rendered_errors(errors: list[dict]) -> list[dict]:
 
 
 class RowErrors:
-    """Collects errors; counts all of them but keeps the first MAX_STORED_ERRORS."""
+    """Collects errors; counts all of them but keeps the first MAX_STORED_ERRORS. With
+    `rejected`, every error of a data row also goes to the rejected-rows file."""
 
-    def __init__(self) -> None:
+    def __init__(self, rejected: RejectedRows | None = None) -> None:
         self.items: list[dict] = []
         self.count = 0
+        self.rejected = rejected
 
     def add(self, row: int | None, column: str, code: str, **params) -> None:
         self.count += 1
+        if self.rejected is not None and row is not None and row > 1:
+            self.rejected.note(row, column, code, params)
         if len(self.items) < MAX_STORED_ERRORS:
             self.items.append({"row": row, "column": _storable(column), "code": code,
                                "params": {k: _storable(str(v)) for k, v in params.items()}})
 
     def __bool__(self) -> bool:
         return self.count > 0
+
+
+class RejectedRows:
+    """The rejected-rows file of a scan (the import framework's, `core.imports.rejected`):
+    every rejected data row with its line number, the file's own cells and the reasons in
+    the site's language. The scan hands over each row it reads (`read`) and the rows of a
+    window are written, in line order, once the window's database checks are done (`flush`):
+    memory holds one window of rows, whatever the file's size. Masking is the reader's
+    (on download), like the enrollment list's."""
+
+    def __init__(self) -> None:
+        self.file = rejected_file.Writer()
+        self.columns: list[str] | None = None
+        self._window: list[tuple[int, dict]] = []
+        self._reasons: dict[int, list[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._window)
+
+    @property
+    def rows(self) -> int:
+        return self.file.rows
+
+    def read(self, number: int, raw: dict) -> None:
+        if self.columns is None:
+            self.columns = list(raw)
+            with translation.override(settings.LANGUAGE_CODE):
+                self.file.header([gettext("line"), *self.columns, gettext("reason")])
+        self._window.append((number, raw))
+
+    def note(self, number: int, column: str, code: str, params: dict) -> None:
+        with translation.override(settings.LANGUAGE_CODE):
+            message = render_error({"code": code, "params": params})
+            label = column_label(column)
+            self._reasons.setdefault(number, []).append(f"{label}：{message}" if label else message)
+
+    def flush(self) -> None:
+        for number, raw in self._window:
+            reasons = self._reasons.pop(number, None)
+            if reasons:
+                self.file.row([number, *(_text(raw.get(c)) for c in self.columns or ()), "；".join(reasons)])
+        self._window = []
 
 
 def required_columns(contract: Contract) -> tuple[str, ...]:
@@ -493,7 +542,10 @@ def scan(
     progress: Callable[[int], None] | None = None,
 ) -> ScanResult:
     """Stream the batch's file once: clean every row, check it against the database in
-    chunks, and hand the rows to create to `on_rows` (the import) chunk by chunk."""
+    chunks, and hand the rows to create to `on_rows` (the import) chunk by chunk. The rows
+    rejected go to `errors.rejected` when it is given (a window of rows, valid and rejected,
+    at most CHUNK, is checked at a time, so that they are written in line order)."""
+    rejected = errors.rejected
     path = batch.file.path
     fmt = batch.file_format
     result = ScanResult(preview=[])
@@ -514,17 +566,18 @@ def scan(
                 if errors:
                     return result
             result.rows += 1
+            if rejected is not None:
+                rejected.read(number, raw)
             if len(result.preview) < PREVIEW_ROWS:
                 result.preview.append({k: _storable(_text(raw.get(k))) for k in KNOWN_COLUMNS if k in raw})
             values = clean_row(number, raw, ctx, errors)
-            if values is None:
-                continue
-            first = seen.setdefault(values["setl_id"], number)
-            if first != number:
-                errors.add(number, "setl_id", "duplicate_setl_id", value=values["setl_id"], first=first)
-                continue
-            chunk.append(ChunkRow(number, values))
-            if len(chunk) >= CHUNK:
+            if values is not None:
+                first = seen.setdefault(values["setl_id"], number)
+                if first != number:
+                    errors.add(number, "setl_id", "duplicate_setl_id", value=values["setl_id"], first=first)
+                else:
+                    chunk.append(ChunkRow(number, values))
+            if len(chunk) >= CHUNK or (rejected is not None and len(rejected) >= CHUNK):
                 _flush(chunk, ctx, scope, errors, result, on_rows)
                 chunk = []
                 if progress:
@@ -554,10 +607,14 @@ def _check_header(columns, contract: Contract, errors: RowErrors) -> None:
 
 def _flush(chunk, ctx, scope, errors, result: ScanResult, on_rows) -> None:
     if not chunk:
+        if errors.rejected is not None:
+            errors.rejected.flush()
         return
     rows = resolve_chunk(chunk, ctx, scope, errors)
     new = [r for r in rows if not r.existing]
     result.new += len(new)
     result.unchanged += len(rows) - len(new)
+    if errors.rejected is not None:
+        errors.rejected.flush()
     if on_rows and not errors:
         on_rows(new)

@@ -186,6 +186,39 @@ def test_progress_written_by_a_worker_process_is_read_by_a_fresh_request(client,
     assert (got["status"], got["phase"]) == ("applying", "正在重建索引和约束（第 7 项，共 21 项）")
 
 
+@pytest.mark.django_db
+def test_the_registry_validation_progress_is_in_the_store_and_the_heartbeat_on_the_row(client, settings):
+    from django.utils import timezone
+
+    from programs import services
+
+    root = UserFactory(username="valroot", is_superuser=True)
+    listed = list_upload(root, list_csv([person_row(n) for n in range(1, 5)]))
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    ImportBatch.objects.filter(pk=listed.pk).update(status=ImportBatch.Status.VALIDATING, phase="reading",
+                                                    started_at=long_ago, heartbeat_at=long_ago)
+    half = ImportBatch.objects.get(pk=listed.pk).file_size // 2
+    services._batch_progress(listed.pk, rows_read=2, rows_valid=2, rows_rejected=0)
+    services._batch_progress(listed.pk, bytes_read=half)  # a later word adds to the earlier ones
+    row = ImportBatch.objects.get(pk=listed.pk)
+    assert row.heartbeat_at > long_ago  # the takeover's clock stays on the row
+    assert (row.bytes_read, row.rows_read) == (0, 0)  # the counts so far are not written there
+    assert progress.progress_read(selectors.VALIDATE_PROGRESS_KIND, listed.pk) == {
+        "rows_read": 2, "rows_valid": 2, "rows_rejected": 0, "bytes_read": half}
+    client.force_login(root)
+    url = reverse("import_batch_progress", args=[listed.pk])
+    got = client.get(url).json()
+    assert (got["status"], got["phase"], got["rows_read"], got["bytes_read"], got["percent"]) == (
+        "validating", "正在读取并校验各行", 2, half, 45)
+    # written by a worker process, read by a fresh request
+    _write_from_another_process(settings.MEDIA_ROOT, selectors.VALIDATE_PROGRESS_KIND, listed.pk,
+                                {"phase": "checking", "rows_read": 4, "rows_valid": 3, "rows_rejected": 1,
+                                 "bytes_read": half * 2})
+    got = client.get(url).json()
+    assert (got["phase"], got["rows_read"], got["rows_valid"], got["rows_rejected"], got["percent"]) == (
+        "正在检查重复行和人员编号", 4, 3, 1, 95)
+
+
 def test_an_unwritable_progress_store_never_stops_an_import(settings, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")

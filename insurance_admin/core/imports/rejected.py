@@ -10,7 +10,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+
+from django.core.files import File
 
 from .. import exports
 
@@ -69,3 +72,32 @@ def stream(fh, transform: Callable[[list[str], list[str]], list[str]] | None = N
             out.seek(0)
             out.truncate()
     yield out.getvalue().encode("utf-8")
+
+
+class Writer:
+    """A rejected-rows file written row by row into a temporary file (UTF-8 with a BOM, every
+    cell neutralised), for an import that finds its rejected rows while it streams the upload:
+    nothing is held in memory. `rows` counts the data rows; `file()` is the finished file,
+    ready for a FileField's `save()`."""
+
+    def __init__(self) -> None:
+        self._fh = tempfile.TemporaryFile()
+        self._text = io.TextIOWrapper(self._fh, encoding="utf-8", newline="")
+        self._text.write(BOM)
+        self._writer = exports.writer(self._text)
+        self.rows = 0
+
+    def header(self, header: Iterable) -> None:
+        self._writer.writerow(header)
+
+    def row(self, row: Iterable) -> None:
+        self._writer.writerow(row)
+        self.rows += 1
+
+    def file(self):
+        self._text.flush()
+        self._fh.seek(0)
+        return File(self._fh)
+
+    def close(self) -> None:
+        self._text.close()
