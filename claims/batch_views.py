@@ -153,8 +153,7 @@ def _masked_preview(user, rows: list[dict], columns: list[str]) -> list[list[str
     return out
 
 
-#: The identity columns of a hospital file, masked in the rejected rows for readers who may
-#: not see full identities (as the enrollment list's rejected rows are).
+#: The identity columns of a hospital file, masked in its rejected-rows download.
 REJECTED_MASKS = {"certno": mask_certno, "psn_name": mask_name, "brdy": mask_birth_date}
 
 
@@ -168,12 +167,14 @@ def _masked_rejected_row(header: list[str], row: list[str]) -> list[str]:
 @login_required
 @permission_required("claims.view_hospitalbatch", raise_exception=True)
 def batch_rejected(request, pk: int):
-    """The batch's rejected rows as CSV: line, the file's own cells (identities masked unless
-    the reader may see them), reasons; every cell formula-safe."""
+    """The batch's rejected rows as CSV: line, the file's own cells, reasons; every cell
+    formula-safe. Identities are masked for every reader, full-identity roles included: a bulk
+    file of ID numbers would need an identity-access record per person (as the enrollment
+    list's download writes), and the line number finds the row in the hospital's own file."""
     batch = _batch(request.user, pk)
     if not batch.rejected_file:
         raise Http404
-    transform = None if can_see_full_identity(request.user) else _masked_rejected_row
+    transform = _masked_rejected_row
 
     def chunks():
         with batch.rejected_file.open("rb") as fh:
