@@ -37,6 +37,7 @@ setup: $(STAMP) $(MO)
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py load_demo_claims
 	$(BIN)/python manage.py load_demo_finance
+	$(BIN)/python manage.py load_demo_supervision
 	$(BIN)/python manage.py collectstatic --noinput -v0
 
 run: setup
