@@ -29,7 +29,7 @@ class ComplaintFilter(django_filters.FilterSet):
     contract = django_filters.ModelChoiceFilter(label=_("contract"), queryset=_contracts)
     area = django_filters.ModelChoiceFilter(label=_("area"), queryset=_areas)
     channel = django_filters.ChoiceFilter(label=_("channel"), choices=Complaint.Channel.choices)
-    category = django_filters.ChoiceFilter(label=_("category"), choices=Complaint.Category.choices)
+    category = django_filters.ChoiceFilter(label=_("complaint category"), choices=Complaint.Category.choices)
     received_from = django_filters.DateFilter(label=_("received from"), field_name="received_on", lookup_expr="gte",
                                               widget=DATE)
     received_to = django_filters.DateFilter(label=_("received until"), field_name="received_on", lookup_expr="lte",

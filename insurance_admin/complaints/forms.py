@@ -21,7 +21,7 @@ class ComplaintForm(FieldNamedErrors, forms.Form):
     contract = forms.ModelChoiceField(label=_("contract"), queryset=Contract.objects.none())
     area = forms.ModelChoiceField(label=_("area"), queryset=Area.objects.none())
     channel = forms.ChoiceField(label=_("channel"), choices=Complaint.Channel.choices)
-    category = forms.ChoiceField(label=_("category"), choices=Complaint.Category.choices)
+    category = forms.ChoiceField(label=_("complaint category"), choices=Complaint.Category.choices)
     complexity = forms.ChoiceField(label=_("complexity"), choices=Complaint.Complexity.choices)
     received_on = DateInRangeField(label=_("received on"), not_future=True, widget=DATE)
     complainant_certno = forms.CharField(label=_("complainant's ID number (if insured)"), max_length=18, required=False)

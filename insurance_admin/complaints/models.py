@@ -86,7 +86,7 @@ class Complaint(models.Model):
                                  related_name="complaints")
     area = models.ForeignKey("programs.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="complaints")
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
-    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    category = models.CharField(_("complaint category"), max_length=20, choices=Category.choices)
     complexity = models.CharField(_("complexity"), max_length=8, choices=Complexity.choices, default=Complexity.SIMPLE)
     # who complains: a person of the registry, or a name and phone typed at the window
     complainant_person = models.ForeignKey("programs.InsuredPerson", verbose_name=_("complainant (insured person)"),

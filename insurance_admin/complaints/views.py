@@ -78,7 +78,7 @@ def complaint_list(request):
 
 def _export(qs, fmt: str) -> HttpResponse:
     """The filtered complaints; the complainant's name is always masked in a file."""
-    header = [_("complaint number"), _("contract"), _("area"), _("channel"), _("category"), _("complainant"),
+    header = [_("complaint number"), _("contract"), _("area"), _("channel"), _("complaint category"), _("complainant"),
               _("received on"), _("answer due"), _("status"), _("answered on"), _("answered on time")]
     rows = []
     for c in qs.order_by("received_on", "id"):

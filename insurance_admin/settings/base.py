@@ -165,6 +165,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+# the "any value" choice of every list filter (django-filter's default is a row of dashes)
+FILTERS_EMPTY_CHOICE_LABEL = _("All")
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True

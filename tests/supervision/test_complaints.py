@@ -529,3 +529,12 @@ def test_bad_default_answer_times_are_refused_and_nothing_changes(client, superv
         services.complaint_defaults_set(terms=services.terms_for(tongliao()), user=supervisor, simple_days=0, complex_days=30)
     assert refused.value.message_dict == {"simple_days": ["简单投诉默认时限（工作日）：请输入1至365之间的整数个工作日。"]}
     assert _terms_state() == before
+
+
+def test_the_list_names_the_complaint_category_and_offers_all_not_dashes(client, supervisor):
+    """The complaint's category is a kind of complaint, not the person's category (人员类别), and
+    every filter's "any" choice reads 全部."""
+    client.force_login(supervisor)
+    page = client.get(reverse("complaints:list")).content.decode()
+    assert page.count("投诉类别") == 2  # the filter's label and the column's header
+    assert "---------" not in page and '<option value="" selected>全部</option>' in page
