@@ -97,8 +97,8 @@ class StaffMember(models.Model):
     full_time = models.BooleanField(_("full-time"), default=True)
     at_window = models.BooleanField(_("at the service window"), default=False)
     phone = models.CharField(_("contact"), max_length=60, blank=True)
-    active_from = models.DateField(_("from"))
-    active_to = models.DateField(_("to"), null=True, blank=True)
+    active_from = models.DateField(_("on the roster from"))
+    active_to = models.DateField(_("on the roster until"), null=True, blank=True)
     user = models.ForeignKey("accounts.User", verbose_name=_("user account"), on_delete=models.SET_NULL, null=True,
                              blank=True, related_name="staff_roles",
                              help_text=_("the member's login, if any: complaints about them are not assigned to it"))

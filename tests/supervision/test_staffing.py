@@ -149,3 +149,13 @@ def taikang_supervisor_roster(db):
     from tests.factories import UserFactory
 
     return UserFactory(username="sup_tk", role="supervisor", area_codes=["411600"])
+
+
+def test_the_roster_heads_its_dates_as_dates_not_as_status_changes(client, beijing_team):
+    """'from'/'to' are the status-change columns' words (原状态/新状态) elsewhere."""
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="sup_bj2", role="supervisor", area_codes=["110000"]))
+    contract = Contract.objects.get(code="beijing-chaoyang-2026")
+    body = client.get(reverse("staffing:roster"), {"contract": contract.pk, "on": "2026-04-10"}).content.decode()
+    assert "<th>在岗起始日期</th><th>在岗截止日期</th>" in body and "原状态" not in body and "新状态" not in body
