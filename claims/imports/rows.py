@@ -139,11 +139,12 @@ class RowErrors:
 
     def add(self, row: int | None, column: str, code: str, **params) -> None:
         self.count += 1
+        # as stored (text): the messages are rendered from what the batch keeps (ISO dates)
+        stored = {k: _storable(str(v)) for k, v in params.items()}
         if self.rejected is not None and row is not None and row > 1:
-            self.rejected.note(row, column, code, params)
+            self.rejected.note(row, column, code, stored)
         if len(self.items) < MAX_STORED_ERRORS:
-            self.items.append({"row": row, "column": _storable(column), "code": code,
-                               "params": {k: _storable(str(v)) for k, v in params.items()}})
+            self.items.append({"row": row, "column": _storable(column), "code": code, "params": stored})
 
     def __bool__(self) -> bool:
         return self.count > 0
