@@ -39,6 +39,7 @@ POSTGRES = {
     "registry_floor.py": ["{csv1}"],
     "supervision_dashboard.py": ["--claims", "2000", "--persons", "500", "--repeat", "3", "--live-repeat", "1"],
     "deadline_scan.py": ["--claims", "2000", "--persons", "2000"],
+    "carry_forward.py": ["--persons", "300", "--chunk", "100", "--database", "bench_smoke_carry_forward"],
 }
 HELPERS = {"registry_generate.py", "smoke.py"}  # run as a step of the registry scripts / this
 
