@@ -40,7 +40,7 @@ class NotificationAdmin(ReadOnlyScopedAdmin):
 
     list_display = ["created_at", "recipient", "stage", "deadline", "read_at", "emailed_at"]
     list_filter = ["stage"]
-    list_select_related = ["recipient", "deadline"]
+    list_select_related = ["recipient", "deadline__contract"]  # a deadline names its contract
     raw_id_fields = ["deadline"]
 
 
