@@ -12,9 +12,10 @@ process (so its peak memory is the worker's, not the loader's), in the same run:
 
 - (a) the I/O floor as first defined: every engine column (`values_list(*ROW_FIELDS)` in
   settlement order) iterated with the same chunk size, rows gathered into chunks, no engine;
-- (a2) the simulation's own query, no engine: the rows in the engine's record layout with the
-  amounts the two plans read, fetched in chunks exactly as `simulate` fetches them (on a
-  code without `finance.simulation._record_rows`, (a2) is not measured);
+- (a2) the simulation's own query, no engine: the columns it reads (`_column_rows`: person id,
+  discharge date, record codes, the amounts the two plans read in fen), fetched in chunks
+  exactly as `simulate` fetches them (on older code the record layout `_record_rows`; without
+  either, (a2) is not measured);
 - (b) `finance.simulation.simulate` with a scenario (every band's rate raised by 5 points).
 
 Prints the times, records per second, the ratios b / a and b / a2 in wall time and in this
@@ -115,7 +116,9 @@ def io_floor(contract) -> tuple[float, int]:
 
 
 def own_query_floor(contract, scenario) -> float | None:
-    """The simulation's own query and fetches (`_record_rows`, `_chunks`), nothing else."""
+    """The simulation's own query and fetches, nothing else: the columnar read
+    (`_column_rows`: ids, dates, codes, amounts in fen) where the simulation has it, else the
+    record-layout read (`_record_rows`) of the code before it."""
     try:
         from finance.simulation import _chunks, _record_rows
     except ImportError:  # the code before the query was narrowed
@@ -124,12 +127,19 @@ def own_query_floor(contract, scenario) -> float | None:
     from claims.models import Settlement
     from claims.services import plan_of
     from finance.simulation import scenario_plan
+    from programs.benefit_rules.glossary import AMOUNT_FIELDS
 
     start = time.perf_counter()
     fields = set(compile_plan(plan_of(contract).engine_plan()).amount_fields)
     fields |= set(compile_plan(scenario_plan(scenario.plan)).amount_fields)
+    try:
+        from finance.simulation import _column_rows
+
+        rows = _column_rows(Settlement.objects.filter(contract=contract), tuple(f for f in AMOUNT_FIELDS if f in fields))
+    except ImportError:
+        rows = _record_rows(Settlement.objects.filter(contract=contract), fields)
     n = 0
-    for chunk in _chunks(_record_rows(Settlement.objects.filter(contract=contract), fields), CHUNK):
+    for chunk in _chunks(rows, CHUNK):
         n += len(chunk)
     return time.perf_counter() - start
 

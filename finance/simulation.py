@@ -24,19 +24,26 @@ Figures (all Decimal, yuan):
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_CEILING, Decimal
 
+import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import CharField, QuerySet, TextField, Value
+from django.db.models import BigIntegerField, CharField, F, Func, QuerySet, TextField, Value
 from django.db.models.functions import Cast, NullIf
 from django.db.models.sql.constants import MULTI
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
 from claims.engine import Evaluator, compile_plan
+from claims.engine.columnar import KEY_FIELDS, Columns, evaluate_columns
+from claims.engine.columnar import supported as columnar_supported
 from claims.engine.records import DatedAttributes, ItemLine, PersonAttributes, SettlementRecord
 from claims.models import Settlement
 from claims.services import engine_attributes, plan_of
@@ -242,53 +249,240 @@ def suggested_per_capita(payable: Decimal, paying_headcount: int, *, surplus_rat
         return (needed / paying_headcount).quantize(CENT, ROUND_CEILING)
 
 
-def simulate(contract: Contract, scenario: Scenario, *, chunk_size: int = 5000,
-             progress: Callable[[int, int], None] | None = None) -> SimulationResult:
-    """Run the contract year's stored settlements under its own plan and under `scenario`."""
-    own = compile_plan(plan_of(contract).engine_plan())
-    other = compile_plan(scenario_plan(scenario.plan))
-    settled = Settlement.objects.filter(contract=contract)
-    total = settled.count()
-    # A region enrolls millions and a year's claimants are far fewer: then only the claimants'
-    # timelines are loaded (memory grows with them alone). Where the enrolled are fewer than the
-    # settlements, one pass over all enrollments is cheaper than a semi-join over the settlements.
-    enrolled = Enrollment.objects.in_force().filter(contract=contract).count()
-    timelines = coverage_timelines(contract=contract, chunk_size=chunk_size,
-                                   person_ids=None if enrolled <= total else settled.values("person_id"))
-    area_names = dict(Area.objects.values_list("pk", "name"))
-    # Per person (keyed as the engine keys them, the id as text): the engine's attributes, and
-    # for the common person — no dated states, not suspended — the covered window and the
-    # (area, category) place, so that a record needs no call to be placed. Equal attribute
-    # sets and places are shared objects.
-    shared: dict = {}
-    persons: dict[str, PersonAttributes | DatedAttributes] = {}
-    simple: dict[str, tuple] = {}
-    timeline_by_key = {}
-    suspended = Enrollment.Status.SUSPENDED
-    for person_id, timeline in timelines.items():
-        key = str(person_id)
-        timeline_by_key[key] = timeline
-        e = timeline.enrollment
-        if timeline.periods or e is None or e["status"] == suspended:
-            attributes = engine_attributes(timeline)
-            persons[key] = shared.setdefault(attributes, attributes)
-            continue
-        # `engine_attributes` of a timeline without dated states: the enrollment's one set
-        values = (e["category"], e["employment"], e["health"], e["continuous_no_claim_3y"], e["student"])
-        attributes = shared.get(values)
-        if attributes is None:
-            attributes = shared[values] = PersonAttributes(*values)
-        persons[key] = attributes
-        # `CoverageTimeline.covers` of such a timeline: the year, from the enrollment to its end
-        start = max(timeline.period_start, e["enrolled_from"])
-        end = timeline.period_end if e["enrolled_to"] is None else min(timeline.period_end, e["enrolled_to"])
-        place = area_names.get(e["area_id"], "—"), attributes.category or "—"
-        simple[key] = (start, end, shared.setdefault(place, place))
-    engines = (Evaluator(own, persons), Evaluator(other, persons))
-    sides = (Side(), Side())
-    liability_names = {li.code: li.name for plan in (own.plan, other.plan) for li in plan.liabilities}
-    records = not_covered = 0
+class _Fen(Func):
+    """An amount (yuan, two decimals) in fen, as the integer the database returns: no
+    conversion in Python (a row then reaches the simulation exactly as the driver decoded it)."""
 
+    template = "CAST(ROUND(%(expressions)s * 100) AS BIGINT)"
+    output_field = BigIntegerField()
+
+    @cached_property
+    def convert_value(self):
+        return self._convert_value_noop
+
+
+def _column_rows(settled: QuerySet, amount_fields: tuple[str, ...]) -> QuerySet:
+    """The settlements for the columnar engine: the person's id, the discharge date, the record
+    codes as the engine's records hold them ('' as None) and the amounts the plans read in fen
+    (integers: exact, the amounts having two decimals), in the recomputation's order."""
+    columns = {
+        "r_place": NullIf("place", Value("")),
+        "r_hosp_lv": NullIf("hosp_lv", Value("")),
+        "r_drug_list": NullIf("drug_list", Value("")),
+    }
+    columns.update({f"fen_{f}": _Fen(F(f)) for f in amount_fields})
+    names = ["person_id", "enddate", "claim_kind", "r_place", "r_hosp_lv", "designated", "r_drug_list",
+             *(f"fen_{f}" for f in amount_fields)]
+    return settled.annotate(**columns).order_by("person_id", "enddate", "setl_time", "id").values_list(*names)
+
+
+class _Codes(dict):
+    """value -> a small integer, given on first sight (`map(codes.__getitem__, column)`)."""
+
+    def __missing__(self, value):
+        code = self[value] = len(self)
+        return code
+
+
+class _Prefetch:
+    """The chunks of a query, read ahead by a second thread on its own database connection
+    when that is possible: started before the coverage timelines are loaded, the database
+    sorts and sends the settlements while this thread builds the timelines and then converts
+    the fetches (the driver releases the interpreter while it waits). At most `ahead` fetches
+    wait in memory. Read in this thread instead inside a transaction (a second connection would
+    not see its rows) and where the rows are not fetched in chunks by the server (SQLite)."""
+
+    _END = object()
+
+    def __init__(self, rows: QuerySet, chunk_size: int, ahead: int = 2) -> None:
+        connection = connections[rows.db]
+        self.rows, self.chunk_size = rows, chunk_size
+        self.threaded = (not connection.in_atomic_block
+                         and not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+                         and connection.vendor == "postgresql")
+        self.stop = threading.Event()
+        self.queue: queue.Queue = queue.Queue(maxsize=ahead)
+        self.thread = None
+        if self.threaded:
+            self.thread = threading.Thread(target=self._produce, name="simulation-read", daemon=True)
+            self.thread.start()
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            for chunk in _chunks(self.rows, self.chunk_size):
+                if not self._put(chunk):
+                    return
+            self._put(self._END)
+        except BaseException as exc:  # handed to the reading thread, which raises it
+            self._put(exc)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    def __iter__(self):
+        if not self.threaded:
+            yield from _chunks(self.rows, self.chunk_size)
+            return
+        while True:
+            item = self.queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+
+def _read_columns(chunks: _Prefetch, amount_fields: tuple[str, ...],
+                  progress: Callable[[int], None]) -> tuple[dict[str, np.ndarray], list[tuple]]:
+    """The rows of `_column_rows` as numpy columns: person id, discharge date (ordinal), the
+    record codes as one key (an index into the returned list of distinct code tuples,
+    `KEY_FIELDS` order) and the amounts in fen. Each fetch is converted as it arrives, so only
+    the fetches read ahead are ever held as Python objects."""
+    codes = [_Codes() for _ in KEY_FIELDS]
+    names = ("person", "enddate", *KEY_FIELDS, *amount_fields)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    toordinal = date.toordinal
+    for chunk in chunks:
+        n = len(chunk)
+        cols = list(zip(*chunk, strict=True))
+        del chunk
+        parts["person"].append(np.array(cols[0], dtype=np.int64))
+        parts["enddate"].append(np.fromiter(map(toordinal, cols[1]), dtype=np.int32, count=n))
+        for i, name in enumerate(KEY_FIELDS):
+            parts[name].append(np.fromiter(map(codes[i].__getitem__, cols[2 + i]), dtype=np.int32, count=n))
+        for i, name in enumerate(amount_fields, start=2 + len(KEY_FIELDS)):
+            parts[name].append(np.array(cols[i], dtype=np.int64))
+        del cols
+        progress(n)
+    columns = {}
+    for name in names:  # each column joined, its parts let go at once
+        chunks = parts.pop(name)
+        columns[name] = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+        del chunks
+    # one key per distinct combination of the codes
+    combined = np.zeros(len(columns["person"]), dtype=np.int64)
+    for i, name in enumerate(KEY_FIELDS):
+        combined *= max(len(codes[i]), 1)
+        combined += columns.pop(name)
+    distinct, inverse = np.unique(combined, return_inverse=True)
+    del combined
+    columns["key"] = inverse.astype(np.int32)
+    del inverse
+    values = [list(c) for c in codes]
+    keys = []
+    for number in distinct.tolist():
+        key = []
+        for i in reversed(range(len(KEY_FIELDS))):
+            number, code = divmod(number, max(len(codes[i]), 1))
+            key.append(values[i][code])
+        keys.append(tuple(reversed(key)))
+    return columns, keys
+
+
+def _yuan(fen: int) -> Decimal:
+    return Decimal(int(fen)).scaleb(-2)
+
+
+def _sum_by(ids: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, ids, values)
+    return out
+
+
+@dataclass
+class _Totals:
+    """One plan's payouts as both passes add them up: per (place, hospital level) cell, per
+    person, per liability, and the persons who reached a cap."""
+
+    cells: dict = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    per_person: dict[int, Decimal] = field(default_factory=dict)
+    per_code: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    at_cap: int = 0
+
+
+def _columnar_pass(chunks: _Prefetch, fields: tuple[str, ...], plans: tuple, persons: Mapping, simple: Mapping,
+                   timeline_by_key: Mapping, totals: tuple[_Totals, _Totals],
+                   advance: Callable[[int], None]) -> tuple[set[int], int]:
+    """Evaluate the common persons' records in columns under both plans and add the payouts to
+    `totals`. Returns the persons left to the record-by-record engine (dated states, or a
+    person the columnar form does not cover) and the records of nobody covered."""
+    cols, keys = _read_columns(chunks, fields, advance)
+    pid, enddate = cols["person"], cols["enddate"]
+    simple_keys = list(simple)
+    ids = np.fromiter(map(int, simple_keys), dtype=np.int64, count=len(simple_keys))
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    windows = list(simple.values())
+    toordinal = date.toordinal
+    opens = np.fromiter(map(toordinal, (w[0] for w in windows)), dtype=np.int64, count=len(windows))[order]
+    closes = np.fromiter(map(toordinal, (w[1] for w in windows)), dtype=np.int64, count=len(windows))[order]
+    place_ids = _Codes()
+    place_of = np.fromiter(map(place_ids.__getitem__, (w[2] for w in windows)), dtype=np.int64,
+                           count=len(windows))[order]
+    simple_keys = [simple_keys[i] for i in order.tolist()]
+    dated = np.array(sorted(map(int, timeline_by_key)), dtype=np.int64)  # the persons not `simple`
+    if len(ids):
+        pos = np.minimum(np.searchsorted(ids, pid), len(ids) - 1)
+        is_simple = ids[pos] == pid
+        within = is_simple & (opens[pos] <= enddate) & (enddate <= closes[pos])
+    else:
+        pos = np.zeros(len(pid), dtype=np.int64)
+        is_simple = within = np.zeros(len(pid), dtype=bool)
+    is_dated = np.isin(pid, dated)
+    rows = np.flatnonzero(within)
+    person = pos[rows]
+    columns = Columns(person=person, persons=[persons[k] for k in simple_keys], enddate=enddate[rows],
+                      key=cols["key"][rows], keys=keys, amounts={f: cols[f][rows] for f in fields})
+    del cols
+    results = [evaluate_columns(cp, columns) for cp in plans]
+    unsupported = results[0].unsupported | results[1].unsupported
+    fallback = {int(i) for i in np.unique(pid[is_dated])} | {int(i) for i in ids[unsupported]}
+    not_covered = int((~is_simple & ~is_dated).sum()) + int((is_simple & ~within & ~unsupported[pos]).sum())
+
+    keep = ~unsupported[person]
+    levels: dict[str, int] = {}
+    level_of_key = np.array([levels.setdefault(k[2] or "—", len(levels)) for k in keys] or [0], dtype=np.int64)
+    cell = place_of[person] * max(len(levels), 1) + level_of_key[columns.key]
+    place_list, level_list = list(place_ids), list(levels)
+    for result, t in zip(results, totals, strict=True):
+        paid = np.where(keep, result.payable, 0)
+        sums = _sum_by(cell, paid, len(place_list) * max(len(levels), 1))
+        for index in np.flatnonzero(sums).tolist():
+            place, level = divmod(index, max(len(levels), 1))
+            t.cells[(place_list[place], level_list[level])] += _yuan(sums[index])
+        per_person = np.zeros(len(ids), dtype=np.int64)
+        for code, paid_by in result.by_liability.items():
+            paid_by[unsupported] = 0
+            per_person += paid_by
+            fen = int(paid_by.sum())
+            if fen:
+                t.per_code[code] += _yuan(fen)
+        for index in np.flatnonzero(per_person).tolist():
+            t.per_person[int(ids[index])] = _yuan(per_person[index])
+        t.at_cap += int((result.capped & ~unsupported).sum())
+    return fallback, not_covered
+
+
+def _record_pass(settled: QuerySet, fields: tuple[str, ...], plans: tuple, persons: Mapping, simple: Mapping,
+                 timeline_by_key: Mapping, area_names: Mapping, shared: dict, totals: tuple[_Totals, _Totals],
+                 chunk_size: int, advance: Callable[[int], None] | None, only: set[int] | None) -> int:
+    """Evaluate records one by one (`Evaluator`) under both plans — every settlement, or only
+    the persons `only` — and add the payouts to `totals`. Returns the records of nobody covered."""
+    engines = tuple(Evaluator(cp, persons) for cp in plans)
+    not_covered = 0
     fixed_places: dict[str, tuple[str, str]] = {}
 
     def where(key: str, enddate) -> tuple[str, str]:
@@ -311,7 +505,7 @@ def simulate(contract: Contract, scenario: Scenario, *, chunk_size: int = 5000,
 
     # Per side: payable per ((area, category), hospital level); the breakdowns are summed from
     # these at the end, the payouts per person and per liability read from the engine's totals.
-    cells = (defaultdict(lambda: ZERO), defaultdict(lambda: ZERO))
+    cells = tuple(t.cells for t in totals)
 
     def feed(chunk: list[tuple]) -> None:
         """One pass builds what both plans share (records, places); then each plan runs and
@@ -347,24 +541,117 @@ def simulate(contract: Contract, scenario: Scenario, *, chunk_size: int = 5000,
                 if payable:
                     cell[place] += payable
 
-    rows = _record_rows(settled, set(own.amount_fields) | set(other.amount_fields))
-    for chunk in _chunks(rows, chunk_size):
-        feed(chunk)
-        records += len(chunk)
+    if only is None:
+        selections = [settled]
+    else:  # the persons in batches (a database limits the parameters of one query)
+        ids = sorted(only)
+        selections = [settled.filter(person_id__in=ids[i:i + chunk_size]) for i in range(0, len(ids), chunk_size)]
+    for selection in selections:
+        for chunk in _chunks(_record_rows(selection, set(fields)), chunk_size):
+            feed(chunk)
+            if advance:
+                advance(len(chunk))
+    for evaluator, t in zip(engines, totals, strict=True):
+        t.at_cap += len(evaluator.persons_at_cap())
+        per_person, per_code = evaluator.paid_in_run()
+        t.per_person.update((int(key), amount) for key, amount in per_person.items())
+        for code, amount in per_code.items():
+            t.per_code[code] += amount
+    return not_covered
+
+
+def _persons(contract: Contract, settled: QuerySet, total: int, chunk_size: int):
+    """(persons, simple, timeline_by_key, area_names, shared) of the year's claimants: the
+    engine's attributes per person (keyed as the engine keys them, the id as text); for the
+    common person — no dated states, not suspended — the covered window and the (area,
+    category) place (`simple`), so that a record needs no call to be placed; the coverage
+    timelines of the others. Equal attribute sets and places are shared objects (`shared`)."""
+    # A region enrolls millions and a year's claimants are far fewer: then only the claimants'
+    # timelines are loaded (memory grows with them alone). Where the enrolled are fewer than the
+    # settlements, one pass over all enrollments is cheaper than a semi-join over the settlements.
+    enrolled = Enrollment.objects.in_force().filter(contract=contract).count()
+    timelines = coverage_timelines(contract=contract, chunk_size=chunk_size,
+                                   person_ids=None if enrolled <= total else settled.values("person_id"))
+    area_names = dict(Area.objects.values_list("pk", "name"))
+    shared: dict = {}
+    persons: dict[str, PersonAttributes | DatedAttributes] = {}
+    simple: dict[str, tuple] = {}
+    timeline_by_key = {}
+    suspended = Enrollment.Status.SUSPENDED
+    for person_id, timeline in timelines.items():
+        key = str(person_id)
+        e = timeline.enrollment
+        if timeline.periods or e is None or e["status"] == suspended:
+            timeline_by_key[key] = timeline  # the only timelines kept: the others are `simple`
+            attributes = engine_attributes(timeline)
+            persons[key] = shared.setdefault(attributes, attributes)
+            continue
+        # `engine_attributes` of a timeline without dated states: the enrollment's one set
+        values = (e["category"], e["employment"], e["health"], e["continuous_no_claim_3y"], e["student"])
+        attributes = shared.get(values)
+        if attributes is None:
+            attributes = shared[values] = PersonAttributes(*values)
+        persons[key] = attributes
+        # `CoverageTimeline.covers` of such a timeline: the year, from the enrollment to its end
+        start = max(timeline.period_start, e["enrolled_from"])
+        end = timeline.period_end if e["enrolled_to"] is None else min(timeline.period_end, e["enrolled_to"])
+        place = area_names.get(e["area_id"], "—"), attributes.category or "—"
+        simple[key] = (start, end, shared.setdefault(place, place))
+    return persons, simple, timeline_by_key, area_names, shared
+
+
+def simulate(contract: Contract, scenario: Scenario, *, chunk_size: int = 5000,
+             progress: Callable[[int, int], None] | None = None, columnar: bool = True) -> SimulationResult:
+    """Run the contract year's stored settlements under its own plan and under `scenario`.
+
+    Where both plans allow it (no shared or per-item caps) the year is evaluated in columns
+    (`claims.engine.columnar`, integer fen, to the fen what the record-by-record engine gives);
+    persons that form does not cover (attributes, area or suspension changing during the year,
+    a cap that differs between their records) and plans it does not cover go through
+    `Evaluator`. `columnar=False` runs everything through `Evaluator`."""
+    own = compile_plan(plan_of(contract).engine_plan())
+    other = compile_plan(scenario_plan(scenario.plan))
+    settled = Settlement.objects.filter(contract=contract)
+    total = settled.count()
+    fields = tuple(f for f in AMOUNT_FIELDS if f in set(own.amount_fields) | set(other.amount_fields))
+    columnar = columnar and columnar_supported(own) and columnar_supported(other)
+    # the settlements are read from now on (where a second connection can), the persons meanwhile
+    chunks = _Prefetch(_column_rows(settled, fields), chunk_size) if columnar else None
+    totals = (_Totals(), _Totals())
+    records = not_covered = 0
+
+    def advance(n: int) -> None:
+        nonlocal records
+        records += n
         if progress:
             progress(records, total)
+
+    try:
+        persons, simple, timeline_by_key, area_names, shared = _persons(contract, settled, total, chunk_size)
+        if chunks is not None:
+            fallback, not_covered = _columnar_pass(chunks, fields, (own, other), persons, simple, timeline_by_key,
+                                                   totals, advance)
+        else:
+            fallback = None  # every person
+    finally:
+        if chunks is not None:
+            chunks.close()
+    if fallback is None or fallback:
+        not_covered += _record_pass(settled, fields, (own, other), persons, simple, timeline_by_key, area_names,
+                                    shared, totals, chunk_size, advance if fallback is None else None, fallback)
+    liability_names = {li.code: li.name for plan in (own.plan, other.plan) for li in plan.liabilities}
     if progress and not records:
         progress(records, total)
-    for evaluator, side, cell in zip(engines, sides, cells, strict=True):
-        side.persons_at_cap = len(evaluator.persons_at_cap())
-        for ((area, category), hosp_lv), amount in cell.items():
+    sides = (Side(), Side())
+    for side, t in zip(sides, totals, strict=True):
+        side.persons_at_cap = t.at_cap
+        for ((area, category), hosp_lv), amount in t.cells.items():
             side.payable += amount
             side.by_area[area] += amount
             side.by_category[category] += amount
             side.by_hosp_lv[hosp_lv] += amount
-        per_person, per_code = evaluator.paid_in_run()
-        side.per_person.update((int(key), amount) for key, amount in per_person.items())
-        for code, amount in per_code.items():
+        side.per_person.update(t.per_person)
+        for code, amount in t.per_code.items():
             side.by_liability[liability_names.get(code, code)] += amount
 
     headcount, own_rates = _headcounts(contract)

@@ -183,3 +183,116 @@ def test_a_scenario_whose_base_reads_another_amount_pays_what_that_plan_recomput
     after = settlements_recompute(contract=contract).engine_total
     assert result.actual.payable == before
     assert result.scenario.payable == after < before
+
+
+def _varied(rules: dict) -> dict:
+    """Rates raised by 0.0125 (four decimals) and the critical-illness cap chosen by the
+    hospital level: persons whose records sit at two levels have a cap that changes."""
+    rules = copy.deepcopy(rules)
+    for liability in rules["liabilities"]:
+        for row in liability.get("schedule", []):
+            for band in row.get("bands", []):
+                band["rate"] = str(min(Decimal(band["rate"]) + Decimal("0.0125"), Decimal("1")))
+    rules["liabilities"][0]["caps"] = [{"when": {"hosp_lv": ["3", "3A"]}, "amount": "90000"}, {"amount": "120000"}]
+    return rules
+
+
+@pytest.mark.django_db
+def test_the_columnar_year_gives_every_figure_the_record_by_record_engine_gives(monkeypatch):
+    """`simulate` evaluates the common persons in columns and leaves to the record-by-record
+    engine the persons with dated states, suspensions or a cap that changes between their
+    records; every figure — totals, breakdowns, payouts per person, persons at a cap, records
+    not covered — equals the record-by-record run's."""
+    from programs.models import EnrollmentPeriod
+
+    contract = _year(seed=13, persons=30)
+    levels = ["1", "2", "3", "3A"]
+    for i, settlement in enumerate(Settlement.objects.filter(contract=contract).order_by("pk")):
+        Settlement.objects.filter(pk=settlement.pk).update(hosp_lv=levels[i % 4] if i % 5 else "")
+    special = EnrollmentFactory(category="special", attributes_from=dt.date(2025, 7, 1),
+                                area=Area.objects.get(code="150502"))
+    EnrollmentPeriod.objects.create(enrollment=special, area=Area.objects.get(code="150521"), category="ordinary",
+                                    employment="active", status="active", valid_from=dt.date(2025, 1, 1),
+                                    valid_to=dt.date(2025, 6, 30))
+    suspended = EnrollmentFactory(status="suspended", attributes_from=dt.date(2025, 8, 1),
+                                  area=Area.objects.get(code="150502"))
+    for n, (who, day) in enumerate([(special, (3, 10)), (special, (8, 10)), (suspended, (5, 10)),
+                                    (suspended, (9, 10))]):
+        _settle(contract, who, f"D{n}", dt.date(2025, *day), "160000")
+    import finance.simulation as simulation
+
+    left: list = []
+    record_pass = simulation._record_pass
+
+    def spy(*args):
+        left.append(args[-1])
+        return record_pass(*args)
+
+    monkeypatch.setattr(simulation, "_record_pass", spy)
+    scenario_plans = (copy.deepcopy(plan_of(contract).rules), _varied(plan_of(contract).rules))
+    for plan in scenario_plans:
+        scenario = Scenario(plan=plan, target_surplus_rate=Decimal("0.03"))
+        left.clear()
+        columns = simulate(contract, scenario, chunk_size=6)
+        # the dated and the suspended person go record by record; with the varied plan also
+        # persons whose cap changed between their records
+        assert left[0] >= {special.person_id, suspended.person_id}
+        assert (len(left[0]) > 2) == (plan is not scenario_plans[0])
+        records = simulate(contract, scenario, chunk_size=6, columnar=False)
+        assert columns.as_dict() == records.as_dict()
+        for a, b in ((columns.actual, records.actual), (columns.scenario, records.scenario)):
+            assert dict(a.per_person) == dict(b.per_person)
+            assert a.histogram() == b.histogram()
+        assert columns.scenario.payable > 0 and columns.not_covered >= 2
+    assert columns.scenario.persons_at_cap >= 1
+    assert columns.scenario.payable != columns.actual.payable
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_postgres_reads_the_settlements_ahead_on_a_second_connection_and_stops_it_on_any_error(seeded, monkeypatch):
+    """On PostgreSQL outside a transaction the settlements are read by a second thread on its
+    own connection while the persons load; the figures are the record-by-record run's. An
+    error while reading reaches the caller, and one while the persons load stops the reading:
+    no reading thread outlives the call."""
+    import threading
+
+    from django.db import connection
+
+    import finance.simulation as simulation
+    from tests.conftest import require_or_skip
+
+    require_or_skip(connection.vendor == "postgresql", "PostgreSQL", "REQUIRE_SERVICES")
+    contract = _year(seed=17, persons=20)
+    scenario = Scenario(plan=_varied(plan_of(contract).rules), target_surplus_rate=Decimal("0.03"))
+    made = []
+    prefetch = simulation._Prefetch
+
+    class Spy(prefetch):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(simulation, "_Prefetch", Spy)
+
+    def readers():
+        return [t for t in threading.enumerate() if t.name == "simulation-read"]
+
+    columns = simulate(contract, scenario, chunk_size=5)
+    assert [p.threaded for p in made] == [True] and not readers()
+    assert columns.as_dict() == simulate(contract, scenario, chunk_size=5, columnar=False).as_dict()
+    assert columns.scenario.payable > 0
+
+    def broken(rows, chunk_size):
+        yield from ()
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(simulation, "_chunks", broken)
+    with pytest.raises(RuntimeError, match="went away"):
+        simulate(contract, scenario, chunk_size=5)
+    assert not readers()
+    monkeypatch.undo()
+    monkeypatch.setattr(simulation, "_persons", lambda *a: (_ for _ in ()).throw(ValueError("persons failed")))
+    with pytest.raises(ValueError, match="persons failed"):
+        simulate(contract, scenario, chunk_size=5)
+    assert not readers()
