@@ -13,6 +13,7 @@ from unfold.contrib.import_export.forms import ImportForm
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from insurance_admin.core.admin_scoping import ReadOnlyScopedAdmin, ScopedAdmin
+from insurance_admin.core.imports.admin_forms import CheckedImportFileMixin
 from insurance_admin.core.masking import can_see_payment_details, mask_account, mask_name
 from programs.benefit_rules.glossary import CLAIM_KINDS, PLACES
 from programs.identity_access import identity_access_record_persons
@@ -56,7 +57,7 @@ class DifferenceFilter(admin.SimpleListFilter):
         return queryset
 
 
-class SettlementImportForm(ImportForm):
+class SettlementImportForm(CheckedImportFileMixin, ImportForm):
     """The admin import asks which contract and month the hospital's file is for."""
 
     contract = forms.ModelChoiceField(label=_("contract"), queryset=Contract.objects.none(), widget=UnfoldAdminSelectWidget)

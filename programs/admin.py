@@ -16,6 +16,7 @@ from insurance_admin.core.admin_scoping import (
     ScopedAdmin,
     ScopedFormFieldsMixin,
 )
+from insurance_admin.core.imports.admin_forms import CheckedImportFileMixin
 from insurance_admin.core.masking import can_see_full_identity, mask_certno, mask_name
 
 from . import services
@@ -296,7 +297,7 @@ class _ListFieldsMixin(forms.Form):
         self.fields["contract"].queryset = Contract.objects.for_user(user)
 
 
-class EnrollmentListImportForm(_ListFieldsMixin, UnfoldImportForm):
+class EnrollmentListImportForm(CheckedImportFileMixin, _ListFieldsMixin, UnfoldImportForm):
     pass
 
 

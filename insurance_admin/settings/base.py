@@ -262,6 +262,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@insurance-ad
 SITE_URL = env.str("SITE_URL", default="")  # prefixes the links in reminder e-mails
 # Every import (enrollment lists, hospital files) refuses a larger upload (insurance_admin/core/imports).
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=1 << 30)
+# The admin's small imports (django-import-export: preview held in memory, then confirm) refuse
+# larger files with the same message; large lists go through the batch import pages.
+ADMIN_IMPORT_MAX_FILE_BYTES = env.int("ADMIN_IMPORT_MAX_FILE_BYTES", default=20 << 20)
 REGISTRY_STAGE_KEEP_DAYS = 7  # an unconfirmed or failed import keeps its checked rows this long
 REGISTRY_BULK_MIN_ROWS = 100_000  # a first list this big (and >= the registry) rebuilds indexes
 

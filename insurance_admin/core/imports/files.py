@@ -50,8 +50,9 @@ def size_text(n: int) -> str:
     return gettext("%(n)s bytes") % {"n": n}
 
 
-def check_size(size: int) -> None:
-    limit = settings.IMPORT_MAX_FILE_BYTES
+def check_size(size: int, limit: int | None = None) -> None:
+    """Refuse a file above `limit` bytes (default: IMPORT_MAX_FILE_BYTES, the batch imports')."""
+    limit = settings.IMPORT_MAX_FILE_BYTES if limit is None else limit
     if size > limit:
         raise ImportRefused("too_big", size=size_text(size), limit=size_text(limit))
 
