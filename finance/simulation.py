@@ -42,8 +42,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
 from claims.engine import Evaluator, compile_plan
-from claims.engine.columnar import KEY_FIELDS, Columns, evaluate_columns
-from claims.engine.columnar import supported as columnar_supported
+from claims.engine.columnar import KEY_FIELDS, Columns, Unsupported, evaluate_columns, fen
 from claims.engine.records import DatedAttributes, ItemLine, PersonAttributes, SettlementRecord
 from claims.models import Settlement
 from claims.services import engine_attributes, plan_of
@@ -261,7 +260,7 @@ class _Fen(Func):
         return self._convert_value_noop
 
 
-def _column_rows(settled: QuerySet, amount_fields: tuple[str, ...]) -> QuerySet:
+def _column_rows(settled: QuerySet, amount_fields: tuple[str, ...], with_items: bool = False) -> QuerySet:
     """The settlements for the columnar engine: the person's id, the discharge date, the record
     codes as the engine's records hold them ('' as None) and the amounts the plans read in fen
     (integers: exact, the amounts having two decimals), in the recomputation's order."""
@@ -273,6 +272,9 @@ def _column_rows(settled: QuerySet, amount_fields: tuple[str, ...]) -> QuerySet:
     columns.update({f"fen_{f}": _Fen(F(f)) for f in amount_fields})
     names = ["person_id", "enddate", "claim_kind", "r_place", "r_hosp_lv", "designated", "r_drug_list",
              *(f"fen_{f}" for f in amount_fields)]
+    if with_items:  # the item lines as JSON text, None when there are none
+        columns["r_items"] = NullIf(Cast("items", TextField()), Value("[]", output_field=TextField()))
+        names.append("r_items")
     return settled.annotate(**columns).order_by("person_id", "enddate", "setl_time", "id").values_list(*names)
 
 
@@ -345,16 +347,19 @@ class _Prefetch:
             self.thread.join()
 
 
-def _read_columns(chunks: _Prefetch, amount_fields: tuple[str, ...],
-                  progress: Callable[[int], None]) -> tuple[dict[str, np.ndarray], list[tuple]]:
+def _read_columns(chunks: _Prefetch, amount_fields: tuple[str, ...], with_items: bool,
+                  progress: Callable[[int], None]) -> tuple[dict[str, np.ndarray], list[tuple], dict]:
     """The rows of `_column_rows` as numpy columns: person id, discharge date (ordinal), the
     record codes as one key (an index into the returned list of distinct code tuples,
-    `KEY_FIELDS` order) and the amounts in fen. Each fetch is converted as it arrives, so only
-    the fetches read ahead are ever held as Python objects."""
+    `KEY_FIELDS` order) and the amounts in fen; with `with_items`, the rows' item lines (row →
+    (code, type, amount in fen)) of the rows that have some. Each fetch is converted as it
+    arrives, so only the fetches read ahead are ever held as Python objects."""
     codes = [_Codes() for _ in KEY_FIELDS]
     names = ("person", "enddate", *KEY_FIELDS, *amount_fields)
     parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
     toordinal = date.toordinal
+    items: dict[int, tuple] = {}
+    done = 0
     for chunk in chunks:
         n = len(chunk)
         cols = list(zip(*chunk, strict=True))
@@ -365,7 +370,12 @@ def _read_columns(chunks: _Prefetch, amount_fields: tuple[str, ...],
             parts[name].append(np.fromiter(map(codes[i].__getitem__, cols[2 + i]), dtype=np.int32, count=n))
         for i, name in enumerate(amount_fields, start=2 + len(KEY_FIELDS)):
             parts[name].append(np.array(cols[i], dtype=np.int64))
+        if with_items:
+            for i, text in enumerate(cols[-1]):
+                if text is not None:
+                    items[done + i] = _item_lines(text)
         del cols
+        done += n
         progress(n)
     columns = {}
     for name in names:  # each column joined, its parts let go at once
@@ -389,7 +399,13 @@ def _read_columns(chunks: _Prefetch, amount_fields: tuple[str, ...],
             number, code = divmod(number, max(len(codes[i]), 1))
             key.append(values[i][code])
         keys.append(tuple(reversed(key)))
-    return columns, keys
+    return columns, keys, items
+
+
+def _item_lines(text: str) -> tuple[tuple[str, str, int], ...]:
+    """A row's item lines (JSON) as the columnar engine reads them: what `_record` makes of
+    them (json.loads, then Decimal(str(amount))), the amount in fen."""
+    return tuple((str(i["code"]), str(i["type"]), fen(Decimal(str(i["amount"])))) for i in json.loads(text))
 
 
 def _yuan(fen: int) -> Decimal:
@@ -413,13 +429,14 @@ class _Totals:
     at_cap: int = 0
 
 
-def _columnar_pass(chunks: _Prefetch, fields: tuple[str, ...], plans: tuple, persons: Mapping, simple: Mapping,
-                   timeline_by_key: Mapping, totals: tuple[_Totals, _Totals],
+def _columnar_pass(chunks: _Prefetch, fields: tuple[str, ...], with_items: bool, plans: tuple, persons: Mapping,
+                   simple: Mapping, timeline_by_key: Mapping, totals: tuple[_Totals, _Totals],
                    advance: Callable[[int], None]) -> tuple[set[int], int]:
     """Evaluate the common persons' records in columns under both plans and add the payouts to
-    `totals`. Returns the persons left to the record-by-record engine (dated states, or a
-    person the columnar form does not cover) and the records of nobody covered."""
-    cols, keys = _read_columns(chunks, fields, advance)
+    `totals`. Returns the persons left to the record-by-record engine (dated states,
+    suspensions: their place and attributes change within the year) and the number of
+    records of nobody covered among the others."""
+    cols, keys, items = _read_columns(chunks, fields, with_items, advance)
     pid, enddate = cols["person"], cols["enddate"]
     simple_keys = list(simple)
     ids = np.fromiter(map(int, simple_keys), dtype=np.int64, count=len(simple_keys))
@@ -442,37 +459,38 @@ def _columnar_pass(chunks: _Prefetch, fields: tuple[str, ...], plans: tuple, per
         pos = np.zeros(len(pid), dtype=np.int64)
         is_simple = within = np.zeros(len(pid), dtype=bool)
     is_dated = np.isin(pid, dated)
+    fallback = {int(i) for i in np.unique(pid[is_dated])}
+    not_covered = int((~is_simple & ~is_dated).sum()) + int((is_simple & ~within).sum())
     rows = np.flatnonzero(within)
     person = pos[rows]
+    if items:  # renumbered to the evaluated rows
+        kept = np.searchsorted(rows, np.fromiter(items, dtype=np.int64, count=len(items)))
+        items = {int(new): lines for new, (old, lines) in zip(kept.tolist(), items.items(), strict=True)
+                 if new < len(rows) and rows[new] == old}
     columns = Columns(person=person, persons=[persons[k] for k in simple_keys], enddate=enddate[rows],
-                      key=cols["key"][rows], keys=keys, amounts={f: cols[f][rows] for f in fields})
-    del cols
-    results = [evaluate_columns(cp, columns) for cp in plans]
-    unsupported = results[0].unsupported | results[1].unsupported
-    fallback = {int(i) for i in np.unique(pid[is_dated])} | {int(i) for i in ids[unsupported]}
-    not_covered = int((~is_simple & ~is_dated).sum()) + int((is_simple & ~within & ~unsupported[pos]).sum())
-
-    keep = ~unsupported[person]
+                      key=cols["key"][rows], keys=keys, amounts={f: cols[f][rows] for f in fields}, items=items)
+    del cols, pid, enddate, pos, is_simple, within, is_dated
     levels: dict[str, int] = {}
     level_of_key = np.array([levels.setdefault(k[2] or "—", len(levels)) for k in keys] or [0], dtype=np.int64)
-    cell = place_of[person] * max(len(levels), 1) + level_of_key[columns.key]
+    width = max(len(levels), 1)
+    cell = place_of[person] * width + level_of_key[columns.key]
     place_list, level_list = list(place_ids), list(levels)
-    for result, t in zip(results, totals, strict=True):
-        paid = np.where(keep, result.payable, 0)
-        sums = _sum_by(cell, paid, len(place_list) * max(len(levels), 1))
+    for cp, t in zip(plans, totals, strict=True):
+        result = evaluate_columns(cp, columns)
+        sums = _sum_by(cell, result.payable, len(place_list) * width)
         for index in np.flatnonzero(sums).tolist():
-            place, level = divmod(index, max(len(levels), 1))
+            place, level = divmod(index, width)
             t.cells[(place_list[place], level_list[level])] += _yuan(sums[index])
         per_person = np.zeros(len(ids), dtype=np.int64)
         for code, paid_by in result.by_liability.items():
-            paid_by[unsupported] = 0
             per_person += paid_by
-            fen = int(paid_by.sum())
-            if fen:
-                t.per_code[code] += _yuan(fen)
+            paid = int(paid_by.sum())
+            if paid:
+                t.per_code[code] += _yuan(paid)
         for index in np.flatnonzero(per_person).tolist():
             t.per_person[int(ids[index])] = _yuan(per_person[index])
-        t.at_cap += int((result.capped & ~unsupported).sum())
+        t.at_cap += int(result.capped.sum())
+        del result
     return fallback, not_covered
 
 
@@ -604,19 +622,19 @@ def simulate(contract: Contract, scenario: Scenario, *, chunk_size: int = 5000,
              progress: Callable[[int, int], None] | None = None, columnar: bool = True) -> SimulationResult:
     """Run the contract year's stored settlements under its own plan and under `scenario`.
 
-    Where both plans allow it (no shared or per-item caps) the year is evaluated in columns
-    (`claims.engine.columnar`, integer fen, to the fen what the record-by-record engine gives);
-    persons that form does not cover (attributes, area or suspension changing during the year,
-    a cap that differs between their records) and plans it does not cover go through
-    `Evaluator`. `columnar=False` runs everything through `Evaluator`."""
+    The common persons' year is evaluated in columns (`claims.engine.columnar`, integer fen, to
+    the fen what the record-by-record engine gives); the persons whose attributes, area or
+    suspension change during the year go through `Evaluator`, and so does everyone where the
+    columns cannot be exact (an amount with more than two decimals, a base beyond the integer
+    range). `columnar=False` runs everything through `Evaluator`."""
     own = compile_plan(plan_of(contract).engine_plan())
     other = compile_plan(scenario_plan(scenario.plan))
     settled = Settlement.objects.filter(contract=contract)
     total = settled.count()
     fields = tuple(f for f in AMOUNT_FIELDS if f in set(own.amount_fields) | set(other.amount_fields))
-    columnar = columnar and columnar_supported(own) and columnar_supported(other)
+    with_items = any(li.item_caps for cp in (own, other) for li in cp.plan.liabilities)
     # the settlements are read from now on (where a second connection can), the persons meanwhile
-    chunks = _Prefetch(_column_rows(settled, fields), chunk_size) if columnar else None
+    chunks = _Prefetch(_column_rows(settled, fields, with_items), chunk_size) if columnar else None
     totals = (_Totals(), _Totals())
     records = not_covered = 0
 
@@ -628,11 +646,13 @@ def simulate(contract: Contract, scenario: Scenario, *, chunk_size: int = 5000,
 
     try:
         persons, simple, timeline_by_key, area_names, shared = _persons(contract, settled, total, chunk_size)
+        fallback = None  # every person
         if chunks is not None:
-            fallback, not_covered = _columnar_pass(chunks, fields, (own, other), persons, simple, timeline_by_key,
-                                                   totals, advance)
-        else:
-            fallback = None  # every person
+            try:
+                fallback, not_covered = _columnar_pass(chunks, fields, with_items, (own, other), persons, simple,
+                                                       timeline_by_key, totals, advance)
+            except Unsupported:
+                totals, records, not_covered = (_Totals(), _Totals()), 0, 0
     finally:
         if chunks is not None:
             chunks.close()

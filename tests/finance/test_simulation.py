@@ -199,10 +199,10 @@ def _varied(rules: dict) -> dict:
 
 @pytest.mark.django_db
 def test_the_columnar_year_gives_every_figure_the_record_by_record_engine_gives(monkeypatch):
-    """`simulate` evaluates the common persons in columns and leaves to the record-by-record
-    engine the persons with dated states, suspensions or a cap that changes between their
-    records; every figure — totals, breakdowns, payouts per person, persons at a cap, records
-    not covered — equals the record-by-record run's."""
+    """`simulate` evaluates the common persons in columns (caps that change between a person's
+    records included) and leaves to the record-by-record engine the persons with dated states
+    or suspensions; every figure — totals, breakdowns, payouts per person, persons at a cap,
+    records not covered — equals the record-by-record run's."""
     from programs.models import EnrollmentPeriod
 
     contract = _year(seed=13, persons=30)
@@ -234,10 +234,8 @@ def test_the_columnar_year_gives_every_figure_the_record_by_record_engine_gives(
         scenario = Scenario(plan=plan, target_surplus_rate=Decimal("0.03"))
         left.clear()
         columns = simulate(contract, scenario, chunk_size=6)
-        # the dated and the suspended person go record by record; with the varied plan also
-        # persons whose cap changed between their records
-        assert left[0] >= {special.person_id, suspended.person_id}
-        assert (len(left[0]) > 2) == (plan is not scenario_plans[0])
+        # only the dated and the suspended person go record by record
+        assert left == [{special.person_id, suspended.person_id}]
         records = simulate(contract, scenario, chunk_size=6, columnar=False)
         assert columns.as_dict() == records.as_dict()
         for a, b in ((columns.actual, records.actual), (columns.scenario, records.scenario)):
@@ -296,3 +294,54 @@ def test_postgres_reads_the_settlements_ahead_on_a_second_connection_and_stops_i
     with pytest.raises(ValueError, match="persons failed"):
         simulate(contract, scenario, chunk_size=5)
     assert not readers()
+
+
+@pytest.mark.django_db
+def test_a_beijing_year_with_shared_caps_and_item_lines_gives_the_record_by_record_figures(monkeypatch):
+    """Beijing's plan has shared caps (the total, the special-drug lists) and per-item caps on
+    the out-of-catalog liability: the columns read the item lines and give every figure of the
+    record-by-record run; where the columns cannot be exact (an item amount with three
+    decimals) the whole year goes record by record and still gives them."""
+    import finance.simulation as simulation
+
+    contract = Contract.objects.get(code="beijing-chaoyang-2026")
+    area = Area.objects.get(code="110105")
+    rng = random.Random(23)
+    for i in range(12):
+        enrollment = EnrollmentFactory(person=PersonFactory(area_code="110105"), contract=contract, area=area,
+                                       health="preexisting" if i % 3 == 0 else "healthy")
+        for n in range(rng.randint(1, 5)):
+            kind = rng.choice(["inpatient", "inpatient", "special_drug"])
+            items = [{"code": rng.choice(["D1", "D2", "I1"]), "type": t, "amount": str(rng.randint(1000, 400000))}
+                     for t in rng.sample(["drug", "implant"], rng.randint(0, 2))]
+            Settlement.objects.create(
+                contract=contract, person=enrollment.person, area=area, setl_id=f"B{i}-{n}",
+                psn_no=enrollment.person.psn_no, enddate=dt.date(2026, rng.randint(1, 12), rng.randint(1, 28)),
+                claim_kind=kind, hosp_lv=rng.choice(["1", "2", "3", "3A"]), designated=True,
+                drug_list=rng.choice(["sd1_domestic", "sd1_overseas", "sd2"]) if kind == "special_drug" else "",
+                inscp_scp_amt=Decimal(rng.randint(10000, 900000)), hifp_pay=Decimal(rng.randint(0, 5000)),
+                over_cap_amt=Decimal(rng.randint(0, 900000)), drug_amount=Decimal(rng.randint(0, 900000)),
+                fulamt_ownpay_amt=Decimal(rng.randint(0, 50000)) + sum(Decimal(i["amount"]) for i in items),
+                items=items)
+    lowered = copy.deepcopy(plan_of(contract).rules)
+    for shared in lowered["shared_caps"]:
+        shared["amount"] = "400000"
+    for plan in (copy.deepcopy(plan_of(contract).rules), lowered):
+        scenario = Scenario(plan=plan, target_surplus_rate=Decimal("0.03"))
+        columns = simulate(contract, scenario, chunk_size=7)
+        records = simulate(contract, scenario, chunk_size=7, columnar=False)
+        assert columns.as_dict() == records.as_dict()
+        assert dict(columns.scenario.per_person) == dict(records.scenario.per_person)
+    assert columns.scenario.persons_at_cap >= 1 and columns.scenario.payable < columns.actual.payable
+    assert set(columns.actual.by_liability) >= {"医保内责任", "医保外责任"}
+
+    settlement = Settlement.objects.filter(contract=contract).exclude(items=[]).first()
+    settlement.items = [{**settlement.items[0], "amount": "100.005"}]
+    settlement.save()
+    used = []
+    evaluate = simulation.evaluate_columns
+    monkeypatch.setattr(simulation, "evaluate_columns", lambda *a: used.append(1) or evaluate(*a))
+    scenario = Scenario(plan=lowered)
+    fallen = simulate(contract, scenario, chunk_size=7)
+    assert used == [] and fallen.as_dict() == simulate(contract, scenario, columnar=False).as_dict()
+    assert fallen.records == Settlement.objects.filter(contract=contract).count()
