@@ -79,6 +79,19 @@ def test_the_admin_import_shows_row_errors_then_imports(live_server, page, tmp_p
     bad.write_bytes(csv_bytes(bad_rows, encoding="gbk"))
     good.write_bytes(csv_bytes(rows, encoding="gbk"))
     _login(page, live_server, "rev_browser")
+    # an old Excel file is refused on the form, before anything is read
+    xls = tmp_path / "2025-03.xls"
+    xls.write_bytes(csv_bytes(rows, encoding="gbk"))
+    page.goto(f"{live_server.url}/admin/claims/settlement/import/")
+    page.select_option("select[name=contract]", label="通辽市2025年度城乡居民大病医疗保险服务项目协议书")
+    page.fill("input[name=month]", "2025-03")
+    page.set_input_files("input[name=import_file]", str(xls))
+    page.select_option("select[name=format]", index=1)  # chosen after the file: nothing to guess from .xls
+    page.click("text=提交")
+    page.wait_for_load_state()
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "hospital-admin-import-xls.png"), full_page=True)
+    assert page.get_by_text("不支持的文件类型：请上传 .csv 或 .xlsx 文件。").is_visible()
     for path in (bad, good):
         page.goto(f"{live_server.url}/admin/claims/settlement/import/")
         page.select_option("select[name=contract]", label="通辽市2025年度城乡居民大病医疗保险服务项目协议书")
