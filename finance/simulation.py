@@ -2,13 +2,16 @@
 scenario — a draft plan document (the engine's format) and optionally other per-capita
 premiums — side by side with the year under its own plan.
 
-One pass over the settlements feeds two engines (the contract's plan and the scenario's), in
-the order the recomputation uses (person, discharge date, settlement time, id), with each
-person's attributes as they stood on each discharge date; records discharged where the person
-was not covered pay nothing under either plan. Nothing is written. The settlements are read
-in the engine's record layout with only the amount columns the two plans read (the year's
-stored recomputation, `SettlementCheck`, is not used for the actual side: nothing records when a
-person's registry data changed, so a stored check cannot be proven current).
+The settlements are evaluated under two plans (the contract's and the scenario's) in the order
+the recomputation uses (person, discharge date, settlement time, id), with each person's
+attributes as they stood on each discharge date; records discharged where the person was not
+covered pay nothing under either plan. Nothing is written. One read of the year, as columns
+with only the amounts the two plans read (`_column_rows`), feeds the columnar engine
+(`claims.engine.columnar`) for the common person; the persons whose attributes, area or
+suspension change during the year are read again in the engine's record layout
+(`_record_rows`) and go through `Evaluator`. (The year's stored recomputation,
+`SettlementCheck`, is not used for the actual side: nothing records when a person's registry
+data changed, so a stored check cannot be proven current.)
 
 Figures (all Decimal, yuan):
 - payable per liability, per area, per category, per hospital level; the payouts per person
