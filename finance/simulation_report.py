@@ -12,13 +12,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from html import escape
 
 from django.utils.translation import gettext as _
 
 from claims.presentation import CODE_LABELS, HOSP_LEVEL_LABELS
 from insurance_admin.core.exports import append
 from insurance_admin.core.money import fmt_money, percent
+from insurance_admin.core.svg_charts import grouped_bars
 
 from .models import HEADCOUNT_CATEGORIES, SimulationRun, SimulationTarget
 
@@ -190,38 +190,10 @@ def _chart(table: Table) -> dict:
 
 def bar_svg(table: Table, *, width: int = 640, height: int = 240) -> str:
     """Grouped bars (actual, scenario) per line as inline SVG: WeasyPrint draws it, no script."""
-    lines = table.lines
-    left, right, top, bottom = 70, 10, 24, 56
-    plot_w, plot_h = width - left - right, height - top - bottom
-    values = [float(v or 0) for line in lines for v in (line.actual, line.scenario)]
-    peak = max(values + [0.0]) or 1.0
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-           f'font-size="9" font-family="Noto Sans CJK SC, sans-serif">']
-    for i in range(5):  # gridlines and axis figures
-        y = top + plot_h - plot_h * i / 4
-        label = peak * i / 4
-        text = f"{label:,.0f}"
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#ddd" stroke-width="0.5"/>')
-        out.append(f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" fill="#555">{text}</text>')
-    group = plot_w / max(len(lines), 1)
-    bar = group * 0.35
-    for i, line in enumerate(lines):
-        x0 = left + group * i + group * 0.15
-        for j, (v, colour) in enumerate(((line.actual, ACTUAL_COLOUR), (line.scenario, SCENARIO_COLOUR))):
-            h = plot_h * float(v or 0) / peak
-            out.append(f'<rect x="{x0 + j * bar:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}"/>')
-        room = max(int(group / 4.3), 4)  # characters that fit under the group at 7.5 pt
-        label = escape(line.label if len(line.label) <= room else line.label[:room - 1] + "…")
-        out.append(f'<text x="{x0 + bar:.1f}" y="{top + plot_h + 14}" text-anchor="middle" fill="#333" '
-                   f'font-size="7.5">{label}</text>')
-    out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#333" stroke-width="0.8"/>')
-    legend_y = height - 12
-    for k, (name, colour) in enumerate(((_("Actual year"), ACTUAL_COLOUR), (_("Scenario"), SCENARIO_COLOUR))):
-        x = left + k * 110
-        out.append(f'<rect x="{x}" y="{legend_y - 8}" width="10" height="10" fill="{colour}"/>')
-        out.append(f'<text x="{x + 14}" y="{legend_y}" fill="#333">{escape(name)}</text>')
-    out.append("</svg>")
-    return "".join(out)
+    labels = [line.label for line in table.lines]
+    return grouped_bars(labels, [(_("Actual year"), ACTUAL_COLOUR, [line.actual for line in table.lines]),
+                                 (_("Scenario"), SCENARIO_COLOUR, [line.scenario for line in table.lines])],
+                        width=width, height=height)
 
 
 # --- exports ---------------------------------------------------------------------------------

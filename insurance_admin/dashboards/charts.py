@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from insurance_admin.core.svg_charts import grouped_bars
+
 from .links import Links
 
 BLUE, GREEN, ORANGE, RED, GREY = "#1f4e8c", "#1b7f3b", "#e0a100", "#c0392b", "#8a93a3"
@@ -106,4 +108,22 @@ def chart_options(board) -> dict:
         "category": _pie(p.by_category, "category", links, _("by category")),
         "hospitals": top,
         "overdue": overdue,
+    }
+
+
+def print_charts(board) -> dict[str, str]:
+    """The PDF's charts as inline SVG (the page's ECharts need a browser): claims by month
+    (received, approved, paid) and the period's payouts by liability."""
+    months = board.months
+    labels = [m.month.strftime("%Y-%m") for m in months]
+    liabilities = [s for s in board.payouts.by_liability if s.amount]
+    return {
+        "monthly": grouped_bars(labels, [
+            (_("received claims"), BLUE, [m.received for m in months]),
+            (_("approved claims"), GREEN, [m.approved for m in months]),
+            (_("paid claims"), ORANGE, [m.paid for m in months]),
+        ], width=900, height=220),
+        "liability": grouped_bars([s.label for s in liabilities], [
+            (_("amount"), BLUE, [s.amount for s in liabilities]),
+        ], width=900, height=200) if liabilities else "",
     }

@@ -88,7 +88,9 @@ def dashboard_pdf(request):
     with translation.override("zh-hans"):
         print_slices = [(_("by liability"), p.by_liability), (_("by hospital level"), p.by_hospital_level),
                         (_("by place"), p.by_place), (_("by category"), p.by_category)]
-    pdf = render_pdf("dashboards/print.html", {"board": board, "user": request.user, "print_slices": print_slices})
+        print_charts = charts.print_charts(board)
+    pdf = render_pdf("dashboards/print.html", {"board": board, "user": request.user, "print_slices": print_slices,
+                                               "print_charts": print_charts})
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="dashboard-{board.today:%Y%m%d}.pdf"'
     return response

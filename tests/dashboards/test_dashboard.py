@@ -110,6 +110,20 @@ def test_pdf_has_the_page_figures_scoped(client, county_supervisor, claims):
     assert response["Content-Type"] == "application/pdf"
     assert "联席会" in text and "科尔沁区" in text and "3,345.75" in text and "75.00%" in text
     assert "开鲁县医院" not in text and "7,777.77" not in text
+    # the charts are drawn in the PDF itself (SVG: WeasyPrint runs no script)
+    monthly = re.search(r'<div class="chart" id="chart-monthly">(<svg.*?</svg>)</div>', text).group(1)
+    assert re.findall(r">(\d{4}-\d{2})</text>", monthly) == [m.strftime("%Y-%m") for m in _months_of(text)]
+    assert all(f">{name}</text>" in monthly for name in ("收到申请", "审核通过", "已支付"))
+    liability = re.search(r'<div class="chart" id="chart-liability">(<svg.*?</svg>)</div>', text).group(1)
+    assert "大病保险" in liability and "7,777" not in liability
+
+
+def _months_of(text: str):
+    """The months of the PDF's monthly table, in order."""
+    import datetime as dt
+
+    table = text[text.index('id="chart-monthly"'):]
+    return [dt.datetime.strptime(m, "%Y-%m") for m in re.findall(r"<tr><td>(\d{4}-\d{2})</td>", table)]
 
 
 def test_real_pdf_renders(client, county_supervisor, claims):
