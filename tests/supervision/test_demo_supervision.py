@@ -1,6 +1,8 @@
 """`load_demo_supervision`: the supervision pages have something to show after `make run`,
 through the apps' services, and a second run creates nothing more."""
 
+import datetime as dt
+
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -46,6 +48,16 @@ def test_demo_supervision_is_idempotent_and_leaves_one_shortfall(client):
     assert (record.contract.code, record.item.name, str(record.points)) == ("zhenping-2026", "服务质量", "-2.00")
     assert "证据" in record.finding
 
+    # Zhenping's year so far, computed once as a draft: the daily record's −2 is in its score
+    from insurance_admin.assessments.models import Assessment
+
+    assessment = Assessment.objects.get()
+    assert (assessment.contract.code, assessment.status, assessment.kind) == ("zhenping-2026", "draft", "annual")
+    assert (assessment.period_start, assessment.period_end) == (dt.date(2026, 1, 1), min(today, dt.date(2026, 12, 31)))
+    quality = assessment.scores.get(item__name="服务质量")
+    assert quality.points == quality.weight - 2
+    assert assessment.total == sum(s.points for s in assessment.scores.all()) and assessment.grade
+
     client.force_login(User.objects.get(username="supervisor"))
     page = client.get("/supervision/complaints/").text
     assert all(c.complaint_no in page for c in complaints)
@@ -53,3 +65,5 @@ def test_demo_supervision_is_idempotent_and_leaves_one_shortfall(client):
     roster = client.get(f"/supervision/staffing/?contract={tongliao.pk}").text
     assert "郑某某" in roster and "医学相关背景 9 人，合同要求不少于 10 人。" in roster
     assert "王某某" in client.get(f"/supervision/staffing/?contract={zhenping.pk}").text
+    page = client.get(f"/supervision/assessments/{assessment.pk}/").text
+    assert "服务质量" in page and assessment.grade in page

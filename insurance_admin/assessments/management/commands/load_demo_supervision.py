@@ -1,12 +1,15 @@
 """Demo data for the supervision pages: complaints in each state, the joint-office roster of
-Zhenping and Tongliao (and Beijing's service team), and one daily supervision record.
+Zhenping and Tongliao (and Beijing's service team), one daily supervision record, and Zhenping's
+assessment of the year so far computed as a draft (scores, total, grade; nothing booked until a
+supervisor decides it).
 
 Run after `load_demo` (it needs the demo users and persons). Everything goes through the apps'
 own services (complaints: register, transitions with their status-change rows and deadline;
 assessments: `supervision_record_add`); the roster, which the administrator keeps in the admin
 (there is no roster service), is validated with full_clean and saved with its history row.
 Idempotent: each row is looked up by a natural key first (a complaint by contract and what it
-says, a staff member by contract and name, a record by contract, item and finding). Dates are
+says, a staff member by contract and name, a record by contract, item and finding, the draft
+assessment by contract and kind). Dates are
 relative to today so that one complaint stays overdue. All names are fake (张某某 style)."""
 
 import datetime as dt
@@ -17,8 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from insurance_admin.accounts.models import User
-from insurance_admin.assessments.models import AssessmentItem, SupervisionRecord
-from insurance_admin.assessments.services import supervision_record_add
+from insurance_admin.assessments.models import Assessment, AssessmentItem, SupervisionRecord
+from insurance_admin.assessments.services import assessment_compute, supervision_record_add
 from insurance_admin.complaints import services as complaints
 from insurance_admin.complaints.models import Complaint
 from insurance_admin.staffing.models import StaffMember, TeamRole
@@ -74,9 +77,10 @@ class Command(BaseCommand):
             staff = self._roster(zhenping, tongliao, supervisor)
             complaints_made = self._complaints(zhenping, caseworker, supervisor, staff["王某某"], today)
             records = self._record(zhenping, supervisor, today)
+            assessments = self._assessment(zhenping, supervisor, today)
         self.stdout.write(self.style.SUCCESS(
             f"supervision demo ready: {len(staff['created'])} staff members, {complaints_made} complaints, "
-            f"{records} supervision records created"))
+            f"{records} supervision records, {assessments} draft assessments created"))
 
     # --- the roster ----------------------------------------------------------------------
 
@@ -171,3 +175,14 @@ class Command(BaseCommand):
                                points=Decimal("-2"), finding=finding, user=user)
         return 1
 
+
+    def _assessment(self, contract, user, today) -> int:
+        """The year so far, computed (a draft: the page shows every item's score and the grade;
+        deciding it, which books the deduction, is left to the supervisor)."""
+        if Assessment.objects.filter(contract=contract, kind=Assessment.Kind.ANNUAL).exists():
+            return 0
+        end = min(today, contract.period_end)
+        if end < contract.period_start:
+            return 0
+        assessment_compute(contract=contract, period_start=contract.period_start, period_end=end, user=user)
+        return 1
