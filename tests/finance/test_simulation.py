@@ -345,3 +345,13 @@ def test_a_beijing_year_with_shared_caps_and_item_lines_gives_the_record_by_reco
     fallen = simulate(contract, scenario, chunk_size=7)
     assert used == [] and fallen.as_dict() == simulate(contract, scenario, columnar=False).as_dict()
     assert fallen.records == Settlement.objects.filter(contract=contract).count()
+
+
+@pytest.mark.django_db
+def test_a_year_without_settlements_gives_zeros_on_both_paths():
+    contract = Contract.objects.get(code="zhenping-2026")
+    assert not Settlement.objects.filter(contract=contract).exists()
+    scenario = Scenario(plan=copy.deepcopy(plan_of(contract).rules), target_surplus_rate=Decimal("0.03"))
+    columns = simulate(contract, scenario)
+    assert columns.as_dict() == simulate(contract, scenario, columnar=False).as_dict()
+    assert (columns.records, columns.not_covered, columns.scenario.payable, columns.scenario.persons_at_cap) == (0, 0, 0, 0)
