@@ -45,8 +45,14 @@ run: setup
 	@echo "Starting web (http://127.0.0.1:8000), Celery worker and beat on the embedded default. Ctrl-C stops all three."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
 
+# The suite in two runs: everything but the real-service and browser tests spread over one
+# process per CPU (pytest-xdist; each process has its own test database and media folder),
+# then those two kinds in one process (a real Celery worker takes whatever task is queued, so
+# two processes' workers would take each other's).
+TEST_PROCESSES ?= auto
 test: $(STAMP) $(MO)
-	DJANGO_SETTINGS_MODULE=insurance_admin.settings.test $(BIN)/python -m pytest
+	DJANGO_SETTINGS_MODULE=insurance_admin.settings.test $(BIN)/python -m pytest -n $(TEST_PROCESSES) -m "not services and not browser"
+	DJANGO_SETTINGS_MODULE=insurance_admin.settings.test $(BIN)/python -m pytest -m "services or browser"
 
 # Every script under bench/ at a toy size (figures printed, not asserted); PostgreSQL scripts
 # too when DATABASE_URL points at a PostgreSQL server (each uses a throw-away database).
