@@ -9,8 +9,10 @@ from django.urls import reverse
 from claims.models import HospitalBatch, Settlement
 from programs.models import Contract, Enrollment
 from tests.claims.hospital_files import csv_bytes as hospital_csv
-from tests.claims.hospital_files import media_root  # noqa: F401 (autouse)
-from tests.claims.hospital_files import tongliao_row
+from tests.claims.hospital_files import (
+    media_root,  # noqa: F401 (autouse)
+    tongliao_row,
+)
 from tests.factories import EnrollmentFactory, PersonFactory, UserFactory
 from tests.programs.registry_helpers import csv_bytes, person_row
 
