@@ -27,6 +27,7 @@ from claims.engine import (
 from claims.engine.columnar import KEY_FIELDS, Columns, Unsupported, evaluate_columns, fen
 from programs.benefit_rules.glossary import AMOUNT_FIELDS
 from programs.benefit_rules.seed_plans import SEED_PLAN_DICTS
+from tests.claims.test_engine_properties import persons
 
 D = Decimal
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -63,14 +64,7 @@ PLANS = {code: plan_from_dict(SEED_PLAN_DICTS[code]) for code in SEEDS}
 PLANS.update({f"{code}+4dp": plan_from_dict(_four_decimals(SEED_PLAN_DICTS[code])) for code in SEEDS})
 PLANS.update({f"{code}+caps": plan_from_dict(_cap_by_level(SEED_PLAN_DICTS[code])) for code in SEEDS})
 
-persons_st = st.builds(
-    PersonAttributes,
-    category=st.sampled_from(["ordinary", "special"]),
-    employment=st.sampled_from(["active", "retired"]),
-    health=st.sampled_from(["healthy", "preexisting"]),
-    continuous_no_claim_3y=st.booleans(),
-    student=st.booleans(),
-)
+persons_st = persons  # the engine property tests' random persons
 cents = st.one_of(st.integers(0, 2_000_00), st.integers(0, 80_000_00), st.integers(0, 900_000_00))
 
 

@@ -130,14 +130,11 @@ def _settle(contract, enrollment, setl_id, enddate, inscp):
         inscp_scp_amt=Decimal(inscp), hifp_pay=Decimal("0"), hifmi_pay=Decimal("0"))
 
 
-@pytest.mark.django_db
-def test_persons_with_dated_states_and_suspensions_are_placed_and_paid_as_the_recomputation_pays():
-    """The simulation places the common person by a window computed once; a person who became
-    special in July (a dated state) and a person suspended from August go the long way, and
-    all of them pay what the recomputation pays, per person and in total."""
+def _dated_and_suspended():
+    """A person who became special on 07-01 (first half ordinary, in the other county) and a
+    person suspended from 08-01: both change during the year."""
     from programs.models import EnrollmentPeriod
 
-    contract = _year(seed=3, persons=6)
     special = EnrollmentFactory(category="special", category_detail="特困", attributes_from=dt.date(2025, 7, 1),
                                 area=Area.objects.get(code="150502"))
     EnrollmentPeriod.objects.create(enrollment=special, area=Area.objects.get(code="150521"), category="ordinary",
@@ -145,6 +142,16 @@ def test_persons_with_dated_states_and_suspensions_are_placed_and_paid_as_the_re
                                     valid_to=dt.date(2025, 6, 30))
     suspended = EnrollmentFactory(status="suspended", attributes_from=dt.date(2025, 8, 1),
                                   area=Area.objects.get(code="150502"))
+    return special, suspended
+
+
+@pytest.mark.django_db
+def test_persons_with_dated_states_and_suspensions_are_placed_and_paid_as_the_recomputation_pays():
+    """The simulation places the common person by a window computed once; a person who became
+    special in July (a dated state) and a person suspended from August go the long way, and
+    all of them pay what the recomputation pays, per person and in total."""
+    contract = _year(seed=3, persons=6)
+    special, suspended = _dated_and_suspended()
     _settle(contract, special, "D1", dt.date(2025, 3, 10), "60000")
     _settle(contract, special, "D2", dt.date(2025, 8, 10), "60000")
     _settle(contract, suspended, "D3", dt.date(2025, 5, 10), "60000")
@@ -203,19 +210,11 @@ def test_the_columnar_year_gives_every_figure_the_record_by_record_engine_gives(
     records included) and leaves to the record-by-record engine the persons with dated states
     or suspensions; every figure — totals, breakdowns, payouts per person, persons at a cap,
     records not covered — equals the record-by-record run's."""
-    from programs.models import EnrollmentPeriod
-
     contract = _year(seed=13, persons=30)
     levels = ["1", "2", "3", "3A"]
     for i, settlement in enumerate(Settlement.objects.filter(contract=contract).order_by("pk")):
         Settlement.objects.filter(pk=settlement.pk).update(hosp_lv=levels[i % 4] if i % 5 else "")
-    special = EnrollmentFactory(category="special", attributes_from=dt.date(2025, 7, 1),
-                                area=Area.objects.get(code="150502"))
-    EnrollmentPeriod.objects.create(enrollment=special, area=Area.objects.get(code="150521"), category="ordinary",
-                                    employment="active", status="active", valid_from=dt.date(2025, 1, 1),
-                                    valid_to=dt.date(2025, 6, 30))
-    suspended = EnrollmentFactory(status="suspended", attributes_from=dt.date(2025, 8, 1),
-                                  area=Area.objects.get(code="150502"))
+    special, suspended = _dated_and_suspended()
     for n, (who, day) in enumerate([(special, (3, 10)), (special, (8, 10)), (suspended, (5, 10)),
                                     (suspended, (9, 10))]):
         _settle(contract, who, f"D{n}", dt.date(2025, *day), "160000")
